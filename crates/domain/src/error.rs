@@ -1,0 +1,43 @@
+use thiserror::Error;
+
+/// The one error type of the domain. The API maps each variant to an `extensions.code`.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum Error {
+    #[error("{entity} {id} not found")]
+    NotFound { entity: &'static str, id: String },
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("invalid {field}: {message}")]
+    Validation { field: String, message: String },
+    #[error("too many attempts, retry later")]
+    RateLimited,
+    /// Detail is for the log only; the API answers INTERNAL without it.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(entity: &'static str, id: impl ToString) -> Self {
+        Error::NotFound {
+            entity,
+            id: id.to_string(),
+        }
+    }
+
+    pub fn internal(detail: impl ToString) -> Self {
+        Error::Internal(detail.to_string())
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

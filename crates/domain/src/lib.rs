@@ -1,0 +1,18 @@
+//! The C2C information base as plain Rust: the report's analytical framework (Table 2.2), the
+//! records of the graph, validated values, the repository traits the storage implements, and the
+//! services that decide what an actor may see.
+//!
+//! Nothing here knows about SQL, GraphQL or HTTP.
+
+pub mod actor;
+pub mod entities;
+pub mod error;
+pub mod framework;
+pub mod orientation;
+pub mod page;
+pub mod repository;
+pub mod service;
+pub mod values;
+
+pub use actor::{Actor, Visibility};
+pub use error::{Error, Result};

@@ -1,0 +1,215 @@
+//! What the domain needs from storage. The persistence crate implements these on a database;
+//! every list method applies the [`Visibility`] in the query so pages and counts agree.
+
+use async_trait::async_trait;
+
+use crate::entities::*;
+use crate::framework::*;
+use crate::page::{Page, PageRequest};
+use crate::{Result, Visibility};
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PracticeFilter {
+    pub themes: Vec<Theme>,
+    pub orientation: Option<GeographicOrientation>,
+    pub modality: Option<LinkingModality>,
+    pub management_focus: Vec<ManagementFocus>,
+    pub cooperating_parties: Vec<CooperatingParty>,
+    pub country_code: Option<String>,
+    pub city_id: Option<Id>,
+    pub scheme_id: Option<Id>,
+    pub status: Option<PublicationStatus>,
+    pub active_in_year: Option<i32>,
+    pub text: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CityFilter {
+    pub text: Option<String>,
+    pub country_code: Option<String>,
+    pub bloc: Option<Bloc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AssociationFilter {
+    pub text: Option<String>,
+    pub scope: Option<AssociationScope>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DonorFilter {
+    pub text: Option<String>,
+    pub kind: Option<DonorKind>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SchemeFilter {
+    pub text: Option<String>,
+    pub themes: Vec<Theme>,
+    pub orientation: Option<GeographicOrientation>,
+    pub support_modality: Option<SupportModality>,
+    pub open_for_applications: Option<bool>,
+    pub association_id: Option<Id>,
+    pub donor_id: Option<Id>,
+    pub status: Option<PublicationStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NeedFilter {
+    pub text: Option<String>,
+    pub themes: Vec<Theme>,
+    pub status: Option<NeedStatus>,
+    pub city_id: Option<Id>,
+    pub country_code: Option<String>,
+}
+
+/// Many-to-many and one-to-many relations loaded as id pairs `(from, to)`, batched by `from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Link {
+    PracticeAssociations,
+    AssociationPractices,
+    PracticeSchemes,
+    SchemePractices,
+    AssociationMemberCities,
+    CityMemberships,
+    AssociationMemberAssociations,
+    AssociationParents,
+    AssociationSchemes,
+    DonorSchemes,
+    CityNeeds,
+}
+
+#[async_trait]
+pub trait ReferenceRepository: Send + Sync {
+    async fn countries_by_codes(&self, codes: &[String]) -> Result<Vec<Country>>;
+    async fn all_countries(&self) -> Result<Vec<Country>>;
+}
+
+#[async_trait]
+pub trait CityRepository: Send + Sync {
+    async fn cities_by_ids(&self, ids: &[Id]) -> Result<Vec<City>>;
+    async fn list_cities(&self, filter: &CityFilter, page: PageRequest) -> Result<Page<City>>;
+    async fn count_cities(&self, filter: &CityFilter) -> Result<i64>;
+}
+
+#[async_trait]
+pub trait AssociationRepository: Send + Sync {
+    async fn associations_by_ids(&self, ids: &[Id]) -> Result<Vec<Association>>;
+    async fn list_associations(
+        &self,
+        filter: &AssociationFilter,
+        page: PageRequest,
+    ) -> Result<Page<Association>>;
+    async fn count_associations(&self, filter: &AssociationFilter) -> Result<i64>;
+}
+
+#[async_trait]
+pub trait DonorRepository: Send + Sync {
+    async fn donors_by_ids(&self, ids: &[Id]) -> Result<Vec<Donor>>;
+    async fn list_donors(&self, filter: &DonorFilter, page: PageRequest) -> Result<Page<Donor>>;
+    async fn count_donors(&self, filter: &DonorFilter) -> Result<i64>;
+    async fn agendas(&self, donor_ids: &[Id]) -> Result<Vec<(Id, Agenda)>>;
+}
+
+#[async_trait]
+pub trait SchemeRepository: Send + Sync {
+    async fn schemes_by_ids(&self, ids: &[Id], vis: &Visibility) -> Result<Vec<SupportScheme>>;
+    async fn list_schemes(
+        &self,
+        filter: &SchemeFilter,
+        vis: &Visibility,
+        page: PageRequest,
+    ) -> Result<Page<SupportScheme>>;
+    async fn count_schemes(&self, filter: &SchemeFilter, vis: &Visibility) -> Result<i64>;
+    async fn scheme_tags(&self, scheme_ids: &[Id]) -> Result<Vec<(Id, Tags)>>;
+    async fn scheme_operators(&self, scheme_ids: &[Id]) -> Result<Vec<(Id, Operator)>>;
+}
+
+#[async_trait]
+pub trait PracticeRepository: Send + Sync {
+    async fn practices_by_ids(&self, ids: &[Id], vis: &Visibility) -> Result<Vec<Practice>>;
+    async fn list_practices(
+        &self,
+        filter: &PracticeFilter,
+        vis: &Visibility,
+        page: PageRequest,
+    ) -> Result<Page<Practice>>;
+    async fn count_practices(&self, filter: &PracticeFilter, vis: &Visibility) -> Result<i64>;
+    async fn practice_tags(&self, practice_ids: &[Id]) -> Result<Vec<(Id, Tags)>>;
+    async fn practice_cities(&self, practice_ids: &[Id]) -> Result<Vec<PracticeCity>>;
+    /// The practices of these cities, only those the viewer may see.
+    async fn city_practices(&self, city_ids: &[Id], vis: &Visibility) -> Result<Vec<PracticeCity>>;
+    async fn partners(&self, practice_ids: &[Id]) -> Result<Vec<Partner>>;
+    async fn indicators(&self, practice_ids: &[Id]) -> Result<Vec<Indicator>>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FundingOwner {
+    Practice,
+    Scheme,
+    Donor,
+}
+
+#[async_trait]
+pub trait FundingRepository: Send + Sync {
+    /// Funding of these practices, schemes or donors, leaving out records attached to a
+    /// practice or scheme the viewer may not see. Amounts are not redacted here.
+    async fn funding_of(
+        &self,
+        owner: FundingOwner,
+        ids: &[Id],
+        vis: &Visibility,
+    ) -> Result<Vec<Funding>>;
+}
+
+#[async_trait]
+pub trait NeedRepository: Send + Sync {
+    async fn needs_by_ids(&self, ids: &[Id], vis: &Visibility) -> Result<Vec<Need>>;
+    async fn list_needs(
+        &self,
+        filter: &NeedFilter,
+        vis: &Visibility,
+        page: PageRequest,
+    ) -> Result<Page<Need>>;
+    async fn count_needs(&self, filter: &NeedFilter, vis: &Visibility) -> Result<i64>;
+    async fn need_tags(&self, need_ids: &[Id]) -> Result<Vec<(Id, Tags)>>;
+}
+
+#[async_trait]
+pub trait LinkRepository: Send + Sync {
+    async fn links(&self, link: Link, from: &[Id]) -> Result<Vec<(Id, Id)>>;
+}
+
+#[async_trait]
+pub trait InventoryRepository: Send + Sync {
+    async fn inventory(&self, vis: &Visibility) -> Result<Inventory>;
+}
+
+/// Everything the read side needs, as one object the API can hold.
+pub trait Store:
+    ReferenceRepository
+    + CityRepository
+    + AssociationRepository
+    + DonorRepository
+    + SchemeRepository
+    + PracticeRepository
+    + FundingRepository
+    + NeedRepository
+    + LinkRepository
+    + InventoryRepository
+{
+}
+
+impl<T> Store for T where
+    T: ReferenceRepository
+        + CityRepository
+        + AssociationRepository
+        + DonorRepository
+        + SchemeRepository
+        + PracticeRepository
+        + FundingRepository
+        + NeedRepository
+        + LinkRepository
+        + InventoryRepository
+{
+}
