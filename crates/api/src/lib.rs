@@ -1,1 +1,12 @@
+//! The C2C Forum API: GraphQL over HTTP on top of the domain and its storage.
 
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod graphql;
+pub mod metrics;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Settings;
+pub use startup::Application;

@@ -169,6 +169,20 @@ pub fn non_negative(field: &str, value: Decimal) -> Result<Decimal> {
     Ok(value.normalize())
 }
 
+/// A positive conversion rate (USD per unit), with up to 12 decimal places: legacy currencies
+/// such as ITL are worth a small fraction of a cent.
+pub fn rate(field: &str, text: &str) -> Result<Decimal> {
+    let value = Decimal::from_str(text.trim())
+        .map_err(|_| Error::validation(field, format!("{text:?} is not a decimal rate")))?;
+    if value <= Decimal::ZERO {
+        return Err(Error::validation(field, "must be positive"));
+    }
+    if value.scale() > 12 {
+        return Err(Error::validation(field, "has more than 12 decimal places"));
+    }
+    Ok(value.normalize())
+}
+
 /// Money in a currency, exact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Money {

@@ -58,7 +58,7 @@ pub async fn ensure_reference_data(db: &DatabaseConnection) -> Result<()> {
         for record in csv::Reader::from_reader(USD_RATES_CSV.as_bytes()).records() {
             let r = record.map_err(|e| Error::internal(format!("usd_rates.csv: {e}")))?;
             let field = |i: usize| r.get(i).unwrap_or_default().to_string();
-            let rate = values::amount("usd_per_unit", &field(1))
+            let rate = values::rate("usd_per_unit", &field(1))
                 .map_err(|e| Error::internal(format!("usd_rates.csv: {e}")))?;
             rows.push(currency_rate::ActiveModel {
                 currency: Set(CurrencyCode::parse(&field(0))?.as_str().to_string()),

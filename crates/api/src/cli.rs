@@ -1,0 +1,111 @@
+//! The `c2c-forum` command line.
+
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use persistence::db::{self, DbMetrics};
+use persistence::seed;
+
+use crate::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
+use crate::startup::Application;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "c2c-forum",
+    version,
+    about = "The GraphQL API of the Forum on City-to-City Cooperation"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Migrate, seed the report's information base into an empty database, and serve.
+    Serve {
+        #[arg(long, env = "C2C_BIND", default_value = DEFAULT_BIND)]
+        bind: String,
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
+        /// Serve an empty database as it is instead of seeding it.
+        #[arg(long)]
+        no_seed: bool,
+    },
+    /// Apply pending migrations and load the reference data.
+    Migrate {
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+    /// Load the report's information base into an empty database.
+    Seed {
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+    /// Print the GraphQL schema (SDL); `schema.graphql` must equal it.
+    ExportSchema,
+}
+
+pub async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve {
+            bind,
+            database_url,
+            no_seed,
+        } => {
+            let app = Application::build(Settings {
+                bind,
+                database_url,
+                seed_if_empty: !no_seed,
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+            app.run_until_stopped().await.map_err(|e| e.to_string())
+        }
+        Command::Migrate { database_url } => {
+            let db = db::connect(&database_url, Arc::new(DbMetrics::default()))
+                .await
+                .map_err(|e| e.to_string())?;
+            db::migrate(&db).await.map_err(|e| e.to_string())?;
+            seed::ensure_reference_data(&db)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Seed { database_url } => {
+            let db = db::connect(&database_url, Arc::new(DbMetrics::default()))
+                .await
+                .map_err(|e| e.to_string())?;
+            db::migrate(&db).await.map_err(|e| e.to_string())?;
+            seed::ensure_reference_data(&db)
+                .await
+                .map_err(|e| e.to_string())?;
+            if !seed::is_empty(&db).await.map_err(|e| e.to_string())? {
+                return Err(
+                    "the database already holds an information base; seed into an empty one".into(),
+                );
+            }
+            let base = seed::parse_information_base(seed::INFORMATION_BASE_JSON)
+                .map_err(|e| e.to_string())?;
+            let report = seed::seed_information_base(&db, &base)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "seeded {} cities, {} associations, {} donors, {} support schemes, {} practices, {} funding records, {} needs",
+                report.cities,
+                report.associations,
+                report.donors,
+                report.schemes,
+                report.practices,
+                report.funding,
+                report.needs
+            );
+            Ok(())
+        }
+        Command::ExportSchema => {
+            print!("{}", crate::graphql::sdl());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! The one place where domain errors become GraphQL errors: every error carries
+//! `extensions.code`, and internal details go to the log, never to the client.
+
+use async_graphql::ErrorExtensions;
+
+/// A domain error on its way to the client. Deliberately not `Display`, so that it cannot slip
+/// through async-graphql's blanket conversion that would expose its message without a code.
+pub struct ApiError(pub domain::Error);
+
+impl From<domain::Error> for ApiError {
+    fn from(err: domain::Error) -> Self {
+        ApiError(err)
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(ApiError(err): ApiError) -> Self {
+        use domain::Error::*;
+        match err {
+            NotFound { entity, id } => {
+                async_graphql::Error::new(format!("{entity} {id} not found"))
+                    .extend_with(|_, e| e.set("code", "NOT_FOUND"))
+            }
+            Unauthenticated => async_graphql::Error::new("authentication required")
+                .extend_with(|_, e| e.set("code", "UNAUTHENTICATED")),
+            Forbidden(why) => async_graphql::Error::new(format!("forbidden: {why}"))
+                .extend_with(|_, e| e.set("code", "FORBIDDEN")),
+            Conflict(why) => async_graphql::Error::new(format!("conflict: {why}"))
+                .extend_with(|_, e| e.set("code", "CONFLICT")),
+            Validation { field, message } => async_graphql::Error::new(format!(
+                "invalid {field}: {message}"
+            ))
+            .extend_with(|_, e| {
+                e.set("code", "VALIDATION");
+                e.set("field", field.clone());
+            }),
+            RateLimited => async_graphql::Error::new("too many attempts, retry later")
+                .extend_with(|_, e| e.set("code", "RATE_LIMITED")),
+            Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                async_graphql::Error::new("internal error")
+                    .extend_with(|_, e| e.set("code", "INTERNAL"))
+            }
+        }
+    }
+}
+
+/// `.api()?` in resolvers: a domain result as a GraphQL result.
+pub trait ResultExt<T> {
+    fn api(self) -> async_graphql::Result<T>;
+}
+
+impl<T> ResultExt<T> for Result<T, domain::Error> {
+    fn api(self) -> async_graphql::Result<T> {
+        self.map_err(|e| ApiError(e).into())
+    }
+}
+
+pub fn validation(field: &str, message: &str) -> async_graphql::Error {
+    ApiError(domain::Error::validation(field, message)).into()
+}

@@ -1,0 +1,29 @@
+//! The GraphQL schema: types built from domain records, queries merged per aggregate.
+
+pub mod connection;
+pub mod enums;
+pub mod ids;
+pub mod loaders;
+pub mod query;
+pub mod types;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+
+pub type AppSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+
+/// Deepest nesting a query may use; enough for practice → city → country and back.
+pub const MAX_DEPTH: usize = 12;
+/// Upper bound of the complexity score (page size × fields) of one query.
+pub const MAX_COMPLEXITY: usize = 20_000;
+
+/// The schema without request data: used to serve and to print the SDL.
+pub fn schema() -> AppSchema {
+    Schema::build(query::Query::default(), EmptyMutation, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+pub fn sdl() -> String {
+    schema().sdl()
+}

@@ -1,0 +1,155 @@
+//! Building and running the HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use async_graphql::http::GraphiQLSource;
+use domain::service::Catalog;
+use domain::{Actor, Error, Result};
+use persistence::db::{self, DbMetrics};
+use persistence::{SeaStore, seed};
+use sea_orm::DatabaseConnection;
+
+use crate::config::{MAX_REQUEST_BYTES, Settings};
+use crate::graphql::{self, AppSchema, loaders::loaders};
+use crate::metrics::{self, HttpMetrics};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+struct State {
+    schema: AppSchema,
+    catalog: Catalog,
+    db: DatabaseConnection,
+    db_metrics: Arc<DbMetrics>,
+    http_metrics: HttpMetrics,
+}
+
+/// Connects, migrates and loads the reference data; seeds the information base into an empty
+/// database when asked to.
+pub async fn prepare_database(
+    settings: &Settings,
+    metrics: Arc<DbMetrics>,
+) -> Result<DatabaseConnection> {
+    let db = db::connect(&settings.database_url, metrics).await?;
+    db::migrate(&db).await?;
+    seed::ensure_reference_data(&db).await?;
+    if settings.seed_if_empty && seed::is_empty(&db).await? {
+        let base = seed::parse_information_base(seed::INFORMATION_BASE_JSON)?;
+        let report = seed::seed_information_base(&db, &base).await?;
+        tracing::info!(
+            ?report,
+            "seeded the information base into an empty database"
+        );
+    }
+    Ok(db)
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Application> {
+        let db_metrics = Arc::new(DbMetrics::default());
+        let db = prepare_database(&settings, db_metrics.clone()).await?;
+        let listener = TcpListener::bind(&settings.bind)
+            .map_err(|e| Error::internal(format!("cannot bind {}: {e}", settings.bind)))?;
+        let port = listener.local_addr().map_err(Error::internal)?.port();
+        let state = web::Data::new(State {
+            schema: graphql::schema(),
+            catalog: Catalog::new(Arc::new(SeaStore::new(db.clone()))),
+            db,
+            db_metrics,
+            http_metrics: HttpMetrics::default(),
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(MAX_REQUEST_BYTES))
+                .route("/graphql", web::post().to(graphql_post))
+                .route("/graphql", web::get().to(graphiql))
+                .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
+                .route("/metrics", web::get().to(metrics_text))
+        })
+        .listen(listener)
+        .map_err(Error::internal)?
+        .run();
+        tracing::info!(port, "listening");
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn error_body(code: &str, message: &str) -> serde_json::Value {
+    serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
+}
+
+async fn graphql_post(state: web::Data<State>, body: web::Bytes) -> HttpResponse {
+    state
+        .http_metrics
+        .graphql_requests
+        .fetch_add(1, Ordering::Relaxed);
+    let request: async_graphql::Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            state
+                .http_metrics
+                .graphql_errors
+                .fetch_add(1, Ordering::Relaxed);
+            return HttpResponse::BadRequest().json(error_body(
+                "VALIDATION",
+                &format!("the body is not a GraphQL request: {e}"),
+            ));
+        }
+    };
+    // Anyone reads the published base; signed-in actors arrive with the accounts.
+    let actor = Actor::Anonymous;
+    let request = request
+        .data(loaders(state.catalog.clone(), actor.clone()))
+        .data(state.catalog.clone())
+        .data(actor);
+    let response = state.schema.execute(request).await;
+    if response.is_err() {
+        state
+            .http_metrics
+            .graphql_errors
+            .fetch_add(1, Ordering::Relaxed);
+    }
+    HttpResponse::Ok().json(response)
+}
+
+async fn graphiql() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
+}
+
+async fn readyz(state: web::Data<State>) -> HttpResponse {
+    match db::ping(&state.db).await {
+        Ok(()) => HttpResponse::Ok().body("ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable().body("database unreachable")
+        }
+    }
+}
+
+async fn metrics_text(state: web::Data<State>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(metrics::render(&state.http_metrics, &state.db_metrics))
+}
