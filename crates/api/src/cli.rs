@@ -31,6 +31,9 @@ pub enum Command {
         /// Serve an empty database as it is instead of seeding it.
         #[arg(long)]
         no_seed: bool,
+        /// Milliseconds a dataloader gathers keys before it queries.
+        #[arg(long, env = "C2C_BATCH_WINDOW_MS", default_value_t = 2)]
+        batch_window_ms: u64,
     },
     /// Apply pending migrations and load the reference data.
     Migrate {
@@ -52,11 +55,13 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             bind,
             database_url,
             no_seed,
+            batch_window_ms,
         } => {
             let app = Application::build(Settings {
                 bind,
                 database_url,
                 seed_if_empty: !no_seed,
+                batch_window: std::time::Duration::from_millis(batch_window_ms),
             })
             .await
             .map_err(|e| e.to_string())?;

@@ -28,6 +28,7 @@ struct State {
     db: DatabaseConnection,
     db_metrics: Arc<DbMetrics>,
     http_metrics: HttpMetrics,
+    batch_window: std::time::Duration,
 }
 
 /// Connects, migrates and loads the reference data; seeds the information base into an empty
@@ -63,6 +64,7 @@ impl Application {
             db,
             db_metrics,
             http_metrics: HttpMetrics::default(),
+            batch_window: settings.batch_window,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -115,7 +117,11 @@ async fn graphql_post(state: web::Data<State>, body: web::Bytes) -> HttpResponse
     // Anyone reads the published base; signed-in actors arrive with the accounts.
     let actor = Actor::Anonymous;
     let request = request
-        .data(loaders(state.catalog.clone(), actor.clone()))
+        .data(loaders(
+            state.catalog.clone(),
+            actor.clone(),
+            state.batch_window,
+        ))
         .data(state.catalog.clone())
         .data(actor);
     let response = state.schema.execute(request).await;

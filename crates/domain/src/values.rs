@@ -141,13 +141,13 @@ pub fn year(field: &str, value: i32) -> Result<i32> {
 pub fn year_range(start: Option<i32>, end: Option<i32>) -> Result<(Option<i32>, Option<i32>)> {
     let start = start.map(|y| year("startYear", y)).transpose()?;
     let end = end.map(|y| year("endYear", y)).transpose()?;
-    if let (Some(s), Some(e)) = (start, end) {
-        if e < s {
-            return Err(Error::validation(
-                "endYear",
-                format!("{e} is before the start year {s}"),
-            ));
-        }
+    if let (Some(s), Some(e)) = (start, end)
+        && e < s
+    {
+        return Err(Error::validation(
+            "endYear",
+            format!("{e} is before the start year {s}"),
+        ));
     }
     Ok((start, end))
 }

@@ -34,6 +34,7 @@ pub async fn connect(url: &str, metrics: Arc<DbMetrics>) -> Result<DatabaseConne
         .map_err(|e| Error::internal(format!("cannot connect to the database: {e}")))?;
     db.set_metric_callback(move |info| {
         metrics.statements.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "statement");
         metrics
             .micros
             .fetch_add(info.elapsed.as_micros() as u64, Ordering::Relaxed);

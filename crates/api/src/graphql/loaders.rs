@@ -16,8 +16,10 @@ pub struct AppLoader {
 
 pub type Loaders = DataLoader<AppLoader>;
 
-pub fn loaders(catalog: Catalog, actor: Actor) -> Loaders {
-    DataLoader::new(AppLoader { catalog, actor }, tokio::spawn)
+/// Creates the loaders of one request. `window` is how long a loader gathers keys before it
+/// queries (see [`crate::Settings::batch_window`]).
+pub fn loaders(catalog: Catalog, actor: Actor, window: std::time::Duration) -> Loaders {
+    DataLoader::new(AppLoader { catalog, actor }, tokio::spawn).delay(window)
 }
 
 #[derive(Clone, PartialEq, Eq, Hash)]

@@ -15,6 +15,10 @@ use super::ids::id;
 use super::loaders::*;
 use crate::error::ResultExt;
 
+/// What a nested list is assumed to hold when a query's complexity is scored: nested lists are
+/// not paginated, so cycles (practice → cities → practices …) must grow the score quickly.
+pub const LIST_COST: usize = 5;
+
 fn loaders<'a>(ctx: &Context<'a>) -> &'a Loaders {
     ctx.data_unchecked::<Loaders>()
 }
@@ -166,6 +170,7 @@ impl City {
         self.0.longitude
     }
     /// The practices this city takes part in.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn practices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Practice>> {
         let links = loaders(ctx)
             .load_one(CityPracticesKey(self.0.id))
@@ -180,6 +185,7 @@ impl City {
         .await
     }
     /// The city's part in each of its practices.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn participations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Participation>> {
         let links = loaders(ctx)
             .load_one(CityPracticesKey(self.0.id))
@@ -189,11 +195,13 @@ impl City {
         Ok(links.into_iter().map(Participation).collect())
     }
     /// What the city asks for.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn needs(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Need>> {
         let ids = linked(ctx, Link::CityNeeds, self.0.id).await?;
         ordered(ctx, ids.into_iter().map(NeedKey).collect(), Need).await
     }
     /// The associations and networks the city is a member of.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Association>> {
         let ids = linked(ctx, Link::CityMemberships, self.0.id).await?;
         ordered(
@@ -250,6 +258,7 @@ impl Association {
             None => Ok(None),
         }
     }
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn member_cities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<City>> {
         let ids = linked(ctx, Link::AssociationMemberCities, self.0.id).await?;
         ordered(ctx, ids.into_iter().map(CityKey).collect(), City).await
@@ -267,6 +276,7 @@ impl Association {
         .await
     }
     /// The associations this one is a member of (IULA and UTO in WACLAC, for instance).
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn member_of(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Association>> {
         let ids = linked(ctx, Link::AssociationParents, self.0.id).await?;
         ordered(
@@ -277,6 +287,7 @@ impl Association {
         .await
     }
     /// Practices the association is involved in.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn practices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Practice>> {
         let ids = linked(ctx, Link::AssociationPractices, self.0.id).await?;
         ordered(ctx, ids.into_iter().map(PracticeKey).collect(), Practice).await
@@ -343,10 +354,12 @@ impl Donor {
         })
     }
     /// Funding records whose source is this donor.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn funding(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funding>> {
         funding(ctx, FundingOwner::Donor, self.0.id).await
     }
     /// Support schemes the donor funds or operates.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn schemes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupportScheme>> {
         let ids = linked(ctx, Link::DonorSchemes, self.0.id).await?;
         ordered(ctx, ids.into_iter().map(SchemeKey).collect(), SupportScheme).await
@@ -442,6 +455,7 @@ impl SupportScheme {
             &tags(ctx, SchemeTagsKey(self.0.id)).await?.orientations,
         ))
     }
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn operators(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organisation>> {
         let operators = loaders(ctx)
             .load_one(OperatorsKey(self.0.id))
@@ -484,13 +498,16 @@ impl SupportScheme {
             .collect())
     }
     /// Donors with funding records on this scheme.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn donors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Donor>> {
         donors_of(ctx, FundingOwner::Scheme, self.0.id).await
     }
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn funding(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funding>> {
         funding(ctx, FundingOwner::Scheme, self.0.id).await
     }
     /// Practices the scheme supports.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn practices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Practice>> {
         let ids = linked(ctx, Link::SchemePractices, self.0.id).await?;
         ordered(ctx, ids.into_iter().map(PracticeKey).collect(), Practice).await
@@ -612,6 +629,7 @@ impl Practice {
         ))
     }
     /// The participating cities, lead cities first.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn cities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<City>> {
         let links = loaders(ctx)
             .load_one(PracticeCitiesKey(self.0.id))
@@ -626,6 +644,7 @@ impl Practice {
         .await
     }
     /// The participating cities with their role.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn participants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Participation>> {
         let links = loaders(ctx)
             .load_one(PracticeCitiesKey(self.0.id))
@@ -635,6 +654,7 @@ impl Practice {
         Ok(links.into_iter().map(Participation).collect())
     }
     /// Associations and networks involved.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn associations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Association>> {
         let ids = linked(ctx, Link::PracticeAssociations, self.0.id).await?;
         ordered(
@@ -644,6 +664,7 @@ impl Practice {
         )
         .await
     }
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn partners(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Partner>> {
         let partners = loaders(ctx)
             .load_one(PartnersKey(self.0.id))
@@ -659,17 +680,21 @@ impl Practice {
             .collect())
     }
     /// The support schemes behind the practice.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn schemes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupportScheme>> {
         let ids = linked(ctx, Link::PracticeSchemes, self.0.id).await?;
         ordered(ctx, ids.into_iter().map(SchemeKey).collect(), SupportScheme).await
     }
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn funding(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funding>> {
         funding(ctx, FundingOwner::Practice, self.0.id).await
     }
     /// Donors with funding records on this practice.
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn donors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Donor>> {
         donors_of(ctx, FundingOwner::Practice, self.0.id).await
     }
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn indicators(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Indicator>> {
         let list = loaders(ctx)
             .load_one(IndicatorsKey(self.0.id))

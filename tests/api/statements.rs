@@ -1,0 +1,110 @@
+//! No N+1: listing practices with their cities, countries, schemes, donors and funding costs the
+//! same small number of SQL statements for a page of 10 as for a page of 100.
+
+use persistence::seed;
+use serde_json::{Value, json};
+
+use crate::helpers::{Seed, spawn_app_configured};
+
+const PRACTICES: usize = 120;
+
+/// A base of 120 practices, each with two cities in different countries, a scheme, indicators
+/// and two funding records from different donors.
+fn generated_base() -> String {
+    let countries = ["NL", "TZ", "GB", "UG", "US", "AL", "FR", "ML"];
+    let cities: Vec<Value> = (0..40)
+        .map(|i| json!({ "key": format!("city-{i}"), "name": format!("City {i}"), "countryCode": countries[i % countries.len()], "kind": "MUNICIPALITY" }))
+        .collect();
+    let donors: Vec<Value> =
+        (0..5).map(|i| json!({ "key": format!("donor-{i}"), "name": format!("Donor {i}"), "kind": "BILATERAL", "agenda": { "themes": ["HEALTH"] } })).collect();
+    let schemes: Vec<Value> = (0..6)
+        .map(|i| {
+            json!({ "key": format!("scheme-{i}"), "name": format!("Scheme {i}"), "supportModalities": ["STAFF_EXCHANGE"],
+                    "operators": { "associations": ["assoc"], "donors": [format!("donor-{}", i % 5)] } })
+        })
+        .collect();
+    let practices: Vec<Value> = (0..PRACTICES)
+        .map(|i| {
+            json!({
+                "key": format!("p-{i}"), "title": format!("Practice {i}"),
+                "cities": [{ "city": format!("city-{}", i % 40), "role": "LEAD" }, { "city": format!("city-{}", (i + 1) % 40), "role": "PARTNER" }],
+                "associations": ["assoc"],
+                "partners": [{ "name": format!("Partner {i}"), "kind": "NGO_CBO" }],
+                "orientation": "GLOBAL", "modality": "ONE_ON_ONE",
+                "cooperatingParties": ["LOCAL_AUTHORITY_SERVICES"], "managementFocus": ["TECHNICAL_EXPERTISE"], "themes": ["HEALTH", "HOUSING"],
+                "schemes": [format!("scheme-{}", i % 6)],
+                "indicators": [{ "name": "Households served", "actual": "100" }],
+                "funding": [
+                    { "donor": format!("donor-{}", i % 5), "sourceType": "GRANTS_LOANS", "amount": "1000", "currency": "EUR", "year": 2000, "status": "COMMITTED" },
+                    { "donor": format!("donor-{}", (i + 1) % 5), "sourceType": "GRANTS_LOANS", "amount": "250.50", "currency": "NLG", "year": 2001, "status": "DISBURSED" }
+                ]
+            })
+        })
+        .collect();
+    json!({
+        "cities": cities,
+        "associations": [{ "key": "assoc", "name": "Association", "scope": "NATIONAL" }],
+        "donors": donors, "supportSchemes": schemes, "practices": practices, "needs": []
+    })
+    .to_string()
+}
+
+const LISTING: &str = "query($first: Int!) { practices(first: $first) { totalCount edges { node {
+    id title orientation themes managementFocus cooperatingParties
+    cities { name country { code bloc ldc } }
+    participants { role city { name } }
+    associations { name } partners { name } indicators { name actual }
+    schemes { name openForApplications supportModalities }
+    donors { name }
+    funding { amount currency amountUsd donor { name } }
+} } } }";
+
+#[tokio::test]
+async fn a_page_of_100_costs_as_many_statements_as_a_page_of_10() {
+    // A wide batch window: on a loaded two-core machine the fields of a page of 100 can take
+    // longer to wake than the default window, which would split a batch and make the count depend
+    // on scheduling rather than on the code.
+    let app = spawn_app_configured(Seed::Nothing, |s| {
+        s.batch_window = std::time::Duration::from_millis(50)
+    })
+    .await;
+    let base = seed::parse_information_base(&generated_base()).expect("generated base parses");
+    let db = app.database().await;
+    let report = seed::seed_information_base(&db, &base)
+        .await
+        .expect("generated base loads");
+    assert_eq!(report.practices, PRACTICES);
+
+    let mut costs = Vec::new();
+    for first in [10, 100] {
+        let before = app.statements_executed().await;
+        let data = app.data(LISTING, json!({ "first": first })).await;
+        let after = app.statements_executed().await;
+        let edges = data["practices"]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), first);
+        assert_eq!(data["practices"]["totalCount"], PRACTICES as i64);
+        for e in edges {
+            let n = &e["node"];
+            assert_eq!(n["cities"].as_array().unwrap().len(), 2);
+            assert_eq!(n["funding"].as_array().unwrap().len(), 2);
+            assert_eq!(n["donors"].as_array().unwrap().len(), 2);
+            assert!(
+                !n["schemes"][0]["supportModalities"]
+                    .as_array()
+                    .unwrap()
+                    .is_empty()
+            );
+            assert!(n["cities"][0]["country"]["code"].is_string());
+        }
+        costs.push(after - before);
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "statements for 10 and for 100 practices: {costs:?}"
+    );
+    assert!(
+        costs[1] <= 20,
+        "a listing costs a small fixed number of statements, not {}",
+        costs[1]
+    );
+}
