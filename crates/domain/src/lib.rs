@@ -4,7 +4,10 @@
 //!
 //! Nothing here knows about SQL, GraphQL or HTTP.
 
+pub mod account;
 pub mod actor;
+pub mod audit;
+pub mod editing;
 pub mod entities;
 pub mod error;
 pub mod framework;

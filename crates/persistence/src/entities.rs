@@ -169,6 +169,8 @@ pub mod support_scheme {
         pub budget_currency: Option<String>,
         pub budget_usd_cents: Option<i64>,
         pub open_for_applications: bool,
+        pub owner_kind: Option<String>,
+        pub owner_id: Option<i64>,
     }
     no_relations!();
 }
@@ -213,6 +215,8 @@ pub mod practice {
         pub amount_required: Option<String>,
         pub amount_required_currency: Option<String>,
         pub amount_required_usd_cents: Option<i64>,
+        pub owner_kind: Option<String>,
+        pub owner_id: Option<i64>,
     }
     no_relations!();
 }
@@ -321,8 +325,83 @@ pub mod need {
         pub amount_required_currency: Option<String>,
         pub amount_required_usd_cents: Option<i64>,
         pub status: String,
+        pub owner_kind: Option<String>,
+        pub owner_id: Option<i64>,
     }
     no_relations!();
 }
 
 tag_entity!(need_tag, "need_tag", need_id);
+
+pub mod app_user {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "app_user")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub version: i32,
+        pub created_at: ChronoDateTimeUtc,
+        pub updated_at: ChronoDateTimeUtc,
+        pub email: String,
+        pub password_hash: String,
+        pub name: String,
+        pub status: String,
+        pub role: Option<String>,
+        pub affiliation_kind: Option<String>,
+        pub affiliation_id: Option<i64>,
+        pub requested_role: String,
+        pub requested_affiliation_kind: Option<String>,
+        pub requested_affiliation_id: Option<i64>,
+    }
+    no_relations!();
+}
+
+pub mod refresh_token {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "refresh_token")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub user_id: i64,
+        pub token_hash: String,
+        pub family: String,
+        pub created_at: ChronoDateTimeUtc,
+        pub expires_at: ChronoDateTimeUtc,
+        pub used_at: Option<ChronoDateTimeUtc>,
+        pub revoked_at: Option<ChronoDateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod login_failure {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "login_failure")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub email: String,
+        pub client: String,
+        pub at: ChronoDateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod audit_entry {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_entry")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub at: ChronoDateTimeUtc,
+        pub actor_user_id: Option<i64>,
+        pub action: String,
+        pub entity: String,
+        pub entity_id: i64,
+        pub changes: String,
+    }
+    no_relations!();
+}

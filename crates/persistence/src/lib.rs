@@ -1,6 +1,8 @@
 //! Storage of the information base with sea-orm, on SQLite or PostgreSQL.
 
+pub mod accounts;
 pub mod db;
+pub mod editing;
 pub mod entities;
 mod mapping;
 pub mod seed;

@@ -2,6 +2,7 @@
 //! of ids, which is what keeps the GraphQL dataloaders free of N+1 queries.
 
 use async_trait::async_trait;
+use domain::actor::Affiliation;
 use domain::entities::*;
 use domain::framework::*;
 use domain::page::{Page, PageRequest};
@@ -41,8 +42,112 @@ pub(crate) fn db_err(err: DbErr) -> Error {
     }
 }
 
-fn published_only(vis: &Visibility) -> bool {
-    matches!(vis, Visibility::Published)
+const PUBLISHED: &str = "PUBLISHED";
+
+/// `(owner_kind, owner_id) = affiliation`: the record's own organisation.
+fn owned_by<C: ColumnTrait>(kind: C, id: C, a: &Affiliation) -> Condition {
+    Condition::all().add(kind.eq(a.kind())).add(id.eq(a.id()))
+}
+
+/// Practices the viewer may see: published ones, and for a member also the drafts of its
+/// organisation and of the practices its city or association takes part in.
+pub(crate) fn practice_visible(vis: &Visibility) -> Condition {
+    use crate::entities::practice::Column as P;
+    match vis {
+        Visibility::Everything => Condition::all(),
+        Visibility::Published => Condition::all().add(P::Status.eq(PUBLISHED)),
+        Visibility::Member(a) => {
+            let mut any = Condition::any().add(P::Status.eq(PUBLISHED)).add(owned_by(
+                P::OwnerKind,
+                P::OwnerId,
+                a,
+            ));
+            match a {
+                Affiliation::City(c) => {
+                    let sub = Query::select()
+                        .column(practice_city::Column::PracticeId)
+                        .from(practice_city::Entity)
+                        .and_where(practice_city::Column::CityId.eq(*c))
+                        .to_owned();
+                    any = any.add(P::Id.in_subquery(sub));
+                }
+                Affiliation::Association(x) => {
+                    let sub = Query::select()
+                        .column(practice_association::Column::PracticeId)
+                        .from(practice_association::Entity)
+                        .and_where(practice_association::Column::AssociationId.eq(*x))
+                        .to_owned();
+                    any = any.add(P::Id.in_subquery(sub));
+                }
+                Affiliation::Donor(_) => {}
+            }
+            any
+        }
+    }
+}
+
+/// Schemes the viewer may see: published ones, and for a member the drafts it owns or operates.
+pub(crate) fn scheme_visible(vis: &Visibility) -> Condition {
+    use crate::entities::support_scheme::Column as S;
+    match vis {
+        Visibility::Everything => Condition::all(),
+        Visibility::Published => Condition::all().add(S::Status.eq(PUBLISHED)),
+        Visibility::Member(a) => {
+            let operator = match a {
+                Affiliation::Association(x) => Some(scheme_operator::Column::AssociationId.eq(*x)),
+                Affiliation::Donor(d) => Some(scheme_operator::Column::DonorId.eq(*d)),
+                Affiliation::City(_) => None,
+            };
+            let mut any = Condition::any().add(S::Status.eq(PUBLISHED)).add(owned_by(
+                S::OwnerKind,
+                S::OwnerId,
+                a,
+            ));
+            if let Some(op) = operator {
+                let sub = Query::select()
+                    .column(scheme_operator::Column::SchemeId)
+                    .from(scheme_operator::Entity)
+                    .and_where(op)
+                    .to_owned();
+                any = any.add(S::Id.in_subquery(sub));
+            }
+            any
+        }
+    }
+}
+
+/// Needs the viewer may see: published ones, and a city's own drafts to its practitioners.
+pub(crate) fn need_visible(vis: &Visibility) -> Condition {
+    use crate::entities::need::Column as N;
+    match vis {
+        Visibility::Everything => Condition::all(),
+        Visibility::Published => Condition::all().add(N::Publication.eq(PUBLISHED)),
+        Visibility::Member(a) => {
+            let mut any = Condition::any()
+                .add(N::Publication.eq(PUBLISHED))
+                .add(owned_by(N::OwnerKind, N::OwnerId, a));
+            if let Affiliation::City(c) = a {
+                any = any.add(N::CityId.eq(*c));
+            }
+            any
+        }
+    }
+}
+
+fn visible_practice_ids(vis: &Visibility) -> SelectStatement {
+    Query::select()
+        .column(practice::Column::Id)
+        .from(practice::Entity)
+        .cond_where(practice_visible(vis))
+        .to_owned()
+}
+
+fn visible_scheme_ids(vis: &Visibility) -> SelectStatement {
+    Query::select()
+        .column(support_scheme::Column::Id)
+        .from(support_scheme::Entity)
+        .cond_where(scheme_visible(vis))
+        .to_owned()
 }
 
 /// `LIKE` pattern for a case-insensitive substring search, with the wildcards of the text escaped.
@@ -159,10 +264,7 @@ async fn tag_rows_of(
 
 fn practice_condition(filter: &PracticeFilter, vis: &Visibility) -> Condition {
     use crate::entities::practice::Column as P;
-    let mut cond = Condition::all();
-    if published_only(vis) {
-        cond = cond.add(P::Status.eq(PublicationStatus::Published.as_str()));
-    }
+    let mut cond = Condition::all().add(practice_visible(vis));
     if let Some(status) = filter.status {
         cond = cond.add(P::Status.eq(status.as_str()));
     }
@@ -238,10 +340,7 @@ fn practice_condition(filter: &PracticeFilter, vis: &Visibility) -> Condition {
 
 fn scheme_condition(filter: &SchemeFilter, vis: &Visibility) -> Condition {
     use crate::entities::support_scheme::Column as S;
-    let mut cond = Condition::all();
-    if published_only(vis) {
-        cond = cond.add(S::Status.eq(PublicationStatus::Published.as_str()));
-    }
+    let mut cond = Condition::all().add(scheme_visible(vis));
     if let Some(status) = filter.status {
         cond = cond.add(S::Status.eq(status.as_str()));
     }
@@ -304,10 +403,7 @@ fn scheme_condition(filter: &SchemeFilter, vis: &Visibility) -> Condition {
 
 fn need_condition(filter: &NeedFilter, vis: &Visibility) -> Condition {
     use crate::entities::need::Column as N;
-    let mut cond = Condition::all();
-    if published_only(vis) {
-        cond = cond.add(N::Publication.eq(PublicationStatus::Published.as_str()));
-    }
+    let mut cond = Condition::all().add(need_visible(vis));
     if let Some(status) = filter.status {
         cond = cond.add(N::Status.eq(status.as_str()));
     }
@@ -656,13 +752,9 @@ impl PracticeRepository for SeaStore {
         }
         let mut select = practice_city::Entity::find()
             .filter(practice_city::Column::CityId.is_in(city_ids.iter().copied()));
-        if published_only(vis) {
-            let visible = Query::select()
-                .column(practice::Column::Id)
-                .from(practice::Entity)
-                .and_where(practice::Column::Status.eq(PublicationStatus::Published.as_str()))
-                .to_owned();
-            select = select.filter(practice_city::Column::PracticeId.in_subquery(visible));
+        if *vis != Visibility::Everything {
+            select = select
+                .filter(practice_city::Column::PracticeId.in_subquery(visible_practice_ids(vis)));
         }
         let rows = select
             .order_by_asc(practice_city::Column::PracticeId)
@@ -717,28 +809,17 @@ impl FundingRepository for SeaStore {
             FundingOwner::Donor => F::DonorId,
         };
         let mut cond = Condition::all().add(column.is_in(ids.iter().copied()));
-        if published_only(vis) {
-            let published = PublicationStatus::Published.as_str();
-            let practices = Query::select()
-                .column(practice::Column::Id)
-                .from(practice::Entity)
-                .and_where(practice::Column::Status.eq(published))
-                .to_owned();
-            let schemes = Query::select()
-                .column(support_scheme::Column::Id)
-                .from(support_scheme::Entity)
-                .and_where(support_scheme::Column::Status.eq(published))
-                .to_owned();
+        if *vis != Visibility::Everything {
             cond = cond
                 .add(
                     Condition::any()
                         .add(F::PracticeId.is_null())
-                        .add(F::PracticeId.in_subquery(practices)),
+                        .add(F::PracticeId.in_subquery(visible_practice_ids(vis))),
                 )
                 .add(
                     Condition::any()
                         .add(F::SchemeId.is_null())
-                        .add(F::SchemeId.in_subquery(schemes)),
+                        .add(F::SchemeId.in_subquery(visible_scheme_ids(vis))),
                 );
         }
         let rows = funding::Entity::find()
@@ -879,59 +960,76 @@ impl LinkRepository for SeaStore {
 impl InventoryRepository for SeaStore {
     async fn inventory(&self, vis: &Visibility) -> Result<Inventory> {
         let backend = self.db.get_database_backend();
-        let (practice_vis, scheme_vis) = if published_only(vis) {
-            (
-                "WHERE p.status = 'PUBLISHED'",
-                "WHERE s.status = 'PUBLISHED'",
-            )
-        } else {
-            ("", "")
-        };
-        // One statement for all counts, one for the facets of each kind of record.
-        let counts_sql = format!(
-            "SELECT (SELECT COUNT(*) FROM practice p {practice_vis}) AS practices, \
-                    (SELECT COUNT(*) FROM support_scheme s {scheme_vis}) AS schemes, \
-                    (SELECT COUNT(*) FROM city) AS cities, \
-                    (SELECT COUNT(*) FROM association) AS associations, \
-                    (SELECT COUNT(*) FROM donor) AS donors"
-        );
+        let practices = practice::Entity::find()
+            .filter(practice_visible(vis))
+            .count(&self.db)
+            .await
+            .map_err(db_err)?;
+        let schemes = support_scheme::Entity::find()
+            .filter(scheme_visible(vis))
+            .count(&self.db)
+            .await
+            .map_err(db_err)?;
+        // Cities, associations and donors have no drafts: one statement counts them all.
         let row = self
             .db
-            .query_one_raw(Statement::from_string(backend, counts_sql))
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT (SELECT COUNT(*) FROM city) AS cities, (SELECT COUNT(*) FROM association) AS associations, \
+                 (SELECT COUNT(*) FROM donor) AS donors",
+            ))
             .await
             .map_err(db_err)?
             .ok_or_else(|| Error::internal("inventory counts returned no row"))?;
         let get = |name: &str| row.try_get::<i64>("", name).map_err(db_err);
-        let practice_facets_sql = format!(
-            "SELECT t.dimension, t.value, COUNT(*) AS n FROM practice_tag t JOIN practice p ON p.id = t.practice_id {practice_vis} \
-             GROUP BY t.dimension, t.value \
-             UNION ALL SELECT 'ORIENTATION', p.orientation, COUNT(*) FROM practice p {practice_vis} GROUP BY p.orientation \
-             UNION ALL SELECT 'MODALITY', p.modality, COUNT(*) FROM practice p {practice_vis} GROUP BY p.modality"
-        );
-        let scheme_facets_sql = format!(
-            "SELECT t.dimension, t.value, COUNT(*) AS n FROM scheme_tag t JOIN support_scheme s ON s.id = t.scheme_id {scheme_vis} \
-             GROUP BY t.dimension, t.value"
-        );
+
+        let mut practice_facets = Query::select()
+            .column(practice_tag::Column::Dimension)
+            .column(practice_tag::Column::Value)
+            .expr(Expr::col(practice_tag::Column::PracticeId).count())
+            .from(practice_tag::Entity)
+            .and_where(practice_tag::Column::PracticeId.in_subquery(visible_practice_ids(vis)))
+            .group_by_col(practice_tag::Column::Dimension)
+            .group_by_col(practice_tag::Column::Value)
+            .to_owned();
+        for (name, column) in [
+            ("ORIENTATION", practice::Column::Orientation),
+            ("MODALITY", practice::Column::Modality),
+        ] {
+            let single = Query::select()
+                .expr(Expr::cust(format!("'{name}'")))
+                .column(column)
+                .expr(Expr::col(practice::Column::Id).count())
+                .from(practice::Entity)
+                .cond_where(practice_visible(vis))
+                .group_by_col(column)
+                .to_owned();
+            practice_facets.union(UnionType::All, single);
+        }
+        let scheme_facets = Query::select()
+            .column(scheme_tag::Column::Dimension)
+            .column(scheme_tag::Column::Value)
+            .expr(Expr::col(scheme_tag::Column::SchemeId).count())
+            .from(scheme_tag::Entity)
+            .and_where(scheme_tag::Column::SchemeId.in_subquery(visible_scheme_ids(vis)))
+            .group_by_col(scheme_tag::Column::Dimension)
+            .group_by_col(scheme_tag::Column::Value)
+            .to_owned();
         Ok(Inventory {
-            practice_count: get("practices")?,
-            support_scheme_count: get("schemes")?,
+            practice_count: i64::try_from(practices).map_err(Error::internal)?,
+            support_scheme_count: i64::try_from(schemes).map_err(Error::internal)?,
             city_count: get("cities")?,
             association_count: get("associations")?,
             donor_count: get("donors")?,
-            practice_facets: self.facets(practice_facets_sql).await?,
-            scheme_facets: self.facets(scheme_facets_sql).await?,
+            practice_facets: self.facets(practice_facets).await?,
+            scheme_facets: self.facets(scheme_facets).await?,
         })
     }
 }
 
 impl SeaStore {
-    async fn facets(&self, sql: String) -> Result<Vec<FacetCount>> {
-        let backend = self.db.get_database_backend();
-        let rows = self
-            .db
-            .query_all_raw(Statement::from_string(backend, sql))
-            .await
-            .map_err(db_err)?;
+    async fn facets(&self, stmt: SelectStatement) -> Result<Vec<FacetCount>> {
+        let rows = self.db.query_all(&stmt).await.map_err(db_err)?;
         let mut facets = rows
             .iter()
             .map(|r| {

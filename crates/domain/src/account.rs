@@ -1,0 +1,496 @@
+//! Accounts: registration, approval, sign-in with throttling, refresh-token rotation.
+//!
+//! Token formats and password hashing are the caller's (the API's) business; this decides who may
+//! do what and keeps the state consistent.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+
+use crate::actor::{Affiliation, Role};
+use crate::audit::AuditEntry;
+use crate::entities::Id;
+use crate::values::bounded_text;
+use crate::{Actor, Error, Result};
+
+pub const MIN_PASSWORD_CHARS: usize = 10;
+pub const MAX_PASSWORD_CHARS: usize = 128;
+/// Failed sign-ins within [`THROTTLE_WINDOW`] after which an account is locked for the window.
+pub const MAX_FAILURES_PER_ACCOUNT: u64 = 5;
+/// Failed sign-ins from one client address within the window (across accounts).
+pub const MAX_FAILURES_PER_CLIENT: u64 = 20;
+pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
+pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::days(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    Pending,
+    Active,
+    Disabled,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Pending => "PENDING",
+            UserStatus::Active => "ACTIVE",
+            UserStatus::Disabled => "DISABLED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "PENDING" => Ok(UserStatus::Pending),
+            "ACTIVE" => Ok(UserStatus::Active),
+            "DISABLED" => Ok(UserStatus::Disabled),
+            other => Err(Error::internal(format!("unknown user status {other:?}"))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: Id,
+    pub version: i32,
+    pub email: String,
+    pub name: String,
+    pub status: UserStatus,
+    pub role: Option<Role>,
+    pub affiliation: Option<Affiliation>,
+    pub requested_role: Role,
+    pub requested_affiliation: Option<Affiliation>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    /// The actor this user acts as: only an active, approved account acts at all.
+    pub fn actor(&self) -> Result<Actor> {
+        match (self.status, &self.role) {
+            (UserStatus::Active, Some(role)) => Ok(Actor::User {
+                id: self.id,
+                role: role.clone(),
+                affiliation: self.affiliation.clone(),
+            }),
+            (UserStatus::Pending, _) => Err(Error::Forbidden("the account awaits approval".into())),
+            _ => Err(Error::Unauthenticated),
+        }
+    }
+}
+
+/// A new account's data, validated.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub password_hash: String,
+    pub name: String,
+    pub status: UserStatus,
+    pub role: Option<Role>,
+    pub affiliation: Option<Affiliation>,
+    pub requested_role: Role,
+    pub requested_affiliation: Option<Affiliation>,
+}
+
+pub struct Registration {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub requested_role: Role,
+    pub affiliation: Option<Affiliation>,
+}
+
+/// Lower-cased and trimmed; a plausible address, not a proof of one.
+pub fn normalise_email(email: &str) -> Result<String> {
+    let e = email.trim().to_lowercase();
+    let valid = e.len() <= 254
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !e.chars().any(char::is_whitespace);
+    if valid {
+        Ok(e)
+    } else {
+        Err(Error::validation("email", "is not an email address"))
+    }
+}
+
+pub fn check_password(password: &str) -> Result<()> {
+    let n = password.chars().count();
+    if n < MIN_PASSWORD_CHARS {
+        return Err(Error::validation(
+            "password",
+            format!("must have at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    if n > MAX_PASSWORD_CHARS {
+        return Err(Error::validation(
+            "password",
+            format!("must have at most {MAX_PASSWORD_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The affiliation a role requires: practitioners belong to a city or an association, support
+/// providers to an association, donors to a donor; the secretariat to none.
+pub fn check_affiliation(role: &Role, affiliation: &Option<Affiliation>) -> Result<()> {
+    let ok = matches!(
+        (role, affiliation),
+        (Role::Practitioner, Some(Affiliation::City(_)))
+            | (Role::Practitioner, Some(Affiliation::Association(_)))
+            | (Role::SupportProvider, Some(Affiliation::Association(_)))
+            | (Role::Donor, Some(Affiliation::Donor(_)))
+            | (Role::Admin, None)
+    );
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            "affiliation",
+            "a PRACTITIONER names a city or an association, a SUPPORT_PROVIDER an association, a DONOR a donor, an ADMIN none",
+        ))
+    }
+}
+
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    async fn hash(&self, password: &str) -> Result<String>;
+    async fn verify(&self, password: &str, hash: &str) -> Result<bool>;
+}
+
+/// A refresh token as stored: only its hash.
+#[derive(Debug, Clone)]
+pub struct StoredToken {
+    pub id: Id,
+    pub user_id: Id,
+    pub family: String,
+    pub expires_at: DateTime<Utc>,
+    pub used: bool,
+    pub revoked: bool,
+}
+
+#[async_trait]
+pub trait AccountRepository: Send + Sync {
+    async fn create_user(&self, user: NewUser, audit: Option<AuditEntry>) -> Result<User>;
+    async fn user_by_id(&self, id: Id) -> Result<Option<User>>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
+    async fn password_hash(&self, user_id: Id) -> Result<Option<String>>;
+    /// Sets role, affiliation and status ACTIVE if the version matches (CONFLICT otherwise).
+    async fn approve(
+        &self,
+        id: Id,
+        role: Role,
+        affiliation: Option<Affiliation>,
+        audit: AuditEntry,
+    ) -> Result<User>;
+    async fn affiliation_exists(&self, affiliation: &Affiliation) -> Result<bool>;
+
+    async fn failures_since(
+        &self,
+        email: &str,
+        client: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(u64, u64)>;
+    async fn record_failure(&self, email: &str, client: &str, at: DateTime<Utc>) -> Result<()>;
+    async fn clear_failures(&self, email: &str) -> Result<()>;
+
+    async fn store_token(
+        &self,
+        user_id: Id,
+        token_hash: &str,
+        family: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<StoredToken>>;
+    /// Marks the token used; false when it already was (a concurrent or repeated use).
+    async fn use_token(&self, id: Id) -> Result<bool>;
+    async fn revoke_family(&self, family: &str) -> Result<()>;
+}
+
+/// What a successful sign-in or refresh yields; the API turns it into an access token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub refresh_token: String,
+    pub refresh_expires_at: DateTime<Utc>,
+}
+
+/// Makes a fresh random refresh token and the hash under which it is stored.
+pub trait TokenMaker: Send + Sync {
+    fn new_token(&self) -> (String, String);
+    fn hash(&self, token: &str) -> String;
+    fn new_family(&self) -> String;
+}
+
+#[derive(Clone)]
+pub struct Accounts {
+    repo: Arc<dyn AccountRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenMaker>,
+}
+
+impl Accounts {
+    pub fn new(
+        repo: Arc<dyn AccountRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        tokens: Arc<dyn TokenMaker>,
+    ) -> Self {
+        Accounts {
+            repo,
+            hasher,
+            tokens,
+        }
+    }
+
+    /// A PENDING account asking for a role and an affiliation; it cannot act until approved.
+    pub async fn register(&self, r: Registration) -> Result<User> {
+        let email = normalise_email(&r.email)?;
+        check_password(&r.password)?;
+        let name = bounded_text("name", &r.name, 200)?;
+        if r.requested_role == Role::Admin {
+            return Err(Error::validation(
+                "requestedRole",
+                "ADMIN accounts are made by the secretariat",
+            ));
+        }
+        check_affiliation(&r.requested_role, &r.affiliation)?;
+        if let Some(a) = &r.affiliation
+            && !self.repo.affiliation_exists(a).await?
+        {
+            return Err(Error::validation(affiliation_field(a), "no such record"));
+        }
+        let password_hash = self.hasher.hash(&r.password).await?;
+        self.repo
+            .create_user(
+                NewUser {
+                    email,
+                    password_hash,
+                    name,
+                    status: UserStatus::Pending,
+                    role: None,
+                    affiliation: None,
+                    requested_role: r.requested_role,
+                    requested_affiliation: r.affiliation,
+                },
+                None,
+            )
+            .await
+            .map_err(|e| match e {
+                Error::Conflict(_) => Error::Conflict("an account with this email exists".into()),
+                other => other,
+            })
+    }
+
+    /// An active account, made from the command line (the first ADMIN) or by an ADMIN.
+    pub async fn create_active(
+        &self,
+        email: &str,
+        password: &str,
+        name: &str,
+        role: Role,
+        affiliation: Option<Affiliation>,
+    ) -> Result<User> {
+        let email = normalise_email(email)?;
+        check_password(password)?;
+        let name = bounded_text("name", name, 200)?;
+        check_affiliation(&role, &affiliation)?;
+        let password_hash = self.hasher.hash(password).await?;
+        self.repo
+            .create_user(
+                NewUser {
+                    email,
+                    password_hash,
+                    name,
+                    status: UserStatus::Active,
+                    role: Some(role.clone()),
+                    affiliation: affiliation.clone(),
+                    requested_role: role,
+                    requested_affiliation: affiliation,
+                },
+                None,
+            )
+            .await
+    }
+
+    /// ADMIN sets role and affiliation (by default the ones requested at registration).
+    pub async fn approve(
+        &self,
+        actor: &Actor,
+        user_id: Id,
+        role: Option<Role>,
+        affiliation: Option<Affiliation>,
+    ) -> Result<User> {
+        require_admin(actor)?;
+        let user = self
+            .repo
+            .user_by_id(user_id)
+            .await?
+            .ok_or_else(|| Error::not_found("User", user_id))?;
+        let role = role.unwrap_or(user.requested_role.clone());
+        let affiliation = match (affiliation, &role) {
+            (Some(a), _) => Some(a),
+            (None, Role::Admin) => None,
+            (None, _) => user.requested_affiliation.clone(),
+        };
+        check_affiliation(&role, &affiliation)?;
+        if let Some(a) = &affiliation
+            && !self.repo.affiliation_exists(a).await?
+        {
+            return Err(Error::validation(affiliation_field(a), "no such record"));
+        }
+        let audit = AuditEntry::new(
+            actor,
+            "APPROVE",
+            "User",
+            user_id,
+            vec!["role".into(), "affiliation".into(), "status".into()],
+        );
+        self.repo.approve(user_id, role, affiliation, audit).await
+    }
+
+    /// Email and password in exchange for a session. Failures are throttled per account and per
+    /// client, and answer the same whether or not the email exists.
+    pub async fn login(&self, email: &str, password: &str, client: &str) -> Result<Session> {
+        let email = email.trim().to_lowercase();
+        let now = Utc::now();
+        let (by_account, by_client) = self
+            .repo
+            .failures_since(&email, client, now - THROTTLE_WINDOW)
+            .await?;
+        if by_account >= MAX_FAILURES_PER_ACCOUNT || by_client >= MAX_FAILURES_PER_CLIENT {
+            return Err(Error::RateLimited);
+        }
+        let user = self.repo.user_by_email(&email).await?;
+        let hash = match &user {
+            Some(u) => self.repo.password_hash(u.id).await?,
+            None => None,
+        };
+        let verified = match &hash {
+            Some(h) => self.hasher.verify(password, h).await?,
+            None => {
+                // Spend the same effort on an unknown email so timing does not tell.
+                let _ = self.hasher.hash(password).await?;
+                false
+            }
+        };
+        let user = match (user, verified) {
+            (Some(u), true) if u.status != UserStatus::Disabled => u,
+            _ => {
+                self.repo.record_failure(&email, client, now).await?;
+                return Err(Error::Unauthenticated);
+            }
+        };
+        self.repo.clear_failures(&email).await?;
+        self.new_session(user, self.tokens.new_family()).await
+    }
+
+    /// A used refresh token for a new one in the same family. Presenting a token twice revokes
+    /// the whole family: someone else has it.
+    pub async fn refresh(&self, token: &str) -> Result<Session> {
+        let stored = self
+            .repo
+            .token_by_hash(&self.tokens.hash(token))
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        if stored.revoked {
+            return Err(Error::Unauthenticated);
+        }
+        if stored.used || !self.repo.use_token(stored.id).await? {
+            self.repo.revoke_family(&stored.family).await?;
+            return Err(Error::Unauthenticated);
+        }
+        if stored.expires_at <= Utc::now() {
+            return Err(Error::Unauthenticated);
+        }
+        let user = self
+            .repo
+            .user_by_id(stored.user_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        if user.status == UserStatus::Disabled {
+            self.repo.revoke_family(&stored.family).await?;
+            return Err(Error::Unauthenticated);
+        }
+        self.new_session(user, stored.family).await
+    }
+
+    /// Revokes the family of the token; unknown tokens are ignored (logging out twice is fine).
+    pub async fn logout(&self, token: &str) -> Result<()> {
+        if let Some(stored) = self.repo.token_by_hash(&self.tokens.hash(token)).await? {
+            self.repo.revoke_family(&stored.family).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn user(&self, id: Id) -> Result<Option<User>> {
+        self.repo.user_by_id(id).await
+    }
+
+    async fn new_session(&self, user: User, family: String) -> Result<Session> {
+        let (token, hash) = self.tokens.new_token();
+        let expires = Utc::now() + REFRESH_TOKEN_LIFETIME;
+        self.repo
+            .store_token(user.id, &hash, &family, expires)
+            .await?;
+        Ok(Session {
+            user,
+            refresh_token: token,
+            refresh_expires_at: expires,
+        })
+    }
+}
+
+pub fn require_admin(actor: &Actor) -> Result<()> {
+    match actor {
+        Actor::User {
+            role: Role::Admin, ..
+        } => Ok(()),
+        Actor::User { .. } | Actor::Pending { .. } => {
+            Err(Error::Forbidden("only the secretariat may do this".into()))
+        }
+        Actor::Anonymous => Err(Error::Unauthenticated),
+    }
+}
+
+pub fn affiliation_field(a: &Affiliation) -> &'static str {
+    match a {
+        Affiliation::City(_) => "cityId",
+        Affiliation::Association(_) => "associationId",
+        Affiliation::Donor(_) => "donorId",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised() {
+        assert_eq!(
+            normalise_email("  Ann@Haarlem.NL ").unwrap(),
+            "ann@haarlem.nl"
+        );
+        assert!(normalise_email("ann@haarlem").is_err());
+        assert!(normalise_email("@haarlem.nl").is_err());
+        assert!(normalise_email("a nn@haarlem.nl").is_err());
+    }
+
+    #[test]
+    fn passwords_have_a_minimum_and_a_maximum() {
+        assert!(check_password("short").is_err());
+        assert!(check_password("long enough!").is_ok());
+        assert!(check_password(&"x".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn roles_need_their_kind_of_affiliation() {
+        assert!(check_affiliation(&Role::Practitioner, &Some(Affiliation::City(1))).is_ok());
+        assert!(check_affiliation(&Role::Practitioner, &Some(Affiliation::Donor(1))).is_err());
+        assert!(check_affiliation(&Role::Donor, &Some(Affiliation::Donor(1))).is_ok());
+        assert!(check_affiliation(&Role::SupportProvider, &None).is_err());
+        assert!(check_affiliation(&Role::Admin, &None).is_ok());
+    }
+}

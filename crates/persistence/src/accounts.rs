@@ -1,0 +1,295 @@
+//! Accounts, refresh tokens and failed sign-ins.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::account::*;
+use domain::actor::{Affiliation, Role};
+use domain::audit::AuditEntry;
+use domain::entities::Id;
+use domain::{Error, Result};
+use sea_orm::sea_query::Expr;
+use sea_orm::*;
+
+use crate::entities::*;
+use crate::store::{SeaStore, db_err};
+
+fn user(m: app_user::Model) -> Result<User> {
+    let affiliation = |kind: &Option<String>, id: Option<i64>| match (kind, id) {
+        (Some(k), Some(i)) => Affiliation::from_parts(k, i).map(Some),
+        _ => Ok(None),
+    };
+    Ok(User {
+        id: m.id,
+        version: m.version,
+        status: UserStatus::parse(&m.status)?,
+        role: m
+            .role
+            .as_deref()
+            .map(Role::parse)
+            .transpose()
+            .map_err(Error::internal)?,
+        affiliation: affiliation(&m.affiliation_kind, m.affiliation_id)?,
+        requested_role: Role::parse(&m.requested_role).map_err(Error::internal)?,
+        requested_affiliation: affiliation(
+            &m.requested_affiliation_kind,
+            m.requested_affiliation_id,
+        )?,
+        email: m.email,
+        name: m.name,
+        created_at: m.created_at,
+    })
+}
+
+fn parts(a: &Option<Affiliation>) -> (Option<String>, Option<i64>) {
+    match a {
+        Some(a) => (Some(a.kind().into()), Some(a.id())),
+        None => (None, None),
+    }
+}
+
+#[async_trait]
+impl AccountRepository for SeaStore {
+    async fn create_user(&self, u: NewUser, audit: Option<AuditEntry>) -> Result<User> {
+        let now = Utc::now();
+        let (kind, id) = parts(&u.affiliation);
+        let (rkind, rid) = parts(&u.requested_affiliation);
+        let txn = self.connection().begin().await.map_err(db_err)?;
+        let id = app_user::Entity::insert(app_user::ActiveModel {
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            email: Set(u.email),
+            password_hash: Set(u.password_hash),
+            name: Set(u.name),
+            status: Set(u.status.as_str().into()),
+            role: Set(u.role.map(|r| r.as_str().into())),
+            affiliation_kind: Set(kind),
+            affiliation_id: Set(id),
+            requested_role: Set(u.requested_role.as_str().into()),
+            requested_affiliation_kind: Set(rkind),
+            requested_affiliation_id: Set(rid),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await
+        .map_err(db_err)?
+        .last_insert_id;
+        if let Some(mut audit) = audit {
+            audit.entity_id = id;
+            crate::editing::write_audit_entry(&txn, audit).await?;
+        }
+        let saved = app_user::Entity::find_by_id(id)
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| Error::internal("saved user vanished"))?;
+        txn.commit().await.map_err(db_err)?;
+        user(saved)
+    }
+
+    async fn user_by_id(&self, id: Id) -> Result<Option<User>> {
+        app_user::Entity::find_by_id(id)
+            .one(self.connection())
+            .await
+            .map_err(db_err)?
+            .map(user)
+            .transpose()
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>> {
+        app_user::Entity::find()
+            .filter(app_user::Column::Email.eq(email))
+            .one(self.connection())
+            .await
+            .map_err(db_err)?
+            .map(user)
+            .transpose()
+    }
+
+    async fn password_hash(&self, user_id: Id) -> Result<Option<String>> {
+        Ok(app_user::Entity::find_by_id(user_id)
+            .one(self.connection())
+            .await
+            .map_err(db_err)?
+            .map(|u| u.password_hash))
+    }
+
+    async fn approve(
+        &self,
+        id: Id,
+        role: Role,
+        affiliation: Option<Affiliation>,
+        audit: AuditEntry,
+    ) -> Result<User> {
+        let (kind, aid) = parts(&affiliation);
+        let txn = self.connection().begin().await.map_err(db_err)?;
+        let done = app_user::Entity::update_many()
+            .col_expr(app_user::Column::Role, Expr::value(role.as_str()))
+            .col_expr(app_user::Column::AffiliationKind, Expr::value(kind))
+            .col_expr(app_user::Column::AffiliationId, Expr::value(aid))
+            .col_expr(
+                app_user::Column::Status,
+                Expr::value(UserStatus::Active.as_str()),
+            )
+            .col_expr(app_user::Column::UpdatedAt, Expr::value(Utc::now()))
+            // A new version invalidates access tokens issued under the old role.
+            .col_expr(
+                app_user::Column::Version,
+                Expr::col(app_user::Column::Version).add(1),
+            )
+            .filter(app_user::Column::Id.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected == 0 {
+            return Err(Error::not_found("User", id));
+        }
+        crate::editing::write_audit_entry(&txn, audit).await?;
+        let saved = app_user::Entity::find_by_id(id)
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| Error::not_found("User", id))?;
+        txn.commit().await.map_err(db_err)?;
+        user(saved)
+    }
+
+    async fn affiliation_exists(&self, a: &Affiliation) -> Result<bool> {
+        let db = self.connection();
+        let found = match a {
+            Affiliation::City(id) => city::Entity::find_by_id(*id)
+                .one(db)
+                .await
+                .map_err(db_err)?
+                .is_some(),
+            Affiliation::Association(id) => association::Entity::find_by_id(*id)
+                .one(db)
+                .await
+                .map_err(db_err)?
+                .is_some(),
+            Affiliation::Donor(id) => donor::Entity::find_by_id(*id)
+                .one(db)
+                .await
+                .map_err(db_err)?
+                .is_some(),
+        };
+        Ok(found)
+    }
+
+    async fn failures_since(
+        &self,
+        email: &str,
+        client: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(u64, u64)> {
+        let db = self.connection();
+        let by_account = login_failure::Entity::find()
+            .filter(login_failure::Column::Email.eq(email))
+            .filter(login_failure::Column::At.gte(since))
+            .count(db)
+            .await
+            .map_err(db_err)?;
+        let by_client = login_failure::Entity::find()
+            .filter(login_failure::Column::Client.eq(client))
+            .filter(login_failure::Column::At.gte(since))
+            .count(db)
+            .await
+            .map_err(db_err)?;
+        Ok((by_account, by_client))
+    }
+
+    async fn record_failure(&self, email: &str, client: &str, at: DateTime<Utc>) -> Result<()> {
+        // Keep the table small: failures older than the window no longer count.
+        login_failure::Entity::delete_many()
+            .filter(login_failure::Column::At.lt(at - THROTTLE_WINDOW))
+            .exec(self.connection())
+            .await
+            .map_err(db_err)?;
+        let email: String = email.chars().take(254).collect();
+        let client: String = client.chars().take(64).collect();
+        login_failure::Entity::insert(login_failure::ActiveModel {
+            email: Set(email),
+            client: Set(client),
+            at: Set(at),
+            ..Default::default()
+        })
+        .exec(self.connection())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn clear_failures(&self, email: &str) -> Result<()> {
+        login_failure::Entity::delete_many()
+            .filter(login_failure::Column::Email.eq(email))
+            .exec(self.connection())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn store_token(
+        &self,
+        user_id: Id,
+        token_hash: &str,
+        family: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        refresh_token::Entity::insert(refresh_token::ActiveModel {
+            user_id: Set(user_id),
+            token_hash: Set(token_hash.into()),
+            family: Set(family.into()),
+            created_at: Set(Utc::now()),
+            expires_at: Set(expires_at),
+            used_at: Set(None),
+            revoked_at: Set(None),
+            ..Default::default()
+        })
+        .exec(self.connection())
+        .await
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&self, token_hash: &str) -> Result<Option<StoredToken>> {
+        let found = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(token_hash))
+            .one(self.connection())
+            .await
+            .map_err(db_err)?;
+        Ok(found.map(|t| StoredToken {
+            id: t.id,
+            user_id: t.user_id,
+            family: t.family,
+            expires_at: t.expires_at,
+            used: t.used_at.is_some(),
+            revoked: t.revoked_at.is_some(),
+        }))
+    }
+
+    async fn use_token(&self, id: Id) -> Result<bool> {
+        let done = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::UsedAt, Expr::value(Some(Utc::now())))
+            .filter(refresh_token::Column::Id.eq(id))
+            .filter(refresh_token::Column::UsedAt.is_null())
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .exec(self.connection())
+            .await
+            .map_err(db_err)?;
+        Ok(done.rows_affected == 1)
+    }
+
+    async fn revoke_family(&self, family: &str) -> Result<()> {
+        refresh_token::Entity::update_many()
+            .col_expr(
+                refresh_token::Column::RevokedAt,
+                Expr::value(Some(Utc::now())),
+            )
+            .filter(refresh_token::Column::Family.eq(family))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .exec(self.connection())
+            .await
+            .map_err(db_err)?;
+        Ok(())
+    }
+}
