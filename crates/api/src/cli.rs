@@ -31,6 +31,10 @@ pub enum Command {
         /// Serve an empty database as it is instead of seeding it.
         #[arg(long)]
         no_seed: bool,
+        /// Without C2C_JWT_SECRET, sign tokens with a key generated for this process (release builds
+        /// refuse to start without a secret otherwise).
+        #[arg(long)]
+        dev: bool,
         /// Milliseconds a dataloader gathers keys before it queries.
         #[arg(long, env = "C2C_BATCH_WINDOW_MS", default_value_t = 2)]
         batch_window_ms: u64,
@@ -47,6 +51,30 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL); `schema.graphql` must equal it.
     ExportSchema,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an active account; the way to make the first ADMIN.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// At least 10 characters.
+        #[arg(long, env = "C2C_USER_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// ADMIN (the other roles come through registration and approval).
+        #[arg(long, default_value = "ADMIN")]
+        role: String,
+        #[arg(long, default_value = "Forum secretariat")]
+        name: String,
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
 }
 
 pub async fn run(cli: Cli) -> Result<(), String> {
@@ -55,13 +83,17 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             bind,
             database_url,
             no_seed,
+            dev,
             batch_window_ms,
         } => {
+            let secret = std::env::var("C2C_JWT_SECRET").ok();
+            let jwt = crate::config::jwt_keys(secret.as_deref(), dev)?;
             let app = Application::build(Settings {
                 bind,
                 database_url,
                 seed_if_empty: !no_seed,
                 batch_window: std::time::Duration::from_millis(batch_window_ms),
+                jwt,
             })
             .await
             .map_err(|e| e.to_string())?;
@@ -105,6 +137,41 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 report.practices,
                 report.funding,
                 report.needs
+            );
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Create {
+                    email,
+                    password,
+                    role,
+                    name,
+                    database_url,
+                },
+        } => {
+            let role = domain::actor::Role::parse(&role).map_err(|e| e.to_string())?;
+            if role != domain::actor::Role::Admin {
+                return Err(
+                    "only ADMIN accounts are created here; others register and are approved".into(),
+                );
+            }
+            let db = db::connect(&database_url, Arc::new(DbMetrics::default()))
+                .await
+                .map_err(|e| e.to_string())?;
+            db::migrate(&db).await.map_err(|e| e.to_string())?;
+            let store = Arc::new(persistence::SeaStore::new(db));
+            let (hasher, tokens) = crate::auth::token_services();
+            let accounts = domain::account::Accounts::new(store, hasher, tokens);
+            let user = accounts
+                .create_active(&email, &password, &name, role, None)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "created {} account {} (id {})",
+                user.role.map(|r| r.as_str()).unwrap_or("?"),
+                user.email,
+                user.id
             );
             Ok(())
         }

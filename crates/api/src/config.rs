@@ -2,13 +2,15 @@
 
 use std::time::Duration;
 
+use crate::auth::JwtKeys;
+
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://c2c-forum.db?mode=rwc";
 pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_millis(2);
 /// Largest request body accepted on `POST /graphql`.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     /// Address to listen on; port 0 picks a free port (see [`crate::Application::port`]).
     pub bind: String,
@@ -19,6 +21,8 @@ pub struct Settings {
     /// wake one after another; the window lets their keys land in one statement rather than be
     /// split by scheduling, at this cost in latency per level of a query.
     pub batch_window: Duration,
+    /// The key access tokens are signed with.
+    pub jwt: JwtKeys,
 }
 
 impl Default for Settings {
@@ -28,6 +32,20 @@ impl Default for Settings {
             database_url: DEFAULT_DATABASE_URL.into(),
             seed_if_empty: true,
             batch_window: DEFAULT_BATCH_WINDOW,
+            jwt: JwtKeys::generated(),
         }
+    }
+}
+
+/// The signing key from `C2C_JWT_SECRET`. Without one a debug build (or `--dev`) generates a
+/// key for this process and says so; a release build refuses to start.
+pub fn jwt_keys(secret: Option<&str>, dev: bool) -> Result<JwtKeys, String> {
+    match secret {
+        Some(s) if !s.is_empty() => JwtKeys::from_secret(s.as_bytes()),
+        _ if dev || cfg!(debug_assertions) => {
+            tracing::warn!("C2C_JWT_SECRET is not set: signing tokens with a key generated for this process only");
+            Ok(JwtKeys::generated())
+        }
+        _ => Err("C2C_JWT_SECRET is not set; set it (32 bytes or more) or pass --dev to use a throw-away key".into()),
     }
 }

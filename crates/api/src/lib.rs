@@ -1,5 +1,6 @@
 //! The C2C Forum API: GraphQL over HTTP on top of the domain and its storage.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -5,15 +5,19 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use async_graphql::http::GraphiQLSource;
+use domain::account::Accounts;
+use domain::editing::Editor;
 use domain::service::Catalog;
-use domain::{Actor, Error, Result};
+use domain::{Error, Result};
 use persistence::db::{self, DbMetrics};
 use persistence::{SeaStore, seed};
 use sea_orm::DatabaseConnection;
 
+use crate::auth::{self, JwtKeys};
 use crate::config::{MAX_REQUEST_BYTES, Settings};
+use crate::graphql::account::ClientAddress;
 use crate::graphql::{self, AppSchema, loaders::loaders};
 use crate::metrics::{self, HttpMetrics};
 
@@ -29,6 +33,9 @@ struct State {
     db_metrics: Arc<DbMetrics>,
     http_metrics: HttpMetrics,
     batch_window: std::time::Duration,
+    accounts: Accounts,
+    editor: Editor,
+    jwt: JwtKeys,
 }
 
 /// Connects, migrates and loads the reference data; seeds the information base into an empty
@@ -58,9 +65,14 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| Error::internal(format!("cannot bind {}: {e}", settings.bind)))?;
         let port = listener.local_addr().map_err(Error::internal)?.port();
+        let store = Arc::new(SeaStore::new(db.clone()));
+        let (hasher, tokens) = auth::token_services();
         let state = web::Data::new(State {
             schema: graphql::schema(),
-            catalog: Catalog::new(Arc::new(SeaStore::new(db.clone()))),
+            catalog: Catalog::new(store.clone()),
+            accounts: Accounts::new(store.clone(), hasher, tokens),
+            editor: Editor::new(store),
+            jwt: settings.jwt.clone(),
             db,
             db_metrics,
             http_metrics: HttpMetrics::default(),
@@ -96,7 +108,11 @@ fn error_body(code: &str, message: &str) -> serde_json::Value {
     serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
 }
 
-async fn graphql_post(state: web::Data<State>, body: web::Bytes) -> HttpResponse {
+async fn graphql_post(
+    state: web::Data<State>,
+    http: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
     state
         .http_metrics
         .graphql_requests
@@ -114,8 +130,33 @@ async fn graphql_post(state: web::Data<State>, body: web::Bytes) -> HttpResponse
             ));
         }
     };
-    // Anyone reads the published base; signed-in actors arrive with the accounts.
-    let actor = Actor::Anonymous;
+    let header = http
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or("invalid"));
+    let actor = match auth::actor_from_header(header, &state.jwt, &state.accounts).await {
+        Ok(actor) => actor,
+        Err(Error::Unauthenticated) => {
+            state
+                .http_metrics
+                .graphql_errors
+                .fetch_add(1, Ordering::Relaxed);
+            return HttpResponse::Unauthorized().json(error_body(
+                "UNAUTHENTICATED",
+                "the access token is invalid or expired; sign in or refresh",
+            ));
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "resolving the actor failed");
+            return HttpResponse::InternalServerError()
+                .json(error_body("INTERNAL", "internal error"));
+        }
+    };
+    // The peer address, not a forwarded header a client could forge.
+    let client = http
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
     let request = request
         .data(loaders(
             state.catalog.clone(),
@@ -123,6 +164,10 @@ async fn graphql_post(state: web::Data<State>, body: web::Bytes) -> HttpResponse
             state.batch_window,
         ))
         .data(state.catalog.clone())
+        .data(state.accounts.clone())
+        .data(state.editor.clone())
+        .data(state.jwt.clone())
+        .data(ClientAddress(client))
         .data(actor);
     let response = state.schema.execute(request).await;
     if response.is_err() {

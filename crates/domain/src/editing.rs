@@ -80,6 +80,9 @@ pub trait EditRepository: Send + Sync {
         expected_version: Option<i32>,
         audit: AuditEntry,
     ) -> Result<Need>;
+    async fn city(&self, id: Id) -> Result<Option<City>>;
+    async fn association(&self, id: Id) -> Result<Option<Association>>;
+    async fn donor_with_agenda(&self, id: Id) -> Result<Option<(Donor, Agenda)>>;
     async fn save_city(
         &self,
         city: &City,
@@ -1193,7 +1196,6 @@ impl Editor {
         id: Id,
         version: i32,
         i: CityInput,
-        current: Option<City>,
     ) -> Result<City> {
         match actor.approved()? {
             (_, Role::Admin, _) => {}
@@ -1204,7 +1206,11 @@ impl Editor {
                 ));
             }
         }
-        let mut city = current.ok_or_else(|| Error::not_found("City", id))?;
+        let mut city = self
+            .repo
+            .city(id)
+            .await?
+            .ok_or_else(|| Error::not_found("City", id))?;
         let mut changes = Changes::default();
         if ch_set(&mut changes, "name", &i.name) {
             city.name = bounded_text("name", i.name.as_deref().unwrap_or_default(), limits::NAME)?;
@@ -1269,7 +1275,6 @@ impl Editor {
         id: Id,
         version: i32,
         i: AssociationInput,
-        current: Option<Association>,
     ) -> Result<Association> {
         match actor.approved()? {
             (_, Role::Admin, _) => {}
@@ -1280,7 +1285,11 @@ impl Editor {
                 ));
             }
         }
-        let mut a = current.ok_or_else(|| Error::not_found("Association", id))?;
+        let mut a = self
+            .repo
+            .association(id)
+            .await?
+            .ok_or_else(|| Error::not_found("Association", id))?;
         let mut ch = Changes::default();
         if ch.set("name", &i.name) {
             a.name = bounded_text("name", i.name.as_deref().unwrap_or_default(), limits::NAME)?;
@@ -1314,7 +1323,6 @@ impl Editor {
         id: Id,
         version: i32,
         i: DonorInput,
-        current: Option<(Donor, Agenda)>,
     ) -> Result<Donor> {
         match actor.approved()? {
             (_, Role::Admin, _) => {}
@@ -1325,7 +1333,11 @@ impl Editor {
                 ));
             }
         }
-        let (mut d, mut agenda) = current.ok_or_else(|| Error::not_found("Donor", id))?;
+        let (mut d, mut agenda) = self
+            .repo
+            .donor_with_agenda(id)
+            .await?
+            .ok_or_else(|| Error::not_found("Donor", id))?;
         let mut ch = Changes::default();
         if ch.set("name", &i.name) {
             d.name = bounded_text("name", i.name.as_deref().unwrap_or_default(), limits::NAME)?;

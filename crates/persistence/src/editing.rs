@@ -11,7 +11,10 @@ use domain::editing::*;
 use domain::entities::*;
 use domain::framework::*;
 use domain::page::{Page, PageRequest};
-use domain::repository::{Link, LinkRepository, PracticeRepository, SchemeRepository};
+use domain::repository::{
+    AssociationRepository, CityRepository, DonorRepository, Link, LinkRepository,
+    PracticeRepository, SchemeRepository,
+};
 use domain::{Error, Result};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, Query};
@@ -569,6 +572,27 @@ impl EditRepository for SeaStore {
             .ok_or_else(|| Error::internal("saved need vanished"))?;
         txn.commit().await.map_err(db_err)?;
         mapping::need(saved)
+    }
+
+    async fn city(&self, id: Id) -> Result<Option<City>> {
+        Ok(self.cities_by_ids(&[id]).await?.pop())
+    }
+
+    async fn association(&self, id: Id) -> Result<Option<Association>> {
+        Ok(self.associations_by_ids(&[id]).await?.pop())
+    }
+
+    async fn donor_with_agenda(&self, id: Id) -> Result<Option<(Donor, Agenda)>> {
+        let Some(donor) = self.donors_by_ids(&[id]).await?.pop() else {
+            return Ok(None);
+        };
+        let agenda = self
+            .agendas(&[id])
+            .await?
+            .pop()
+            .map(|(_, a)| a)
+            .unwrap_or_default();
+        Ok(Some((donor, agenda)))
     }
 
     async fn save_city(

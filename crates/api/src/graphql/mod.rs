@@ -1,15 +1,17 @@
 //! The GraphQL schema: types built from domain records, queries merged per aggregate.
 
+pub mod account;
 pub mod connection;
 pub mod enums;
 pub mod ids;
 pub mod loaders;
+pub mod mutation;
 pub mod query;
 pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema};
 
-pub type AppSchema = Schema<query::Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
 
 /// Deepest nesting a query may use; enough for practice → city → country and back.
 pub const MAX_DEPTH: usize = 10;
@@ -19,10 +21,14 @@ pub const MAX_COMPLEXITY: usize = 50_000;
 
 /// The schema without request data: used to serve and to print the SDL.
 pub fn schema() -> AppSchema {
-    Schema::build(query::Query::default(), EmptyMutation, EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+    Schema::build(
+        query::Query::default(),
+        mutation::Mutation::default(),
+        EmptySubscription,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .finish()
 }
 
 pub fn sdl() -> String {

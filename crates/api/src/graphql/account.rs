@@ -1,0 +1,307 @@
+//! Accounts on the wire: registration, sign-in, token refresh, approval, and `viewer`.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use domain::Actor;
+use domain::account::{self as acc, Accounts, Registration};
+use domain::actor::{Affiliation, Role as DomainRole};
+
+use super::ids::{id, parse_id};
+use super::loaders::{AssociationKey, CityKey, DonorKey, Loaders};
+use super::types::{Association, City, Donor};
+use crate::auth::JwtKeys;
+use crate::error::{ApiError, ResultExt};
+
+/// The three partner groups of the report (6.2) and the Forum secretariat.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum Role {
+    /// Local authorities, their associations and local partners.
+    Practitioner,
+    /// Associations and programme operators that support cities.
+    SupportProvider,
+    /// Bilateral and multilateral funders, foundations, the private sector.
+    Donor,
+    /// The Forum secretariat.
+    Admin,
+}
+
+impl From<Role> for DomainRole {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Practitioner => DomainRole::Practitioner,
+            Role::SupportProvider => DomainRole::SupportProvider,
+            Role::Donor => DomainRole::Donor,
+            Role::Admin => DomainRole::Admin,
+        }
+    }
+}
+
+impl From<&DomainRole> for Role {
+    fn from(r: &DomainRole) -> Self {
+        match r {
+            DomainRole::Practitioner => Role::Practitioner,
+            DomainRole::SupportProvider => Role::SupportProvider,
+            DomainRole::Donor => Role::Donor,
+            DomainRole::Admin => Role::Admin,
+        }
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+pub enum UserStatus {
+    /// Registered; waits for the secretariat to approve role and affiliation.
+    Pending,
+    Active,
+    Disabled,
+}
+
+/// A signed-in person, affiliated with one city, association or donor.
+pub struct User(pub acc::User);
+
+fn affiliation_parts(a: &Option<Affiliation>) -> (Option<i64>, Option<i64>, Option<i64>) {
+    match a {
+        Some(Affiliation::City(c)) => (Some(*c), None, None),
+        Some(Affiliation::Association(x)) => (None, Some(*x), None),
+        Some(Affiliation::Donor(d)) => (None, None, Some(*d)),
+        None => (None, None, None),
+    }
+}
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn status(&self) -> UserStatus {
+        match self.0.status {
+            acc::UserStatus::Pending => UserStatus::Pending,
+            acc::UserStatus::Active => UserStatus::Active,
+            acc::UserStatus::Disabled => UserStatus::Disabled,
+        }
+    }
+    /// The approved role; null while pending.
+    async fn role(&self) -> Option<Role> {
+        self.0.role.as_ref().map(Role::from)
+    }
+    async fn requested_role(&self) -> Role {
+        (&self.0.requested_role).into()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// The affiliation: the approved one, or the requested one while pending.
+    async fn city(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<City>> {
+        match affiliation_parts(self.effective()).0 {
+            Some(c) => Ok(ctx
+                .data_unchecked::<Loaders>()
+                .load_one(CityKey(c))
+                .await
+                .api()?
+                .map(City)),
+            None => Ok(None),
+        }
+    }
+    async fn association(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Association>> {
+        match affiliation_parts(self.effective()).1 {
+            Some(a) => Ok(ctx
+                .data_unchecked::<Loaders>()
+                .load_one(AssociationKey(a))
+                .await
+                .api()?
+                .map(Association)),
+            None => Ok(None),
+        }
+    }
+    async fn donor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Donor>> {
+        match affiliation_parts(self.effective()).2 {
+            Some(d) => Ok(ctx
+                .data_unchecked::<Loaders>()
+                .load_one(DonorKey(d))
+                .await
+                .api()?
+                .map(Donor)),
+            None => Ok(None),
+        }
+    }
+}
+
+impl User {
+    fn effective(&self) -> &Option<Affiliation> {
+        if self.0.status == acc::UserStatus::Pending {
+            &self.0.requested_affiliation
+        } else {
+            &self.0.affiliation
+        }
+    }
+}
+
+/// A signed-in session: a short-lived access token for `Authorization: Bearer`, and a refresh
+/// token that buys the next one (each refresh token works once).
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    access_token: String,
+    refresh_token: String,
+    /// When the access token expires.
+    expires_at: DateTime<Utc>,
+    refresh_expires_at: DateTime<Utc>,
+    user: User,
+}
+
+#[derive(InputObject)]
+pub struct RegisterInput {
+    pub email: String,
+    /// At least 10 characters.
+    pub password: String,
+    pub name: String,
+    pub requested_role: Role,
+    /// The affiliation asked for: a city or an association for PRACTITIONER, an association
+    /// for SUPPORT_PROVIDER, a donor for DONOR.
+    pub city_id: Option<ID>,
+    pub association_id: Option<ID>,
+    pub donor_id: Option<ID>,
+}
+
+pub fn affiliation(
+    city: &Option<ID>,
+    association: &Option<ID>,
+    donor: &Option<ID>,
+) -> async_graphql::Result<Option<Affiliation>> {
+    let given = [city.is_some(), association.is_some(), donor.is_some()]
+        .iter()
+        .filter(|b| **b)
+        .count();
+    if given > 1 {
+        return Err(ApiError(domain::Error::validation(
+            "affiliation",
+            "name one of cityId, associationId and donorId",
+        ))
+        .into());
+    }
+    Ok(if let Some(c) = city {
+        Some(Affiliation::City(parse_id("cityId", c)?))
+    } else if let Some(a) = association {
+        Some(Affiliation::Association(parse_id("associationId", a)?))
+    } else if let Some(d) = donor {
+        Some(Affiliation::Donor(parse_id("donorId", d)?))
+    } else {
+        None
+    })
+}
+
+/// The client address sign-in throttling counts failures against.
+pub struct ClientAddress(pub String);
+
+fn session_payload(ctx: &Context<'_>, session: acc::Session) -> async_graphql::Result<AuthPayload> {
+    let (access_token, expires_at) = ctx.data_unchecked::<JwtKeys>().issue(&session.user).api()?;
+    Ok(AuthPayload {
+        access_token,
+        refresh_token: session.refresh_token,
+        expires_at,
+        refresh_expires_at: session.refresh_expires_at,
+        user: User(session.user),
+    })
+}
+
+fn accounts<'a>(ctx: &Context<'a>) -> &'a Accounts {
+    ctx.data_unchecked::<Accounts>()
+}
+
+#[derive(Default)]
+pub struct AccountQuery;
+
+#[Object]
+impl AccountQuery {
+    /// The signed-in user; null for anonymous callers.
+    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        match ctx.data_unchecked::<Actor>().user_id() {
+            Some(id) => Ok(accounts(ctx).user(id).await.api()?.map(User)),
+            None => Ok(None),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+impl AccountMutation {
+    /// Creates a PENDING account; it can sign in but not change anything until approved.
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        input: RegisterInput,
+    ) -> async_graphql::Result<User> {
+        let affiliation = affiliation(&input.city_id, &input.association_id, &input.donor_id)?;
+        let registration = Registration {
+            email: input.email,
+            password: input.password,
+            name: input.name,
+            requested_role: input.requested_role.into(),
+            affiliation,
+        };
+        Ok(User(accounts(ctx).register(registration).await.api()?))
+    }
+
+    /// Signs in. Repeated failures are throttled per account and per client (RATE_LIMITED).
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let client = &ctx.data_unchecked::<ClientAddress>().0;
+        let session = accounts(ctx).login(&email, &password, client).await.api()?;
+        session_payload(ctx, session)
+    }
+
+    /// A refresh token for a new session; the token used stops working, and presenting it again
+    /// revokes every token of that sign-in.
+    async fn refresh(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let session = accounts(ctx).refresh(&refresh_token).await.api()?;
+        session_payload(ctx, session)
+    }
+
+    /// Revokes the sign-in the refresh token belongs to.
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<bool> {
+        accounts(ctx).logout(&refresh_token).await.api()?;
+        Ok(true)
+    }
+
+    /// ADMIN: activates an account with a role and affiliation (by default those requested).
+    async fn approve_user(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        role: Option<Role>,
+        city_id: Option<ID>,
+        association_id: Option<ID>,
+        donor_id: Option<ID>,
+    ) -> async_graphql::Result<User> {
+        let actor = ctx.data_unchecked::<Actor>();
+        let user_id = parse_id("userId", &user_id)?;
+        let affiliation = affiliation(&city_id, &association_id, &donor_id)?;
+        Ok(User(
+            accounts(ctx)
+                .approve(actor, user_id, role.map(Into::into), affiliation)
+                .await
+                .api()?,
+        ))
+    }
+}
