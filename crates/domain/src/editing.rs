@@ -324,7 +324,9 @@ impl Editor {
         );
         match actor.approved()? {
             (_, Role::Admin, _) => Ok(()),
-            (_, Role::Donor, Some(Affiliation::Donor(d))) if donor_id == Some(*d) => Ok(()),
+            (_, Role::Donor, Some(Affiliation::Donor(d))) if donor_id == Some(*d) && !local => {
+                Ok(())
+            }
             (_, Role::Practitioner, Some(Affiliation::City(c)))
                 if local && donor_id.is_none() && practice_cities.contains(c) =>
             {

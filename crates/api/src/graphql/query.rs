@@ -396,4 +396,6 @@ pub struct Query(
     SchemeQuery,
     NeedQuery,
     InventoryQuery,
+    super::account::AccountQuery,
+    super::mutation::AuditQuery,
 );
