@@ -1,7 +1,9 @@
 //! End-to-end tests: the real HTTP server on port 0 against a fresh database (SQLite, or
 //! PostgreSQL when `TEST_DATABASE_URL` is set). One binary, so linking happens once.
 
+mod accounts;
 mod authorization;
+mod editing;
 mod errors;
 mod helpers;
 mod operations;
