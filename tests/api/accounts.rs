@@ -267,3 +267,25 @@ async fn registration_is_validated() {
         "emails are normalised and unique"
     );
 }
+
+#[tokio::test]
+async fn one_client_guessing_across_accounts_is_throttled() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let login =
+        "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }";
+    // Four failures each on five accounts: no account reaches its limit, the client reaches its own.
+    for n in 0..20 {
+        let r = app
+            .graphql(
+                login,
+                json!({ "e": format!("guess-{}@forum.example", n / 4), "p": "wrong password!" }),
+            )
+            .await;
+        assert_eq!(error_code(&r), "UNAUTHENTICATED", "attempt {n}");
+    }
+    let r = app
+        .graphql(login, json!({ "e": admin.email, "p": PASSWORD }))
+        .await;
+    assert_eq!(error_code(&r), "RATE_LIMITED");
+}

@@ -49,3 +49,20 @@ pub fn jwt_keys(secret: Option<&str>, dev: bool) -> Result<JwtKeys, String> {
         _ => Err("C2C_JWT_SECRET is not set; set it (32 bytes or more) or pass --dev to use a throw-away key".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_too_short_for_hs256_is_refused() {
+        assert!(jwt_keys(Some("short"), false).is_err());
+        assert!(jwt_keys(Some(&"k".repeat(32)), false).is_ok());
+    }
+
+    #[test]
+    fn without_a_secret_only_development_starts() {
+        assert!(jwt_keys(None, true).is_ok());
+        assert_eq!(jwt_keys(None, false).is_ok(), cfg!(debug_assertions));
+    }
+}

@@ -59,3 +59,39 @@ impl<T> ResultExt<T> for Result<T, domain::Error> {
 pub fn validation(field: &str, message: &str) -> async_graphql::Error {
     ApiError(domain::Error::validation(field, message)).into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(err: &async_graphql::Error) -> String {
+        let ext = err.extensions.as_ref().and_then(|e| e.get("code")).cloned();
+        format!("{}", ext.map(|v| v.to_string()).unwrap_or_default())
+    }
+
+    #[test]
+    fn internal_errors_keep_their_detail_out_of_the_response() {
+        let err: async_graphql::Error = ApiError(domain::Error::internal(
+            "password hash column missing in db at 10.0.0.5",
+        ))
+        .into();
+        assert_eq!(err.message, "internal error");
+        assert_eq!(code(&err), "\"INTERNAL\"");
+    }
+
+    #[test]
+    fn each_domain_error_has_its_code() {
+        let cases = [
+            (domain::Error::not_found("Practice", 1), "NOT_FOUND"),
+            (domain::Error::Unauthenticated, "UNAUTHENTICATED"),
+            (domain::Error::Forbidden("x".into()), "FORBIDDEN"),
+            (domain::Error::Conflict("x".into()), "CONFLICT"),
+            (domain::Error::validation("title", "empty"), "VALIDATION"),
+            (domain::Error::RateLimited, "RATE_LIMITED"),
+        ];
+        for (err, expected) in cases {
+            let e: async_graphql::Error = ApiError(err).into();
+            assert_eq!(code(&e), format!("\"{expected}\""));
+        }
+    }
+}

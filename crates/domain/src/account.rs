@@ -203,11 +203,12 @@ pub trait AccountRepository: Send + Sync {
         token_hash: &str,
         family: &str,
         expires_at: DateTime<Utc>,
+        audit: AuditEntry,
     ) -> Result<()>;
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<StoredToken>>;
     /// Marks the token used; false when it already was (a concurrent or repeated use).
     async fn use_token(&self, id: Id) -> Result<bool>;
-    async fn revoke_family(&self, family: &str) -> Result<()>;
+    async fn revoke_family(&self, family: &str, audit: AuditEntry) -> Result<()>;
 }
 
 /// What a successful sign-in or refresh yields; the API turns it into an access token.
@@ -275,13 +276,21 @@ impl Accounts {
                     requested_role: r.requested_role,
                     requested_affiliation: r.affiliation,
                 },
-                None,
+                Some(AuditEntry::new(
+                    &Actor::Anonymous,
+                    "REGISTER",
+                    "User",
+                    0,
+                    vec![
+                        "email".into(),
+                        "name".into(),
+                        "requestedRole".into(),
+                        "affiliation".into(),
+                    ],
+                )),
             )
             .await
-            .map_err(|e| match e {
-                Error::Conflict(_) => Error::Conflict("an account with this email exists".into()),
-                other => other,
-            })
+            .map_err(email_taken)
     }
 
     /// An active account, made from the command line (the first ADMIN) or by an ADMIN.
@@ -310,9 +319,21 @@ impl Accounts {
                     requested_role: role,
                     requested_affiliation: affiliation,
                 },
-                None,
+                Some(AuditEntry::new(
+                    &Actor::Anonymous,
+                    "CREATE",
+                    "User",
+                    0,
+                    vec![
+                        "email".into(),
+                        "name".into(),
+                        "role".into(),
+                        "affiliation".into(),
+                    ],
+                )),
             )
             .await
+            .map_err(email_taken)
     }
 
     /// ADMIN sets role and affiliation (by default the ones requested at registration).
@@ -384,7 +405,8 @@ impl Accounts {
             }
         };
         self.repo.clear_failures(&email).await?;
-        self.new_session(user, self.tokens.new_family()).await
+        self.new_session(user, self.tokens.new_family(), "LOGIN")
+            .await
     }
 
     /// A used refresh token for a new one in the same family. Presenting a token twice revokes
@@ -399,7 +421,8 @@ impl Accounts {
             return Err(Error::Unauthenticated);
         }
         if stored.used || !self.repo.use_token(stored.id).await? {
-            self.repo.revoke_family(&stored.family).await?;
+            let audit = session_audit(stored.user_id, "REVOKE_REUSED_TOKEN");
+            self.repo.revoke_family(&stored.family, audit).await?;
             return Err(Error::Unauthenticated);
         }
         if stored.expires_at <= Utc::now() {
@@ -411,16 +434,18 @@ impl Accounts {
             .await?
             .ok_or(Error::Unauthenticated)?;
         if user.status == UserStatus::Disabled {
-            self.repo.revoke_family(&stored.family).await?;
+            let audit = session_audit(user.id, "REVOKE_DISABLED");
+            self.repo.revoke_family(&stored.family, audit).await?;
             return Err(Error::Unauthenticated);
         }
-        self.new_session(user, stored.family).await
+        self.new_session(user, stored.family, "REFRESH").await
     }
 
     /// Revokes the family of the token; unknown tokens are ignored (logging out twice is fine).
     pub async fn logout(&self, token: &str) -> Result<()> {
         if let Some(stored) = self.repo.token_by_hash(&self.tokens.hash(token)).await? {
-            self.repo.revoke_family(&stored.family).await?;
+            let audit = session_audit(stored.user_id, "LOGOUT");
+            self.repo.revoke_family(&stored.family, audit).await?;
         }
         Ok(())
     }
@@ -429,11 +454,12 @@ impl Accounts {
         self.repo.user_by_id(id).await
     }
 
-    async fn new_session(&self, user: User, family: String) -> Result<Session> {
+    async fn new_session(&self, user: User, family: String, action: &str) -> Result<Session> {
         let (token, hash) = self.tokens.new_token();
         let expires = Utc::now() + REFRESH_TOKEN_LIFETIME;
+        let audit = session_audit(user.id, action);
         self.repo
-            .store_token(user.id, &hash, &family, expires)
+            .store_token(user.id, &hash, &family, expires, audit)
             .await?;
         Ok(Session {
             user,
@@ -441,6 +467,19 @@ impl Accounts {
             refresh_expires_at: expires,
         })
     }
+}
+
+fn email_taken(e: Error) -> Error {
+    match e {
+        Error::Conflict(_) => Error::Conflict("an account with this email exists".into()),
+        other => other,
+    }
+}
+
+/// Sign-in events are audited too, as changes to the user's sessions.
+fn session_audit(user_id: Id, action: &str) -> AuditEntry {
+    let actor = Actor::Pending { id: user_id };
+    AuditEntry::new(&actor, action, "User", user_id, vec!["session".into()])
 }
 
 pub fn require_admin(actor: &Actor) -> Result<()> {

@@ -234,7 +234,9 @@ impl AccountRepository for SeaStore {
         token_hash: &str,
         family: &str,
         expires_at: DateTime<Utc>,
+        audit: AuditEntry,
     ) -> Result<()> {
+        let txn = self.connection().begin().await.map_err(db_err)?;
         refresh_token::Entity::insert(refresh_token::ActiveModel {
             user_id: Set(user_id),
             token_hash: Set(token_hash.into()),
@@ -245,10 +247,11 @@ impl AccountRepository for SeaStore {
             revoked_at: Set(None),
             ..Default::default()
         })
-        .exec(self.connection())
+        .exec(&txn)
         .await
         .map_err(db_err)?;
-        Ok(())
+        crate::editing::write_audit_entry(&txn, audit).await?;
+        txn.commit().await.map_err(db_err)
     }
 
     async fn token_by_hash(&self, token_hash: &str) -> Result<Option<StoredToken>> {
@@ -279,17 +282,22 @@ impl AccountRepository for SeaStore {
         Ok(done.rows_affected == 1)
     }
 
-    async fn revoke_family(&self, family: &str) -> Result<()> {
-        refresh_token::Entity::update_many()
+    async fn revoke_family(&self, family: &str, audit: AuditEntry) -> Result<()> {
+        let txn = self.connection().begin().await.map_err(db_err)?;
+        let done = refresh_token::Entity::update_many()
             .col_expr(
                 refresh_token::Column::RevokedAt,
                 Expr::value(Some(Utc::now())),
             )
             .filter(refresh_token::Column::Family.eq(family))
             .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(self.connection())
+            .exec(&txn)
             .await
             .map_err(db_err)?;
-        Ok(())
+        // Revoking what is already revoked changes nothing and is not worth an entry.
+        if done.rows_affected > 0 {
+            crate::editing::write_audit_entry(&txn, audit).await?;
+        }
+        txn.commit().await.map_err(db_err)
     }
 }
