@@ -66,7 +66,7 @@ mod tests {
 
     fn code(err: &async_graphql::Error) -> String {
         let ext = err.extensions.as_ref().and_then(|e| e.get("code")).cloned();
-        format!("{}", ext.map(|v| v.to_string()).unwrap_or_default())
+        ext.map(|v| v.to_string()).unwrap_or_default()
     }
 
     #[test]
