@@ -8,6 +8,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use async_graphql::http::GraphiQLSource;
 use domain::account::Accounts;
+use domain::analytics::Analytics;
 use domain::editing::Editor;
 use domain::service::Catalog;
 use domain::{Error, Result};
@@ -35,6 +36,7 @@ struct State {
     batch_window: std::time::Duration,
     accounts: Accounts,
     editor: Editor,
+    analytics: Analytics,
     jwt: JwtKeys,
 }
 
@@ -71,6 +73,7 @@ impl Application {
             schema: graphql::schema(),
             catalog: Catalog::new(store.clone()),
             accounts: Accounts::new(store.clone(), hasher, tokens),
+            analytics: Analytics::new(store.clone()),
             editor: Editor::new(store),
             jwt: settings.jwt.clone(),
             db,
@@ -166,6 +169,7 @@ async fn graphql_post(
         .data(state.catalog.clone())
         .data(state.accounts.clone())
         .data(state.editor.clone())
+        .data(state.analytics.clone())
         .data(state.jwt.clone())
         .data(ClientAddress(client))
         .data(actor);

@@ -6,6 +6,7 @@
 
 pub mod account;
 pub mod actor;
+pub mod analytics;
 pub mod audit;
 pub mod editing;
 pub mod entities;

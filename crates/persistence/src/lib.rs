@@ -1,6 +1,7 @@
 //! Storage of the information base with sea-orm, on SQLite or PostgreSQL.
 
 pub mod accounts;
+pub mod analytics;
 pub mod db;
 pub mod editing;
 pub mod entities;

@@ -1,6 +1,7 @@
 //! The GraphQL schema: types built from domain records, queries merged per aggregate.
 
 pub mod account;
+pub mod analytics;
 pub mod connection;
 pub mod enums;
 pub mod ids;

@@ -398,4 +398,5 @@ pub struct Query(
     InventoryQuery,
     super::account::AccountQuery,
     super::mutation::AuditQuery,
+    super::analytics::AnalyticsQuery,
 );

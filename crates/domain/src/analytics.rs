@@ -1,0 +1,209 @@
+//! The donors' questions of report 6.3, answered in the database: where funding is missing.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rust_decimal::Decimal;
+
+use crate::entities::Id;
+use crate::framework::FundingStatus;
+use crate::values::{cents_to_decimal, year};
+use crate::{Error, Result};
+
+/// A dimension a funding-gap table can be grouped by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum GapDimension {
+    Theme,
+    Orientation,
+    Bloc,
+    Country,
+    Modality,
+    ManagementFocus,
+}
+
+impl GapDimension {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GapDimension::Theme => "THEME",
+            GapDimension::Orientation => "ORIENTATION",
+            GapDimension::Bloc => "BLOC",
+            GapDimension::Country => "COUNTRY",
+            GapDimension::Modality => "MODALITY",
+            GapDimension::ManagementFocus => "MANAGEMENT_FOCUS",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GapFilter {
+    /// Funding and practice activity from this year on.
+    pub from_year: Option<i32>,
+    /// … up to this year.
+    pub to_year: Option<i32>,
+    /// Funding statuses that count as funded; COMMITTED and DISBURSED by default. Pledges are
+    /// reported apart and never count as funded.
+    pub statuses: Vec<FundingStatus>,
+    /// Only the cells in this donor's agenda (its themes, orientations and countries).
+    pub agenda_of_donor: Option<Id>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapKey {
+    pub dimension: GapDimension,
+    pub value: String,
+}
+
+/// One cell of the table: amounts in USD cents as SQL adds them up exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FundingGapCell {
+    pub key: Vec<GapKey>,
+    pub open_needs: i64,
+    pub active_practices: i64,
+    pub required_cents: i64,
+    pub funded_cents: i64,
+    pub pledged_cents: i64,
+    pub scheme_count: i64,
+    pub donor_count: i64,
+}
+
+impl FundingGapCell {
+    pub fn gap_cents(&self) -> i64 {
+        (self.required_cents - self.funded_cents).max(0)
+    }
+
+    pub fn required(&self) -> Decimal {
+        cents_to_decimal(self.required_cents)
+    }
+
+    pub fn funded(&self) -> Decimal {
+        cents_to_decimal(self.funded_cents)
+    }
+
+    pub fn pledged(&self) -> Decimal {
+        cents_to_decimal(self.pledged_cents)
+    }
+
+    pub fn gap(&self) -> Decimal {
+        cents_to_decimal(self.gap_cents())
+    }
+
+    /// Funded over required; `None` where nothing is required.
+    pub fn coverage(&self) -> Option<f64> {
+        (self.required_cents > 0).then(|| self.funded_cents as f64 / self.required_cents as f64)
+    }
+}
+
+#[async_trait]
+pub trait AnalyticsRepository: Send + Sync {
+    /// Cells grouped by `by` (no dimension: one total cell), largest gap first, in one statement.
+    async fn funding_gaps(
+        &self,
+        by: &[GapDimension],
+        filter: &GapFilter,
+    ) -> Result<Vec<FundingGapCell>>;
+}
+
+pub const MAX_GAP_DIMENSIONS: usize = 3;
+
+#[derive(Clone)]
+pub struct Analytics {
+    repo: Arc<dyn AnalyticsRepository>,
+}
+
+impl Analytics {
+    pub fn new(repo: Arc<dyn AnalyticsRepository>) -> Self {
+        Analytics { repo }
+    }
+
+    /// The funding-gap table over the published base. Everyone may ask: aggregates include
+    /// confidential amounts without revealing any one of them.
+    pub async fn funding_gaps(
+        &self,
+        by: &[GapDimension],
+        filter: GapFilter,
+    ) -> Result<Vec<FundingGapCell>> {
+        let dims = by.to_vec();
+        let mut distinct = dims.clone();
+        distinct.sort();
+        distinct.dedup();
+        if distinct.len() != dims.len() {
+            return Err(Error::validation("by", "names a dimension twice"));
+        }
+        if dims.is_empty() || dims.len() > MAX_GAP_DIMENSIONS {
+            return Err(Error::validation(
+                "by",
+                format!("group by 1 to {MAX_GAP_DIMENSIONS} dimensions"),
+            ));
+        }
+        self.repo.funding_gaps(&dims, &Self::check(filter)?).await
+    }
+
+    /// The same figures for the whole base, each practice and need counted once.
+    pub async fn funding_gap_total(&self, filter: GapFilter) -> Result<FundingGapCell> {
+        let mut cells = self.repo.funding_gaps(&[], &Self::check(filter)?).await?;
+        Ok(cells.pop().unwrap_or(FundingGapCell {
+            key: vec![],
+            open_needs: 0,
+            active_practices: 0,
+            required_cents: 0,
+            funded_cents: 0,
+            pledged_cents: 0,
+            scheme_count: 0,
+            donor_count: 0,
+        }))
+    }
+
+    fn check(mut filter: GapFilter) -> Result<GapFilter> {
+        let from = filter.from_year.map(|y| year("fromYear", y)).transpose()?;
+        let to = filter.to_year.map(|y| year("toYear", y)).transpose()?;
+        if let (Some(f), Some(t)) = (from, to)
+            && t < f
+        {
+            return Err(Error::validation("toYear", "is before fromYear"));
+        }
+        if filter.statuses.contains(&FundingStatus::Pledged) {
+            return Err(Error::validation(
+                "statuses",
+                "pledges never count as funded; they are reported as pledged",
+            ));
+        }
+        if filter.statuses.is_empty() {
+            filter.statuses = vec![FundingStatus::Committed, FundingStatus::Disbursed];
+        }
+        Ok(filter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(required: i64, funded: i64) -> FundingGapCell {
+        FundingGapCell {
+            key: vec![],
+            open_needs: 0,
+            active_practices: 0,
+            required_cents: required,
+            funded_cents: funded,
+            pledged_cents: 0,
+            scheme_count: 0,
+            donor_count: 0,
+        }
+    }
+
+    #[test]
+    fn gap_and_coverage() {
+        assert_eq!(cell(10_000, 2_500).gap().to_string(), "75.00");
+        assert_eq!(cell(10_000, 2_500).coverage(), Some(0.25));
+        assert_eq!(
+            cell(1_000, 5_000).gap_cents(),
+            0,
+            "over-funded cells have no gap"
+        );
+        assert_eq!(
+            cell(0, 5_000).coverage(),
+            None,
+            "nothing required: no ratio"
+        );
+    }
+}
