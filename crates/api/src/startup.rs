@@ -8,7 +8,7 @@ use actix_web::dev::Server;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use async_graphql::http::GraphiQLSource;
 use domain::account::Accounts;
-use domain::analytics::Analytics;
+use domain::analytics::{Analytics, Matchmaking};
 use domain::editing::Editor;
 use domain::service::Catalog;
 use domain::{Error, Result};
@@ -37,6 +37,7 @@ struct State {
     accounts: Accounts,
     editor: Editor,
     analytics: Analytics,
+    matchmaking: Matchmaking,
     jwt: JwtKeys,
 }
 
@@ -74,6 +75,7 @@ impl Application {
             catalog: Catalog::new(store.clone()),
             accounts: Accounts::new(store.clone(), hasher, tokens),
             analytics: Analytics::new(store.clone()),
+            matchmaking: Matchmaking::new(store.clone()),
             editor: Editor::new(store),
             jwt: settings.jwt.clone(),
             db,
@@ -170,6 +172,7 @@ async fn graphql_post(
         .data(state.accounts.clone())
         .data(state.editor.clone())
         .data(state.analytics.clone())
+        .data(state.matchmaking.clone())
         .data(state.jwt.clone())
         .data(ClientAddress(client))
         .data(actor);

@@ -207,3 +207,86 @@ mod tests {
         );
     }
 }
+
+/// Support schemes that target one theme × orientation × support modality.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemeOverlap {
+    pub theme: String,
+    pub orientation: String,
+    pub modality: String,
+    pub scheme_ids: Vec<Id>,
+    /// Published practices supported by two or more of these schemes.
+    pub shared_practice_ids: Vec<Id>,
+}
+
+/// A theme × orientation cell with published practices and no published scheme targeting it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnsupportedCell {
+    pub theme: String,
+    pub orientation: String,
+    pub practices: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverlapReport {
+    pub overlaps: Vec<SchemeOverlap>,
+    pub unsupported: Vec<UnsupportedCell>,
+}
+
+/// One ranked candidate for a need, with the reasons it matched.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match {
+    pub id: Id,
+    pub score: i64,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct NeedMatches {
+    pub practices: Vec<Match>,
+    pub cities: Vec<Match>,
+    pub schemes: Vec<Match>,
+    pub donors: Vec<Match>,
+}
+
+#[async_trait]
+pub trait MatchRepository: Send + Sync {
+    async fn scheme_overlaps(&self) -> Result<OverlapReport>;
+    /// `None` when the need does not exist or is not visible.
+    async fn matches(
+        &self,
+        need_id: Id,
+        first: u64,
+        vis: &crate::Visibility,
+    ) -> Result<Option<NeedMatches>>;
+}
+
+#[derive(Clone)]
+pub struct Matchmaking {
+    repo: Arc<dyn MatchRepository>,
+}
+
+impl Matchmaking {
+    pub fn new(repo: Arc<dyn MatchRepository>) -> Self {
+        Matchmaking { repo }
+    }
+
+    pub async fn scheme_overlaps(&self) -> Result<OverlapReport> {
+        self.repo.scheme_overlaps().await
+    }
+
+    /// Documented experience for a city's need (report 6.3): similar practices, the cities that
+    /// hold that experience, open schemes, donors whose agenda fits.
+    pub async fn matches(
+        &self,
+        actor: &crate::Actor,
+        need_id: Id,
+        first: Option<i32>,
+    ) -> Result<NeedMatches> {
+        let first = crate::page::PageRequest::new(first, None)?.first;
+        self.repo
+            .matches(need_id, first, &actor.visibility())
+            .await?
+            .ok_or_else(|| Error::not_found("Need", need_id))
+    }
+}

@@ -4,8 +4,10 @@
 
 use async_trait::async_trait;
 use domain::analytics::*;
-use domain::framework::FundingStatus;
-use domain::{Error, Result};
+use domain::entities::Id;
+use domain::framework::{Bloc, FundingStatus};
+use domain::repository::{CityRepository, NeedRepository, PracticeRepository, ReferenceRepository};
+use domain::{Error, Result, Visibility};
 use sea_orm::{ConnectionTrait, Statement};
 
 use crate::store::{SeaStore, db_err};
@@ -233,5 +235,333 @@ impl AnalyticsRepository for SeaStore {
         // The order of the statement, with the over-funded cells' gap counted as zero.
         cells.sort_by_key(|c| std::cmp::Reverse(c.gap_cents()));
         Ok(cells)
+    }
+}
+
+/// The orientations a scheme or an agenda may carry and still reach a city of this bloc.
+fn reaching(bloc: Bloc) -> &'static str {
+    match bloc {
+        Bloc::North => "'NORTH_NORTH', 'NORTH_SOUTH', 'WEST_EAST', 'GLOBAL'",
+        Bloc::East => "'WEST_EAST', 'GLOBAL'",
+        Bloc::South => "'NORTH_SOUTH', 'SOUTH_SOUTH', 'GLOBAL'",
+    }
+}
+
+async fn int_rows(
+    db: &sea_orm::DatabaseConnection,
+    sql: String,
+    columns: usize,
+) -> Result<Vec<Vec<i64>>> {
+    let backend = db.get_database_backend();
+    let rows = db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            (0..columns)
+                .map(|i| r.try_get_by_index::<i64>(i).map_err(db_err))
+                .collect::<Result<Vec<_>>>()
+        })
+        .collect()
+}
+
+#[async_trait]
+impl MatchRepository for SeaStore {
+    async fn scheme_overlaps(&self) -> Result<OverlapReport> {
+        let db = self.connection();
+        let backend = db.get_database_backend();
+        let overlap_sql = "WITH st AS (SELECT s.id AS sid, t.value AS theme, o.value AS orientation, m.value AS modality \
+                FROM support_scheme s \
+                JOIN scheme_tag t ON t.scheme_id = s.id AND t.dimension = 'THEME' \
+                JOIN scheme_tag o ON o.scheme_id = s.id AND o.dimension = 'ORIENTATION' \
+                JOIN scheme_tag m ON m.scheme_id = s.id AND m.dimension = 'SUPPORT_MODALITY' \
+                WHERE s.status = 'PUBLISHED'), \
+             cells AS (SELECT theme, orientation, modality FROM st GROUP BY theme, orientation, modality HAVING COUNT(DISTINCT sid) > 1) \
+             SELECT st.theme, st.orientation, st.modality, st.sid FROM st \
+             JOIN cells ON cells.theme = st.theme AND cells.orientation = st.orientation AND cells.modality = st.modality \
+             ORDER BY st.theme, st.orientation, st.modality, st.sid";
+        let rows = db
+            .query_all_raw(Statement::from_string(backend, overlap_sql))
+            .await
+            .map_err(db_err)?;
+        let mut overlaps: Vec<SchemeOverlap> = Vec::new();
+        for r in &rows {
+            let (theme, orientation, modality): (String, String, String) = (
+                r.try_get_by_index(0).map_err(db_err)?,
+                r.try_get_by_index(1).map_err(db_err)?,
+                r.try_get_by_index(2).map_err(db_err)?,
+            );
+            let sid: i64 = r.try_get_by_index(3).map_err(db_err)?;
+            match overlaps.last_mut() {
+                Some(o)
+                    if o.theme == theme
+                        && o.orientation == orientation
+                        && o.modality == modality =>
+                {
+                    o.scheme_ids.push(sid)
+                }
+                _ => overlaps.push(SchemeOverlap {
+                    theme,
+                    orientation,
+                    modality,
+                    scheme_ids: vec![sid],
+                    shared_practice_ids: vec![],
+                }),
+            }
+        }
+        let mut involved: Vec<i64> = overlaps
+            .iter()
+            .flat_map(|o| o.scheme_ids.iter().copied())
+            .collect();
+        involved.sort_unstable();
+        involved.dedup();
+        if !involved.is_empty() {
+            let list = involved
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let links = int_rows(
+                db,
+                format!(
+                    "SELECT ps.practice_id, ps.scheme_id FROM practice_scheme ps JOIN practice p ON p.id = ps.practice_id \
+                     WHERE p.status = 'PUBLISHED' AND ps.scheme_id IN ({list}) ORDER BY ps.practice_id"
+                ),
+                2,
+            )
+            .await?;
+            for o in &mut overlaps {
+                let mut per_practice: std::collections::BTreeMap<i64, usize> =
+                    std::collections::BTreeMap::new();
+                for l in links.iter().filter(|l| o.scheme_ids.contains(&l[1])) {
+                    *per_practice.entry(l[0]).or_default() += 1;
+                }
+                o.shared_practice_ids = per_practice
+                    .into_iter()
+                    .filter(|(_, n)| *n > 1)
+                    .map(|(p, _)| p)
+                    .collect();
+            }
+        }
+        let unsupported_sql = "WITH cells AS (SELECT t.value AS theme, p.orientation AS orientation, COUNT(*) AS n \
+                FROM practice p JOIN practice_tag t ON t.practice_id = p.id AND t.dimension = 'THEME' \
+                WHERE p.status = 'PUBLISHED' GROUP BY t.value, p.orientation) \
+             SELECT theme, orientation, n FROM cells WHERE NOT EXISTS ( \
+                SELECT 1 FROM support_scheme s \
+                JOIN scheme_tag a ON a.scheme_id = s.id AND a.dimension = 'THEME' AND a.value = cells.theme \
+                JOIN scheme_tag b ON b.scheme_id = s.id AND b.dimension = 'ORIENTATION' AND b.value = cells.orientation \
+                WHERE s.status = 'PUBLISHED') \
+             ORDER BY n DESC, theme, orientation";
+        let rows = db
+            .query_all_raw(Statement::from_string(backend, unsupported_sql))
+            .await
+            .map_err(db_err)?;
+        let unsupported = rows
+            .iter()
+            .map(|r| {
+                Ok(UnsupportedCell {
+                    theme: r.try_get_by_index(0).map_err(db_err)?,
+                    orientation: r.try_get_by_index(1).map_err(db_err)?,
+                    practices: r.try_get_by_index(2).map_err(db_err)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(OverlapReport {
+            overlaps,
+            unsupported,
+        })
+    }
+
+    async fn matches(
+        &self,
+        need_id: Id,
+        first: u64,
+        vis: &Visibility,
+    ) -> Result<Option<NeedMatches>> {
+        let Some(need) = self.needs_by_ids(&[need_id], vis).await?.pop() else {
+            return Ok(None);
+        };
+        let city = self
+            .cities_by_ids(&[need.city_id])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::internal("need without city"))?;
+        let bloc = self
+            .countries_by_codes(std::slice::from_ref(&city.country_code))
+            .await?
+            .pop()
+            .map(|c| c.bloc)
+            .unwrap_or(Bloc::South);
+        let db = self.connection();
+        let n = need_id;
+        let modality = need
+            .modality
+            .map(|m| format!("'{}'", m.as_str()))
+            .unwrap_or_else(|| "NULL".into());
+
+        // Practices sharing a theme, ranked: shared themes weigh most, then management focus and modality.
+        let shared = |dim: &str| {
+            format!(
+                "(SELECT COUNT(*) FROM practice_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
+                  WHERE t.practice_id = p.id AND nt.need_id = {n} AND t.dimension = '{dim}')"
+            )
+        };
+        let practices = int_rows(
+            db,
+            format!(
+                "SELECT id, themes, focus, same_modality FROM (SELECT p.id, {themes} AS themes, {focus} AS focus, \
+                   CASE WHEN p.modality = {modality} THEN 1 ELSE 0 END AS same_modality \
+                 FROM practice p WHERE p.status = 'PUBLISHED' AND p.id IN ( \
+                   SELECT t.practice_id FROM practice_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
+                   WHERE nt.need_id = {n} AND t.dimension = 'THEME')) x \
+                 ORDER BY 3 * themes + 2 * focus + same_modality DESC, id LIMIT {first}",
+                themes = shared("THEME"),
+                focus = shared("MANAGEMENT_FOCUS"),
+            ),
+            4,
+        )
+        .await?;
+        let practice_matches: Vec<Match> = practices
+            .iter()
+            .map(|r| {
+                let mut reasons = Vec::new();
+                if r[1] > 0 {
+                    reasons.push(format!("shares {} theme(s) with the need", r[1]));
+                }
+                if r[2] > 0 {
+                    reasons.push(format!("shares {} management focus(es)", r[2]));
+                }
+                if r[3] > 0 {
+                    reasons.push("same linking modality".into());
+                }
+                Match {
+                    id: r[0],
+                    score: 3 * r[1] + 2 * r[2] + r[3],
+                    reasons,
+                }
+            })
+            .collect();
+
+        // The cities that hold that experience: those of the matched practices, the asking city aside.
+        let ids: Vec<Id> = practice_matches.iter().map(|m| m.id).collect();
+        let titles: std::collections::HashMap<Id, String> = self
+            .practices_by_ids(&ids, vis)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.title))
+            .collect();
+        let mut cities: Vec<Match> = Vec::new();
+        for pc in self.practice_cities(&ids).await? {
+            if pc.city_id == need.city_id {
+                continue;
+            }
+            let score = practice_matches
+                .iter()
+                .find(|m| m.id == pc.practice_id)
+                .map_or(0, |m| m.score);
+            let reason = format!(
+                "took part in \"{}\"",
+                titles.get(&pc.practice_id).cloned().unwrap_or_default()
+            );
+            match cities.iter_mut().find(|c| c.id == pc.city_id) {
+                Some(c) => {
+                    c.score += score;
+                    c.reasons.push(reason);
+                }
+                None => cities.push(Match {
+                    id: pc.city_id,
+                    score,
+                    reasons: vec![reason],
+                }),
+            }
+        }
+        cities.sort_by(|a, b| b.score.cmp(&a.score).then(a.id.cmp(&b.id)));
+        cities.truncate(first as usize);
+
+        // Open schemes targeting the need's themes and reaching the city's bloc.
+        let reach = reaching(bloc);
+        let schemes = int_rows(
+            db,
+            format!(
+                "SELECT id, themes, modalities FROM (SELECT s.id, \
+                   (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
+                    WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'THEME') AS themes, \
+                   (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
+                    WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'SUPPORT_MODALITY') AS modalities \
+                 FROM support_scheme s WHERE s.status = 'PUBLISHED' AND s.open_for_applications = {open} \
+                   AND (NOT EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION') \
+                        OR EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION' AND o.value IN ({reach})))) x \
+                 WHERE themes > 0 ORDER BY 2 * themes + modalities DESC, id LIMIT {first}",
+                open = if db.get_database_backend() == sea_orm::DbBackend::Postgres { "TRUE" } else { "1" },
+            ),
+            3,
+        )
+        .await?;
+        let schemes = schemes
+            .iter()
+            .map(|r| {
+                let mut reasons = vec![format!(
+                    "open, targets {} of the need's themes and reaches {} cities",
+                    r[1],
+                    bloc.as_str()
+                )];
+                if r[2] > 0 {
+                    reasons.push(format!("offers {} of the support modalities wanted", r[2]));
+                }
+                Match {
+                    id: r[0],
+                    score: 2 * r[1] + r[2],
+                    reasons,
+                }
+            })
+            .collect();
+
+        // Donors whose agenda covers the need's themes, the city's country, or an orientation
+        // that reaches the city.
+        let country = &city.country_code;
+        let donors = int_rows(
+            db,
+            format!(
+                "SELECT id, themes, country, orientation FROM (SELECT d.id, \
+                   (SELECT COUNT(*) FROM donor_agenda a JOIN need_tag nt ON nt.dimension = a.dimension AND nt.value = a.value \
+                    WHERE a.donor_id = d.id AND nt.need_id = {n} AND a.dimension = 'THEME') AS themes, \
+                   (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'COUNTRY' AND a.value = '{country}') AS country, \
+                   (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'ORIENTATION' AND a.value IN ({reach})) AS orientation \
+                 FROM donor d) x \
+                 WHERE themes > 0 OR country > 0 ORDER BY 2 * themes + 3 * country + orientation DESC, id LIMIT {first}"
+            ),
+            4,
+        )
+        .await?;
+        let donors = donors
+            .iter()
+            .map(|r| {
+                let mut reasons = Vec::new();
+                if r[1] > 0 {
+                    reasons.push(format!("agenda covers {} of the need's themes", r[1]));
+                }
+                if r[2] > 0 {
+                    reasons.push(format!("agenda names {country}"));
+                }
+                if r[3] > 0 {
+                    reasons.push(format!(
+                        "agenda orientation reaches {} cities",
+                        bloc.as_str()
+                    ));
+                }
+                Match {
+                    id: r[0],
+                    score: 2 * r[1] + 3 * r[2] + r[3],
+                    reasons,
+                }
+            })
+            .collect();
+        Ok(Some(NeedMatches {
+            practices: practice_matches,
+            cities,
+            schemes,
+            donors,
+        }))
     }
 }

@@ -1,11 +1,13 @@
 //! The donors' questions (report 6.3) on the wire.
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
-use domain::analytics::{self as a, Analytics};
+use domain::analytics::{self as a, Analytics, Matchmaking};
 use rust_decimal::Decimal;
 
 use super::enums::FundingStatus;
 use super::ids::parse_id;
+use super::loaders::{AppLoader, CityKey, DonorKey, Loaders, PracticeKey, SchemeKey};
+use super::types::{City, Donor, Practice, SupportScheme};
 use crate::error::ResultExt;
 
 /// What a funding-gap table is grouped by.
@@ -151,5 +153,187 @@ impl AnalyticsQuery {
                 .await
                 .api()?,
         ))
+    }
+}
+
+/// Schemes that target the same theme × orientation × support modality.
+pub struct SchemeOverlap(a::SchemeOverlap);
+
+#[Object]
+impl SchemeOverlap {
+    async fn theme(&self) -> &str {
+        &self.0.theme
+    }
+    async fn orientation(&self) -> &str {
+        &self.0.orientation
+    }
+    async fn support_modality(&self) -> &str {
+        &self.0.modality
+    }
+    #[graphql(complexity = "super::types::LIST_COST * child_complexity")]
+    async fn schemes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupportScheme>> {
+        load(ctx, &self.0.scheme_ids, SchemeKey, SupportScheme).await
+    }
+    /// Published practices supported by two or more of these schemes.
+    #[graphql(complexity = "super::types::LIST_COST * child_complexity")]
+    async fn shared_practices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Practice>> {
+        load(ctx, &self.0.shared_practice_ids, PracticeKey, Practice).await
+    }
+}
+
+/// A theme × orientation cell with published practices that no published scheme targets.
+#[derive(SimpleObject)]
+pub struct UnsupportedCell {
+    theme: String,
+    orientation: String,
+    practices: i64,
+}
+
+#[derive(SimpleObject)]
+pub struct SchemeOverlapReport {
+    overlaps: Vec<SchemeOverlap>,
+    /// The gaps in support.
+    unsupported: Vec<UnsupportedCell>,
+}
+
+async fn load<K, V, T>(
+    ctx: &Context<'_>,
+    ids: &[i64],
+    key: fn(i64) -> K,
+    wrap: fn(V) -> T,
+) -> async_graphql::Result<Vec<T>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    V: Send + Sync + Clone + 'static,
+    AppLoader: async_graphql::dataloader::Loader<K, Value = V, Error = domain::Error>,
+{
+    let keys: Vec<K> = ids.iter().map(|i| key(*i)).collect();
+    let mut found = ctx
+        .data_unchecked::<Loaders>()
+        .load_many(keys.clone())
+        .await
+        .api()?;
+    Ok(keys
+        .iter()
+        .filter_map(|k| found.remove(k))
+        .map(wrap)
+        .collect())
+}
+
+macro_rules! ranked {
+    ($name:ident, $field:ident, $node:ident, $key:ident, $doc:literal) => {
+        #[doc = $doc]
+        pub struct $name(a::Match);
+
+        #[Object]
+        impl $name {
+            async fn $field(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<$node>> {
+                Ok(ctx
+                    .data_unchecked::<Loaders>()
+                    .load_one($key(self.0.id))
+                    .await
+                    .api()?
+                    .map($node))
+            }
+            /// Higher is closer.
+            async fn score(&self) -> i64 {
+                self.0.score
+            }
+            /// Why it matched.
+            async fn reasons(&self) -> &[String] {
+                &self.0.reasons
+            }
+        }
+    };
+}
+
+ranked!(
+    PracticeMatch,
+    practice,
+    Practice,
+    PracticeKey,
+    "A practice with experience the need asks for."
+);
+ranked!(
+    CityMatch,
+    city,
+    City,
+    CityKey,
+    "A city that holds that experience."
+);
+ranked!(
+    SchemeMatch,
+    scheme,
+    SupportScheme,
+    SchemeKey,
+    "An open scheme that targets the need."
+);
+ranked!(
+    DonorMatch,
+    donor,
+    Donor,
+    DonorKey,
+    "A donor whose agenda fits the need."
+);
+
+#[derive(SimpleObject)]
+pub struct NeedMatches {
+    practices: Vec<PracticeMatch>,
+    cities: Vec<CityMatch>,
+    schemes: Vec<SchemeMatch>,
+    donors: Vec<DonorMatch>,
+}
+
+#[derive(Default)]
+pub struct MatchQuery;
+
+#[Object]
+impl MatchQuery {
+    /// Overlaps among support schemes, and the framework cells no scheme targets.
+    async fn scheme_overlaps(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<SchemeOverlapReport> {
+        let report = ctx
+            .data_unchecked::<Matchmaking>()
+            .scheme_overlaps()
+            .await
+            .api()?;
+        Ok(SchemeOverlapReport {
+            overlaps: report.overlaps.into_iter().map(SchemeOverlap).collect(),
+            unsupported: report
+                .unsupported
+                .into_iter()
+                .map(|u| UnsupportedCell {
+                    theme: u.theme,
+                    orientation: u.orientation,
+                    practices: u.practices,
+                })
+                .collect(),
+        })
+    }
+
+    /// Match-making for a need: ranked practices, cities, open schemes and donors, each with
+    /// the reasons it matched.
+    #[graphql(complexity = "1 + 4 * super::connection::page_complexity(first, child_complexity)")]
+    async fn matches(
+        &self,
+        ctx: &Context<'_>,
+        need_id: ID,
+        #[graphql(desc = "How many of each kind, at most 100 (default 20).")] first: Option<i32>,
+    ) -> async_graphql::Result<NeedMatches> {
+        let need_id = parse_id("needId", &need_id)?;
+        let actor = ctx.data_unchecked::<domain::Actor>();
+        let m = ctx
+            .data_unchecked::<Matchmaking>()
+            .matches(actor, need_id, first)
+            .await
+            .api()?;
+        Ok(NeedMatches {
+            practices: m.practices.into_iter().map(PracticeMatch).collect(),
+            cities: m.cities.into_iter().map(CityMatch).collect(),
+            schemes: m.schemes.into_iter().map(SchemeMatch).collect(),
+            donors: m.donors.into_iter().map(DonorMatch).collect(),
+        })
     }
 }

@@ -399,4 +399,5 @@ pub struct Query(
     super::account::AccountQuery,
     super::mutation::AuditQuery,
     super::analytics::AnalyticsQuery,
+    super::analytics::MatchQuery,
 );
