@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_information_base;
 mod m20261122_000002_accounts_and_audit;
+mod m20261122_000003_full_text_search;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_information_base::Migration),
             Box::new(m20261122_000002_accounts_and_audit::Migration),
+            Box::new(m20261122_000003_full_text_search::Migration),
         ]
     }
 }

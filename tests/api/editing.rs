@@ -255,7 +255,7 @@ async fn parallel_updates_with_one_version_let_exactly_one_through() {
         .filter(|r| r.get("errors").is_some() && error_code(r) == "CONFLICT")
         .count();
     assert_eq!(ok.len(), 1, "exactly one writer wins: {results:?}");
-    assert_eq!(conflicts, 11, "the others answer CONFLICT");
+    assert_eq!(conflicts, 11, "the others answer CONFLICT: {results:?}");
     assert_eq!(ok[0]["data"]["updatePractice"]["version"], version + 1);
 
     let after = app

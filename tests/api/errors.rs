@@ -52,18 +52,47 @@ async fn page_sizes_cursors_and_ids_are_validated() {
 }
 
 #[tokio::test]
-async fn wildcards_in_text_are_taken_literally() {
+async fn search_syntax_in_text_is_taken_as_words() {
     let app = spawn_app().await;
+    // Operators of the full-text engines must not reach them: these are plain words or nothing.
+    for text in [
+        "\"unbalanced",
+        "title: NEAR(",
+        "a%z",
+        "*",
+        "OR AND NOT",
+        "-",
+    ] {
+        let r = app
+            .graphql(
+                "query($t: String) { practices(filter: { text: $t }) { totalCount } }",
+                json!({ "t": text }),
+            )
+            .await;
+        assert!(r.get("errors").is_none(), "{text}: {r}");
+    }
     let data = app
         .data(
-            r#"{ practices(filter: { text: "a%z" }) { totalCount } }"#,
+            r#"{ practices(filter: { text: "%" }) { totalCount } }"#,
             json!({}),
         )
         .await;
-    assert_eq!(
-        data["practices"]["totalCount"], 0,
-        "with % as a wildcard, a%z would match most texts"
-    );
+    assert_eq!(data["practices"]["totalCount"], 0, "no word, nothing found");
+    // Every word must occur, in any order.
+    let both = app
+        .data(
+            r#"{ practices(filter: { text: "Mutare waste" }) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    let reversed = app
+        .data(
+            r#"{ practices(filter: { text: "waste Mutare" }) { totalCount } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(both, reversed);
+    assert!(both["practices"]["totalCount"].as_i64().unwrap() >= 1);
 }
 
 #[tokio::test]

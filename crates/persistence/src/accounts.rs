@@ -53,7 +53,7 @@ impl AccountRepository for SeaStore {
         let now = Utc::now();
         let (kind, id) = parts(&u.affiliation);
         let (rkind, rid) = parts(&u.requested_affiliation);
-        let txn = self.connection().begin().await.map_err(db_err)?;
+        let txn = crate::db::write_transaction(self.connection()).await?;
         let id = app_user::Entity::insert(app_user::ActiveModel {
             version: Set(1),
             created_at: Set(now),
@@ -122,7 +122,7 @@ impl AccountRepository for SeaStore {
         audit: AuditEntry,
     ) -> Result<User> {
         let (kind, aid) = parts(&affiliation);
-        let txn = self.connection().begin().await.map_err(db_err)?;
+        let txn = crate::db::write_transaction(self.connection()).await?;
         let done = app_user::Entity::update_many()
             .col_expr(app_user::Column::Role, Expr::value(role.as_str()))
             .col_expr(app_user::Column::AffiliationKind, Expr::value(kind))
@@ -236,7 +236,7 @@ impl AccountRepository for SeaStore {
         expires_at: DateTime<Utc>,
         audit: AuditEntry,
     ) -> Result<()> {
-        let txn = self.connection().begin().await.map_err(db_err)?;
+        let txn = crate::db::write_transaction(self.connection()).await?;
         refresh_token::Entity::insert(refresh_token::ActiveModel {
             user_id: Set(user_id),
             token_hash: Set(token_hash.into()),
@@ -283,7 +283,7 @@ impl AccountRepository for SeaStore {
     }
 
     async fn revoke_family(&self, family: &str, audit: AuditEntry) -> Result<()> {
-        let txn = self.connection().begin().await.map_err(db_err)?;
+        let txn = crate::db::write_transaction(self.connection()).await?;
         let done = refresh_token::Entity::update_many()
             .col_expr(
                 refresh_token::Column::RevokedAt,

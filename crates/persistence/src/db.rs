@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use domain::{Error, Result};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
 
 /// Counters of the SQL statements executed, exported on `/metrics`; the statement-count test of
 /// the API reads them to prove that a request costs a bounded number of statements.
@@ -57,4 +60,16 @@ pub async fn ping(db: &DatabaseConnection) -> Result<()> {
     db.ping()
         .await
         .map_err(|e| Error::internal(format!("database unreachable: {e}")))
+}
+
+/// A transaction that will write. On SQLite it takes the write lock at once (BEGIN IMMEDIATE):
+/// a deferred transaction that reads first and then wants to write can deadlock with another
+/// writer, and SQLite answers that with an immediate "database is locked" instead of waiting.
+pub async fn write_transaction(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| Error::internal(format!("cannot begin a transaction: {e}")))
 }

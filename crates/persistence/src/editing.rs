@@ -193,7 +193,7 @@ impl EditRepository for SeaStore {
             updated_at: Set(now),
             ..Default::default()
         };
-        let txn = self.connection().begin().await.map_err(db_err)?;
+        let txn = crate::db::write_transaction(self.connection()).await?;
         let id = match expected_version {
             None => {
                 model.version = Set(1);
@@ -323,7 +323,7 @@ impl EditRepository for SeaStore {
             updated_at: Set(now),
             ..Default::default()
         };
-        let txn = self.connection().begin().await.map_err(db_err)?;
+        let txn = crate::db::write_transaction(self.connection()).await?;
         let id = match expected_version {
             None => {
                 model.version = Set(1);
@@ -387,7 +387,7 @@ impl EditRepository for SeaStore {
     }
 
     async fn link_scheme(&self, scheme_id: Id, practice_id: Id, audit: AuditEntry) -> Result<()> {
-        let txn = self.connection().begin().await.map_err(db_err)?;
+        let txn = crate::db::write_transaction(self.connection()).await?;
         let exists = practice_scheme::Entity::find_by_id((practice_id, scheme_id))
             .one(&txn)
             .await
@@ -442,7 +442,7 @@ impl EditRepository for SeaStore {
             updated_at: Set(now),
             ..Default::default()
         };
-        let txn = self.connection().begin().await.map_err(db_err)?;
+        let txn = crate::db::write_transaction(self.connection()).await?;
         let id = match expected_version {
             None => {
                 model.version = Set(1);
@@ -531,7 +531,7 @@ impl EditRepository for SeaStore {
             updated_at: Set(now),
             ..Default::default()
         };
-        let txn = self.connection().begin().await.map_err(db_err)?;
+        let txn = crate::db::write_transaction(self.connection()).await?;
         let id = match expected_version {
             None => {
                 model.version = Set(1);
@@ -612,7 +612,7 @@ impl EditRepository for SeaStore {
             updated_at: Set(now),
             ..Default::default()
         };
-        let txn = self.connection().begin().await.map_err(db_err)?;
+        let txn = crate::db::write_transaction(self.connection()).await?;
         let id = match expected_version {
             None => {
                 model.version = Set(1);
@@ -666,7 +666,7 @@ impl EditRepository for SeaStore {
             updated_at: Set(Utc::now()),
             ..Default::default()
         };
-        let txn = self.connection().begin().await.map_err(db_err)?;
+        let txn = crate::db::write_transaction(self.connection()).await?;
         let done = association::Entity::update_many()
             .set(model)
             .col_expr(
@@ -707,7 +707,7 @@ impl EditRepository for SeaStore {
             updated_at: Set(Utc::now()),
             ..Default::default()
         };
-        let txn = self.connection().begin().await.map_err(db_err)?;
+        let txn = crate::db::write_transaction(self.connection()).await?;
         let done = donor::Entity::update_many()
             .set(model)
             .col_expr(

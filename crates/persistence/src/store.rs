@@ -169,6 +169,47 @@ fn text_condition<C: ColumnTrait>(columns: &[C], text: &Option<String>) -> Condi
     }
 }
 
+/// Full-text search (see the full-text migration): every word of the text must occur, in any
+/// order; diacritics are folded on SQLite. Query syntax is never passed through: each word is
+/// quoted for FTS5, and PostgreSQL's `plainto_tsquery` takes plain text.
+fn search<C: ColumnTrait>(
+    backend: DbBackend,
+    table: &str,
+    id: C,
+    text: &Option<String>,
+) -> Condition {
+    let Some(text) = text else {
+        return Condition::all();
+    };
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    if words.is_empty() {
+        // Nothing searchable, so nothing found (rather than everything).
+        return Condition::all().add(Expr::cust("1 = 0"));
+    }
+    match backend {
+        DbBackend::Postgres => Condition::all().add(Expr::cust_with_values(
+            format!("\"{table}\".\"search\" @@ plainto_tsquery('simple', $1)"),
+            [text.clone()],
+        )),
+        _ => Condition::all().add(
+            id.in_subquery(
+                Query::select()
+                    .expr(Expr::cust("rowid"))
+                    .from(Alias::new(format!("{table}_fts")))
+                    .and_where(Expr::cust_with_values(
+                        format!("{table}_fts MATCH ?"),
+                        [words.join(" ")],
+                    ))
+                    .to_owned(),
+            ),
+        ),
+    }
+}
+
 /// `owner IN (SELECT owner FROM tags WHERE dimension = d AND value IN values)`: any of the values.
 fn tagged<C: ColumnTrait>(
     id: C,
@@ -262,7 +303,7 @@ async fn tag_rows_of(
     mapping::tags(triples)
 }
 
-fn practice_condition(filter: &PracticeFilter, vis: &Visibility) -> Condition {
+fn practice_condition(backend: DbBackend, filter: &PracticeFilter, vis: &Visibility) -> Condition {
     use crate::entities::practice::Column as P;
     let mut cond = Condition::all().add(practice_visible(vis));
     if let Some(status) = filter.status {
@@ -332,13 +373,10 @@ fn practice_condition(filter: &PracticeFilter, vis: &Visibility) -> Condition {
                 .add(P::EndYear.gte(year)),
         );
     }
-    cond.add(text_condition(
-        &[P::Title, P::Summary, P::Context, P::Outcomes, P::Issues],
-        &filter.text,
-    ))
+    cond.add(search(backend, "practice", P::Id, &filter.text))
 }
 
-fn scheme_condition(filter: &SchemeFilter, vis: &Visibility) -> Condition {
+fn scheme_condition(backend: DbBackend, filter: &SchemeFilter, vis: &Visibility) -> Condition {
     use crate::entities::support_scheme::Column as S;
     let mut cond = Condition::all().add(scheme_visible(vis));
     if let Some(status) = filter.status {
@@ -398,10 +436,10 @@ fn scheme_condition(filter: &SchemeFilter, vis: &Visibility) -> Condition {
                 .add(S::Id.in_subquery(operated)),
         );
     }
-    cond.add(text_condition(&[S::Name, S::Description], &filter.text))
+    cond.add(search(backend, "support_scheme", S::Id, &filter.text))
 }
 
-fn need_condition(filter: &NeedFilter, vis: &Visibility) -> Condition {
+fn need_condition(backend: DbBackend, filter: &NeedFilter, vis: &Visibility) -> Condition {
     use crate::entities::need::Column as N;
     let mut cond = Condition::all().add(need_visible(vis));
     if let Some(status) = filter.status {
@@ -425,7 +463,7 @@ fn need_condition(filter: &NeedFilter, vis: &Visibility) -> Condition {
         Dimension::Theme,
         &strs(&filter.themes, Theme::as_str),
     ))
-    .add(text_condition(&[N::Title, N::Description], &filter.text))
+    .add(search(backend, "need", N::Id, &filter.text))
 }
 
 fn city_condition(filter: &CityFilter) -> Condition {
@@ -638,8 +676,12 @@ impl SchemeRepository for SeaStore {
         if ids.is_empty() {
             return Ok(vec![]);
         }
-        let cond = scheme_condition(&SchemeFilter::default(), vis)
-            .add(support_scheme::Column::Id.is_in(ids.iter().copied()));
+        let cond = scheme_condition(
+            self.db.get_database_backend(),
+            &SchemeFilter::default(),
+            vis,
+        )
+        .add(support_scheme::Column::Id.is_in(ids.iter().copied()));
         let rows = support_scheme::Entity::find()
             .filter(cond)
             .all(&self.db)
@@ -654,7 +696,11 @@ impl SchemeRepository for SeaStore {
         vis: &Visibility,
         page: PageRequest,
     ) -> Result<Page<SupportScheme>> {
-        let select = support_scheme::Entity::find().filter(scheme_condition(filter, vis));
+        let select = support_scheme::Entity::find().filter(scheme_condition(
+            self.db.get_database_backend(),
+            filter,
+            vis,
+        ));
         let (rows, has_next_page) =
             page_of(&self.db, select, support_scheme::Column::Id, page).await?;
         Ok(Page {
@@ -664,7 +710,11 @@ impl SchemeRepository for SeaStore {
     }
 
     async fn count_schemes(&self, filter: &SchemeFilter, vis: &Visibility) -> Result<i64> {
-        count::<support_scheme::Entity>(&self.db, scheme_condition(filter, vis)).await
+        count::<support_scheme::Entity>(
+            &self.db,
+            scheme_condition(self.db.get_database_backend(), filter, vis),
+        )
+        .await
     }
 
     async fn scheme_tags(&self, scheme_ids: &[Id]) -> Result<Vec<(Id, Tags)>> {
@@ -700,8 +750,12 @@ impl PracticeRepository for SeaStore {
         if ids.is_empty() {
             return Ok(vec![]);
         }
-        let cond = practice_condition(&PracticeFilter::default(), vis)
-            .add(practice::Column::Id.is_in(ids.iter().copied()));
+        let cond = practice_condition(
+            self.db.get_database_backend(),
+            &PracticeFilter::default(),
+            vis,
+        )
+        .add(practice::Column::Id.is_in(ids.iter().copied()));
         let rows = practice::Entity::find()
             .filter(cond)
             .all(&self.db)
@@ -716,7 +770,11 @@ impl PracticeRepository for SeaStore {
         vis: &Visibility,
         page: PageRequest,
     ) -> Result<Page<Practice>> {
-        let select = practice::Entity::find().filter(practice_condition(filter, vis));
+        let select = practice::Entity::find().filter(practice_condition(
+            self.db.get_database_backend(),
+            filter,
+            vis,
+        ));
         let (rows, has_next_page) = page_of(&self.db, select, practice::Column::Id, page).await?;
         Ok(Page {
             items: map_all(rows, mapping::practice)?,
@@ -725,7 +783,11 @@ impl PracticeRepository for SeaStore {
     }
 
     async fn count_practices(&self, filter: &PracticeFilter, vis: &Visibility) -> Result<i64> {
-        count::<practice::Entity>(&self.db, practice_condition(filter, vis)).await
+        count::<practice::Entity>(
+            &self.db,
+            practice_condition(self.db.get_database_backend(), filter, vis),
+        )
+        .await
     }
 
     async fn practice_tags(&self, practice_ids: &[Id]) -> Result<Vec<(Id, Tags)>> {
@@ -838,7 +900,7 @@ impl NeedRepository for SeaStore {
         if ids.is_empty() {
             return Ok(vec![]);
         }
-        let cond = need_condition(&NeedFilter::default(), vis)
+        let cond = need_condition(self.db.get_database_backend(), &NeedFilter::default(), vis)
             .add(need::Column::Id.is_in(ids.iter().copied()));
         let rows = need::Entity::find()
             .filter(cond)
@@ -854,7 +916,11 @@ impl NeedRepository for SeaStore {
         vis: &Visibility,
         page: PageRequest,
     ) -> Result<Page<Need>> {
-        let select = need::Entity::find().filter(need_condition(filter, vis));
+        let select = need::Entity::find().filter(need_condition(
+            self.db.get_database_backend(),
+            filter,
+            vis,
+        ));
         let (rows, has_next_page) = page_of(&self.db, select, need::Column::Id, page).await?;
         Ok(Page {
             items: map_all(rows, mapping::need)?,
@@ -863,7 +929,11 @@ impl NeedRepository for SeaStore {
     }
 
     async fn count_needs(&self, filter: &NeedFilter, vis: &Visibility) -> Result<i64> {
-        count::<need::Entity>(&self.db, need_condition(filter, vis)).await
+        count::<need::Entity>(
+            &self.db,
+            need_condition(self.db.get_database_backend(), filter, vis),
+        )
+        .await
     }
 
     async fn need_tags(&self, need_ids: &[Id]) -> Result<Vec<(Id, Tags)>> {
