@@ -210,16 +210,7 @@ impl AnalyticsRepository for SeaStore {
                         value: r.try_get_by_index::<String>(i).map_err(db_err)?,
                     });
                 }
-                // SUMs come back as NUMERIC on PostgreSQL and INTEGER on SQLite.
-                let int = |i: usize| -> Result<i64> {
-                    match r.try_get_by_index::<i64>(i) {
-                        Ok(v) => Ok(v),
-                        Err(_) => {
-                            let d: rust_decimal::Decimal = r.try_get_by_index(i).map_err(db_err)?;
-                            i64::try_from(d).map_err(Error::internal)
-                        }
-                    }
-                };
+                let int = |i: usize| integer(r, i);
                 Ok(FundingGapCell {
                     key,
                     open_needs: int(n)?,
@@ -247,6 +238,19 @@ fn reaching(bloc: Bloc) -> &'static str {
     }
 }
 
+/// An integer column whatever its SQL type: PostgreSQL answers SUM with NUMERIC and small
+/// expressions with INTEGER, SQLite everything with INTEGER.
+fn integer(row: &sea_orm::QueryResult, i: usize) -> Result<i64> {
+    if let Ok(v) = row.try_get_by_index::<i64>(i) {
+        return Ok(v);
+    }
+    if let Ok(v) = row.try_get_by_index::<i32>(i) {
+        return Ok(i64::from(v));
+    }
+    let d: rust_decimal::Decimal = row.try_get_by_index(i).map_err(db_err)?;
+    i64::try_from(d).map_err(Error::internal)
+}
+
 async fn int_rows(
     db: &sea_orm::DatabaseConnection,
     sql: String,
@@ -260,7 +264,7 @@ async fn int_rows(
     rows.iter()
         .map(|r| {
             (0..columns)
-                .map(|i| r.try_get_by_index::<i64>(i).map_err(db_err))
+                .map(|i| integer(r, i))
                 .collect::<Result<Vec<_>>>()
         })
         .collect()
