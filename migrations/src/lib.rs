@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_information_base;
 mod m20261122_000002_accounts_and_audit;
 mod m20261122_000003_full_text_search;
+mod m20261122_000004_rate_sources;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_information_base::Migration),
             Box::new(m20261122_000002_accounts_and_audit::Migration),
             Box::new(m20261122_000003_full_text_search::Migration),
+            Box::new(m20261122_000004_rate_sources::Migration),
         ]
     }
 }

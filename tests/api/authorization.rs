@@ -44,6 +44,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("updateCity", "UFOFFFFFO"),
     ("updateAssociation", "UFFFOFFFO"),
     ("updateDonor", "UFFFFFOFO"),
+    ("setCurrencyRate", "UFFFFFFFO"),
 ];
 
 /// Donors record grants from themselves: a second funding row, with a donor's source type.
@@ -262,6 +263,10 @@ async fn request(
         "updateDonor" => (
             "mutation($id: ID!, $v: Int!) { updateDonor(id: $id, version: $v, input: { agenda: { themes: [ENVIRONMENT, HOUSING] } }) { id } }".into(),
             json!({ "id": fx.netherlands_mfa, "v": version(app, fx, "donor", &fx.netherlands_mfa).await }),
+        ),
+        "setCurrencyRate" => (
+            "mutation { setCurrencyRate(currency: \"CHF\", usdPerUnit: \"1.13\", asOf: \"2025-06-30\", source: \"reference rate\") { currency } }".into(),
+            json!({}),
         ),
         other => panic!("the authorization matrix has no request for mutation {other}"),
     }

@@ -414,3 +414,60 @@ async fn funding_is_normalised_to_usd_at_the_stored_rate_and_kept_exact() {
         expected
     );
 }
+
+#[tokio::test]
+async fn a_new_rate_applies_to_new_records_and_old_ones_keep_theirs() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let practice = app.id_of("practices", "waste management in Mutare").await;
+    let record = "mutation($p: ID!) { recordFunding(input: { practiceId: $p, amount: \"1000\", currency: \"EUR\", status: COMMITTED, sourceType: GRANTS_LOANS }) { id rate rateSource amountUsd } }";
+    let before = app
+        .data_as(&w.donor, record, json!({ "p": practice }))
+        .await["recordFunding"]
+        .clone();
+    assert!(
+        before["rateSource"]
+            .as_str()
+            .unwrap()
+            .contains("2024-12-31"),
+        "{before}"
+    );
+
+    let r = app.graphql_as(Some(&w.admin), "mutation { setCurrencyRate(currency: \"EUR\", usdPerUnit: \"1.25\", asOf: \"2025-13-01\", source: \"x\") { currency } }", json!({})).await;
+    assert_eq!(r["errors"][0]["extensions"]["field"], "asOf");
+    app.data_as(&w.admin, "mutation { setCurrencyRate(currency: \"eur\", usdPerUnit: \"1.25\", asOf: \"2025-06-30\", source: \"Secretariat rate\") { currency usdPerUnit } }", json!({}))
+        .await;
+    let after = app
+        .data_as(&w.donor, record, json!({ "p": practice }))
+        .await["recordFunding"]
+        .clone();
+    assert_eq!(after["rate"], "1.25");
+    assert_eq!(after["amountUsd"], "1250.00");
+    assert_eq!(after["rateSource"], "Secretariat rate, 2025-06-30");
+
+    let funding = app
+        .data_as(
+            &w.admin,
+            "query($p: ID!) { practice(id: $p) { funding { id rate } } }",
+            json!({ "p": practice }),
+        )
+        .await;
+    let old = funding["practice"]["funding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == before["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(old["rate"], before["rate"], "frozen when recorded");
+    let rates = app
+        .data("{ currencyRates { currency usdPerUnit } }", json!({}))
+        .await;
+    assert!(
+        rates["currencyRates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["currency"] == "EUR" && r["usdPerUnit"] == "1.25")
+    );
+}

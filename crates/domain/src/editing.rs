@@ -103,7 +103,10 @@ pub trait EditRepository: Send + Sync {
         audit: AuditEntry,
     ) -> Result<Donor>;
 
-    async fn usd_rate(&self, currency: &str) -> Result<Option<Decimal>>;
+    async fn usd_rate(&self, currency: &str) -> Result<Option<CurrencyRate>>;
+    async fn currency_rates(&self) -> Result<Vec<CurrencyRate>>;
+    /// Inserts or replaces the rate of a currency; records made later convert at it.
+    async fn save_rate(&self, rate: &CurrencyRate, audit: AuditEntry) -> Result<CurrencyRate>;
     async fn country_bloc(&self, code: &str) -> Result<Option<Bloc>>;
     async fn city_blocs(&self, city_ids: &[Id]) -> Result<Vec<(Id, Bloc)>>;
     async fn existing_ids(&self, table: ExistsIn, ids: &[Id]) -> Result<Vec<Id>>;
@@ -388,7 +391,7 @@ impl Editor {
         Ok(Some((
             amount,
             currency.as_str().to_string(),
-            values::to_usd_cents(amount, rate)?,
+            values::to_usd_cents(amount, rate.usd_per_unit)?,
         )))
     }
 
@@ -863,6 +866,7 @@ impl Editor {
             amount: None,
             currency: String::new(),
             rate: Decimal::ZERO,
+            rate_source: None,
             amount_usd: None,
             year: None,
             status: i
@@ -961,10 +965,11 @@ impl Editor {
                 .ok_or_else(|| {
                     Error::validation("currency", format!("no USD rate for {currency}"))
                 })?;
-            cents = Some(values::to_usd_cents(amount, rate)?);
+            cents = Some(values::to_usd_cents(amount, rate.usd_per_unit)?);
             f.amount = Some(amount);
             f.currency = currency.as_str().to_string();
-            f.rate = rate;
+            f.rate = rate.usd_per_unit;
+            f.rate_source = Some(rate.citation());
             f.amount_usd = cents.map(values::cents_to_decimal);
         }
         if let Some(y) = i.year {
@@ -1389,6 +1394,49 @@ impl Editor {
         }
         let audit = AuditEntry::new(actor, "UPDATE", "Donor", id, ch.0);
         self.repo.save_donor(&d, &agenda, version, audit).await
+    }
+
+    // ---- the rate table ----
+
+    pub async fn currency_rates(&self) -> Result<Vec<CurrencyRate>> {
+        self.repo.currency_rates().await
+    }
+
+    /// ADMIN: sets the USD rate of a currency. Existing funding keeps the rate it was recorded at.
+    pub async fn set_currency_rate(
+        &self,
+        actor: &Actor,
+        currency: &str,
+        usd_per_unit: Decimal,
+        as_of: &str,
+        source: &str,
+    ) -> Result<CurrencyRate> {
+        crate::account::require_admin(actor)?;
+        let currency = CurrencyCode::parse(currency)?;
+        let usd_per_unit = values::rate("usdPerUnit", &usd_per_unit.to_string())?;
+        let as_of = chrono::NaiveDate::parse_from_str(as_of.trim(), "%Y-%m-%d")
+            .map_err(|_| Error::validation("asOf", "is not a date (YYYY-MM-DD)"))?
+            .to_string();
+        let source = bounded_text("source", source, 200)?;
+        let rate = CurrencyRate {
+            currency: currency.as_str().to_string(),
+            usd_per_unit,
+            as_of,
+            source,
+        };
+        let audit = AuditEntry::new(
+            actor,
+            "SET_RATE",
+            "CurrencyRate",
+            0,
+            vec![
+                rate.currency.clone(),
+                "usdPerUnit".into(),
+                "asOf".into(),
+                "source".into(),
+            ],
+        );
+        self.repo.save_rate(&rate, audit).await
     }
 
     // ---- the audit trail ----

@@ -152,6 +152,8 @@ pub struct Funding {
     pub currency: String,
     /// USD per unit of `currency`, frozen when the record was made.
     pub rate: Decimal,
+    /// Where `rate` came from and as of when, frozen with it.
+    pub rate_source: Option<String>,
     pub amount_usd: Option<Decimal>,
     pub year: Option<i32>,
     pub status: FundingStatus,
@@ -172,6 +174,22 @@ pub struct Need {
     pub amount_required: Option<Decimal>,
     pub amount_required_currency: Option<String>,
     pub status: NeedStatus,
+}
+
+/// USD per unit of a currency, as the rate table holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CurrencyRate {
+    pub currency: String,
+    pub usd_per_unit: Decimal,
+    pub as_of: String,
+    pub source: String,
+}
+
+impl CurrencyRate {
+    /// How a funding record cites the rate it was converted at.
+    pub fn citation(&self) -> String {
+        format!("{}, {}", self.source, self.as_of)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

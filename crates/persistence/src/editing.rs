@@ -121,6 +121,15 @@ enum TagKind {
     Need,
 }
 
+fn rate(m: currency_rate::Model) -> Result<CurrencyRate> {
+    Ok(CurrencyRate {
+        usd_per_unit: Decimal::from_str(&m.usd_per_unit).map_err(Error::internal)?,
+        currency: m.currency,
+        as_of: m.as_of,
+        source: m.source,
+    })
+}
+
 fn text(d: Option<Decimal>) -> Option<String> {
     d.map(|v| v.normalize().to_string())
 }
@@ -434,6 +443,7 @@ impl EditRepository for SeaStore {
             amount: Set(text(f.amount)),
             currency: Set(f.currency.clone()),
             rate: Set(f.rate.normalize().to_string()),
+            rate_source: Set(f.rate_source.clone()),
             amount_usd_cents: Set(cents),
             year: Set(f.year),
             status: Set(f.status.as_str().into()),
@@ -768,17 +778,44 @@ impl EditRepository for SeaStore {
         mapping::donor(saved)
     }
 
-    async fn usd_rate(&self, currency: &str) -> Result<Option<Decimal>> {
-        match currency_rate::Entity::find_by_id(currency.to_string())
+    async fn usd_rate(&self, currency: &str) -> Result<Option<CurrencyRate>> {
+        currency_rate::Entity::find_by_id(currency.to_string())
             .one(self.connection())
             .await
             .map_err(db_err)?
-        {
-            Some(r) => Decimal::from_str(&r.usd_per_unit)
-                .map(Some)
-                .map_err(Error::internal),
-            None => Ok(None),
-        }
+            .map(rate)
+            .transpose()
+    }
+
+    async fn currency_rates(&self) -> Result<Vec<CurrencyRate>> {
+        currency_rate::Entity::find()
+            .order_by_asc(currency_rate::Column::Currency)
+            .all(self.connection())
+            .await
+            .map_err(db_err)?
+            .into_iter()
+            .map(rate)
+            .collect()
+    }
+
+    async fn save_rate(&self, r: &CurrencyRate, audit: AuditEntry) -> Result<CurrencyRate> {
+        let txn = crate::db::write_transaction(self.connection()).await?;
+        currency_rate::Entity::delete_by_id(r.currency.clone())
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        currency_rate::Entity::insert(currency_rate::ActiveModel {
+            currency: Set(r.currency.clone()),
+            usd_per_unit: Set(r.usd_per_unit.normalize().to_string()),
+            as_of: Set(r.as_of.clone()),
+            source: Set(r.source.clone()),
+        })
+        .exec(&txn)
+        .await
+        .map_err(db_err)?;
+        write_audit_entry(&txn, audit).await?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(r.clone())
     }
 
     async fn country_bloc(&self, code: &str) -> Result<Option<Bloc>> {

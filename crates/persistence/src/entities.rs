@@ -301,6 +301,7 @@ pub mod funding {
         pub status: String,
         pub confidential: bool,
         pub note: Option<String>,
+        pub rate_source: Option<String>,
     }
     no_relations!();
 }

@@ -154,6 +154,7 @@ pub(crate) fn funding(m: funding::Model) -> Result<Funding> {
         year: m.year,
         confidential: m.confidential,
         note: m.note,
+        rate_source: m.rate_source,
     })
 }
 

@@ -320,7 +320,8 @@ pub fn parse_information_base(json: &str) -> Result<InformationBase> {
 
 /// The USD rates and country blocs needed to validate and normalise seeded records.
 struct Reference {
-    rates: HashMap<String, Decimal>,
+    /// USD per unit and the citation funding records keep, per currency.
+    rates: HashMap<String, (Decimal, String)>,
     blocs: HashMap<String, Bloc>,
 }
 
@@ -332,8 +333,9 @@ impl Reference {
             .map_err(db_err)?
             .into_iter()
             .map(|r| {
+                let citation = format!("{}, {}", r.source, r.as_of);
                 Decimal::from_str(&r.usd_per_unit)
-                    .map(|d| (r.currency, d))
+                    .map(|d| (r.currency, (d, citation)))
                     .map_err(Error::internal)
             })
             .collect::<Result<_>>()?;
@@ -359,18 +361,18 @@ impl Reference {
         }
     }
 
-    fn rate(&self, currency: &str) -> Result<(String, Decimal)> {
+    fn rate(&self, currency: &str) -> Result<(String, Decimal, String)> {
         let code = CurrencyCode::parse(currency)?;
         self.rates
             .get(code.as_str())
-            .map(|r| (code.as_str().to_string(), *r))
+            .map(|(rate, citation)| (code.as_str().to_string(), *rate, citation.clone()))
             .ok_or_else(|| Error::validation("currency", format!("no USD rate for {code}")))
     }
 
     /// `(amount text, currency, USD cents)` of seeded money.
     fn money(&self, money: &SeedMoney) -> Result<(String, String, i64)> {
         let amount = values::amount("amount", &money.amount)?;
-        let (currency, rate) = self.rate(&money.currency)?;
+        let (currency, rate, _) = self.rate(&money.currency)?;
         Ok((
             amount.to_string(),
             currency,
@@ -921,7 +923,7 @@ async fn insert_funding(
     let record = format!("{record}.funding");
     let mut rows = Vec::new();
     for f in records {
-        let (currency, rate) = refs.reference.rate(&f.currency).map_err(at(&record))?;
+        let (currency, rate, citation) = refs.reference.rate(&f.currency).map_err(at(&record))?;
         let amount = f
             .amount
             .as_deref()
@@ -955,6 +957,7 @@ async fn insert_funding(
             amount: Set(amount.map(|a| a.to_string())),
             currency: Set(currency),
             rate: Set(rate.to_string()),
+            rate_source: Set(Some(citation)),
             amount_usd_cents: Set(usd),
             year: Set(f
                 .year

@@ -275,11 +275,49 @@ pub struct DonorInput {
     pub agenda: Option<AgendaInput>,
 }
 
+/// The USD value of one unit of a currency, at which new funding records are converted.
+#[derive(SimpleObject)]
+pub struct CurrencyRate {
+    /// ISO 4217 code.
+    currency: String,
+    usd_per_unit: Decimal,
+    /// The date the rate is for (YYYY-MM-DD).
+    as_of: String,
+    source: String,
+}
+
+impl From<domain::entities::CurrencyRate> for CurrencyRate {
+    fn from(r: domain::entities::CurrencyRate) -> Self {
+        CurrencyRate {
+            currency: r.currency,
+            usd_per_unit: r.usd_per_unit,
+            as_of: r.as_of,
+            source: r.source,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct EditMutation;
 
 #[Object]
 impl EditMutation {
+    /// ADMIN: sets a currency's USD rate. Funding recorded earlier keeps the rate it was converted at.
+    async fn set_currency_rate(
+        &self,
+        ctx: &Context<'_>,
+        currency: String,
+        usd_per_unit: Decimal,
+        #[graphql(desc = "YYYY-MM-DD")] as_of: String,
+        source: String,
+    ) -> async_graphql::Result<CurrencyRate> {
+        Ok(editor(ctx)
+            .set_currency_rate(actor(ctx), &currency, usd_per_unit, &as_of, &source)
+            .await
+            .api()?
+            .into())
+    }
+
     /// A new practice, as a DRAFT owned by the caller's organisation.
     async fn create_practice(
         &self,
@@ -655,6 +693,17 @@ impl AuditCount {
 
 #[Object]
 impl AuditQuery {
+    /// The rate table new funding records are converted to USD at.
+    async fn currency_rates(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CurrencyRate>> {
+        Ok(editor(ctx)
+            .currency_rates()
+            .await
+            .api()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// ADMIN: the changes made to the base, newest first.
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn audit_log(

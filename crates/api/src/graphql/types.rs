@@ -736,6 +736,10 @@ impl Funding {
     async fn rate(&self) -> Decimal {
         self.0.rate
     }
+    /// Where `rate` came from and as of when.
+    async fn rate_source(&self) -> Option<&str> {
+        self.0.rate_source.as_deref()
+    }
     /// `amount` in USD at `rate`, to the cent; null when `amount` is.
     async fn amount_usd(&self) -> Option<Decimal> {
         self.0.amount_usd
