@@ -31,6 +31,11 @@ fn base() -> String {
                 "key": "p1", "title": "P1 water and health", "cities": [{ "city": "a", "role": "LEAD" }, { "city": "b", "role": "PARTNER" }],
                 "modality": "ONE_ON_ONE", "cooperatingParties": ["LOCAL_AUTHORITY_SERVICES"], "managementFocus": ["TECHNICAL_EXPERTISE"],
                 "themes": ["ENVIRONMENT", "HEALTH"], "schemes": ["s"], "amountRequired": { "amount": "100000", "currency": "USD" },
+                "indicators": [
+                    { "name": "Households connected", "unit": "households", "baseline": "0", "target": "100", "actual": "120", "year": 2000 },
+                    { "name": "Collection rate", "unit": "%", "target": "50", "actual": "10" },
+                    { "name": "Staff trained", "actual": "12" }
+                ],
                 "funding": [
                     { "donor": "x", "sourceType": "GRANTS_LOANS", "amount": "30000", "currency": "USD", "year": 1999, "status": "COMMITTED" },
                     { "donor": "y", "sourceType": "FOUNDATION_TRUST", "amount": "1000", "currency": "NLG", "year": 2000, "status": "DISBURSED" },
@@ -422,4 +427,30 @@ async fn matches_rank_experience_open_schemes_and_fitting_donors() {
         )
         .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn results_per_theme_count_indicators_and_targets_met() {
+    let app = app_with_base().await;
+    let data = app
+        .data("{ resultsByTheme { theme practices practicesWithIndicators indicators indicatorsWithTarget targetsMet } }", json!({}))
+        .await;
+    let rows = data["resultsByTheme"].as_array().unwrap();
+    let row = |t: &str| {
+        rows.iter()
+            .find(|r| r["theme"] == t)
+            .unwrap_or_else(|| panic!("{t} in {rows:?}"))
+            .clone()
+    };
+    assert_eq!(
+        row("ENVIRONMENT"),
+        json!({ "theme": "ENVIRONMENT", "practices": 1, "practicesWithIndicators": 1, "indicators": 3, "indicatorsWithTarget": 2, "targetsMet": 1 })
+    );
+    assert_eq!(row("HEALTH")["practices"], 2, "P1 and P2");
+    assert_eq!(
+        row("HEALTH")["targetsMet"],
+        1,
+        "120 reached 100; 10 did not reach 50"
+    );
+    assert_eq!(row("HOUSING")["indicators"], 0);
 }

@@ -105,14 +105,22 @@ pub trait AnalyticsRepository: Send + Sync {
 
 pub const MAX_GAP_DIMENSIONS: usize = 3;
 
+/// What the analytics read: the funding-gap table and the results view.
+pub trait AnalyticsStore: AnalyticsRepository + ResultsRepository {}
+impl<T: AnalyticsRepository + ResultsRepository> AnalyticsStore for T {}
+
 #[derive(Clone)]
 pub struct Analytics {
-    repo: Arc<dyn AnalyticsRepository>,
+    repo: Arc<dyn AnalyticsStore>,
 }
 
 impl Analytics {
-    pub fn new(repo: Arc<dyn AnalyticsRepository>) -> Self {
+    pub fn new(repo: Arc<dyn AnalyticsStore>) -> Self {
         Analytics { repo }
+    }
+
+    pub async fn results_by_theme(&self) -> Result<Vec<ThemeResults>> {
+        self.repo.results_by_theme().await
     }
 
     /// The funding-gap table over the published base. Everyone may ask: aggregates include
@@ -289,4 +297,24 @@ impl Matchmaking {
             .await?
             .ok_or_else(|| Error::not_found("Need", need_id))
     }
+}
+
+/// How the practices of one theme measure and reach their results (report 6.3: "how should
+/// successes be measured and monitored").
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThemeResults {
+    pub theme: String,
+    pub practices: i64,
+    pub practices_with_indicators: i64,
+    pub indicators: i64,
+    /// Indicators with both a target and an actual value.
+    pub indicators_with_target: i64,
+    /// … whose actual value reached the target.
+    pub targets_met: i64,
+}
+
+#[async_trait]
+pub trait ResultsRepository: Send + Sync {
+    /// Published practices only, one statement.
+    async fn results_by_theme(&self) -> Result<Vec<ThemeResults>>;
 }

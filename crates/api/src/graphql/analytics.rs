@@ -117,11 +117,48 @@ impl FundingGapCell {
     }
 }
 
+/// Results per theme: how practices measure success and how many reach their targets.
+#[derive(SimpleObject)]
+pub struct ThemeResults {
+    theme: String,
+    /// Published practices with the theme.
+    practices: i64,
+    practices_with_indicators: i64,
+    indicators: i64,
+    /// Indicators with both a target and an actual value.
+    indicators_with_target: i64,
+    /// … whose actual value reached the target.
+    targets_met: i64,
+}
+
 #[derive(Default)]
 pub struct AnalyticsQuery;
 
 #[Object]
 impl AnalyticsQuery {
+    /// The report's "how should successes be measured and monitored", per theme.
+    async fn results_by_theme(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ThemeResults>> {
+        let rows = ctx
+            .data_unchecked::<Analytics>()
+            .results_by_theme()
+            .await
+            .api()?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ThemeResults {
+                theme: r.theme,
+                practices: r.practices,
+                practices_with_indicators: r.practices_with_indicators,
+                indicators: r.indicators,
+                indicators_with_target: r.indicators_with_target,
+                targets_met: r.targets_met,
+            })
+            .collect())
+    }
+
     /// Where funding is missing: the base grouped by one to three dimensions, largest gap first.
     /// Confidential amounts count here without being revealed.
     async fn funding_gaps(
