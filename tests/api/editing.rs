@@ -471,3 +471,46 @@ async fn a_new_rate_applies_to_new_records_and_old_ones_keep_theirs() {
             .any(|r| r["currency"] == "EUR" && r["usdPerUnit"] == "1.25")
     );
 }
+
+#[tokio::test]
+async fn indicators_are_set_with_the_practice_and_replaced_as_a_whole() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let mut input = practice_input(&[&w.haarlem, &w.mutare]);
+    input["indicators"] = json!([
+        { "name": "Households served", "unit": "households", "baseline": "0", "target": "5000", "actual": "3200", "year": 2001 },
+        { "name": "Tonnes composted", "target": "12.5" }
+    ]);
+    let created = app.data_as(&w.own, CREATE, json!({ "i": input })).await;
+    let id = created["createPractice"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let read = "query($id: ID!) { practice(id: $id) { version indicators { name unit baseline target actual year } } }";
+    let p = app.data_as(&w.own, read, json!({ "id": id })).await;
+    assert_eq!(
+        p["practice"]["indicators"][0],
+        json!({ "name": "Households served", "unit": "households", "baseline": "0", "target": "5000", "actual": "3200", "year": 2001 })
+    );
+    assert_eq!(p["practice"]["indicators"][1]["target"], "12.5");
+
+    let v = p["practice"]["version"].as_i64().unwrap();
+    app.data_as(
+        &w.own,
+        "mutation($id: ID!, $v: Int!) { updatePractice(id: $id, version: $v, input: { indicators: [{ name: \"Households served\", target: \"5000\", actual: \"5100\" }] }) { id } }",
+        json!({ "id": id, "v": v }),
+    )
+    .await;
+    let p = app.data_as(&w.own, read, json!({ "id": id })).await;
+    assert_eq!(p["practice"]["indicators"].as_array().unwrap().len(), 1);
+    assert_eq!(p["practice"]["indicators"][0]["actual"], "5100");
+
+    let bad = app
+        .graphql_as(
+            Some(&w.own),
+            "mutation($id: ID!, $v: Int!) { updatePractice(id: $id, version: $v, input: { indicators: [{ name: \"\" }] }) { id } }",
+            json!({ "id": id, "v": v + 1 }),
+        )
+        .await;
+    assert_eq!(bad["errors"][0]["extensions"]["field"], "indicators.name");
+}

@@ -23,6 +23,7 @@ pub struct PracticeRecord {
     pub tags: Tags,
     pub cities: Vec<(Id, CityRole)>,
     pub association_ids: Vec<Id>,
+    pub indicators: Vec<Indicator>,
     pub owner: Option<Affiliation>,
     pub amount_required_usd_cents: Option<i64>,
 }
@@ -147,7 +148,22 @@ pub struct PracticeInput {
     pub association_ids: Option<Vec<Id>>,
     pub amount_required: Option<Decimal>,
     pub amount_required_currency: Option<String>,
+    /// Replaces the practice's indicators.
+    pub indicators: Option<Vec<IndicatorInput>>,
 }
+
+/// How a practice measures success: one indicator with baseline, target and actual values.
+#[derive(Debug, Clone, Default)]
+pub struct IndicatorInput {
+    pub name: String,
+    pub unit: Option<String>,
+    pub baseline: Option<Decimal>,
+    pub target: Option<Decimal>,
+    pub actual: Option<Decimal>,
+    pub year: Option<i32>,
+}
+
+pub const MAX_INDICATORS: usize = 50;
 
 #[derive(Debug, Clone, Default)]
 pub struct SchemeInput {
@@ -422,6 +438,7 @@ impl Editor {
             tags: Tags::default(),
             cities: vec![],
             association_ids: vec![],
+            indicators: vec![],
             owner: None,
             amount_required_usd_cents: None,
         };
@@ -630,6 +647,33 @@ impl Editor {
             p.amount_required = money.as_ref().map(|m| m.0);
             p.amount_required_currency = money.as_ref().map(|m| m.1.clone());
             r.amount_required_usd_cents = money.map(|m| m.2);
+        }
+        if let Some(list) = &i.indicators {
+            ch.0.push("indicators".into());
+            if list.len() > MAX_INDICATORS {
+                return Err(Error::validation(
+                    "indicators",
+                    format!("at most {MAX_INDICATORS}"),
+                ));
+            }
+            r.indicators = list
+                .iter()
+                .map(|x| {
+                    Ok(Indicator {
+                        id: 0,
+                        practice_id: r.practice.id,
+                        name: bounded_text("indicators.name", &x.name, limits::NAME)?,
+                        unit: optional_text("indicators.unit", x.unit.as_deref(), 40)?,
+                        baseline: x.baseline.map(|v| v.normalize()),
+                        target: x.target.map(|v| v.normalize()),
+                        actual: x.actual.map(|v| v.normalize()),
+                        year: x
+                            .year
+                            .map(|y| values::year("indicators.year", y))
+                            .transpose()?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
         }
         Ok(ch)
     }

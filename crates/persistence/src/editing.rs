@@ -165,11 +165,13 @@ impl EditRepository for SeaStore {
             .into_iter()
             .map(|(_, a)| a)
             .collect();
+        let indicators = self.indicators(&[id]).await?;
         Ok(Some(PracticeRecord {
             practice,
             tags,
             cities,
             association_ids,
+            indicators,
             owner,
             amount_required_usd_cents: usd,
         }))
@@ -262,6 +264,26 @@ impl EditRepository for SeaStore {
                     practice_id: Set(id),
                     association_id: Set(*a),
                 }
+            }))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        }
+        indicator::Entity::delete_many()
+            .filter(indicator::Column::PracticeId.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        if !r.indicators.is_empty() {
+            indicator::Entity::insert_many(r.indicators.iter().map(|x| indicator::ActiveModel {
+                practice_id: Set(id),
+                name: Set(x.name.clone()),
+                unit: Set(x.unit.clone()),
+                baseline: Set(text(x.baseline)),
+                target: Set(text(x.target)),
+                actual: Set(text(x.actual)),
+                year: Set(x.year),
+                ..Default::default()
             }))
             .exec(&txn)
             .await

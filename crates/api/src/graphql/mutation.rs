@@ -53,6 +53,19 @@ pub struct PracticeInput {
     pub association_ids: Option<Vec<ID>>,
     pub amount_required: Option<Decimal>,
     pub amount_required_currency: Option<String>,
+    /// Replaces the practice's indicators (at most 50).
+    pub indicators: Option<Vec<IndicatorInput>>,
+}
+
+/// How a practice measures success.
+#[derive(InputObject, Default)]
+pub struct IndicatorInput {
+    pub name: String,
+    pub unit: Option<String>,
+    pub baseline: Option<Decimal>,
+    pub target: Option<Decimal>,
+    pub actual: Option<Decimal>,
+    pub year: Option<i32>,
 }
 
 impl PracticeInput {
@@ -82,6 +95,18 @@ impl PracticeInput {
             end_year: self.end_year,
             amount_required: self.amount_required,
             amount_required_currency: self.amount_required_currency,
+            indicators: self.indicators.map(|list| {
+                list.into_iter()
+                    .map(|i| e::IndicatorInput {
+                        name: i.name,
+                        unit: i.unit,
+                        baseline: i.baseline,
+                        target: i.target,
+                        actual: i.actual,
+                        year: i.year,
+                    })
+                    .collect()
+            }),
         })
     }
 }
