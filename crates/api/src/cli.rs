@@ -44,10 +44,34 @@ pub enum Command {
         #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
         database_url: String,
     },
-    /// Load the report's information base into an empty database.
+    /// Load the report's information base into an empty database, or with `--synthetic` add
+    /// deterministic synthetic data at scale (for benchmarks).
     Seed {
         #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
         database_url: String,
+        #[arg(long)]
+        synthetic: bool,
+        /// With --synthetic: how many practices (funding rows are about five times as many).
+        #[arg(long, default_value_t = 10_000, requires = "synthetic")]
+        practices: usize,
+        /// With --synthetic: the random seed; the same seed gives the same data.
+        #[arg(long, default_value_t = 1, requires = "synthetic")]
+        seed: u64,
+    },
+    /// Time the donors' questions on a synthetic base (seeded first into an empty database).
+    Bench {
+        #[arg(
+            long,
+            env = "DATABASE_URL",
+            default_value = "sqlite://c2c-bench.db?mode=rwc"
+        )]
+        database_url: String,
+        #[arg(long, default_value_t = 200_000)]
+        practices: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, default_value_t = 30)]
+        iterations: usize,
     },
     /// Print the GraphQL schema (SDL); `schema.graphql` must equal it.
     ExportSchema,
@@ -110,7 +134,52 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Seed { database_url } => {
+        Command::Bench {
+            database_url,
+            practices,
+            seed,
+            iterations,
+        } => {
+            crate::bench::run(crate::bench::BenchOptions {
+                database_url,
+                practices,
+                seed,
+                iterations,
+            })
+            .await
+        }
+        Command::Seed {
+            database_url,
+            synthetic: true,
+            practices,
+            seed,
+        } => {
+            let db = db::connect(&database_url, Arc::new(DbMetrics::default()))
+                .await
+                .map_err(|e| e.to_string())?;
+            db::migrate(&db).await.map_err(|e| e.to_string())?;
+            seed::ensure_reference_data(&db)
+                .await
+                .map_err(|e| e.to_string())?;
+            let started = std::time::Instant::now();
+            let options = persistence::synthetic::SyntheticOptions { practices, seed };
+            let report = persistence::synthetic::seed_synthetic(&db, &options, &progress_bar)
+                .await
+                .map_err(|e| e.to_string())?;
+            eprintln!();
+            println!(
+                "added {} cities, {} donors, {} support schemes, {} practices, {} funding records, {} needs in {:.1?}",
+                report.cities,
+                report.donors,
+                report.schemes,
+                report.practices,
+                report.funding,
+                report.needs,
+                started.elapsed()
+            );
+            Ok(())
+        }
+        Command::Seed { database_url, .. } => {
             let db = db::connect(&database_url, Arc::new(DbMetrics::default()))
                 .await
                 .map_err(|e| e.to_string())?;
@@ -180,4 +249,27 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// A one-line progress bar on standard error, redrawn in place.
+pub fn progress_bar(stage: &str, done: usize, total: usize) {
+    use std::io::Write;
+    const WIDTH: usize = 30;
+    let filled = (done * WIDTH)
+        .checked_div(total)
+        .unwrap_or(WIDTH)
+        .min(WIDTH);
+    let percent = (done * 100).checked_div(total).unwrap_or(100);
+    let mut err = std::io::stderr().lock();
+    let _ = write!(
+        err,
+        "\r{stage:<16} [{}{}] {percent:>3}% ({done}/{total})   ",
+        "#".repeat(filled),
+        "-".repeat(WIDTH - filled)
+    );
+    // A finished stage keeps its line; the next one starts below it.
+    if done >= total {
+        let _ = writeln!(err);
+    }
+    let _ = err.flush();
 }

@@ -1,6 +1,7 @@
 //! The C2C Forum API: GraphQL over HTTP on top of the domain and its storage.
 
 pub mod auth;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -27,18 +27,69 @@ pub struct Application {
     server: Server,
 }
 
-struct State {
+/// The schema and the services its resolvers call: what executing a GraphQL request needs.
+#[derive(Clone)]
+pub struct Services {
     schema: AppSchema,
     catalog: Catalog,
-    db: DatabaseConnection,
-    db_metrics: Arc<DbMetrics>,
-    http_metrics: HttpMetrics,
-    batch_window: std::time::Duration,
     accounts: Accounts,
     editor: Editor,
     analytics: Analytics,
     matchmaking: Matchmaking,
     jwt: JwtKeys,
+    batch_window: std::time::Duration,
+}
+
+impl Services {
+    pub fn new(db: DatabaseConnection, jwt: JwtKeys, batch_window: std::time::Duration) -> Self {
+        let store = Arc::new(SeaStore::new(db));
+        let (hasher, tokens) = auth::token_services();
+        Services {
+            schema: graphql::schema(),
+            catalog: Catalog::new(store.clone()),
+            accounts: Accounts::new(store.clone(), hasher, tokens),
+            analytics: Analytics::new(store.clone()),
+            matchmaking: Matchmaking::new(store.clone()),
+            editor: Editor::new(store),
+            jwt,
+            batch_window,
+        }
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// Executes one request as `actor`, with fresh dataloaders.
+    pub async fn execute(
+        &self,
+        request: async_graphql::Request,
+        actor: domain::Actor,
+        client: String,
+    ) -> async_graphql::Response {
+        let request = request
+            .data(loaders(
+                self.catalog.clone(),
+                actor.clone(),
+                self.batch_window,
+            ))
+            .data(self.catalog.clone())
+            .data(self.accounts.clone())
+            .data(self.editor.clone())
+            .data(self.analytics.clone())
+            .data(self.matchmaking.clone())
+            .data(self.jwt.clone())
+            .data(ClientAddress(client))
+            .data(actor);
+        self.schema.execute(request).await
+    }
+}
+
+struct State {
+    services: Services,
+    db: DatabaseConnection,
+    db_metrics: Arc<DbMetrics>,
+    http_metrics: HttpMetrics,
 }
 
 /// Connects, migrates and loads the reference data; seeds the information base into an empty
@@ -68,20 +119,11 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| Error::internal(format!("cannot bind {}: {e}", settings.bind)))?;
         let port = listener.local_addr().map_err(Error::internal)?.port();
-        let store = Arc::new(SeaStore::new(db.clone()));
-        let (hasher, tokens) = auth::token_services();
         let state = web::Data::new(State {
-            schema: graphql::schema(),
-            catalog: Catalog::new(store.clone()),
-            accounts: Accounts::new(store.clone(), hasher, tokens),
-            analytics: Analytics::new(store.clone()),
-            matchmaking: Matchmaking::new(store.clone()),
-            editor: Editor::new(store),
-            jwt: settings.jwt.clone(),
+            services: Services::new(db.clone(), settings.jwt.clone(), settings.batch_window),
             db,
             db_metrics,
             http_metrics: HttpMetrics::default(),
-            batch_window: settings.batch_window,
         });
         let server = HttpServer::new(move || {
             App::new()
@@ -139,7 +181,9 @@ async fn graphql_post(
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("invalid"));
-    let actor = match auth::actor_from_header(header, &state.jwt, &state.accounts).await {
+    let actor = match auth::actor_from_header(header, &state.services.jwt, &state.services.accounts)
+        .await
+    {
         Ok(actor) => actor,
         Err(Error::Unauthenticated) => {
             state
@@ -162,21 +206,7 @@ async fn graphql_post(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
-    let request = request
-        .data(loaders(
-            state.catalog.clone(),
-            actor.clone(),
-            state.batch_window,
-        ))
-        .data(state.catalog.clone())
-        .data(state.accounts.clone())
-        .data(state.editor.clone())
-        .data(state.analytics.clone())
-        .data(state.matchmaking.clone())
-        .data(state.jwt.clone())
-        .data(ClientAddress(client))
-        .data(actor);
-    let response = state.schema.execute(request).await;
+    let response = state.services.execute(request, actor, client).await;
     if response.is_err() {
         state
             .http_metrics

@@ -8,5 +8,6 @@ pub mod entities;
 mod mapping;
 pub mod seed;
 pub mod store;
+pub mod synthetic;
 
 pub use store::SeaStore;
