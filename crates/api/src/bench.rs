@@ -3,12 +3,10 @@
 //! Requests run in-process through the GraphQL schema (resolvers, dataloaders and SQL, not
 //! HTTP), one after another, so the figures are the cost of one answer on an idle server.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use domain::Actor;
-use persistence::db::{self, DbMetrics};
-use persistence::{seed, synthetic};
+use persistence::synthetic;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 
@@ -25,13 +23,7 @@ pub struct BenchOptions {
 /// Seeds `practices` synthetic practices into an empty database if needed, then times each
 /// question `iterations` times after a warm-up and prints p50, p95 and max.
 pub async fn run(options: BenchOptions) -> Result<(), String> {
-    let db = db::connect(&options.database_url, Arc::new(DbMetrics::default()))
-        .await
-        .map_err(|e| e.to_string())?;
-    db::migrate(&db).await.map_err(|e| e.to_string())?;
-    seed::ensure_reference_data(&db)
-        .await
-        .map_err(|e| e.to_string())?;
+    let db = crate::cli::open_database(&options.database_url).await?;
     let present = persistence::entities::practice::Entity::find()
         .count(&db)
         .await

@@ -124,13 +124,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             app.run_until_stopped().await.map_err(|e| e.to_string())
         }
         Command::Migrate { database_url } => {
-            let db = db::connect(&database_url, Arc::new(DbMetrics::default()))
-                .await
-                .map_err(|e| e.to_string())?;
-            db::migrate(&db).await.map_err(|e| e.to_string())?;
-            seed::ensure_reference_data(&db)
-                .await
-                .map_err(|e| e.to_string())?;
+            open_database(&database_url).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -154,13 +148,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             practices,
             seed,
         } => {
-            let db = db::connect(&database_url, Arc::new(DbMetrics::default()))
-                .await
-                .map_err(|e| e.to_string())?;
-            db::migrate(&db).await.map_err(|e| e.to_string())?;
-            seed::ensure_reference_data(&db)
-                .await
-                .map_err(|e| e.to_string())?;
+            let db = open_database(&database_url).await?;
             let started = std::time::Instant::now();
             let options = persistence::synthetic::SyntheticOptions { practices, seed };
             let report = persistence::synthetic::seed_synthetic(&db, &options, &progress_bar)
@@ -180,13 +168,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Seed { database_url, .. } => {
-            let db = db::connect(&database_url, Arc::new(DbMetrics::default()))
-                .await
-                .map_err(|e| e.to_string())?;
-            db::migrate(&db).await.map_err(|e| e.to_string())?;
-            seed::ensure_reference_data(&db)
-                .await
-                .map_err(|e| e.to_string())?;
+            let db = open_database(&database_url).await?;
             if !seed::is_empty(&db).await.map_err(|e| e.to_string())? {
                 return Err(
                     "the database already holds an information base; seed into an empty one".into(),
@@ -249,6 +231,19 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Connects, migrates and loads the reference data: what every command that touches the
+/// database needs first.
+pub async fn open_database(url: &str) -> Result<sea_orm::DatabaseConnection, String> {
+    let db = db::connect(url, Arc::new(DbMetrics::default()))
+        .await
+        .map_err(|e| e.to_string())?;
+    db::migrate(&db).await.map_err(|e| e.to_string())?;
+    seed::ensure_reference_data(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(db)
 }
 
 /// A one-line progress bar on standard error, redrawn in place.

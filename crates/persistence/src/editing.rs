@@ -85,6 +85,40 @@ where
     }
 }
 
+/// Writes `model` over the record if its stored version is still `version`, and bumps the version;
+/// a record changed meanwhile answers CONFLICT, a missing one NOT_FOUND.
+async fn update_versioned<E>(
+    txn: &DatabaseTransaction,
+    model: E::ActiveModel,
+    id: Id,
+    version: i32,
+    entity: &'static str,
+) -> Result<()>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    E::Column: std::str::FromStr,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<i64>,
+{
+    let column = |name: &str| {
+        E::Column::from_str(name)
+            .map_err(|_| Error::internal(format!("{entity} has no {name} column")))
+    };
+    let (id_column, version_column) = (column("id")?, column("version")?);
+    let done = E::update_many()
+        .set(model)
+        .col_expr(version_column, Expr::col(version_column).add(1))
+        .filter(id_column.eq(id))
+        .filter(version_column.eq(version))
+        .exec(txn)
+        .await
+        .map_err(db_err)?;
+    if done.rows_affected == 0 {
+        return Err(stale_or_missing::<E>(txn, id, entity).await);
+    }
+    Ok(())
+}
+
 async fn replace_tags(txn: &DatabaseTransaction, kind: TagKind, id: Id, tags: &Tags) -> Result<()> {
     let rows = tag_rows(tags);
     macro_rules! replace {
@@ -218,20 +252,8 @@ impl EditRepository for SeaStore {
                     .last_insert_id
             }
             Some(version) => {
-                let done = practice::Entity::update_many()
-                    .set(model)
-                    .col_expr(
-                        practice::Column::Version,
-                        Expr::col(practice::Column::Version).add(1),
-                    )
-                    .filter(practice::Column::Id.eq(p.id))
-                    .filter(practice::Column::Version.eq(version))
-                    .exec(&txn)
-                    .await
-                    .map_err(db_err)?;
-                if done.rows_affected == 0 {
-                    return Err(stale_or_missing::<practice::Entity>(&txn, p.id, "Practice").await);
-                }
+                update_versioned::<practice::Entity>(&txn, model, p.id, version, "Practice")
+                    .await?;
                 p.id
             }
         };
@@ -384,25 +406,14 @@ impl EditRepository for SeaStore {
                 id
             }
             Some(version) => {
-                let done = support_scheme::Entity::update_many()
-                    .set(model)
-                    .col_expr(
-                        support_scheme::Column::Version,
-                        Expr::col(support_scheme::Column::Version).add(1),
-                    )
-                    .filter(support_scheme::Column::Id.eq(s.id))
-                    .filter(support_scheme::Column::Version.eq(version))
-                    .exec(&txn)
-                    .await
-                    .map_err(db_err)?;
-                if done.rows_affected == 0 {
-                    return Err(stale_or_missing::<support_scheme::Entity>(
-                        &txn,
-                        s.id,
-                        "SupportScheme",
-                    )
-                    .await);
-                }
+                update_versioned::<support_scheme::Entity>(
+                    &txn,
+                    model,
+                    s.id,
+                    version,
+                    "SupportScheme",
+                )
+                .await?;
                 s.id
             }
         };
@@ -490,20 +501,7 @@ impl EditRepository for SeaStore {
                     .last_insert_id
             }
             Some(version) => {
-                let done = funding::Entity::update_many()
-                    .set(model)
-                    .col_expr(
-                        funding::Column::Version,
-                        Expr::col(funding::Column::Version).add(1),
-                    )
-                    .filter(funding::Column::Id.eq(f.id))
-                    .filter(funding::Column::Version.eq(version))
-                    .exec(&txn)
-                    .await
-                    .map_err(db_err)?;
-                if done.rows_affected == 0 {
-                    return Err(stale_or_missing::<funding::Entity>(&txn, f.id, "Funding").await);
-                }
+                update_versioned::<funding::Entity>(&txn, model, f.id, version, "Funding").await?;
                 f.id
             }
         };
@@ -578,20 +576,7 @@ impl EditRepository for SeaStore {
                     .last_insert_id
             }
             Some(version) => {
-                let done = need::Entity::update_many()
-                    .set(model)
-                    .col_expr(
-                        need::Column::Version,
-                        Expr::col(need::Column::Version).add(1),
-                    )
-                    .filter(need::Column::Id.eq(n.id))
-                    .filter(need::Column::Version.eq(version))
-                    .exec(&txn)
-                    .await
-                    .map_err(db_err)?;
-                if done.rows_affected == 0 {
-                    return Err(stale_or_missing::<need::Entity>(&txn, n.id, "Need").await);
-                }
+                update_versioned::<need::Entity>(&txn, model, n.id, version, "Need").await?;
                 n.id
             }
         };
@@ -656,20 +641,7 @@ impl EditRepository for SeaStore {
                     .last_insert_id
             }
             Some(version) => {
-                let done = city::Entity::update_many()
-                    .set(model)
-                    .col_expr(
-                        city::Column::Version,
-                        Expr::col(city::Column::Version).add(1),
-                    )
-                    .filter(city::Column::Id.eq(c.id))
-                    .filter(city::Column::Version.eq(version))
-                    .exec(&txn)
-                    .await
-                    .map_err(db_err)?;
-                if done.rows_affected == 0 {
-                    return Err(stale_or_missing::<city::Entity>(&txn, c.id, "City").await);
-                }
+                update_versioned::<city::Entity>(&txn, model, c.id, version, "City").await?;
                 c.id
             }
         };
@@ -699,20 +671,8 @@ impl EditRepository for SeaStore {
             ..Default::default()
         };
         let txn = crate::db::write_transaction(self.connection()).await?;
-        let done = association::Entity::update_many()
-            .set(model)
-            .col_expr(
-                association::Column::Version,
-                Expr::col(association::Column::Version).add(1),
-            )
-            .filter(association::Column::Id.eq(a.id))
-            .filter(association::Column::Version.eq(expected_version))
-            .exec(&txn)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected == 0 {
-            return Err(stale_or_missing::<association::Entity>(&txn, a.id, "Association").await);
-        }
+        update_versioned::<association::Entity>(&txn, model, a.id, expected_version, "Association")
+            .await?;
         write_audit(&txn, audit, a.id).await?;
         let saved = association::Entity::find_by_id(a.id)
             .one(&txn)
@@ -740,20 +700,7 @@ impl EditRepository for SeaStore {
             ..Default::default()
         };
         let txn = crate::db::write_transaction(self.connection()).await?;
-        let done = donor::Entity::update_many()
-            .set(model)
-            .col_expr(
-                donor::Column::Version,
-                Expr::col(donor::Column::Version).add(1),
-            )
-            .filter(donor::Column::Id.eq(d.id))
-            .filter(donor::Column::Version.eq(expected_version))
-            .exec(&txn)
-            .await
-            .map_err(db_err)?;
-        if done.rows_affected == 0 {
-            return Err(stale_or_missing::<donor::Entity>(&txn, d.id, "Donor").await);
-        }
+        update_versioned::<donor::Entity>(&txn, model, d.id, expected_version, "Donor").await?;
         donor_agenda::Entity::delete_many()
             .filter(donor_agenda::Column::DonorId.eq(d.id))
             .exec(&txn)
