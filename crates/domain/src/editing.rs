@@ -536,7 +536,7 @@ impl Editor {
             ch.0.push("modality".into());
             p.modality = m;
         }
-        if ch.set("startYear", &i.start_year) || ch.set("endYear", &i.end_year) || creating {
+        if ch.set("startYear", &i.start_year) | ch.set("endYear", &i.end_year) || creating {
             let start = i.start_year.or(p.start_year);
             let end = i.end_year.or(p.end_year);
             let (s, e) = values::year_range(start, end)?;
