@@ -6,6 +6,7 @@ mod m20261122_000001_information_base;
 mod m20261122_000002_accounts_and_audit;
 mod m20261122_000003_full_text_search;
 mod m20261122_000004_rate_sources;
+mod m20261125_000005_gap_rollups;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_accounts_and_audit::Migration),
             Box::new(m20261122_000003_full_text_search::Migration),
             Box::new(m20261122_000004_rate_sources::Migration),
+            Box::new(m20261125_000005_gap_rollups::Migration),
         ]
     }
 }

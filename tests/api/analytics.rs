@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use persistence::seed;
 use rust_decimal::Decimal;
+use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
 use crate::helpers::{Seed, TestApp, spawn_app_with};
@@ -453,4 +454,127 @@ async fn results_per_theme_count_indicators_and_targets_met() {
         "120 reached 100; 10 did not reach 50"
     );
     assert_eq!(row("HOUSING")["indicators"], 0);
+}
+
+/// The groupings the maintenance test watches: one of each kind of dimension, a pair, a triple.
+const WATCHED: [&[&str]; 5] = [
+    &["THEME"],
+    &["THEME", "ORIENTATION"],
+    &["COUNTRY", "BLOC"],
+    &["MANAGEMENT_FOCUS", "MODALITY", "THEME"],
+    &["ORIENTATION", "THEME"],
+];
+
+/// Every watched grouping answered from its rollup and, through a year range wide enough to
+/// hold every record, from the base rows: the two must agree.
+async fn assert_rollups_agree(app: &TestApp, after: &str) {
+    let wide = json!({ "fromYear": 1900, "toYear": 2100 });
+    for by in WATCHED {
+        let rolled = app.data(GAPS, json!({ "by": by })).await;
+        let live = app.data(GAPS, json!({ "by": by, "f": wide })).await;
+        assert_eq!(
+            rolled, live,
+            "{by:?} after {after}: rollup (left) and base rows (right) disagree"
+        );
+    }
+    let total = "query($f: GapFilter) { fundingGapTotal(filter: $f) { activePractices requiredUsd fundedUsd pledgedUsd schemeCount donorCount } }";
+    let rolled = app.data(total, json!({})).await;
+    let live = app.data(total, json!({ "f": wide })).await;
+    assert_eq!(rolled, live, "the total after {after}");
+}
+
+#[tokio::test]
+async fn rollups_follow_every_write_that_moves_a_gap() {
+    let app = app_with_base().await;
+    let admin = app.admin().await;
+    assert_rollups_agree(&app, "the seed").await;
+    let db = app.database().await;
+    let built = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM gap_combo",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    // ORIENTATION × THEME is THEME × ORIENTATION stored once; the total has its own.
+    assert_eq!(built.try_get_by_index::<i64>(0).unwrap(), 5);
+    let before = app.data(GAPS, json!({ "by": ["THEME"] })).await;
+
+    let p1 = app.id_of("practices", "P1 water").await;
+    let p3 = app.id_of("practices", "P3 housing").await;
+    let z = app.id_of("donors", "Donor Z").await;
+    let funding = app
+        .data_as(&admin, "mutation($p: ID!, $d: ID!) { recordFunding(input: { practiceId: $p, donorId: $d, amount: \"700\", currency: \"FRF\", year: 2002, status: PLEDGED, sourceType: GRANTS_LOANS }) { id version } }", json!({ "p": p1, "d": z }))
+        .await;
+    assert_rollups_agree(&app, "a pledge from a new donor").await;
+    assert_ne!(
+        before,
+        app.data(GAPS, json!({ "by": ["THEME"] })).await,
+        "a new pledge and donor show in the table"
+    );
+
+    let f = &funding["recordFunding"];
+    app.data_as(&admin, "mutation($id: ID!, $v: Int!) { updateFunding(id: $id, version: $v, input: { status: COMMITTED, amount: \"900\" }) { id } }", json!({ "id": f["id"], "v": f["version"] }))
+        .await;
+    assert_rollups_agree(&app, "the pledge committed").await;
+
+    let practice = app
+        .data(
+            "query($p: ID!) { practice(id: $p) { version cities { id } } }",
+            json!({ "p": p3 }),
+        )
+        .await;
+    let cities: Vec<Value> = practice["practice"]["cities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].clone())
+        .collect();
+    app.data_as(&admin, "mutation($p: ID!, $v: Int!, $c: [ID!]) { updatePractice(id: $p, version: $v, input: { themes: [HOUSING, SOCIAL_CULTURAL], orientation: SOUTH_SOUTH, modality: GROUP, managementFocus: [STRATEGY_IMPLEMENTATION], cityIds: $c, amountRequired: \"12000\", amountRequiredCurrency: \"USD\" }) { id } }", json!({ "p": p3, "v": practice["practice"]["version"], "c": [cities[0]] }))
+        .await;
+    assert_rollups_agree(&app, "a practice retagged and a city dropped").await;
+
+    let scheme = app.id_of("supportSchemes", "Scheme S").await;
+    app.data_as(
+        &admin,
+        "mutation($s: ID!, $p: ID!) { linkSchemeToPractice(schemeId: $s, practiceId: $p) }",
+        json!({ "s": scheme, "p": p3 }),
+    )
+    .await;
+    assert_rollups_agree(&app, "a scheme linked").await;
+
+    let tz = cities[0].clone();
+    let city = app
+        .data(
+            "query($c: ID!) { city(id: $c) { version } }",
+            json!({ "c": tz }),
+        )
+        .await;
+    app.data_as(&admin, "mutation($c: ID!, $v: Int!) { updateCity(id: $c, version: $v, input: { countryCode: \"FR\" }) { id } }", json!({ "c": tz, "v": city["city"]["version"] }))
+        .await;
+    assert_rollups_agree(&app, "a city moved to another country and bloc").await;
+
+    let created = app
+        .data_as(&admin, "mutation($c: [ID!]) { createPractice(input: { title: \"P4 roads\", themes: [INFRASTRUCTURE_SERVICES, HEALTH], modality: ONE_ON_ONE, managementFocus: [INSTITUTIONAL_REFORM], cooperatingParties: [NGO_CBO], orientation: NORTH_SOUTH, cityIds: $c, amountRequired: \"3000\", amountRequiredCurrency: \"EUR\" }) { id version } }", json!({ "c": [tz] }))
+        .await;
+    let p4 = &created["createPractice"];
+    app.data_as(&admin, "mutation($p: ID!) { recordFunding(input: { practiceId: $p, amount: \"1000\", currency: \"DEM\", year: 2003, status: DISBURSED, sourceType: OWN_BUDGET }) { id } }", json!({ "p": p4["id"] }))
+        .await;
+    assert_rollups_agree(&app, "a draft practice with funding").await;
+    let published = app
+        .data_as(
+            &admin,
+            "mutation($p: ID!, $v: Int!) { publishPractice(id: $p, version: $v) { version } }",
+            json!({ "p": p4["id"], "v": p4["version"] }),
+        )
+        .await;
+    assert_rollups_agree(&app, "a practice published").await;
+    app.data_as(
+        &admin,
+        "mutation($p: ID!, $v: Int!) { archivePractice(id: $p, version: $v) { id } }",
+        json!({ "p": p4["id"], "v": published["publishPractice"]["version"] }),
+    )
+    .await;
+    assert_rollups_agree(&app, "a practice archived").await;
 }

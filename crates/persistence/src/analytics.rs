@@ -12,25 +12,45 @@ use sea_orm::{ConnectionTrait, Statement};
 
 use crate::store::{SeaStore, db_err};
 
-/// `(owner id, value)` rows of one dimension for practices.
-fn practice_source(d: Option<GapDimension>) -> &'static str {
+/// `(owner id, value)` rows of one dimension for practices, for those whose id satisfies
+/// `restrict` (an `IN (…)` clause) when given.
+pub(crate) fn practice_source(d: Option<GapDimension>, restrict: Option<&str>) -> String {
+    let only = |column: &str, joiner: &str| {
+        restrict
+            .map(|r| format!(" {joiner} {column} {r}"))
+            .unwrap_or_default()
+    };
     match d {
-        None => "SELECT id AS oid, 'ALL' AS v FROM practice",
-        Some(GapDimension::Theme) => {
-            "SELECT practice_id AS oid, value AS v FROM practice_tag WHERE dimension = 'THEME'"
-        }
-        Some(GapDimension::ManagementFocus) => {
-            "SELECT practice_id AS oid, value AS v FROM practice_tag WHERE dimension = 'MANAGEMENT_FOCUS'"
-        }
-        Some(GapDimension::Orientation) => "SELECT id AS oid, orientation AS v FROM practice",
-        Some(GapDimension::Modality) => "SELECT id AS oid, modality AS v FROM practice",
-        Some(GapDimension::Bloc) => {
+        None => format!(
+            "SELECT id AS oid, 'ALL' AS v FROM practice{}",
+            only("id", "WHERE")
+        ),
+        Some(GapDimension::Theme) => format!(
+            "SELECT practice_id AS oid, value AS v FROM practice_tag WHERE dimension = 'THEME'{}",
+            only("practice_id", "AND")
+        ),
+        Some(GapDimension::ManagementFocus) => format!(
+            "SELECT practice_id AS oid, value AS v FROM practice_tag WHERE dimension = 'MANAGEMENT_FOCUS'{}",
+            only("practice_id", "AND")
+        ),
+        Some(GapDimension::Orientation) => format!(
+            "SELECT id AS oid, orientation AS v FROM practice{}",
+            only("id", "WHERE")
+        ),
+        Some(GapDimension::Modality) => format!(
+            "SELECT id AS oid, modality AS v FROM practice{}",
+            only("id", "WHERE")
+        ),
+        Some(GapDimension::Bloc) => format!(
             "SELECT DISTINCT pc.practice_id AS oid, co.bloc AS v FROM practice_city pc \
-             JOIN city ci ON ci.id = pc.city_id JOIN country co ON co.code = ci.country_code"
-        }
-        Some(GapDimension::Country) => {
-            "SELECT DISTINCT pc.practice_id AS oid, ci.country_code AS v FROM practice_city pc JOIN city ci ON ci.id = pc.city_id"
-        }
+             JOIN city ci ON ci.id = pc.city_id JOIN country co ON co.code = ci.country_code{}",
+            only("pc.practice_id", "WHERE")
+        ),
+        Some(GapDimension::Country) => format!(
+            "SELECT DISTINCT pc.practice_id AS oid, ci.country_code AS v FROM practice_city pc \
+             JOIN city ci ON ci.id = pc.city_id{}",
+            only("pc.practice_id", "WHERE")
+        ),
     }
 }
 
@@ -75,7 +95,14 @@ fn status_list(statuses: &[FundingStatus]) -> String {
         .join(", ")
 }
 
-pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter) -> String {
+/// The funding-gap statement. With `rollup`, the practice side (cells, their amounts, donors and
+/// schemes) is read from that grouping's maintained rollup, which holds no year filter; without
+/// it, from the base rows.
+pub(crate) fn funding_gap_sql(
+    by: &[GapDimension],
+    filter: &GapFilter,
+    rollup: Option<&crate::rollup::Combo>,
+) -> String {
     let dims: Vec<Option<GapDimension>> = if by.is_empty() {
         vec![None]
     } else {
@@ -131,7 +158,12 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter) -> String
     let practice_joins: String = dims
         .iter()
         .enumerate()
-        .map(|(i, d)| format!(" JOIN ({}) d{i} ON d{i}.oid = p.id", practice_source(*d)))
+        .map(|(i, d)| {
+            format!(
+                " JOIN ({}) d{i} ON d{i}.oid = p.id",
+                practice_source(*d, None)
+            )
+        })
         .collect();
     let practice_keys: String = (0..dims.len())
         .map(|i| format!(", d{i}.v AS k{}", i + 1))
@@ -145,34 +177,73 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter) -> String
         .map(|i| format!(", e{i}.v AS k{}", i + 1))
         .collect();
 
+    let pk_keys = keys
+        .iter()
+        .map(|k| format!("pk.{k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let practice_side = match rollup {
+        None => format!(
+            "pk AS (SELECT * FROM (SELECT p.id AS id{practice_keys} FROM practice p{practice_joins} WHERE {active}) pk0 {agenda_where}), \
+             pf AS (SELECT f.practice_id AS id, \
+                           SUM(CASE WHEN f.status IN ({funded}) THEN f.amount_usd_cents ELSE 0 END) AS funded, \
+                           SUM(CASE WHEN f.status = 'PLEDGED' THEN f.amount_usd_cents ELSE 0 END) AS pledged \
+                    FROM funding f WHERE f.practice_id IS NOT NULL AND f.amount_usd_cents IS NOT NULL{funding_where} GROUP BY f.practice_id), \
+             pcell AS (SELECT {pk_keys}, COUNT(*) AS practices, SUM(COALESCE(p.amount_required_usd_cents, 0)) AS req, \
+                              SUM(COALESCE(pf.funded, 0)) AS funded, SUM(COALESCE(pf.pledged, 0)) AS pledged \
+                       FROM pk JOIN practice p ON p.id = pk.id LEFT JOIN pf ON pf.id = pk.id GROUP BY {pk_keys}), \
+             dcell AS (SELECT {pk_keys}, COUNT(DISTINCT f.donor_id) AS donors FROM pk JOIN funding f ON f.practice_id = pk.id \
+                       WHERE f.donor_id IS NOT NULL{funding_where} GROUP BY {pk_keys}), \
+             scell AS (SELECT {pk_keys}, COUNT(DISTINCT ps.scheme_id) AS schemes FROM pk JOIN practice_scheme ps ON ps.practice_id = pk.id \
+                       GROUP BY {pk_keys}), ",
+            active = active.join(" AND "),
+        ),
+        Some(combo) => {
+            let name = combo.name();
+            // The rollup stores keys in the grouping's canonical order; name them as asked.
+            let mapped = dims
+                .iter()
+                .zip(&keys)
+                .map(|(d, k)| format!("{} AS {k}", combo.column_of(*d)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let funded_sum = filter
+                .statuses
+                .iter()
+                .map(|s| match s {
+                    FundingStatus::Committed => "committed",
+                    FundingStatus::Disbursed => "disbursed",
+                    FundingStatus::Pledged => "0",
+                })
+                .collect::<Vec<_>>()
+                .join(" + ");
+            let member = |kind: &str, alias: &str| {
+                format!(
+                    "SELECT {key_list}, COUNT(*) AS {alias} FROM (SELECT {mapped} FROM gap_rollup_member \
+                     WHERE combo = '{name}' AND kind = '{kind}' AND n > 0) m0 {agenda_where} GROUP BY {key_list}"
+                )
+            };
+            format!(
+                "pcell AS (SELECT * FROM (SELECT {mapped}, practices, required AS req, {funded_sum} AS funded, pledged \
+                           FROM gap_rollup WHERE combo = '{name}' AND practices > 0) r0 {agenda_where}), \
+                 dcell AS ({donors}), scell AS ({schemes}), ",
+                donors = member("D", "donors"),
+                schemes = member("S", "schemes"),
+            )
+        }
+    };
+
     format!(
-        "WITH pk AS (SELECT * FROM (SELECT p.id AS id{practice_keys} FROM practice p{practice_joins} WHERE {active}) pk0 {agenda_where}), \
-         pf AS (SELECT f.practice_id AS id, \
-                       SUM(CASE WHEN f.status IN ({funded}) THEN f.amount_usd_cents ELSE 0 END) AS funded, \
-                       SUM(CASE WHEN f.status = 'PLEDGED' THEN f.amount_usd_cents ELSE 0 END) AS pledged \
-                FROM funding f WHERE f.practice_id IS NOT NULL AND f.amount_usd_cents IS NOT NULL{funding_where} GROUP BY f.practice_id), \
+        "WITH {practice_side}\
          nk AS (SELECT * FROM (SELECT n.id AS id, n.amount_required_usd_cents AS req{need_keys} FROM need n{need_joins} \
                 WHERE n.publication = 'PUBLISHED' AND n.status = 'OPEN') nk0 {agenda_where}), \
-         pcell AS (SELECT {pk_keys}, COUNT(*) AS practices, SUM(COALESCE(p.amount_required_usd_cents, 0)) AS req, \
-                          SUM(COALESCE(pf.funded, 0)) AS funded, SUM(COALESCE(pf.pledged, 0)) AS pledged \
-                   FROM pk JOIN practice p ON p.id = pk.id LEFT JOIN pf ON pf.id = pk.id GROUP BY {pk_keys}), \
          ncell AS (SELECT {key_list}, COUNT(*) AS needs, SUM(COALESCE(req, 0)) AS req FROM nk GROUP BY {key_list}), \
-         dcell AS (SELECT {pk_keys}, COUNT(DISTINCT f.donor_id) AS donors FROM pk JOIN funding f ON f.practice_id = pk.id \
-                   WHERE f.donor_id IS NOT NULL{funding_where} GROUP BY {pk_keys}), \
-         scell AS (SELECT {pk_keys}, COUNT(DISTINCT ps.scheme_id) AS schemes FROM pk JOIN practice_scheme ps ON ps.practice_id = pk.id \
-                   GROUP BY {pk_keys}), \
          cells AS (SELECT {key_list} FROM pcell UNION SELECT {key_list} FROM ncell) \
          SELECT {c_keys}, COALESCE(ncell.needs, 0) AS open_needs, COALESCE(pcell.practices, 0) AS practices, \
                 COALESCE(pcell.req, 0) + COALESCE(ncell.req, 0) AS required, COALESCE(pcell.funded, 0) AS funded, \
                 COALESCE(pcell.pledged, 0) AS pledged, COALESCE(scell.schemes, 0) AS schemes, COALESCE(dcell.donors, 0) AS donors \
          FROM cells LEFT JOIN pcell ON {on_p} LEFT JOIN ncell ON {on_n} LEFT JOIN dcell ON {on_d} LEFT JOIN scell ON {on_s} \
          ORDER BY COALESCE(pcell.req, 0) + COALESCE(ncell.req, 0) - COALESCE(pcell.funded, 0) DESC, {c_keys}",
-        active = active.join(" AND "),
-        pk_keys = keys
-            .iter()
-            .map(|k| format!("pk.{k}"))
-            .collect::<Vec<_>>()
-            .join(", "),
         c_keys = keys
             .iter()
             .map(|k| format!("cells.{k}"))
@@ -192,7 +263,14 @@ impl AnalyticsRepository for SeaStore {
         by: &[GapDimension],
         filter: &GapFilter,
     ) -> Result<Vec<FundingGapCell>> {
-        let sql = funding_gap_sql(by, filter);
+        // Rollups hold whole-life totals; a year range needs the rows themselves.
+        let combo = crate::rollup::Combo::of(by);
+        let sql = if filter.from_year.is_none() && filter.to_year.is_none() {
+            crate::rollup::ensure_built(self.connection(), &combo).await?;
+            funding_gap_sql(by, filter, Some(&combo))
+        } else {
+            funding_gap_sql(by, filter, None)
+        };
         let backend = self.connection().get_database_backend();
         let rows = self
             .connection()

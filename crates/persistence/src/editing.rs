@@ -22,6 +22,7 @@ use sea_orm::*;
 
 use crate::entities::*;
 use crate::mapping::{self, tag_rows};
+use crate::rollup::{Maintenance, Touched};
 use crate::store::{SeaStore, db_err};
 
 fn owner_parts(owner: &Option<Affiliation>) -> (Option<String>, Option<i64>) {
@@ -239,22 +240,25 @@ impl EditRepository for SeaStore {
             ..Default::default()
         };
         let txn = crate::db::write_transaction(self.connection()).await?;
-        let id = match expected_version {
+        let (id, rollups) = match expected_version {
             None => {
+                let rollups = Maintenance::begin(&txn, Touched::NewPractice).await?;
                 model.version = Set(1);
                 model.created_at = Set(now);
                 model.owner_kind = Set(owner_kind);
                 model.owner_id = Set(owner_id);
-                practice::Entity::insert(model)
+                let id = practice::Entity::insert(model)
                     .exec(&txn)
                     .await
                     .map_err(db_err)?
-                    .last_insert_id
+                    .last_insert_id;
+                (id, rollups.created(id))
             }
             Some(version) => {
+                let rollups = Maintenance::begin(&txn, Touched::Practices(vec![p.id])).await?;
                 update_versioned::<practice::Entity>(&txn, model, p.id, version, "Practice")
                     .await?;
-                p.id
+                (p.id, rollups)
             }
         };
         replace_tags(&txn, TagKind::Practice, id, &r.tags).await?;
@@ -311,6 +315,7 @@ impl EditRepository for SeaStore {
             .await
             .map_err(db_err)?;
         }
+        rollups.finish(&txn).await?;
         write_audit(&txn, audit, id).await?;
         let saved = practice::Entity::find_by_id(id)
             .one(&txn)
@@ -430,6 +435,7 @@ impl EditRepository for SeaStore {
 
     async fn link_scheme(&self, scheme_id: Id, practice_id: Id, audit: AuditEntry) -> Result<()> {
         let txn = crate::db::write_transaction(self.connection()).await?;
+        let rollups = Maintenance::begin(&txn, Touched::Practices(vec![practice_id])).await?;
         let exists = practice_scheme::Entity::find_by_id((practice_id, scheme_id))
             .one(&txn)
             .await
@@ -444,6 +450,7 @@ impl EditRepository for SeaStore {
             .await
             .map_err(db_err)?;
         }
+        rollups.finish(&txn).await?;
         write_audit(&txn, audit, scheme_id).await?;
         txn.commit().await.map_err(db_err)
     }
@@ -486,6 +493,8 @@ impl EditRepository for SeaStore {
             ..Default::default()
         };
         let txn = crate::db::write_transaction(self.connection()).await?;
+        let touched = Touched::Practices(f.practice_id.into_iter().collect());
+        let rollups = Maintenance::begin(&txn, touched).await?;
         let id = match expected_version {
             None => {
                 model.version = Set(1);
@@ -505,6 +514,7 @@ impl EditRepository for SeaStore {
                 f.id
             }
         };
+        rollups.finish(&txn).await?;
         write_audit(&txn, audit, id).await?;
         let saved = funding::Entity::find_by_id(id)
             .one(&txn)
@@ -641,7 +651,10 @@ impl EditRepository for SeaStore {
                     .last_insert_id
             }
             Some(version) => {
+                // Its practices' COUNTRY and BLOC cells follow the city's country.
+                let rollups = Maintenance::begin(&txn, Touched::PracticesOfCity(c.id)).await?;
                 update_versioned::<city::Entity>(&txn, model, c.id, version, "City").await?;
+                rollups.finish(&txn).await?;
                 c.id
             }
         };

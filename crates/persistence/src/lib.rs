@@ -6,6 +6,7 @@ pub mod db;
 pub mod editing;
 pub mod entities;
 mod mapping;
+pub mod rollup;
 pub mod seed;
 pub mod store;
 pub mod synthetic;

@@ -898,6 +898,8 @@ pub async fn seed_information_base(
         report.needs += 1;
     }
 
+    // Written around the maintained path: the funding-gap rollups are rebuilt when next asked.
+    crate::rollup::invalidate(&txn).await?;
     txn.commit().await.map_err(db_err)?;
     Ok(report)
 }

@@ -243,6 +243,8 @@ pub async fn seed_synthetic(
     )
     .await?;
     reset_sequences(db).await?;
+    // Loaded around the maintained path: the funding-gap rollups are rebuilt when next asked.
+    crate::rollup::invalidate(db).await?;
 
     Ok(SyntheticReport {
         cities: data.cities.len(),
