@@ -421,6 +421,51 @@ async fn matches_rank_experience_open_schemes_and_fitting_donors() {
         "Donor Y's country is not the need's, Donor Z's theme neither"
     );
 
+    // Text relevance: a practice like p2 whose text speaks of waste collection overtakes it.
+    let admin = app.admin().await;
+    let (carlisle, bukoba) = (
+        app.id_of("cities", "Carlisle").await,
+        app.id_of("cities", "Bukoba").await,
+    );
+    let created = app
+        .data_as(&admin, "mutation($c: [ID!]) { createPractice(input: { title: \"Practice p4\", summary: \"Door-to-door waste collection by a cooperative\", themes: [ENVIRONMENT], modality: GROUP, managementFocus: [STRATEGY_FORMULATION], cooperatingParties: [NGO_CBO], cityIds: $c }) { id version } }", json!({ "c": [carlisle, bukoba] }))
+        .await;
+    app.data_as(
+        &admin,
+        "mutation($p: ID!, $v: Int!) { publishPractice(id: $p, version: $v) { id } }",
+        json!({ "p": created["createPractice"]["id"], "v": created["createPractice"]["version"] }),
+    )
+    .await;
+    let data = app
+        .data(
+            "query($n: ID!) { matches(needId: $n) { practices { practice { title } score reasons } } }",
+            json!({ "n": need }),
+        )
+        .await;
+    let ranked: Vec<(&str, i64)> = data["matches"]["practices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["practice"]["title"].as_str().unwrap(),
+                p["score"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ranked,
+        [("Practice p1", 6), ("Practice p4", 5), ("Practice p2", 3)]
+    );
+    assert!(
+        data["matches"]["practices"][1]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "its text has 2 of the need's 2 key word(s)"),
+        "{data}"
+    );
+
     let r = app
         .graphql(
             "{ matches(needId: \"999999\") { donors { score } } }",

@@ -348,6 +348,28 @@ async fn int_rows(
         .collect()
 }
 
+/// Words too common in the base to say anything about a match.
+const STOP_WORDS: &[&str] = &[
+    "about", "after", "also", "among", "and", "been", "city", "cities", "could", "does", "each",
+    "from", "have", "into", "local", "more", "most", "need", "needs", "other", "over", "that",
+    "their", "them", "there", "these", "they", "this", "those", "through", "under", "used",
+    "using", "what", "when", "where", "which", "while", "with", "within", "without", "would",
+];
+
+/// At most eight of the longest distinct words of a text that carry meaning: four letters or
+/// more, not a stop word, lower-cased, letters and digits only.
+pub(crate) fn significant_words(text: &str) -> Vec<String> {
+    let mut words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().count() >= 4 && !STOP_WORDS.contains(&w.as_str()))
+        .collect();
+    words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+    words.dedup();
+    words.truncate(8);
+    words
+}
+
 #[async_trait]
 impl MatchRepository for SeaStore {
     async fn scheme_overlaps(&self) -> Result<OverlapReport> {
@@ -482,26 +504,53 @@ impl MatchRepository for SeaStore {
             .map(|m| format!("'{}'", m.as_str()))
             .unwrap_or_else(|| "NULL".into());
 
-        // Practices sharing a theme, ranked: shared themes weigh most, then management focus and modality.
+        // Practices sharing a theme, ranked: shared themes weigh most, then management focus,
+        // modality and the words of the need's text found in the practice's. Each factor is
+        // one grouped pass over its tag or full-text index, joined by practice.
         let shared = |dim: &str| {
             format!(
-                "(SELECT COUNT(*) FROM practice_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
-                  WHERE t.practice_id = p.id AND nt.need_id = {n} AND t.dimension = '{dim}')"
+                "SELECT t.practice_id AS id, COUNT(*) AS n FROM practice_tag t \
+                 JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
+                 WHERE nt.need_id = {n} AND t.dimension = '{dim}' GROUP BY t.practice_id"
             )
+        };
+        let words = significant_words(&format!(
+            "{} {}",
+            need.title,
+            need.description.as_deref().unwrap_or("")
+        ));
+        let text = if words.is_empty() {
+            "SELECT id, 0 AS n FROM practice WHERE 1 = 0".to_string()
+        } else {
+            let postgres = db.get_database_backend() == sea_orm::DbBackend::Postgres;
+            // Words are letters and digits only (see `significant_words`): safe to splice.
+            let per_word = words
+                .iter()
+                .map(|w| {
+                    if postgres {
+                        format!("SELECT id FROM practice WHERE search @@ to_tsquery('simple', '{w}')")
+                    } else {
+                        format!("SELECT rowid AS id FROM practice_fts WHERE practice_fts MATCH '\"{w}\"'")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            format!("SELECT id, COUNT(*) AS n FROM ({per_word}) w GROUP BY id")
         };
         let practices = int_rows(
             db,
             format!(
-                "SELECT id, themes, focus, same_modality FROM (SELECT p.id, {themes} AS themes, {focus} AS focus, \
-                   CASE WHEN p.modality = {modality} THEN 1 ELSE 0 END AS same_modality \
-                 FROM practice p WHERE p.status = 'PUBLISHED' AND p.id IN ( \
-                   SELECT t.practice_id FROM practice_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
-                   WHERE nt.need_id = {n} AND t.dimension = 'THEME')) x \
-                 ORDER BY 3 * themes + 2 * focus + same_modality DESC, id LIMIT {first}",
+                "SELECT id, themes, focus, same_modality, words FROM ( \
+                   SELECT p.id, th.n AS themes, COALESCE(fo.n, 0) AS focus, \
+                     CASE WHEN p.modality = {modality} THEN 1 ELSE 0 END AS same_modality, COALESCE(tx.n, 0) AS words \
+                   FROM ({themes}) th JOIN practice p ON p.id = th.id \
+                   LEFT JOIN ({focus}) fo ON fo.id = p.id LEFT JOIN ({text}) tx ON tx.id = p.id \
+                   WHERE p.status = 'PUBLISHED') x \
+                 ORDER BY 3 * themes + 2 * focus + same_modality + words DESC, id LIMIT {first}",
                 themes = shared("THEME"),
                 focus = shared("MANAGEMENT_FOCUS"),
             ),
-            4,
+            5,
         )
         .await?;
         let practice_matches: Vec<Match> = practices
@@ -517,9 +566,16 @@ impl MatchRepository for SeaStore {
                 if r[3] > 0 {
                     reasons.push("same linking modality".into());
                 }
+                if r[4] > 0 {
+                    reasons.push(format!(
+                        "its text has {} of the need's {} key word(s)",
+                        r[4],
+                        words.len()
+                    ));
+                }
                 Match {
                     id: r[0],
-                    score: 3 * r[1] + 2 * r[2] + r[3],
+                    score: 3 * r[1] + 2 * r[2] + r[3] + r[4],
                     reasons,
                 }
             })
