@@ -306,6 +306,7 @@ pub(crate) async fn ensure_built(db: &DatabaseConnection, combo: &Combo) -> Resu
             .map_err(db_err)?;
     }
     if !is_built(&txn, combo).await? {
+        let started = std::time::Instant::now();
         let name = combo.name();
         for table in ["gap_rollup", "gap_rollup_member"] {
             txn.execute_unprepared(&format!("DELETE FROM {table} WHERE combo = '{name}'"))
@@ -319,7 +320,7 @@ pub(crate) async fn ensure_built(db: &DatabaseConnection, combo: &Combo) -> Resu
         ))
         .await
         .map_err(db_err)?;
-        tracing::info!(grouping = %name, "funding-gap rollup built");
+        tracing::info!(grouping = %name, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built");
     }
     txn.commit().await.map_err(db_err)
 }
