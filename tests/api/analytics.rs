@@ -311,12 +311,13 @@ fn matching_base() -> String {
             scheme("s1", "ENVIRONMENT", "NORTH_SOUTH", true),
             scheme("s2", "ENVIRONMENT", "NORTH_SOUTH", false),
             scheme("s3", "HEALTH", "NORTH_SOUTH", true),
-            scheme("s4", "ENVIRONMENT", "WEST_EAST", true)
+            scheme("s4", "ENVIRONMENT", "WEST_EAST", true),
+            scheme("s5", "ENVIRONMENT", "WEST_EAST", true)
         ],
         "practices": [
             practice("p1", ["a", "b"], "ONE_ON_ONE", "TECHNICAL_EXPERTISE", json!(["ENVIRONMENT"]), json!(["s1", "s2"])),
-            practice("p2", ["c", "b"], "GROUP", "STRATEGY_FORMULATION", json!(["ENVIRONMENT"]), json!(["s1"])),
-            practice("p3", ["b", "d"], "ONE_ON_ONE", "TECHNICAL_EXPERTISE", json!(["HOUSING"]), json!([]))
+            practice("p2", ["c", "b"], "GROUP", "STRATEGY_FORMULATION", json!(["ENVIRONMENT"]), json!(["s1", "s4"])),
+            practice("p3", ["b", "d"], "ONE_ON_ONE", "TECHNICAL_EXPERTISE", json!(["HOUSING"]), json!(["s4", "s5"]))
         ],
         "needs": [{
             "key": "n1", "city": "d", "title": "Waste collection", "themes": ["ENVIRONMENT"], "managementFocus": ["TECHNICAL_EXPERTISE"],
@@ -343,10 +344,13 @@ async fn overlaps_and_unsupported_cells() {
         )
         .await;
     let report = &data["schemeOverlaps"];
+    // p2 is linked to a scheme of each overlap, so it is shared in neither.
     assert_eq!(
         report["overlaps"],
         json!([{ "theme": "ENVIRONMENT", "orientation": "NORTH_SOUTH", "supportModality": "STAFF_EXCHANGE",
-                 "schemes": [{ "name": "Scheme s1" }, { "name": "Scheme s2" }], "sharedPractices": [{ "title": "Practice p1" }] }])
+                 "schemes": [{ "name": "Scheme s1" }, { "name": "Scheme s2" }], "sharedPractices": [{ "title": "Practice p1" }] },
+               { "theme": "ENVIRONMENT", "orientation": "WEST_EAST", "supportModality": "STAFF_EXCHANGE",
+                 "schemes": [{ "name": "Scheme s4" }, { "name": "Scheme s5" }], "sharedPractices": [{ "title": "Practice p3" }] }])
     );
     assert_eq!(
         report["unsupported"],
@@ -368,7 +372,7 @@ async fn matches_rank_experience_open_schemes_and_fitting_donors() {
         .data(
             "query($n: ID!) { matches(needId: $n) {
                 practices { practice { title } score reasons }
-                cities { city { name } reasons }
+                cities { city { name } score reasons }
                 schemes { scheme { name } reasons }
                 donors { donor { name } score reasons } } }",
             json!({ "n": need }),
@@ -397,7 +401,24 @@ async fn matches_rank_experience_open_schemes_and_fitting_donors() {
     // Bukoba took part in both matching practices, Alkmaar in the best one, Carlisle in the other;
     // Dete is the asking city itself.
     assert_eq!(cities, ["Bukoba", "Alkmaar", "Carlisle"]);
-    assert_eq!(m["cities"][0]["reasons"].as_array().unwrap().len(), 2);
+    let city_scores: Vec<i64> = m["cities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["score"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        city_scores,
+        [6 + 3, 6, 3],
+        "the sum of their practices' scores"
+    );
+    assert_eq!(
+        m["cities"][0]["reasons"],
+        json!([
+            "took part in \"Practice p1\"",
+            "took part in \"Practice p2\""
+        ])
+    );
     let schemes: Vec<&str> = m["schemes"]
         .as_array()
         .unwrap()

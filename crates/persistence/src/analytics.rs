@@ -375,102 +375,79 @@ impl MatchRepository for SeaStore {
     async fn scheme_overlaps(&self) -> Result<OverlapReport> {
         let db = self.connection();
         let backend = db.get_database_backend();
-        let overlap_sql = "WITH st AS (SELECT s.id AS sid, t.value AS theme, o.value AS orientation, m.value AS modality \
+        // One statement answers both halves. Its rows are of three kinds, told apart by `kind`:
+        // 'S' a scheme in an overlap, 'P' a practice shared by two or more schemes of that
+        // overlap, 'U' a cell without any scheme (`v` is then its number of practices).
+        let sql = "WITH st AS (SELECT s.id AS sid, t.value AS theme, o.value AS orientation, m.value AS modality \
                 FROM support_scheme s \
                 JOIN scheme_tag t ON t.scheme_id = s.id AND t.dimension = 'THEME' \
                 JOIN scheme_tag o ON o.scheme_id = s.id AND o.dimension = 'ORIENTATION' \
                 JOIN scheme_tag m ON m.scheme_id = s.id AND m.dimension = 'SUPPORT_MODALITY' \
                 WHERE s.status = 'PUBLISHED'), \
-             cells AS (SELECT theme, orientation, modality FROM st GROUP BY theme, orientation, modality HAVING COUNT(DISTINCT sid) > 1) \
-             SELECT st.theme, st.orientation, st.modality, st.sid FROM st \
-             JOIN cells ON cells.theme = st.theme AND cells.orientation = st.orientation AND cells.modality = st.modality \
-             ORDER BY st.theme, st.orientation, st.modality, st.sid";
+             cells AS (SELECT theme, orientation, modality FROM st GROUP BY theme, orientation, modality HAVING COUNT(DISTINCT sid) > 1), \
+             members AS (SELECT st.theme, st.orientation, st.modality, st.sid FROM st \
+                JOIN cells ON cells.theme = st.theme AND cells.orientation = st.orientation AND cells.modality = st.modality), \
+             shared AS (SELECT m.theme, m.orientation, m.modality, ps.practice_id FROM members m \
+                JOIN practice_scheme ps ON ps.scheme_id = m.sid \
+                JOIN practice p ON p.id = ps.practice_id AND p.status = 'PUBLISHED' \
+                GROUP BY m.theme, m.orientation, m.modality, ps.practice_id HAVING COUNT(DISTINCT m.sid) > 1), \
+             practiced AS (SELECT t.value AS theme, p.orientation AS orientation, COUNT(*) AS n \
+                FROM practice p JOIN practice_tag t ON t.practice_id = p.id AND t.dimension = 'THEME' \
+                WHERE p.status = 'PUBLISHED' GROUP BY t.value, p.orientation), \
+             unsupported AS (SELECT theme, orientation, n FROM practiced WHERE NOT EXISTS ( \
+                SELECT 1 FROM support_scheme s \
+                JOIN scheme_tag a ON a.scheme_id = s.id AND a.dimension = 'THEME' AND a.value = practiced.theme \
+                JOIN scheme_tag b ON b.scheme_id = s.id AND b.dimension = 'ORIENTATION' AND b.value = practiced.orientation \
+                WHERE s.status = 'PUBLISHED')) \
+             SELECT kind, theme, orientation, modality, v FROM ( \
+                SELECT 'S' AS kind, theme, orientation, modality, sid AS v, 0 AS ord FROM members \
+                UNION ALL SELECT 'P', theme, orientation, modality, practice_id, 0 FROM shared \
+                UNION ALL SELECT 'U', theme, orientation, '', n, -n FROM unsupported) x \
+             ORDER BY ord, theme, orientation, modality, kind DESC, v";
         let rows = db
-            .query_all_raw(Statement::from_string(backend, overlap_sql))
+            .query_all_raw(Statement::from_string(backend, sql))
             .await
             .map_err(db_err)?;
         let mut overlaps: Vec<SchemeOverlap> = Vec::new();
+        let mut unsupported = Vec::new();
         for r in &rows {
+            let kind: String = r.try_get_by_index(0).map_err(db_err)?;
             let (theme, orientation, modality): (String, String, String) = (
-                r.try_get_by_index(0).map_err(db_err)?,
                 r.try_get_by_index(1).map_err(db_err)?,
                 r.try_get_by_index(2).map_err(db_err)?,
+                r.try_get_by_index(3).map_err(db_err)?,
             );
-            let sid: i64 = r.try_get_by_index(3).map_err(db_err)?;
-            match overlaps.last_mut() {
-                Some(o)
-                    if o.theme == theme
-                        && o.orientation == orientation
-                        && o.modality == modality =>
-                {
-                    o.scheme_ids.push(sid)
-                }
-                _ => overlaps.push(SchemeOverlap {
+            let v = integer(r, 4)?;
+            if kind == "U" {
+                unsupported.push(UnsupportedCell {
+                    theme,
+                    orientation,
+                    practices: v,
+                });
+                continue;
+            }
+            // Rows come grouped by cell, its schemes ('S') before its practices ('P').
+            let same_cell = overlaps.last().is_some_and(|o| {
+                o.theme == theme && o.orientation == orientation && o.modality == modality
+            });
+            if !same_cell {
+                overlaps.push(SchemeOverlap {
                     theme,
                     orientation,
                     modality,
-                    scheme_ids: vec![sid],
+                    scheme_ids: vec![],
                     shared_practice_ids: vec![],
-                }),
+                });
+            }
+            let Some(o) = overlaps.last_mut() else {
+                continue;
+            };
+            if kind == "S" {
+                o.scheme_ids.push(v);
+            } else {
+                o.shared_practice_ids.push(v);
             }
         }
-        let mut involved: Vec<i64> = overlaps
-            .iter()
-            .flat_map(|o| o.scheme_ids.iter().copied())
-            .collect();
-        involved.sort_unstable();
-        involved.dedup();
-        if !involved.is_empty() {
-            let list = involved
-                .iter()
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let links = int_rows(
-                db,
-                format!(
-                    "SELECT ps.practice_id, ps.scheme_id FROM practice_scheme ps JOIN practice p ON p.id = ps.practice_id \
-                     WHERE p.status = 'PUBLISHED' AND ps.scheme_id IN ({list}) ORDER BY ps.practice_id"
-                ),
-                2,
-            )
-            .await?;
-            for o in &mut overlaps {
-                let mut per_practice: std::collections::BTreeMap<i64, usize> =
-                    std::collections::BTreeMap::new();
-                for l in links.iter().filter(|l| o.scheme_ids.contains(&l[1])) {
-                    *per_practice.entry(l[0]).or_default() += 1;
-                }
-                o.shared_practice_ids = per_practice
-                    .into_iter()
-                    .filter(|(_, n)| *n > 1)
-                    .map(|(p, _)| p)
-                    .collect();
-            }
-        }
-        let unsupported_sql = "WITH cells AS (SELECT t.value AS theme, p.orientation AS orientation, COUNT(*) AS n \
-                FROM practice p JOIN practice_tag t ON t.practice_id = p.id AND t.dimension = 'THEME' \
-                WHERE p.status = 'PUBLISHED' GROUP BY t.value, p.orientation) \
-             SELECT theme, orientation, n FROM cells WHERE NOT EXISTS ( \
-                SELECT 1 FROM support_scheme s \
-                JOIN scheme_tag a ON a.scheme_id = s.id AND a.dimension = 'THEME' AND a.value = cells.theme \
-                JOIN scheme_tag b ON b.scheme_id = s.id AND b.dimension = 'ORIENTATION' AND b.value = cells.orientation \
-                WHERE s.status = 'PUBLISHED') \
-             ORDER BY n DESC, theme, orientation";
-        let rows = db
-            .query_all_raw(Statement::from_string(backend, unsupported_sql))
-            .await
-            .map_err(db_err)?;
-        let unsupported = rows
-            .iter()
-            .map(|r| {
-                Ok(UnsupportedCell {
-                    theme: r.try_get_by_index(0).map_err(db_err)?,
-                    orientation: r.try_get_by_index(1).map_err(db_err)?,
-                    practices: r.try_get_by_index(2).map_err(db_err)?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
         Ok(OverlapReport {
             overlaps,
             unsupported,
@@ -581,41 +558,52 @@ impl MatchRepository for SeaStore {
             })
             .collect();
 
-        // The cities that hold that experience: those of the matched practices, the asking city aside.
-        let ids: Vec<Id> = practice_matches.iter().map(|m| m.id).collect();
-        let titles: std::collections::HashMap<Id, String> = self
-            .practices_by_ids(&ids, vis)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p.title))
-            .collect();
+        // The cities that hold that experience: those of the matched practices, the asking city
+        // aside, each scored by the sum of its practices' scores. Rows come one per city and
+        // practice, best city first, so that only the reasons are gathered here.
         let mut cities: Vec<Match> = Vec::new();
-        for pc in self.practice_cities(&ids).await? {
-            if pc.city_id == need.city_id {
-                continue;
-            }
-            let score = practice_matches
+        if !practice_matches.is_empty() {
+            let ids: Vec<Id> = practice_matches.iter().map(|m| m.id).collect();
+            let titles: std::collections::HashMap<Id, String> = self
+                .practices_by_ids(&ids, vis)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p.title))
+                .collect();
+            let scored = practice_matches
                 .iter()
-                .find(|m| m.id == pc.practice_id)
-                .map_or(0, |m| m.score);
-            let reason = format!(
-                "took part in \"{}\"",
-                titles.get(&pc.practice_id).cloned().unwrap_or_default()
-            );
-            match cities.iter_mut().find(|c| c.id == pc.city_id) {
-                Some(c) => {
-                    c.score += score;
-                    c.reasons.push(reason);
+                .map(|m| format!("({}, {})", m.id, m.score))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let rows = int_rows(
+                db,
+                format!(
+                    "WITH m(id, score) AS (VALUES {scored}), \
+                     c AS (SELECT pc.city_id, SUM(m.score) AS score FROM m JOIN practice_city pc ON pc.practice_id = m.id \
+                       WHERE pc.city_id <> {city} GROUP BY pc.city_id ORDER BY score DESC, pc.city_id LIMIT {first}) \
+                     SELECT c.city_id, c.score, m.id FROM c JOIN practice_city pc ON pc.city_id = c.city_id \
+                       JOIN m ON m.id = pc.practice_id \
+                     ORDER BY c.score DESC, c.city_id, m.score DESC, m.id",
+                    city = need.city_id,
+                ),
+                3,
+            )
+            .await?;
+            for r in rows {
+                let reason = format!(
+                    "took part in \"{}\"",
+                    titles.get(&r[2]).map_or("", String::as_str)
+                );
+                match cities.last_mut() {
+                    Some(c) if c.id == r[0] => c.reasons.push(reason),
+                    _ => cities.push(Match {
+                        id: r[0],
+                        score: r[1],
+                        reasons: vec![reason],
+                    }),
                 }
-                None => cities.push(Match {
-                    id: pc.city_id,
-                    score,
-                    reasons: vec![reason],
-                }),
             }
         }
-        cities.sort_by(|a, b| b.score.cmp(&a.score).then(a.id.cmp(&b.id)));
-        cities.truncate(first as usize);
 
         // Open schemes targeting the need's themes and reaching the city's bloc.
         let reach = reaching(bloc);
