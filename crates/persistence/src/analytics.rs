@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use domain::analytics::*;
 use domain::entities::Id;
 use domain::framework::{Bloc, FundingStatus};
-use domain::repository::{CityRepository, NeedRepository, PracticeRepository, ReferenceRepository};
+use domain::repository::{CityRepository, NeedRepository, ReferenceRepository};
 use domain::{Error, Result, Visibility};
 use sea_orm::{ConnectionTrait, Statement};
 
@@ -514,94 +514,77 @@ impl MatchRepository for SeaStore {
                 .join(" UNION ALL ");
             format!("SELECT id, COUNT(*) AS n FROM ({per_word}) w GROUP BY id")
         };
-        let practices = int_rows(
-            db,
-            format!(
-                "SELECT id, themes, focus, same_modality, words FROM ( \
-                   SELECT p.id, th.n AS themes, COALESCE(fo.n, 0) AS focus, \
-                     CASE WHEN p.modality = {modality} THEN 1 ELSE 0 END AS same_modality, COALESCE(tx.n, 0) AS words \
-                   FROM ({themes}) th JOIN practice p ON p.id = th.id \
-                   LEFT JOIN ({focus}) fo ON fo.id = p.id LEFT JOIN ({text}) tx ON tx.id = p.id \
-                   WHERE p.status = 'PUBLISHED') x \
-                 ORDER BY 3 * themes + 2 * focus + same_modality + words DESC, id LIMIT {first}",
-                themes = shared("THEME"),
-                focus = shared("MANAGEMENT_FOCUS"),
-            ),
-            5,
-        )
-        .await?;
-        let practice_matches: Vec<Match> = practices
-            .iter()
-            .map(|r| {
+        // The cities that hold that experience come from the same statement: those of the ranked
+        // practices, the asking city aside, each scored by the sum of its practices' scores. Rows
+        // of kind 'P' are the ranked practices; rows of kind 'C' are one per city and practice,
+        // best city first, carrying the practice's title for the reason.
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!(
+                    "WITH ranked AS MATERIALIZED (SELECT id, themes, focus, same_modality, words, \
+                       3 * themes + 2 * focus + same_modality + words AS score FROM ( \
+                       SELECT p.id, th.n AS themes, COALESCE(fo.n, 0) AS focus, \
+                         CASE WHEN p.modality = {modality} THEN 1 ELSE 0 END AS same_modality, COALESCE(tx.n, 0) AS words \
+                       FROM ({themes}) th JOIN practice p ON p.id = th.id \
+                       LEFT JOIN ({focus}) fo ON fo.id = p.id LEFT JOIN ({text}) tx ON tx.id = p.id \
+                       WHERE p.status = 'PUBLISHED') x \
+                     ORDER BY score DESC, id LIMIT {first}), \
+                   held AS (SELECT pc.city_id, SUM(r.score) AS score FROM ranked r \
+                     JOIN practice_city pc ON pc.practice_id = r.id WHERE pc.city_id <> {city} \
+                     GROUP BY pc.city_id ORDER BY score DESC, pc.city_id LIMIT {first}) \
+                 SELECT 'P' AS kind, id, score, themes AS a, focus AS b, same_modality AS c, words AS d, \
+                   0 AS practice_score, '' AS title FROM ranked \
+                 UNION ALL SELECT 'C', h.city_id, h.score, r.id, 0, 0, 0, r.score, p.title FROM held h \
+                   JOIN practice_city pc ON pc.city_id = h.city_id JOIN ranked r ON r.id = pc.practice_id \
+                   JOIN practice p ON p.id = r.id \
+                 ORDER BY kind DESC, score DESC, id, practice_score DESC, a",
+                    themes = shared("THEME"),
+                    focus = shared("MANAGEMENT_FOCUS"),
+                    city = need.city_id,
+                ),
+            ))
+            .await
+            .map_err(db_err)?;
+        let mut practice_matches: Vec<Match> = Vec::new();
+        let mut cities: Vec<Match> = Vec::new();
+        for r in &rows {
+            let kind: String = r.try_get_by_index(0).map_err(db_err)?;
+            let v = (1..8).map(|i| integer(r, i)).collect::<Result<Vec<_>>>()?;
+            if kind == "P" {
                 let mut reasons = Vec::new();
-                if r[1] > 0 {
-                    reasons.push(format!("shares {} theme(s) with the need", r[1]));
+                if v[2] > 0 {
+                    reasons.push(format!("shares {} theme(s) with the need", v[2]));
                 }
-                if r[2] > 0 {
-                    reasons.push(format!("shares {} management focus(es)", r[2]));
+                if v[3] > 0 {
+                    reasons.push(format!("shares {} management focus(es)", v[3]));
                 }
-                if r[3] > 0 {
+                if v[4] > 0 {
                     reasons.push("same linking modality".into());
                 }
-                if r[4] > 0 {
+                if v[5] > 0 {
                     reasons.push(format!(
                         "its text has {} of the need's {} key word(s)",
-                        r[4],
+                        v[5],
                         words.len()
                     ));
                 }
-                Match {
-                    id: r[0],
-                    score: 3 * r[1] + 2 * r[2] + r[3] + r[4],
+                practice_matches.push(Match {
+                    id: v[0],
+                    score: v[1],
                     reasons,
-                }
-            })
-            .collect();
-
-        // The cities that hold that experience: those of the matched practices, the asking city
-        // aside, each scored by the sum of its practices' scores. Rows come one per city and
-        // practice, best city first, so that only the reasons are gathered here.
-        let mut cities: Vec<Match> = Vec::new();
-        if !practice_matches.is_empty() {
-            let ids: Vec<Id> = practice_matches.iter().map(|m| m.id).collect();
-            let titles: std::collections::HashMap<Id, String> = self
-                .practices_by_ids(&ids, vis)
-                .await?
-                .into_iter()
-                .map(|p| (p.id, p.title))
-                .collect();
-            let scored = practice_matches
-                .iter()
-                .map(|m| format!("({}, {})", m.id, m.score))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let rows = int_rows(
-                db,
-                format!(
-                    "WITH m(id, score) AS (VALUES {scored}), \
-                     c AS (SELECT pc.city_id, SUM(m.score) AS score FROM m JOIN practice_city pc ON pc.practice_id = m.id \
-                       WHERE pc.city_id <> {city} GROUP BY pc.city_id ORDER BY score DESC, pc.city_id LIMIT {first}) \
-                     SELECT c.city_id, c.score, m.id FROM c JOIN practice_city pc ON pc.city_id = c.city_id \
-                       JOIN m ON m.id = pc.practice_id \
-                     ORDER BY c.score DESC, c.city_id, m.score DESC, m.id",
-                    city = need.city_id,
-                ),
-                3,
-            )
-            .await?;
-            for r in rows {
-                let reason = format!(
-                    "took part in \"{}\"",
-                    titles.get(&r[2]).map_or("", String::as_str)
-                );
-                match cities.last_mut() {
-                    Some(c) if c.id == r[0] => c.reasons.push(reason),
-                    _ => cities.push(Match {
-                        id: r[0],
-                        score: r[1],
-                        reasons: vec![reason],
-                    }),
-                }
+                });
+                continue;
+            }
+            let title: String = r.try_get_by_index(8).map_err(db_err)?;
+            let reason = format!("took part in \"{title}\"");
+            match cities.last_mut() {
+                Some(c) if c.id == v[0] => c.reasons.push(reason),
+                _ => cities.push(Match {
+                    id: v[0],
+                    score: v[1],
+                    reasons: vec![reason],
+                }),
             }
         }
 
