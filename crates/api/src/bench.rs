@@ -107,11 +107,16 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
                 .into(),
             json!({}),
         ),
+        (
+            "schemeOverlaps",
+            "{ schemeOverlaps { overlaps { theme orientation supportModality schemes { name } sharedPractices { title } } unsupported { theme orientation practices } } }".into(),
+            json!({}),
+        ),
     ];
     if let Some(id) = need_id {
         cases.push((
             "matches for a need, 20 of each",
-            "query($n: ID!) { matches(needId: $n, first: 20) { practices { practice { title } score } cities { city { name } } schemes { scheme { name } } donors { donor { name } } } }".into(),
+            "query($n: ID!) { matches(needId: $n, first: 20) { practices { practice { title } score } cities { city { name } score } schemes { scheme { name } } donors { donor { name } } } }".into(),
             json!({ "n": id }),
         ));
     }

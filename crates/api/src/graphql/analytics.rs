@@ -315,9 +315,19 @@ ranked!(
 
 #[derive(SimpleObject)]
 pub struct NeedMatches {
+    /// Published practices sharing a theme with the need, best first. Score: 3 per shared
+    /// theme, 2 per shared management focus, 1 for the same linking modality, 1 per key word
+    /// of the need's title and description found in the practice's text.
     practices: Vec<PracticeMatch>,
+    /// The cities that took part in those practices, the need's own city aside, best first.
+    /// Score: the sum of the scores of the practices they took part in.
     cities: Vec<CityMatch>,
+    /// Open published schemes targeting the need's themes, with no orientation or one that
+    /// reaches the city's bloc. Score: 2 per targeted theme, 1 per support modality the need
+    /// asks for.
     schemes: Vec<SchemeMatch>,
+    /// Donors whose agenda names the need's themes or its city's country. Score: 2 per theme,
+    /// 3 for the country, 1 if an agenda orientation reaches the city's bloc.
     donors: Vec<DonorMatch>,
 }
 
