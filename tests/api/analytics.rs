@@ -441,6 +441,18 @@ async fn matches_rank_experience_open_schemes_and_fitting_donors() {
         ["Donor X"],
         "Donor Y's country is not the need's, Donor Z's theme neither"
     );
+    assert_eq!(
+        m["schemes"][0]["reasons"],
+        json!([
+            "open, targets 1 of the need's themes and reaches SOUTH cities",
+            "offers 1 of the support modalities wanted"
+        ])
+    );
+    assert_eq!(m["donors"][0]["score"], 2);
+    assert_eq!(
+        m["donors"][0]["reasons"],
+        json!(["agenda covers 1 of the need's themes"])
+    );
 
     // Text relevance: a practice like p2 whose text speaks of waste collection overtakes it.
     let admin = app.admin().await;

@@ -329,25 +329,6 @@ fn integer(row: &sea_orm::QueryResult, i: usize) -> Result<i64> {
     i64::try_from(d).map_err(Error::internal)
 }
 
-async fn int_rows(
-    db: &sea_orm::DatabaseConnection,
-    sql: String,
-    columns: usize,
-) -> Result<Vec<Vec<i64>>> {
-    let backend = db.get_database_backend();
-    let rows = db
-        .query_all_raw(Statement::from_string(backend, sql))
-        .await
-        .map_err(db_err)?;
-    rows.iter()
-        .map(|r| {
-            (0..columns)
-                .map(|i| integer(r, i))
-                .collect::<Result<Vec<_>>>()
-        })
-        .collect()
-}
-
 /// Words too common in the base to say anything about a match.
 const STOP_WORDS: &[&str] = &[
     "about", "after", "also", "among", "and", "been", "city", "cities", "could", "does", "each",
@@ -539,12 +520,20 @@ impl MatchRepository for SeaStore {
                 .join(" UNION ALL ");
             format!("SELECT id, COUNT(*) AS n FROM ({per_word}) w GROUP BY id")
         };
-        // The cities that hold that experience come from the same statement: those of the ranked
-        // practices, the asking city aside, each scored by the sum of its practices' scores. Rows
-        // of kind 'P' are the ranked practices; rows of kind 'C' are one per city and practice,
-        // best city first, carrying the practice's title for the reason. The CROSS JOIN keeps
-        // SQLite's loop on the few ranked practices; left free, it walks every practice_city
-        // row in city order to save a sort.
+        // The four lists come from one statement, told apart by `kind`:
+        // - 'P' the ranked practices;
+        // - 'C' the cities that hold that experience (those of the ranked practices, the asking
+        //   city aside, each scored by the sum of its practices' scores), one row per city and
+        //   practice, best city first, carrying the practice's title for the reason. The CROSS
+        //   JOIN keeps SQLite's loop on the few ranked practices; left free, it walks every
+        //   practice_city row in city order to save a sort;
+        // - 'S' open schemes targeting the need's themes, with no orientation or one that
+        //   reaches the city's bloc;
+        // - 'D' donors whose agenda covers the need's themes or the city's country (an
+        //   orientation reaching the city adds to the score).
+        let reach = reaching(bloc);
+        // A country code is two validated letters: safe to splice.
+        let country = &city.country_code;
         let rows = db
             .query_all_raw(Statement::from_string(
                 db.get_database_backend(),
@@ -559,140 +548,108 @@ impl MatchRepository for SeaStore {
                      ORDER BY score DESC, id LIMIT {first}), \
                    held AS (SELECT pc.city_id, SUM(r.score) AS score FROM ranked r \
                      CROSS JOIN practice_city pc WHERE pc.practice_id = r.id AND pc.city_id <> {city} \
-                     GROUP BY pc.city_id ORDER BY score DESC, pc.city_id LIMIT {first}) \
+                     GROUP BY pc.city_id ORDER BY score DESC, pc.city_id LIMIT {first}), \
+                   schemes AS (SELECT id, themes, modalities, 2 * themes + modalities AS score FROM (SELECT s.id, \
+                       (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
+                        WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'THEME') AS themes, \
+                       (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
+                        WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'SUPPORT_MODALITY') AS modalities \
+                     FROM support_scheme s WHERE s.status = 'PUBLISHED' AND s.open_for_applications = {open} \
+                       AND (NOT EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION') \
+                            OR EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION' AND o.value IN ({reach})))) x \
+                     WHERE themes > 0 ORDER BY score DESC, id LIMIT {first}), \
+                   donors AS (SELECT id, themes, country, orientation, 2 * themes + 3 * country + orientation AS score FROM (SELECT d.id, \
+                       (SELECT COUNT(*) FROM donor_agenda a JOIN need_tag nt ON nt.dimension = a.dimension AND nt.value = a.value \
+                        WHERE a.donor_id = d.id AND nt.need_id = {n} AND a.dimension = 'THEME') AS themes, \
+                       (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'COUNTRY' AND a.value = '{country}') AS country, \
+                       (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'ORIENTATION' AND a.value IN ({reach})) AS orientation \
+                     FROM donor d) x \
+                     WHERE themes > 0 OR country > 0 ORDER BY score DESC, id LIMIT {first}) \
                  SELECT 'P' AS kind, id, score, themes AS a, focus AS b, same_modality AS c, words AS d, \
                    0 AS practice_score, '' AS title FROM ranked \
                  UNION ALL SELECT 'C', h.city_id, h.score, r.id, 0, 0, 0, r.score, p.title FROM held h \
                    JOIN practice_city pc ON pc.city_id = h.city_id JOIN ranked r ON r.id = pc.practice_id \
                    JOIN practice p ON p.id = r.id \
-                 ORDER BY kind DESC, score DESC, id, practice_score DESC, a",
+                 UNION ALL SELECT 'S', id, score, themes, modalities, 0, 0, 0, '' FROM schemes \
+                 UNION ALL SELECT 'D', id, score, themes, country, orientation, 0, 0, '' FROM donors \
+                 ORDER BY kind, score DESC, id, practice_score DESC, a",
                     themes = shared("THEME"),
                     focus = shared("MANAGEMENT_FOCUS"),
                     city = need.city_id,
+                    open = if db.get_database_backend() == sea_orm::DbBackend::Postgres { "TRUE" } else { "1" },
                 ),
             ))
             .await
             .map_err(db_err)?;
         let mut practice_matches: Vec<Match> = Vec::new();
         let mut cities: Vec<Match> = Vec::new();
+        let mut schemes: Vec<Match> = Vec::new();
+        let mut donors: Vec<Match> = Vec::new();
         for r in &rows {
             let kind: String = r.try_get_by_index(0).map_err(db_err)?;
             let v = (1..8).map(|i| integer(r, i)).collect::<Result<Vec<_>>>()?;
-            if kind == "P" {
-                let mut reasons = Vec::new();
-                if v[2] > 0 {
-                    reasons.push(format!("shares {} theme(s) with the need", v[2]));
+            let (id, score) = (v[0], v[1]);
+            let mut reasons = Vec::new();
+            match kind.as_str() {
+                "P" => {
+                    if v[2] > 0 {
+                        reasons.push(format!("shares {} theme(s) with the need", v[2]));
+                    }
+                    if v[3] > 0 {
+                        reasons.push(format!("shares {} management focus(es)", v[3]));
+                    }
+                    if v[4] > 0 {
+                        reasons.push("same linking modality".into());
+                    }
+                    if v[5] > 0 {
+                        reasons.push(format!(
+                            "its text has {} of the need's {} key word(s)",
+                            v[5],
+                            words.len()
+                        ));
+                    }
+                    practice_matches.push(Match { id, score, reasons });
                 }
-                if v[3] > 0 {
-                    reasons.push(format!("shares {} management focus(es)", v[3]));
+                "C" => {
+                    let title: String = r.try_get_by_index(8).map_err(db_err)?;
+                    let reason = format!("took part in \"{title}\"");
+                    match cities.last_mut() {
+                        Some(c) if c.id == id => c.reasons.push(reason),
+                        _ => cities.push(Match {
+                            id,
+                            score,
+                            reasons: vec![reason],
+                        }),
+                    }
                 }
-                if v[4] > 0 {
-                    reasons.push("same linking modality".into());
-                }
-                if v[5] > 0 {
+                "S" => {
                     reasons.push(format!(
-                        "its text has {} of the need's {} key word(s)",
-                        v[5],
-                        words.len()
-                    ));
-                }
-                practice_matches.push(Match {
-                    id: v[0],
-                    score: v[1],
-                    reasons,
-                });
-                continue;
-            }
-            let title: String = r.try_get_by_index(8).map_err(db_err)?;
-            let reason = format!("took part in \"{title}\"");
-            match cities.last_mut() {
-                Some(c) if c.id == v[0] => c.reasons.push(reason),
-                _ => cities.push(Match {
-                    id: v[0],
-                    score: v[1],
-                    reasons: vec![reason],
-                }),
-            }
-        }
-
-        // Open schemes targeting the need's themes and reaching the city's bloc.
-        let reach = reaching(bloc);
-        let schemes = int_rows(
-            db,
-            format!(
-                "SELECT id, themes, modalities FROM (SELECT s.id, \
-                   (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
-                    WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'THEME') AS themes, \
-                   (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
-                    WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'SUPPORT_MODALITY') AS modalities \
-                 FROM support_scheme s WHERE s.status = 'PUBLISHED' AND s.open_for_applications = {open} \
-                   AND (NOT EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION') \
-                        OR EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION' AND o.value IN ({reach})))) x \
-                 WHERE themes > 0 ORDER BY 2 * themes + modalities DESC, id LIMIT {first}",
-                open = if db.get_database_backend() == sea_orm::DbBackend::Postgres { "TRUE" } else { "1" },
-            ),
-            3,
-        )
-        .await?;
-        let schemes = schemes
-            .iter()
-            .map(|r| {
-                let mut reasons = vec![format!(
-                    "open, targets {} of the need's themes and reaches {} cities",
-                    r[1],
-                    bloc.as_str()
-                )];
-                if r[2] > 0 {
-                    reasons.push(format!("offers {} of the support modalities wanted", r[2]));
-                }
-                Match {
-                    id: r[0],
-                    score: 2 * r[1] + r[2],
-                    reasons,
-                }
-            })
-            .collect();
-
-        // Donors whose agenda covers the need's themes, the city's country, or an orientation
-        // that reaches the city.
-        let country = &city.country_code;
-        let donors = int_rows(
-            db,
-            format!(
-                "SELECT id, themes, country, orientation FROM (SELECT d.id, \
-                   (SELECT COUNT(*) FROM donor_agenda a JOIN need_tag nt ON nt.dimension = a.dimension AND nt.value = a.value \
-                    WHERE a.donor_id = d.id AND nt.need_id = {n} AND a.dimension = 'THEME') AS themes, \
-                   (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'COUNTRY' AND a.value = '{country}') AS country, \
-                   (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'ORIENTATION' AND a.value IN ({reach})) AS orientation \
-                 FROM donor d) x \
-                 WHERE themes > 0 OR country > 0 ORDER BY 2 * themes + 3 * country + orientation DESC, id LIMIT {first}"
-            ),
-            4,
-        )
-        .await?;
-        let donors = donors
-            .iter()
-            .map(|r| {
-                let mut reasons = Vec::new();
-                if r[1] > 0 {
-                    reasons.push(format!("agenda covers {} of the need's themes", r[1]));
-                }
-                if r[2] > 0 {
-                    reasons.push(format!("agenda names {country}"));
-                }
-                if r[3] > 0 {
-                    reasons.push(format!(
-                        "agenda orientation reaches {} cities",
+                        "open, targets {} of the need's themes and reaches {} cities",
+                        v[2],
                         bloc.as_str()
                     ));
+                    if v[3] > 0 {
+                        reasons.push(format!("offers {} of the support modalities wanted", v[3]));
+                    }
+                    schemes.push(Match { id, score, reasons });
                 }
-                Match {
-                    id: r[0],
-                    score: 2 * r[1] + 3 * r[2] + r[3],
-                    reasons,
+                _ => {
+                    if v[2] > 0 {
+                        reasons.push(format!("agenda covers {} of the need's themes", v[2]));
+                    }
+                    if v[3] > 0 {
+                        reasons.push(format!("agenda names {country}"));
+                    }
+                    if v[4] > 0 {
+                        reasons.push(format!(
+                            "agenda orientation reaches {} cities",
+                            bloc.as_str()
+                        ));
+                    }
+                    donors.push(Match { id, score, reasons });
                 }
-            })
-            .collect();
+            }
+        }
         Ok(Some(NeedMatches {
             practices: practice_matches,
             cities,
