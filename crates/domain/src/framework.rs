@@ -2,14 +2,41 @@
 //!
 //! Every enum is stored as its upper-case name, which is also its GraphQL value.
 
-use serde::{Deserialize, Serialize};
-
-use crate::Error;
-
+/// A closed vocabulary: the enum, its stored names (`as_str`, `ALL`, `from_name`, `Display`) and a
+/// `parse`. By default `parse(text, field)` reports an unknown name as a validation error on
+/// `field`; a vocabulary read from one place only may give `parse(text) else <error>` instead.
 macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }
+        parse($t:ident) else $unknown:expr) => {
+        $crate::framework::vocabulary!(@names $(#[$meta])* $name { $($variant = $text),+ });
+
+        impl $name {
+            pub fn parse($t: &str) -> $crate::Result<Self> {
+                Self::from_name($t).ok_or_else(|| $unknown)
+            }
+        }
+    };
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $crate::framework::vocabulary!(@names $(#[$meta])* $name { $($variant = $text),+ });
+
+        impl $name {
+            /// Parses the stored / wire name; `field` names the input in the validation error.
+            pub fn parse(text: &str, field: &str) -> $crate::Result<Self> {
+                Self::from_name(text).ok_or_else(|| {
+                    $crate::Error::validation(
+                        field,
+                        format!("unknown {} value {text:?}", stringify!($name)),
+                    )
+                })
+            }
+        }
+    };
+    (@names $(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize,
+        )]
         pub enum $name {
             $(#[serde(rename = $text)] $variant),+
         }
@@ -21,14 +48,11 @@ macro_rules! vocabulary {
                 match self { $($name::$variant => $text),+ }
             }
 
-            /// Parses the stored / wire name; `field` names the input in the validation error.
-            pub fn parse(text: &str, field: &str) -> Result<Self, Error> {
+            /// The value stored as `text`, if any.
+            pub fn from_name(text: &str) -> Option<Self> {
                 match text {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(Error::validation(
-                        field,
-                        format!("unknown {} value {other:?}", stringify!($name)),
-                    )),
+                    $($text => Some($name::$variant),)+
+                    _ => None,
                 }
             }
         }
@@ -40,6 +64,8 @@ macro_rules! vocabulary {
         }
     };
 }
+
+pub(crate) use vocabulary;
 
 vocabulary!(
     /// Where the cooperating cities stand relative to each other (report 3.2).
@@ -210,6 +236,7 @@ vocabulary!(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     #[test]
     fn names_round_trip() {
