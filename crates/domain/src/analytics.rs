@@ -7,6 +7,7 @@ use rust_decimal::Decimal;
 
 use crate::entities::Id;
 use crate::framework::{FundingStatus, vocabulary};
+use crate::repository::sum_trait;
 use crate::values::{cents_to_decimal, year};
 use crate::{Error, Result};
 
@@ -93,9 +94,10 @@ pub trait AnalyticsRepository: Send + Sync {
 
 pub use crate::limits::MAX_GAP_DIMENSIONS;
 
-/// What the analytics read: the funding-gap table and the results view.
-pub trait AnalyticsStore: AnalyticsRepository + ResultsRepository {}
-impl<T: AnalyticsRepository + ResultsRepository> AnalyticsStore for T {}
+sum_trait!(
+    /// What the analytics read: the funding-gap table and the results view.
+    AnalyticsStore = AnalyticsRepository + ResultsRepository
+);
 
 #[derive(Clone)]
 pub struct Analytics {

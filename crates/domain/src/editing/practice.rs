@@ -65,10 +65,11 @@ pub struct PracticeInput {
 pub struct IndicatorInput {
     pub name: String,
     pub unit: Option<String>,
+    /// The year `actual` was measured in.
+    pub year: Option<i32>,
     pub baseline: Option<Decimal>,
     pub target: Option<Decimal>,
     pub actual: Option<Decimal>,
-    pub year: Option<i32>,
 }
 
 impl IndicatorInput {
