@@ -17,6 +17,30 @@ pub struct NeedRecord {
     pub amount_required_usd_cents: Option<i64>,
 }
 
+impl NeedRecord {
+    /// A new need of a city: an OPEN DRAFT, before the input is applied.
+    pub(crate) fn draft(city_id: Id) -> Self {
+        NeedRecord {
+            need: Need {
+                id: 0,
+                version: 1,
+                publication: PublicationStatus::Draft,
+                city_id,
+                title: String::new(),
+                description: None,
+                source: None,
+                modality: None,
+                amount_required: None,
+                amount_required_currency: None,
+                status: NeedStatus::Open,
+            },
+            tags: Tags::default(),
+            owner: Some(Affiliation::City(city_id)),
+            amount_required_usd_cents: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct NeedInput {
     /// The city asking; a practitioner's own city by default.
@@ -41,24 +65,7 @@ impl Editor {
         if i.title.is_none() {
             return Err(Error::validation("title", "required"));
         }
-        let mut record = NeedRecord {
-            need: Need {
-                id: 0,
-                version: 1,
-                publication: PublicationStatus::Draft,
-                city_id,
-                title: String::new(),
-                description: None,
-                source: None,
-                modality: None,
-                amount_required: None,
-                amount_required_currency: None,
-                status: NeedStatus::Open,
-            },
-            tags: Tags::default(),
-            owner: Some(Affiliation::City(city_id)),
-            amount_required_usd_cents: None,
-        };
+        let mut record = NeedRecord::draft(city_id);
         let fields = self.apply_need(&mut record, i).await?;
         let audit = AuditEntry::new(actor, "CREATE", "Need", 0, fields);
         self.repo.save_need(&record, None, audit).await

@@ -24,6 +24,35 @@ pub struct PracticeRecord {
 }
 
 impl PracticeRecord {
+    /// A new practice: a DRAFT with nothing but its modality, before the input is applied.
+    pub(crate) fn draft(modality: LinkingModality) -> Self {
+        PracticeRecord {
+            practice: Practice {
+                id: 0,
+                version: 1,
+                status: PublicationStatus::Draft,
+                title: String::new(),
+                summary: None,
+                context: None,
+                outcomes: None,
+                issues: None,
+                source: None,
+                start_year: None,
+                end_year: None,
+                orientation: GeographicOrientation::Global,
+                modality,
+                amount_required: None,
+                amount_required_currency: None,
+            },
+            tags: Tags::default(),
+            cities: vec![],
+            association_ids: vec![],
+            indicators: vec![],
+            owner: None,
+            amount_required_usd_cents: None,
+        }
+    }
+
     fn city_ids(&self) -> Vec<Id> {
         self.cities.iter().map(|(c, _)| *c).collect()
     }
@@ -104,33 +133,10 @@ enum Making {
 impl Editor {
     pub async fn create_practice(&self, actor: &Actor, input: PracticeInput) -> Result<Practice> {
         policy::approved(actor)?;
-        let mut record = PracticeRecord {
-            practice: Practice {
-                id: 0,
-                version: 1,
-                status: PublicationStatus::Draft,
-                title: String::new(),
-                summary: None,
-                context: None,
-                outcomes: None,
-                issues: None,
-                source: None,
-                start_year: None,
-                end_year: None,
-                orientation: GeographicOrientation::Global,
-                modality: input
-                    .modality
-                    .ok_or_else(|| Error::validation("modality", "required"))?,
-                amount_required: None,
-                amount_required_currency: None,
-            },
-            tags: Tags::default(),
-            cities: vec![],
-            association_ids: vec![],
-            indicators: vec![],
-            owner: None,
-            amount_required_usd_cents: None,
-        };
+        let modality = input
+            .modality
+            .ok_or_else(|| Error::validation("modality", "required"))?;
+        let mut record = PracticeRecord::draft(modality);
         if input.title.is_none() {
             return Err(Error::validation("title", "required"));
         }

@@ -18,6 +18,31 @@ pub struct SchemeRecord {
     pub budget_usd_cents: Option<i64>,
 }
 
+impl SchemeRecord {
+    /// A new scheme: a DRAFT with its operators and owner, before the input is applied.
+    pub(crate) fn draft(operators: Vec<Operator>, owner: Option<Affiliation>) -> Self {
+        SchemeRecord {
+            scheme: SupportScheme {
+                id: 0,
+                version: 1,
+                status: PublicationStatus::Draft,
+                name: String::new(),
+                description: None,
+                source: None,
+                start_year: None,
+                end_year: None,
+                budget_amount: None,
+                budget_currency: None,
+                open_for_applications: false,
+            },
+            tags: Tags::default(),
+            operators,
+            owner,
+            budget_usd_cents: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct SchemeInput {
     pub name: Option<String>,
@@ -41,25 +66,7 @@ impl Editor {
         if input.name.is_none() {
             return Err(Error::validation("name", "required"));
         }
-        let mut record = SchemeRecord {
-            scheme: SupportScheme {
-                id: 0,
-                version: 1,
-                status: PublicationStatus::Draft,
-                name: String::new(),
-                description: None,
-                source: None,
-                start_year: None,
-                end_year: None,
-                budget_amount: None,
-                budget_currency: None,
-                open_for_applications: false,
-            },
-            tags: Tags::default(),
-            operators,
-            owner: super::affiliation_of(actor),
-            budget_usd_cents: None,
-        };
+        let mut record = SchemeRecord::draft(operators, super::affiliation_of(actor));
         let fields = self.apply_scheme(&mut record, input).await?;
         let audit = AuditEntry::new(actor, "CREATE", "SupportScheme", 0, fields);
         self.repo.save_scheme(&record, None, audit).await

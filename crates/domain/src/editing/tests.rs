@@ -32,76 +32,24 @@ struct Fake {
 impl Fake {
     fn with_records() -> Self {
         let fake = Fake::default();
-        *fake.practice.lock().unwrap() = Some(PracticeRecord {
-            practice: Practice {
-                id: 1,
-                version: 1,
-                status: PublicationStatus::Draft,
-                title: "Composting".into(),
-                summary: None,
-                context: None,
-                outcomes: None,
-                issues: None,
-                source: None,
-                start_year: None,
-                end_year: None,
-                orientation: GeographicOrientation::Global,
-                modality: LinkingModality::OneOnOne,
-                amount_required: None,
-                amount_required_currency: None,
-            },
-            tags: Tags {
-                themes: vec![Theme::Environment],
-                management_focus: vec![ManagementFocus::TechnicalExpertise],
-                cooperating_parties: vec![CooperatingParty::Academia],
-                ..Tags::default()
-            },
-            cities: vec![(CITY, CityRole::Lead)],
-            association_ids: vec![],
-            indicators: vec![],
-            owner: Some(Affiliation::City(CITY)),
-            amount_required_usd_cents: None,
-        });
-        *fake.scheme.lock().unwrap() = Some(SchemeRecord {
-            scheme: SupportScheme {
-                id: 2,
-                version: 1,
-                status: PublicationStatus::Published,
-                name: "Exchange".into(),
-                description: None,
-                source: None,
-                start_year: None,
-                end_year: None,
-                budget_amount: None,
-                budget_currency: None,
-                open_for_applications: false,
-            },
-            tags: Tags::default(),
-            operators: vec![Operator::Association(20)],
-            owner: None,
-            budget_usd_cents: None,
-        });
-        *fake.need.lock().unwrap() = Some(NeedRecord {
-            need: Need {
-                id: 3,
-                version: 1,
-                publication: PublicationStatus::Published,
-                city_id: CITY,
-                title: "Landfill".into(),
-                description: None,
-                source: None,
-                modality: None,
-                amount_required: None,
-                amount_required_currency: None,
-                status: NeedStatus::Open,
-            },
-            tags: Tags {
-                themes: vec![Theme::Environment],
-                ..Tags::default()
-            },
-            owner: Some(Affiliation::City(CITY)),
-            amount_required_usd_cents: None,
-        });
+        let mut practice = PracticeRecord::draft(LinkingModality::OneOnOne);
+        practice.practice.id = 1;
+        practice.practice.title = "Composting".into();
+        practice.tags = Tags {
+            themes: vec![Theme::Environment],
+            management_focus: vec![ManagementFocus::TechnicalExpertise],
+            cooperating_parties: vec![CooperatingParty::Academia],
+            ..Tags::default()
+        };
+        practice.cities = vec![(CITY, CityRole::Lead)];
+        *fake.practice.lock().unwrap() = Some(practice);
+        let mut scheme = SchemeRecord::draft(vec![Operator::Association(20)], None);
+        scheme.scheme.id = 2;
+        *fake.scheme.lock().unwrap() = Some(scheme);
+        let mut need = NeedRecord::draft(CITY);
+        need.need.id = 3;
+        need.tags.themes = vec![Theme::Environment];
+        *fake.need.lock().unwrap() = Some(need);
         fake
     }
 
