@@ -1,7 +1,7 @@
 //! Accounts: registration, approval, sign-in with throttling, refresh-token rotation.
 //!
-//! Token formats and password hashing are the caller's (the API's) business; this decides who may
-//! do what and keeps the state consistent.
+//! Token formats and password hashing are the caller's (the API's) business; this keeps the state
+//! consistent. Who may approve accounts is [`crate::policy`]'s to decide.
 
 use std::sync::Arc;
 

@@ -1,4 +1,5 @@
-//! Who is asking. Services take an explicit actor and decide from it what may be seen or done.
+//! Who is asking. Services take an explicit actor; [`crate::policy`] decides from it what may be
+//! seen or done.
 
 use crate::entities::Id;
 use crate::framework::vocabulary;
