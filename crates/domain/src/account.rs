@@ -1,53 +1,32 @@
 //! Accounts: registration, approval, sign-in with throttling, refresh-token rotation.
 //!
-//! Token formats and password hashing are the caller's (the API's) business; this decides who may
-//! do what and keeps the state consistent.
+//! Token formats and password hashing are the caller's (the API's) business; this keeps the state
+//! consistent. Who may approve accounts is [`crate::policy`]'s to decide.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::actor::{Affiliation, Role};
 use crate::audit::AuditEntry;
 use crate::entities::Id;
+use crate::framework::vocabulary;
 use crate::values::bounded_text;
-use crate::{Actor, Error, Result};
+use crate::{Actor, Error, Result, limits};
 
-pub const MIN_PASSWORD_CHARS: usize = 10;
-pub const MAX_PASSWORD_CHARS: usize = 128;
-/// Failed sign-ins within [`THROTTLE_WINDOW`] after which an account is locked for the window.
-pub const MAX_FAILURES_PER_ACCOUNT: u64 = 5;
-/// Failed sign-ins from one client address within the window (across accounts).
-pub const MAX_FAILURES_PER_CLIENT: u64 = 20;
-pub const THROTTLE_WINDOW: Duration = Duration::minutes(15);
-pub const REFRESH_TOKEN_LIFETIME: Duration = Duration::days(30);
+pub use crate::limits::{
+    MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_CLIENT, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS,
+    REFRESH_TOKEN_LIFETIME, THROTTLE_WINDOW,
+};
+/// Who may administer accounts is the policy's to say; kept here where callers found it.
+pub use crate::policy::require_admin;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserStatus {
-    Pending,
-    Active,
-    Disabled,
-}
-
-impl UserStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            UserStatus::Pending => "PENDING",
-            UserStatus::Active => "ACTIVE",
-            UserStatus::Disabled => "DISABLED",
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Self> {
-        match text {
-            "PENDING" => Ok(UserStatus::Pending),
-            "ACTIVE" => Ok(UserStatus::Active),
-            "DISABLED" => Ok(UserStatus::Disabled),
-            other => Err(Error::internal(format!("unknown user status {other:?}"))),
-        }
-    }
-}
+vocabulary!(
+    /// Where an account is in its life: PENDING until an ADMIN approves it.
+    UserStatus { Pending = "PENDING", Active = "ACTIVE", Disabled = "DISABLED" }
+    parse(text) else Error::internal(format!("unknown user status {text:?}"))
+);
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct User {
@@ -69,7 +48,7 @@ impl User {
         match (self.status, &self.role) {
             (UserStatus::Active, Some(role)) => Ok(Actor::User {
                 id: self.id,
-                role: role.clone(),
+                role: *role,
                 affiliation: self.affiliation.clone(),
             }),
             (UserStatus::Pending, _) => Err(Error::Forbidden("the account awaits approval".into())),
@@ -78,17 +57,17 @@ impl User {
     }
 }
 
-/// A new account's data, validated.
+/// A new account's data, validated: who it is and what it asks for, then what it is granted.
 #[derive(Debug, Clone)]
 pub struct NewUser {
     pub email: String,
     pub password_hash: String,
     pub name: String,
+    pub requested_role: Role,
+    pub requested_affiliation: Option<Affiliation>,
     pub status: UserStatus,
     pub role: Option<Role>,
     pub affiliation: Option<Affiliation>,
-    pub requested_role: Role,
-    pub requested_affiliation: Option<Affiliation>,
 }
 
 pub struct Registration {
@@ -102,7 +81,7 @@ pub struct Registration {
 /// Lower-cased and trimmed; a plausible address, not a proof of one.
 pub fn normalise_email(email: &str) -> Result<String> {
     let e = email.trim().to_lowercase();
-    let valid = e.len() <= 254
+    let valid = e.len() <= limits::MAX_EMAIL_CHARS
         && e.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && domain.contains('.')
@@ -115,6 +94,13 @@ pub fn normalise_email(email: &str) -> Result<String> {
     } else {
         Err(Error::validation("email", "is not an email address"))
     }
+}
+
+/// The normalised email and the trimmed name of a new account, its password checked.
+fn checked_identity(email: &str, password: &str, name: &str) -> Result<(String, String)> {
+    let email = normalise_email(email)?;
+    check_password(password)?;
+    Ok((email, bounded_text("name", name, limits::NAME)?))
 }
 
 pub fn check_password(password: &str) -> Result<()> {
@@ -248,9 +234,7 @@ impl Accounts {
 
     /// A PENDING account asking for a role and an affiliation; it cannot act until approved.
     pub async fn register(&self, r: Registration) -> Result<User> {
-        let email = normalise_email(&r.email)?;
-        check_password(&r.password)?;
-        let name = bounded_text("name", &r.name, 200)?;
+        let (email, name) = checked_identity(&r.email, &r.password, &r.name)?;
         if r.requested_role == Role::Admin {
             return Err(Error::validation(
                 "requestedRole",
@@ -263,34 +247,18 @@ impl Accounts {
         {
             return Err(Error::validation(affiliation_field(a), "no such record"));
         }
-        let password_hash = self.hasher.hash(&r.password).await?;
-        self.repo
-            .create_user(
-                NewUser {
-                    email,
-                    password_hash,
-                    name,
-                    status: UserStatus::Pending,
-                    role: None,
-                    affiliation: None,
-                    requested_role: r.requested_role,
-                    requested_affiliation: r.affiliation,
-                },
-                Some(AuditEntry::new(
-                    &Actor::Anonymous,
-                    "REGISTER",
-                    "User",
-                    0,
-                    vec![
-                        "email".into(),
-                        "name".into(),
-                        "requestedRole".into(),
-                        "affiliation".into(),
-                    ],
-                )),
-            )
+        let user = NewUser {
+            email,
+            password_hash: self.hasher.hash(&r.password).await?,
+            name,
+            requested_role: r.requested_role,
+            requested_affiliation: r.affiliation,
+            status: UserStatus::Pending,
+            role: None,
+            affiliation: None,
+        };
+        self.insert(user, "REGISTER", ["requestedRole", "affiliation"])
             .await
-            .map_err(email_taken)
     }
 
     /// An active account, made from the command line (the first ADMIN) or by an ADMIN.
@@ -302,36 +270,33 @@ impl Accounts {
         role: Role,
         affiliation: Option<Affiliation>,
     ) -> Result<User> {
-        let email = normalise_email(email)?;
-        check_password(password)?;
-        let name = bounded_text("name", name, 200)?;
+        let (email, name) = checked_identity(email, password, name)?;
         check_affiliation(&role, &affiliation)?;
-        let password_hash = self.hasher.hash(password).await?;
+        let user = NewUser {
+            email,
+            password_hash: self.hasher.hash(password).await?,
+            name,
+            requested_role: role,
+            requested_affiliation: affiliation.clone(),
+            status: UserStatus::Active,
+            role: Some(role),
+            affiliation,
+        };
+        self.insert(user, "CREATE", ["role", "affiliation"]).await
+    }
+
+    /// Stores a new account with its audit entry (email, name and the two `fields`).
+    async fn insert(&self, user: NewUser, action: &str, fields: [&str; 2]) -> Result<User> {
+        let changes = ["email", "name"].into_iter().chain(fields);
+        let audit = AuditEntry::new(
+            &Actor::Anonymous,
+            action,
+            "User",
+            0,
+            changes.map(String::from).collect(),
+        );
         self.repo
-            .create_user(
-                NewUser {
-                    email,
-                    password_hash,
-                    name,
-                    status: UserStatus::Active,
-                    role: Some(role.clone()),
-                    affiliation: affiliation.clone(),
-                    requested_role: role,
-                    requested_affiliation: affiliation,
-                },
-                Some(AuditEntry::new(
-                    &Actor::Anonymous,
-                    "CREATE",
-                    "User",
-                    0,
-                    vec![
-                        "email".into(),
-                        "name".into(),
-                        "role".into(),
-                        "affiliation".into(),
-                    ],
-                )),
-            )
+            .create_user(user, Some(audit))
             .await
             .map_err(email_taken)
     }
@@ -344,13 +309,13 @@ impl Accounts {
         role: Option<Role>,
         affiliation: Option<Affiliation>,
     ) -> Result<User> {
-        require_admin(actor)?;
+        crate::policy::may_approve_users(actor)?;
         let user = self
             .repo
             .user_by_id(user_id)
             .await?
             .ok_or_else(|| Error::not_found("User", user_id))?;
-        let role = role.unwrap_or(user.requested_role.clone());
+        let role = role.unwrap_or(user.requested_role);
         let affiliation = match (affiliation, &role) {
             (Some(a), _) => Some(a),
             (None, Role::Admin) => None,
@@ -480,18 +445,6 @@ fn email_taken(e: Error) -> Error {
 fn session_audit(user_id: Id, action: &str) -> AuditEntry {
     let actor = Actor::Pending { id: user_id };
     AuditEntry::new(&actor, action, "User", user_id, vec!["session".into()])
-}
-
-pub fn require_admin(actor: &Actor) -> Result<()> {
-    match actor {
-        Actor::User {
-            role: Role::Admin, ..
-        } => Ok(()),
-        Actor::User { .. } | Actor::Pending { .. } => {
-            Err(Error::Forbidden("only the secretariat may do this".into()))
-        }
-        Actor::Anonymous => Err(Error::Unauthenticated),
-    }
 }
 
 pub fn affiliation_field(a: &Affiliation) -> &'static str {

@@ -1,36 +1,20 @@
-//! Who is asking. Services take an explicit actor and decide from it what may be seen or done.
+//! Who is asking. Services take an explicit actor; [`crate::policy`] decides from it what may be
+//! seen or done.
 
 use crate::entities::Id;
-use crate::{Error, Result};
+use crate::framework::vocabulary;
+use crate::{Error, Result, policy};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Role {
-    Practitioner,
-    SupportProvider,
-    Donor,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Role::Practitioner => "PRACTITIONER",
-            Role::SupportProvider => "SUPPORT_PROVIDER",
-            Role::Donor => "DONOR",
-            Role::Admin => "ADMIN",
-        }
+vocabulary!(
+    /// What a signed-in user does in the forum; [`crate::policy`] says what each may change.
+    Role {
+        Practitioner = "PRACTITIONER",
+        SupportProvider = "SUPPORT_PROVIDER",
+        Donor = "DONOR",
+        Admin = "ADMIN",
     }
-
-    pub fn parse(text: &str) -> Result<Self> {
-        match text {
-            "PRACTITIONER" => Ok(Role::Practitioner),
-            "SUPPORT_PROVIDER" => Ok(Role::SupportProvider),
-            "DONOR" => Ok(Role::Donor),
-            "ADMIN" => Ok(Role::Admin),
-            other => Err(Error::validation("role", format!("unknown role {other:?}"))),
-        }
-    }
-}
+    parse(text) else Error::validation("role", format!("unknown role {text:?}"))
+);
 
 /// The one organisation a signed-in user belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -96,46 +80,21 @@ pub enum Visibility {
 }
 
 impl Actor {
+    /// What part of the base this actor's reads return; decided by [`policy::visibility`].
     pub fn visibility(&self) -> Visibility {
-        match self {
-            Actor::User {
-                role: Role::Admin, ..
-            } => Visibility::Everything,
-            Actor::User {
-                affiliation: Some(a),
-                ..
-            } => Visibility::Member(a.clone()),
-            _ => Visibility::Published,
-        }
+        policy::visibility(self)
     }
 
-    /// Whether confidential funding amounts may be shown for a record of `donor_id`.
+    /// Whether confidential funding amounts may be shown for a record of `donor_id`; decided by
+    /// [`policy::sees_confidential_amount`].
     pub fn sees_confidential_amounts_of(&self, donor_id: Option<Id>) -> bool {
-        match self {
-            Actor::User {
-                role: Role::Admin, ..
-            } => true,
-            Actor::User {
-                role: Role::Donor,
-                affiliation: Some(Affiliation::Donor(own)),
-                ..
-            } => donor_id == Some(*own),
-            _ => false,
-        }
+        policy::sees_confidential_amount(self, donor_id)
     }
 
     /// The approved user behind a change: UNAUTHENTICATED for anonymous callers, FORBIDDEN for
     /// accounts awaiting approval.
     pub fn approved(&self) -> Result<(Id, &Role, Option<&Affiliation>)> {
-        match self {
-            Actor::User {
-                id,
-                role,
-                affiliation,
-            } => Ok((*id, role, affiliation.as_ref())),
-            Actor::Pending { .. } => Err(Error::Forbidden("the account awaits approval".into())),
-            Actor::Anonymous => Err(Error::Unauthenticated),
-        }
+        policy::approved(self)
     }
 
     pub fn is_admin(&self) -> bool {
@@ -153,47 +112,5 @@ impl Actor {
             Actor::User { id, .. } | Actor::Pending { id } => Some(*id),
             Actor::Anonymous => None,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn drafts_and_confidential_amounts_follow_the_affiliation() {
-        assert_eq!(Actor::Anonymous.visibility(), Visibility::Published);
-        assert_eq!(Actor::Pending { id: 3 }.visibility(), Visibility::Published);
-        let admin = Actor::User {
-            id: 1,
-            role: Role::Admin,
-            affiliation: None,
-        };
-        assert_eq!(admin.visibility(), Visibility::Everything);
-        let donor = Actor::User {
-            id: 2,
-            role: Role::Donor,
-            affiliation: Some(Affiliation::Donor(7)),
-        };
-        assert_eq!(
-            donor.visibility(),
-            Visibility::Member(Affiliation::Donor(7))
-        );
-        assert!(donor.sees_confidential_amounts_of(Some(7)));
-        assert!(!donor.sees_confidential_amounts_of(Some(8)));
-        assert!(!Actor::Anonymous.sees_confidential_amounts_of(Some(7)));
-        assert!(admin.sees_confidential_amounts_of(None));
-    }
-
-    #[test]
-    fn only_approved_users_act() {
-        assert_eq!(
-            Actor::Anonymous.approved().unwrap_err(),
-            Error::Unauthenticated
-        );
-        assert!(matches!(
-            Actor::Pending { id: 1 }.approved().unwrap_err(),
-            Error::Forbidden(_)
-        ));
     }
 }

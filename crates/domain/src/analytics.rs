@@ -6,33 +6,22 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 
 use crate::entities::Id;
-use crate::framework::FundingStatus;
+use crate::framework::{FundingStatus, vocabulary};
+use crate::repository::sum_trait;
 use crate::values::{cents_to_decimal, year};
 use crate::{Error, Result};
 
-/// A dimension a funding-gap table can be grouped by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum GapDimension {
-    Theme,
-    Orientation,
-    Bloc,
-    Country,
-    Modality,
-    ManagementFocus,
-}
-
-impl GapDimension {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            GapDimension::Theme => "THEME",
-            GapDimension::Orientation => "ORIENTATION",
-            GapDimension::Bloc => "BLOC",
-            GapDimension::Country => "COUNTRY",
-            GapDimension::Modality => "MODALITY",
-            GapDimension::ManagementFocus => "MANAGEMENT_FOCUS",
-        }
+vocabulary!(
+    /// A dimension a funding-gap table can be grouped by.
+    GapDimension {
+        Theme = "THEME",
+        Orientation = "ORIENTATION",
+        Bloc = "BLOC",
+        Country = "COUNTRY",
+        Modality = "MODALITY",
+        ManagementFocus = "MANAGEMENT_FOCUS",
     }
-}
+);
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct GapFilter {
@@ -54,7 +43,7 @@ pub struct GapKey {
 }
 
 /// One cell of the table: amounts in USD cents as SQL adds them up exactly.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct FundingGapCell {
     pub key: Vec<GapKey>,
     pub open_needs: i64,
@@ -103,11 +92,12 @@ pub trait AnalyticsRepository: Send + Sync {
     ) -> Result<Vec<FundingGapCell>>;
 }
 
-pub const MAX_GAP_DIMENSIONS: usize = 3;
+pub use crate::limits::MAX_GAP_DIMENSIONS;
 
-/// What the analytics read: the funding-gap table and the results view.
-pub trait AnalyticsStore: AnalyticsRepository + ResultsRepository {}
-impl<T: AnalyticsRepository + ResultsRepository> AnalyticsStore for T {}
+sum_trait!(
+    /// What the analytics read: the funding-gap table and the results view.
+    AnalyticsStore = AnalyticsRepository + ResultsRepository
+);
 
 #[derive(Clone)]
 pub struct Analytics {
@@ -149,16 +139,7 @@ impl Analytics {
     /// The same figures for the whole base, each practice and need counted once.
     pub async fn funding_gap_total(&self, filter: GapFilter) -> Result<FundingGapCell> {
         let mut cells = self.repo.funding_gaps(&[], &Self::check(filter)?).await?;
-        Ok(cells.pop().unwrap_or(FundingGapCell {
-            key: vec![],
-            open_needs: 0,
-            active_practices: 0,
-            required_cents: 0,
-            funded_cents: 0,
-            pledged_cents: 0,
-            scheme_count: 0,
-            donor_count: 0,
-        }))
+        Ok(cells.pop().unwrap_or_default())
     }
 
     fn check(mut filter: GapFilter) -> Result<GapFilter> {
@@ -188,14 +169,9 @@ mod tests {
 
     fn cell(required: i64, funded: i64) -> FundingGapCell {
         FundingGapCell {
-            key: vec![],
-            open_needs: 0,
-            active_practices: 0,
             required_cents: required,
             funded_cents: funded,
-            pledged_cents: 0,
-            scheme_count: 0,
-            donor_count: 0,
+            ..FundingGapCell::default()
         }
     }
 

@@ -2,14 +2,45 @@
 //!
 //! Every enum is stored as its upper-case name, which is also its GraphQL value.
 
-use serde::{Deserialize, Serialize};
-
-use crate::Error;
-
+/// A closed vocabulary: the enum, its stored names (`as_str`, `ALL`, `from_name`, `Display`) and a
+/// `parse`. By default `parse(text, field)` reports an unknown name as a validation error on
+/// `field`; a vocabulary read from one place only may give `parse(text) else <error>` instead.
+/// Several vocabularies with the default `parse` may be defined in one invocation.
 macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }
+        parse($t:ident) else $unknown:expr) => {
+        $crate::framework::vocabulary!(@names $(#[$meta])* $name { $($variant = $text),+ });
+
+        impl $name {
+            pub fn parse($t: &str) -> $crate::Result<Self> {
+                Self::from_name($t).ok_or_else(|| $unknown)
+            }
+        }
+    };
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $crate::framework::vocabulary!(@names $(#[$meta])* $name { $($variant = $text),+ });
+
+        impl $name {
+            /// Parses the stored / wire name; `field` names the input in the validation error.
+            pub fn parse(text: &str, field: &str) -> $crate::Result<Self> {
+                Self::from_name(text).ok_or_else(|| {
+                    $crate::Error::validation(
+                        field,
+                        format!("unknown {} value {text:?}", stringify!($name)),
+                    )
+                })
+            }
+        }
+    };
+    ($($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? })+) => {
+        $($crate::framework::vocabulary!($(#[$meta])* $name { $($variant = $text),+ });)+
+    };
+    (@names $(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize,
+        )]
         pub enum $name {
             $(#[serde(rename = $text)] $variant),+
         }
@@ -21,14 +52,11 @@ macro_rules! vocabulary {
                 match self { $($name::$variant => $text),+ }
             }
 
-            /// Parses the stored / wire name; `field` names the input in the validation error.
-            pub fn parse(text: &str, field: &str) -> Result<Self, Error> {
+            /// The value stored as `text`, if any.
+            pub fn from_name(text: &str) -> Option<Self> {
                 match text {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(Error::validation(
-                        field,
-                        format!("unknown {} value {other:?}", stringify!($name)),
-                    )),
+                    $($text => Some($name::$variant),)+
+                    _ => None,
                 }
             }
         }
@@ -41,35 +69,25 @@ macro_rules! vocabulary {
     };
 }
 
-vocabulary!(
+pub(crate) use vocabulary;
+
+vocabulary! {
     /// Where the cooperating cities stand relative to each other (report 3.2).
     GeographicOrientation {
-        NorthNorth = "NORTH_NORTH",
-        WestEast = "WEST_EAST",
-        NorthSouth = "NORTH_SOUTH",
-        SouthSouth = "SOUTH_SOUTH",
-        Global = "GLOBAL",
+        NorthNorth = "NORTH_NORTH", WestEast = "WEST_EAST", NorthSouth = "NORTH_SOUTH",
+        SouthSouth = "SOUTH_SOUTH", Global = "GLOBAL",
     }
-);
 
-vocabulary!(
     /// How many parties a practice links (report 3.3).
     LinkingModality { OneOnOne = "ONE_ON_ONE", Group = "GROUP", Network = "NETWORK" }
-);
 
-vocabulary!(
     /// Who takes part on the cities' side (report 3.4).
     CooperatingParty {
-        LocalAuthorityServices = "LOCAL_AUTHORITY_SERVICES",
-        NgoCbo = "NGO_CBO",
-        PrivateSector = "PRIVATE_SECTOR",
-        Academia = "ACADEMIA",
-        NationalAssociation = "NATIONAL_ASSOCIATION",
-        Other = "OTHER",
+        LocalAuthorityServices = "LOCAL_AUTHORITY_SERVICES", NgoCbo = "NGO_CBO",
+        PrivateSector = "PRIVATE_SECTOR", Academia = "ACADEMIA",
+        NationalAssociation = "NATIONAL_ASSOCIATION", Other = "OTHER",
     }
-);
 
-vocabulary!(
     /// Which part of urban management a practice strengthens (report 3.5).
     ManagementFocus {
         TechnicalExpertise = "TECHNICAL_EXPERTISE",
@@ -77,139 +95,84 @@ vocabulary!(
         StrategyImplementation = "STRATEGY_IMPLEMENTATION",
         InstitutionalReform = "INSTITUTIONAL_REFORM",
     }
-);
 
-vocabulary!(
     /// The subject of a practice (report 3.6).
     Theme {
-        MunicipalFinance = "MUNICIPAL_FINANCE",
-        Environment = "ENVIRONMENT",
-        InfrastructureServices = "INFRASTRUCTURE_SERVICES",
-        Health = "HEALTH",
-        Housing = "HOUSING",
-        EconomicDevelopment = "ECONOMIC_DEVELOPMENT",
-        SecurityDisaster = "SECURITY_DISASTER",
-        SocialCultural = "SOCIAL_CULTURAL",
+        MunicipalFinance = "MUNICIPAL_FINANCE", Environment = "ENVIRONMENT",
+        InfrastructureServices = "INFRASTRUCTURE_SERVICES", Health = "HEALTH",
+        Housing = "HOUSING", EconomicDevelopment = "ECONOMIC_DEVELOPMENT",
+        SecurityDisaster = "SECURITY_DISASTER", SocialCultural = "SOCIAL_CULTURAL",
         Other = "OTHER",
     }
-);
 
-vocabulary!(
     /// Who facilitates a support scheme (report 4.2).
     FacilitatingStructure {
         CityAuthority = "CITY_AUTHORITY",
         LocalAuthorityAssociation = "LOCAL_AUTHORITY_ASSOCIATION",
-        NationalGovernment = "NATIONAL_GOVERNMENT",
-        AidOrganisation = "AID_ORGANISATION",
-        ProfessionalAssociation = "PROFESSIONAL_ASSOCIATION",
-        Ngo = "NGO",
-        Other = "OTHER",
+        NationalGovernment = "NATIONAL_GOVERNMENT", AidOrganisation = "AID_ORGANISATION",
+        ProfessionalAssociation = "PROFESSIONAL_ASSOCIATION", Ngo = "NGO", Other = "OTHER",
     }
-);
 
-vocabulary!(
     /// Where the money comes from (report 4.3).
     FundingSource {
-        OwnBudget = "OWN_BUDGET",
-        LocalPartners = "LOCAL_PARTNERS",
-        DevelopmentProgramme = "DEVELOPMENT_PROGRAMME",
-        GrantsLoans = "GRANTS_LOANS",
-        SelfFunding = "SELF_FUNDING",
-        FoundationTrust = "FOUNDATION_TRUST",
-        Other = "OTHER",
+        OwnBudget = "OWN_BUDGET", LocalPartners = "LOCAL_PARTNERS",
+        DevelopmentProgramme = "DEVELOPMENT_PROGRAMME", GrantsLoans = "GRANTS_LOANS",
+        SelfFunding = "SELF_FUNDING", FoundationTrust = "FOUNDATION_TRUST", Other = "OTHER",
     }
-);
 
-vocabulary!(
     /// How a scheme supports cooperation (report 4.4).
     SupportModality {
         BestPracticeMatchmaking = "BEST_PRACTICE_MATCHMAKING",
-        StaffExchange = "STAFF_EXCHANGE",
-        KnowledgeExchange = "KNOWLEDGE_EXCHANGE",
-        Networking = "NETWORKING",
-        DemonstrationReplication = "DEMONSTRATION_REPLICATION",
-        ExpertiseTools = "EXPERTISE_TOOLS",
-        Other = "OTHER",
+        StaffExchange = "STAFF_EXCHANGE", KnowledgeExchange = "KNOWLEDGE_EXCHANGE",
+        Networking = "NETWORKING", DemonstrationReplication = "DEMONSTRATION_REPLICATION",
+        ExpertiseTools = "EXPERTISE_TOOLS", Other = "OTHER",
     }
-);
 
-vocabulary!(
     /// A country's group for the geographic orientation: UN developed (NORTH), transition (EAST)
     /// and developing (SOUTH) economies.
     Bloc { North = "NORTH", East = "EAST", South = "SOUTH" }
-);
 
-vocabulary!(
     /// The level and size of a local authority.
     CityKind {
-        Municipality = "MUNICIPALITY",
-        County = "COUNTY",
-        Province = "PROVINCE",
-        MetropolitanArea = "METROPOLITAN_AREA",
-        District = "DISTRICT",
-        Region = "REGION",
+        Municipality = "MUNICIPALITY", County = "COUNTY", Province = "PROVINCE",
+        MetropolitanArea = "METROPOLITAN_AREA", District = "DISTRICT", Region = "REGION",
         Other = "OTHER",
     }
-);
 
-vocabulary!(
     AssociationScope {
-        National = "NATIONAL",
-        Regional = "REGIONAL",
-        Global = "GLOBAL",
-        Professional = "PROFESSIONAL",
-        Network = "NETWORK",
+        National = "NATIONAL", Regional = "REGIONAL", Global = "GLOBAL",
+        Professional = "PROFESSIONAL", Network = "NETWORK",
     }
-);
 
-vocabulary!(
     DonorKind {
-        Bilateral = "BILATERAL",
-        Multilateral = "MULTILATERAL",
-        Foundation = "FOUNDATION",
-        PrivateSector = "PRIVATE_SECTOR",
-        NationalGovernment = "NATIONAL_GOVERNMENT",
-        LocalGovernment = "LOCAL_GOVERNMENT",
-        Other = "OTHER",
+        Bilateral = "BILATERAL", Multilateral = "MULTILATERAL", Foundation = "FOUNDATION",
+        PrivateSector = "PRIVATE_SECTOR", NationalGovernment = "NATIONAL_GOVERNMENT",
+        LocalGovernment = "LOCAL_GOVERNMENT", Other = "OTHER",
     }
-);
 
-vocabulary!(
     /// A city's part in a practice.
     CityRole { Lead = "LEAD", Partner = "PARTNER" }
-);
 
-vocabulary!(
     FundingStatus { Pledged = "PLEDGED", Committed = "COMMITTED", Disbursed = "DISBURSED" }
-);
 
-vocabulary!(
     /// Where a record is in its life: drafts are seen by their organisation only.
     PublicationStatus { Draft = "DRAFT", Published = "PUBLISHED", Archived = "ARCHIVED" }
-);
 
-vocabulary!(
     NeedStatus { Open = "OPEN", Matched = "MATCHED", Closed = "CLOSED" }
-);
 
-vocabulary!(
     /// The multi-valued dimensions, as stored in the tag tables and counted by `inventory`.
     Dimension {
-        Orientation = "ORIENTATION",
-        Modality = "MODALITY",
-        CooperatingParty = "COOPERATING_PARTY",
-        ManagementFocus = "MANAGEMENT_FOCUS",
-        Theme = "THEME",
-        FacilitatingStructure = "FACILITATING_STRUCTURE",
-        FundingSource = "FUNDING_SOURCE",
-        SupportModality = "SUPPORT_MODALITY",
-        Country = "COUNTRY",
+        Orientation = "ORIENTATION", Modality = "MODALITY", CooperatingParty = "COOPERATING_PARTY",
+        ManagementFocus = "MANAGEMENT_FOCUS", Theme = "THEME",
+        FacilitatingStructure = "FACILITATING_STRUCTURE", FundingSource = "FUNDING_SOURCE",
+        SupportModality = "SUPPORT_MODALITY", Country = "COUNTRY",
     }
-);
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Error;
 
     #[test]
     fn names_round_trip() {

@@ -1,6 +1,6 @@
 //! The C2C information base as plain Rust: the report's analytical framework (Table 2.2), the
 //! records of the graph, validated values, the repository traits the storage implements, and the
-//! services that decide what an actor may see.
+//! services that read and change it; [`policy`] decides who may do what.
 //!
 //! Nothing here knows about SQL, GraphQL or HTTP.
 
@@ -12,8 +12,10 @@ pub mod editing;
 pub mod entities;
 pub mod error;
 pub mod framework;
+pub mod limits;
 pub mod orientation;
 pub mod page;
+pub mod policy;
 pub mod repository;
 pub mod service;
 pub mod values;

@@ -1,4 +1,4 @@
-//! Deriving a practice's geographic orientation from its cities' blocs (DESIGN: the graph).
+//! Deriving a practice's geographic orientation from its cities' blocs (see README, "Orientation").
 
 use std::collections::BTreeSet;
 
@@ -52,7 +52,7 @@ mod tests {
     use GeographicOrientation::*;
 
     #[test]
-    fn derivation_table_of_the_design() {
+    fn derivation_table() {
         assert_eq!(derive(&[North, North]), Some(NorthNorth));
         assert_eq!(derive(&[North, East]), Some(WestEast));
         assert_eq!(derive(&[East, East]), Some(WestEast));

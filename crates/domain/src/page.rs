@@ -3,8 +3,7 @@
 use crate::entities::Id;
 use crate::{Error, Result};
 
-pub const MAX_PAGE_SIZE: u64 = 100;
-pub const DEFAULT_PAGE_SIZE: u64 = 20;
+pub use crate::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {

@@ -10,6 +10,7 @@ use crate::{Result, Visibility};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PracticeFilter {
+    pub text: Option<String>,
     pub themes: Vec<Theme>,
     pub orientation: Option<GeographicOrientation>,
     pub modality: Option<LinkingModality>,
@@ -20,7 +21,6 @@ pub struct PracticeFilter {
     pub scheme_id: Option<Id>,
     pub status: Option<PublicationStatus>,
     pub active_in_year: Option<i32>,
-    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -185,23 +185,21 @@ pub trait InventoryRepository: Send + Sync {
     async fn inventory(&self, vis: &Visibility) -> Result<Inventory>;
 }
 
-/// Everything the read side needs, as one object the API can hold.
-pub trait Store:
-    ReferenceRepository
-    + CityRepository
-    + AssociationRepository
-    + DonorRepository
-    + SchemeRepository
-    + PracticeRepository
-    + FundingRepository
-    + NeedRepository
-    + LinkRepository
-    + InventoryRepository
-{
+/// A trait that is the sum of others, implemented for every type that implements them all, so
+/// that services hold one object for several repositories.
+macro_rules! sum_trait {
+    ($(#[$meta:meta])* $name:ident = $first:ident $(+ $rest:ident)*) => {
+        $(#[$meta])*
+        pub trait $name: $first $(+ $rest)* {}
+        impl<T: $first $(+ $rest)*> $name for T {}
+    };
 }
 
-impl<T> Store for T where
-    T: ReferenceRepository
+pub(crate) use sum_trait;
+
+sum_trait!(
+    /// Everything the read side needs, as one object the API can hold.
+    Store = ReferenceRepository
         + CityRepository
         + AssociationRepository
         + DonorRepository
@@ -211,5 +209,4 @@ impl<T> Store for T where
         + NeedRepository
         + LinkRepository
         + InventoryRepository
-{
-}
+);

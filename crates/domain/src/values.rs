@@ -7,90 +7,63 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// An ISO 3166-1 alpha-2 code in upper case. Whether the country exists is the reference data's
-/// business; this only guarantees the shape.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct CountryCode(String);
+/// A code of `LEN` upper-case ASCII letters; whether it names anything is the reference data's
+/// business, this only guarantees the shape.
+macro_rules! iso_code {
+    ($(#[$meta:meta])* $name:ident, $len:literal, $field:literal, $standard:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
 
-impl CountryCode {
-    pub fn parse(text: &str) -> Result<Self> {
-        let code = text.trim().to_ascii_uppercase();
-        if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
-            Ok(CountryCode(code))
-        } else {
-            Err(Error::validation(
-                "countryCode",
-                format!("{text:?} is not an ISO 3166-1 alpha-2 code"),
-            ))
+        impl $name {
+            pub fn parse(text: &str) -> Result<Self> {
+                let code = text.trim().to_ascii_uppercase();
+                if code.len() == $len && code.bytes().all(|b| b.is_ascii_uppercase()) {
+                    Ok($name(code))
+                } else {
+                    Err(Error::validation(
+                        $field,
+                        format!("{text:?} is not an {} code", $standard),
+                    ))
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
         }
-    }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for CountryCode {
-    type Error = Error;
-    fn try_from(value: String) -> Result<Self> {
-        CountryCode::parse(&value)
-    }
-}
-
-impl From<CountryCode> for String {
-    fn from(value: CountryCode) -> Self {
-        value.0
-    }
-}
-
-impl std::fmt::Display for CountryCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// An ISO 4217 alphabetic code in upper case (legacy codes such as NLG included).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct CurrencyCode(String);
-
-impl CurrencyCode {
-    pub fn parse(text: &str) -> Result<Self> {
-        let code = text.trim().to_ascii_uppercase();
-        if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
-            Ok(CurrencyCode(code))
-        } else {
-            Err(Error::validation(
-                "currency",
-                format!("{text:?} is not an ISO 4217 code"),
-            ))
+        impl TryFrom<String> for $name {
+            type Error = Error;
+            fn try_from(value: String) -> Result<Self> {
+                $name::parse(&value)
+            }
         }
-    }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
 }
 
-impl TryFrom<String> for CurrencyCode {
-    type Error = Error;
-    fn try_from(value: String) -> Result<Self> {
-        CurrencyCode::parse(&value)
-    }
-}
+iso_code!(
+    /// An ISO 3166-1 alpha-2 country code in upper case.
+    CountryCode, 2, "countryCode", "ISO 3166-1 alpha-2"
+);
 
-impl From<CurrencyCode> for String {
-    fn from(value: CurrencyCode) -> Self {
-        value.0
-    }
-}
-
-impl std::fmt::Display for CurrencyCode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+iso_code!(
+    /// An ISO 4217 alphabetic currency code in upper case (legacy codes such as NLG included).
+    CurrencyCode, 3, "currency", "ISO 4217"
+);
 
 /// Trimmed text between 1 and `max` characters.
 pub fn bounded_text(field: &str, text: &str, max: usize) -> Result<String> {
@@ -116,23 +89,19 @@ pub fn optional_text(field: &str, text: Option<&str>, max: usize) -> Result<Opti
     }
 }
 
-/// Bounds of the stored texts, shared by the seed loader and the mutations.
-pub mod limits {
-    pub const NAME: usize = 200;
-    pub const TITLE: usize = 200;
-    pub const SUMMARY: usize = 1_000;
-    pub const LONG_TEXT: usize = 8_000;
-    pub const SOURCE: usize = 500;
-}
+/// The bounds, also reachable here where the seed loader has always found them.
+pub use crate::limits;
 
-/// A year of a practice, scheme or funding record. The report's cases go back to the 1950s.
+/// A year of a practice, scheme or funding record, within [`limits::FIRST_YEAR`] and
+/// [`limits::LAST_YEAR`].
 pub fn year(field: &str, value: i32) -> Result<i32> {
-    if (1900..=2100).contains(&value) {
+    let (first, last) = (limits::FIRST_YEAR, limits::LAST_YEAR);
+    if (first..=last).contains(&value) {
         Ok(value)
     } else {
         Err(Error::validation(
             field,
-            format!("{value} is not a plausible year (1900 to 2100)"),
+            format!("{value} is not a plausible year ({first} to {last})"),
         ))
     }
 }
@@ -163,31 +132,53 @@ pub fn non_negative(field: &str, value: Decimal) -> Result<Decimal> {
     if value.is_sign_negative() && !value.is_zero() {
         return Err(Error::validation(field, "must not be negative"));
     }
-    if value.scale() > 6 {
-        return Err(Error::validation(field, "has more than 6 decimal places"));
+    if value.scale() > limits::AMOUNT_SCALE {
+        return Err(Error::validation(
+            field,
+            format!("has more than {} decimal places", limits::AMOUNT_SCALE),
+        ));
     }
     Ok(value.normalize())
 }
 
-/// A positive conversion rate (USD per unit), with up to 12 decimal places: legacy currencies
-/// such as ITL are worth a small fraction of a cent.
+/// A positive conversion rate (USD per unit), with up to [`limits::RATE_SCALE`] decimal places.
 pub fn rate(field: &str, text: &str) -> Result<Decimal> {
     let value = Decimal::from_str(text.trim())
         .map_err(|_| Error::validation(field, format!("{text:?} is not a decimal rate")))?;
     if value <= Decimal::ZERO {
         return Err(Error::validation(field, "must be positive"));
     }
-    if value.scale() > 12 {
-        return Err(Error::validation(field, "has more than 12 decimal places"));
+    if value.scale() > limits::RATE_SCALE {
+        return Err(Error::validation(
+            field,
+            format!("has more than {} decimal places", limits::RATE_SCALE),
+        ));
     }
     Ok(value.normalize())
 }
 
-/// Money in a currency, exact.
+/// Money in a currency, exact, with its value in USD cents at the rate it was converted at
+/// (the unit aggregates add up).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Money {
     pub amount: Decimal,
     pub currency: CurrencyCode,
+    pub usd_cents: i64,
+}
+
+impl Money {
+    /// Writes optional money into a record's amount, currency and USD-cents fields; `None`
+    /// clears all three.
+    pub fn store(
+        money: Option<Money>,
+        amount: &mut Option<Decimal>,
+        currency: &mut Option<String>,
+        usd_cents: &mut Option<i64>,
+    ) {
+        *amount = money.as_ref().map(|m| m.amount);
+        *currency = money.as_ref().map(|m| m.currency.to_string());
+        *usd_cents = money.map(|m| m.usd_cents);
+    }
 }
 
 /// Converts an amount to USD at `usd_per_unit`, rounded to cents (the unit aggregates are kept in).

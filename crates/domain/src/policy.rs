@@ -1,0 +1,271 @@
+//! Who may read, change or see what: every authorization decision of the forum, as pure
+//! functions of the actor and the facts of the record. README's "Accounts and roles" table is the
+//! specification; the tests below are that table.
+//!
+//! Every change needs an approved account: anonymous callers are UNAUTHENTICATED, accounts
+//! awaiting approval FORBIDDEN, before anything about the record is asked. The secretariat
+//! (ADMIN) may do everything.
+
+use crate::actor::{Affiliation, Role};
+use crate::entities::{Id, Operator};
+use crate::framework::FundingSource;
+use crate::{Actor, Error, Result, Visibility};
+
+fn forbidden(why: &str) -> Error {
+    Error::Forbidden(why.into())
+}
+
+/// The approved user behind a change.
+pub fn approved(actor: &Actor) -> Result<(Id, &Role, Option<&Affiliation>)> {
+    match actor {
+        Actor::User {
+            id,
+            role,
+            affiliation,
+        } => Ok((*id, role, affiliation.as_ref())),
+        Actor::Pending { .. } => Err(forbidden("the account awaits approval")),
+        Actor::Anonymous => Err(Error::Unauthenticated),
+    }
+}
+
+/// The approved user's role and affiliation.
+fn standing(actor: &Actor) -> Result<(Role, Option<&Affiliation>)> {
+    approved(actor).map(|(_, role, affiliation)| (*role, affiliation))
+}
+
+/// The secretariat's own work: account approval, the USD rate table, the audit trail.
+pub fn require_admin(actor: &Actor) -> Result<()> {
+    match actor {
+        Actor::User {
+            role: Role::Admin, ..
+        } => Ok(()),
+        Actor::User { .. } | Actor::Pending { .. } => {
+            Err(forbidden("only the secretariat may do this"))
+        }
+        Actor::Anonymous => Err(Error::Unauthenticated),
+    }
+}
+
+// ---- reads ----
+
+/// Drafts are seen by their organisation and the secretariat; everyone else reads the published
+/// base. Accounts awaiting approval read like anyone.
+pub fn visibility(actor: &Actor) -> Visibility {
+    match actor {
+        Actor::User {
+            role: Role::Admin, ..
+        } => Visibility::Everything,
+        Actor::User {
+            affiliation: Some(a),
+            ..
+        } => Visibility::Member(a.clone()),
+        _ => Visibility::Published,
+    }
+}
+
+/// A confidential funding amount is shown to its donor and the secretariat; others learn that
+/// the funding exists.
+pub fn sees_confidential_amount(actor: &Actor, donor_id: Option<Id>) -> bool {
+    match actor {
+        Actor::User {
+            role: Role::Admin, ..
+        } => true,
+        Actor::User {
+            role: Role::Donor,
+            affiliation: Some(Affiliation::Donor(own)),
+            ..
+        } => donor_id == Some(*own),
+        _ => false,
+    }
+}
+
+// ---- practices ----
+
+/// A practice (new or existing) is changed by practitioners of a city taking part in it or of
+/// an association involved in it.
+pub fn may_change_practice(actor: &Actor, cities: &[Id], associations: &[Id]) -> Result<()> {
+    match standing(actor)? {
+        (Role::Admin, _) => Ok(()),
+        (Role::Practitioner, Some(Affiliation::City(c))) if cities.contains(c) => Ok(()),
+        (Role::Practitioner, Some(Affiliation::Association(a))) if associations.contains(a) => {
+            Ok(())
+        }
+        _ => Err(forbidden(
+            "only practitioners of the practice's cities or associations may change it",
+        )),
+    }
+}
+
+// ---- support schemes ----
+
+/// Support providers create schemes, operated by their association; the secretariat creates
+/// schemes without an operator. Answers the operators of the new scheme.
+pub fn operators_of_new_scheme(actor: &Actor) -> Result<Vec<Operator>> {
+    match standing(actor)? {
+        (Role::Admin, _) => Ok(vec![]),
+        (Role::SupportProvider, Some(Affiliation::Association(a))) => {
+            Ok(vec![Operator::Association(*a)])
+        }
+        _ => Err(forbidden(
+            "only support providers and the secretariat create support schemes",
+        )),
+    }
+}
+
+/// A scheme, and its links to practices, is changed by support providers of an association
+/// operating it.
+pub fn may_change_scheme(actor: &Actor, operators: &[Operator]) -> Result<()> {
+    match standing(actor)? {
+        (Role::Admin, _) => Ok(()),
+        (Role::SupportProvider, Some(Affiliation::Association(a)))
+            if operators.contains(&Operator::Association(*a)) =>
+        {
+            Ok(())
+        }
+        _ => Err(forbidden(
+            "only support providers of an operating association may change this scheme",
+        )),
+    }
+}
+
+// ---- funding ----
+
+/// Whose funding a new record is: a donor's records are its own (naming another donor is
+/// forbidden), the secretariat names any donor or none, and nobody else names a donor.
+pub fn donor_of_new_funding(actor: &Actor, named: Option<Id>) -> Result<Option<Id>> {
+    match standing(actor)? {
+        (Role::Donor, Some(Affiliation::Donor(d))) => {
+            if named.is_some_and(|given| given != *d) {
+                return Err(forbidden("a donor records its own funding only"));
+            }
+            Ok(Some(*d))
+        }
+        (Role::Admin, _) => Ok(named),
+        _ if named.is_some() => Err(forbidden(
+            "only the donor itself or the secretariat names a donor",
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// Who may record or change a funding record: own-budget and local-partner funding belongs to
+/// the practice's cities (without a donor), everything else to the donor who is its source.
+pub fn may_change_funding(
+    actor: &Actor,
+    donor_id: Option<Id>,
+    source_type: FundingSource,
+    practice_cities: &[Id],
+) -> Result<()> {
+    let local = matches!(
+        source_type,
+        FundingSource::OwnBudget | FundingSource::LocalPartners
+    );
+    match standing(actor)? {
+        (Role::Admin, _) => Ok(()),
+        (Role::Donor, Some(Affiliation::Donor(d))) if donor_id == Some(*d) && !local => Ok(()),
+        (Role::Practitioner, Some(Affiliation::City(c)))
+            if local && donor_id.is_none() && practice_cities.contains(c) =>
+        {
+            Ok(())
+        }
+        _ => Err(forbidden(
+            "only the donor who is the source, or for own-budget and local-partner funding a practitioner of the practice's city, may record this funding",
+        )),
+    }
+}
+
+// ---- needs ----
+
+/// The city a new need is for: the one named, or a practitioner's own city. Whether the actor
+/// may speak for it is [`may_change_need`]'s to say.
+pub fn city_of_new_need(actor: &Actor, named: Option<Id>) -> Result<Id> {
+    match (standing(actor)?, named) {
+        ((Role::Practitioner, Some(Affiliation::City(c))), None) => Ok(*c),
+        (_, Some(c)) => Ok(c),
+        _ => Err(Error::validation("cityId", "required")),
+    }
+}
+
+/// A need (its content and its publication) is changed by practitioners of its city.
+pub fn may_change_need(actor: &Actor, city_id: Id) -> Result<()> {
+    match standing(actor)? {
+        (Role::Admin, _) => Ok(()),
+        (Role::Practitioner, Some(Affiliation::City(c))) if *c == city_id => Ok(()),
+        _ => Err(forbidden(
+            "only practitioners of the city may change its needs",
+        )),
+    }
+}
+
+/// A need's match status is set by any support provider, and by the city.
+pub fn may_set_need_status(actor: &Actor, city_id: Id) -> Result<()> {
+    match standing(actor)? {
+        (Role::SupportProvider, _) => Ok(()),
+        _ => may_change_need(actor, city_id),
+    }
+}
+
+// ---- profiles ----
+
+/// Practitioners, support providers and the secretariat add cities; donors do not.
+pub fn may_create_city(actor: &Actor) -> Result<()> {
+    match standing(actor)? {
+        (Role::Admin | Role::Practitioner | Role::SupportProvider, _) => Ok(()),
+        (Role::Donor, _) => Err(forbidden("donors do not add cities")),
+    }
+}
+
+/// A city's profile is changed by its practitioners.
+pub fn may_change_city(actor: &Actor, city_id: Id) -> Result<()> {
+    match standing(actor)? {
+        (Role::Admin, _) => Ok(()),
+        (Role::Practitioner, Some(Affiliation::City(c))) if *c == city_id => Ok(()),
+        _ => Err(forbidden(
+            "only practitioners of the city may change its profile",
+        )),
+    }
+}
+
+/// An association's profile is changed by its support providers.
+pub fn may_change_association(actor: &Actor, association_id: Id) -> Result<()> {
+    match standing(actor)? {
+        (Role::Admin, _) => Ok(()),
+        (Role::SupportProvider, Some(Affiliation::Association(a))) if *a == association_id => {
+            Ok(())
+        }
+        _ => Err(forbidden(
+            "only support providers of the association may change its profile",
+        )),
+    }
+}
+
+/// A donor's profile and agenda are changed by the donor itself.
+pub fn may_change_donor(actor: &Actor, donor_id: Id) -> Result<()> {
+    match standing(actor)? {
+        (Role::Admin, _) => Ok(()),
+        (Role::Donor, Some(Affiliation::Donor(d))) if *d == donor_id => Ok(()),
+        _ => Err(forbidden(
+            "only the donor itself may change its profile and agenda",
+        )),
+    }
+}
+
+// ---- the secretariat's ----
+
+/// The USD rate table is the secretariat's.
+pub fn may_set_currency_rate(actor: &Actor) -> Result<()> {
+    require_admin(actor)
+}
+
+/// The audit trail is read by the secretariat only.
+pub fn may_read_audit_log(actor: &Actor) -> Result<()> {
+    require_admin(actor)
+}
+
+/// Accounts are approved by the secretariat.
+pub fn may_approve_users(actor: &Actor) -> Result<()> {
+    require_admin(actor)
+}
+
+#[cfg(test)]
+mod tests;

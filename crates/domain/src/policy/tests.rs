@@ -1,0 +1,258 @@
+//! README's role table as a test table: every caller × every decision, with the outcome.
+
+use super::*;
+use crate::framework::FundingSource::{GrantsLoans, LocalPartners, OwnBudget};
+
+/// The record's city, association and donor; the callers' other organisations differ.
+const CITY: Id = 10;
+const ASSOCIATION: Id = 20;
+const DONOR: Id = 30;
+
+const fn user(role: Role, affiliation: Option<Affiliation>) -> Actor {
+    Actor::User {
+        id: 1,
+        role,
+        affiliation,
+    }
+}
+
+/// The callers, in the order of the expectation strings below.
+const CALLERS: [(&str, Actor); 11] = [
+    ("anonymous", Actor::Anonymous),
+    ("pending user", Actor::Pending { id: 2 }),
+    (
+        "practitioner of the record's city",
+        user(Role::Practitioner, Some(Affiliation::City(CITY))),
+    ),
+    (
+        "practitioner of another city",
+        user(Role::Practitioner, Some(Affiliation::City(CITY + 1))),
+    ),
+    (
+        "practitioner of the record's association",
+        user(
+            Role::Practitioner,
+            Some(Affiliation::Association(ASSOCIATION)),
+        ),
+    ),
+    (
+        "practitioner of another association",
+        user(
+            Role::Practitioner,
+            Some(Affiliation::Association(ASSOCIATION + 1)),
+        ),
+    ),
+    (
+        "support provider of the record's association",
+        user(
+            Role::SupportProvider,
+            Some(Affiliation::Association(ASSOCIATION)),
+        ),
+    ),
+    (
+        "support provider of another association",
+        user(
+            Role::SupportProvider,
+            Some(Affiliation::Association(ASSOCIATION + 1)),
+        ),
+    ),
+    (
+        "donor who is the record's",
+        user(Role::Donor, Some(Affiliation::Donor(DONOR))),
+    ),
+    (
+        "another donor",
+        user(Role::Donor, Some(Affiliation::Donor(DONOR + 1))),
+    ),
+    ("admin", user(Role::Admin, None)),
+];
+
+/// O = allowed, U = UNAUTHENTICATED, F = FORBIDDEN, V = VALIDATION (the input lacks something).
+fn outcome<T>(result: Result<T>) -> char {
+    match result {
+        Ok(_) => 'O',
+        Err(Error::Unauthenticated) => 'U',
+        Err(Error::Forbidden(_)) => 'F',
+        Err(Error::Validation { .. }) => 'V',
+        Err(_) => '?',
+    }
+}
+
+type Row = (&'static str, &'static str, fn(&Actor) -> char);
+
+/// One row per decision and kind of record; one letter per caller in `CALLERS` order.
+const TABLE: &[Row] = &[
+    ("act at all", "UFOOOOOOOOO", |a| outcome(approved(a))),
+    // PRACTITIONER: practices the city (association) takes part in.
+    ("change a practice", "UFOFOFFFFFO", |a| {
+        outcome(may_change_practice(a, &[CITY, 99], &[ASSOCIATION]))
+    }),
+    ("change a practice of no association", "UFOFFFFFFFO", |a| {
+        outcome(may_change_practice(a, &[CITY], &[]))
+    }),
+    // SUPPORT_PROVIDER: schemes the association operates and their links to practices.
+    ("create a scheme", "UFFFFFOOFFO", |a| {
+        outcome(operators_of_new_scheme(a))
+    }),
+    ("change a scheme", "UFFFFFOFFFO", |a| {
+        outcome(may_change_scheme(
+            a,
+            &[Operator::Association(ASSOCIATION), Operator::Donor(DONOR)],
+        ))
+    }),
+    // DONOR: funding whose source is the donor; PRACTITIONER: own-budget and local-partner
+    // funding of the city's practices.
+    ("record funding naming no donor", "UFOOOOOOOOO", |a| {
+        outcome(donor_of_new_funding(a, None))
+    }),
+    ("record funding naming the donor", "UFFFFFFFOFO", |a| {
+        outcome(donor_of_new_funding(a, Some(DONOR)))
+    }),
+    ("change a donor's grant", "UFFFFFFFOFO", |a| {
+        outcome(may_change_funding(a, Some(DONOR), GrantsLoans, &[CITY]))
+    }),
+    ("change a grant of no donor", "UFFFFFFFFFO", |a| {
+        outcome(may_change_funding(a, None, GrantsLoans, &[CITY]))
+    }),
+    ("change own-budget funding", "UFOFFFFFFFO", |a| {
+        outcome(may_change_funding(a, None, OwnBudget, &[CITY]))
+    }),
+    ("change local-partner funding", "UFOFFFFFFFO", |a| {
+        outcome(may_change_funding(a, None, LocalPartners, &[CITY]))
+    }),
+    (
+        "change own-budget funding naming a donor",
+        "UFFFFFFFFFO",
+        |a| outcome(may_change_funding(a, Some(DONOR), OwnBudget, &[CITY])),
+    ),
+    ("change funding of a scheme", "UFFFFFFFOFO", |a| {
+        outcome(may_change_funding(a, Some(DONOR), GrantsLoans, &[]))
+    }),
+    // PRACTITIONER: the city's needs; SUPPORT_PROVIDER: needs' match status.
+    ("create a need for one's own city", "UFOOVVVVVVV", |a| {
+        outcome(city_of_new_need(a, None))
+    }),
+    ("create a need for a named city", "UFOFFFFFFFO", |a| {
+        outcome(city_of_new_need(a, Some(CITY)).and_then(|c| may_change_need(a, c)))
+    }),
+    ("change or publish a need", "UFOFFFFFFFO", |a| {
+        outcome(may_change_need(a, CITY))
+    }),
+    ("set a need's match status", "UFOFFFOOFFO", |a| {
+        outcome(may_set_need_status(a, CITY))
+    }),
+    // Profiles: each organisation its own.
+    ("add a city", "UFOOOOOOFFO", |a| outcome(may_create_city(a))),
+    ("change a city's profile", "UFOFFFFFFFO", |a| {
+        outcome(may_change_city(a, CITY))
+    }),
+    ("change an association's profile", "UFFFFFOFFFO", |a| {
+        outcome(may_change_association(a, ASSOCIATION))
+    }),
+    ("change a donor's profile and agenda", "UFFFFFFFOFO", |a| {
+        outcome(may_change_donor(a, DONOR))
+    }),
+    // ADMIN: everything, users and approvals included.
+    ("approve users", "UFFFFFFFFFO", |a| {
+        outcome(may_approve_users(a))
+    }),
+    ("set a currency rate", "UFFFFFFFFFO", |a| {
+        outcome(may_set_currency_rate(a))
+    }),
+    ("read the audit trail", "UFFFFFFFFFO", |a| {
+        outcome(may_read_audit_log(a))
+    }),
+    // Reads: Y = sees it, N = does not.
+    ("see the donor's confidential amount", "NNNNNNNNYNY", |a| {
+        yes(sees_confidential_amount(a, Some(DONOR)))
+    }),
+    (
+        "see a confidential amount of no donor",
+        "NNNNNNNNNNY",
+        |a| yes(sees_confidential_amount(a, None)),
+    ),
+    ("see the city's drafts", "NNYNNNNNNNY", |a| {
+        yes(sees_drafts_of(a, &Affiliation::City(CITY)))
+    }),
+    ("see the association's drafts", "NNNNYNYNNNY", |a| {
+        yes(sees_drafts_of(a, &Affiliation::Association(ASSOCIATION)))
+    }),
+];
+
+fn yes(b: bool) -> char {
+    if b { 'Y' } else { 'N' }
+}
+
+/// Whether the visibility lets the actor see a draft owned by `owner`.
+fn sees_drafts_of(actor: &Actor, owner: &Affiliation) -> bool {
+    match visibility(actor) {
+        Visibility::Everything => true,
+        Visibility::Member(a) => &a == owner,
+        Visibility::Published => false,
+    }
+}
+
+#[test]
+fn the_role_table() {
+    let mut wrong = Vec::new();
+    for (decision, expected, decide) in TABLE {
+        assert_eq!(
+            expected.len(),
+            CALLERS.len(),
+            "{decision}: one letter a caller"
+        );
+        for ((caller, actor), want) in CALLERS.iter().zip(expected.chars()) {
+            let got = decide(actor);
+            if got != want {
+                wrong.push(format!("{decision}, {caller}: expected {want}, got {got}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[test]
+fn whose_records_are_made() {
+    let donor = &CALLERS[8].1;
+    let admin = &CALLERS[10].1;
+    let practitioner = &CALLERS[2].1;
+    assert_eq!(donor_of_new_funding(donor, None), Ok(Some(DONOR)));
+    assert_eq!(
+        donor_of_new_funding(admin, Some(DONOR + 1)),
+        Ok(Some(DONOR + 1))
+    );
+    assert_eq!(donor_of_new_funding(admin, None), Ok(None));
+    assert_eq!(donor_of_new_funding(practitioner, None), Ok(None));
+    assert_eq!(
+        operators_of_new_scheme(&CALLERS[6].1),
+        Ok(vec![Operator::Association(ASSOCIATION)])
+    );
+    assert_eq!(operators_of_new_scheme(admin), Ok(vec![]));
+    assert_eq!(city_of_new_need(practitioner, None), Ok(CITY));
+    assert_eq!(city_of_new_need(practitioner, Some(7)), Ok(7));
+}
+
+#[test]
+fn what_each_caller_reads() {
+    assert_eq!(visibility(&CALLERS[0].1), Visibility::Published);
+    assert_eq!(visibility(&CALLERS[1].1), Visibility::Published);
+    assert_eq!(
+        visibility(&CALLERS[8].1),
+        Visibility::Member(Affiliation::Donor(DONOR))
+    );
+    assert_eq!(visibility(&CALLERS[10].1), Visibility::Everything);
+    let no_affiliation = user(Role::Practitioner, None);
+    assert_eq!(visibility(&no_affiliation), Visibility::Published);
+}
+
+#[test]
+fn pending_accounts_are_told_why() {
+    assert_eq!(
+        approved(&CALLERS[1].1),
+        Err(Error::Forbidden("the account awaits approval".into()))
+    );
+    assert_eq!(
+        require_admin(&CALLERS[1].1),
+        Err(Error::Forbidden("only the secretariat may do this".into()))
+    );
+}
