@@ -25,6 +25,17 @@ macro_rules! tag_entity {
                 pub value: String,
             }
             no_relations!();
+
+            impl ActiveModel {
+                /// One tag of `owner`.
+                pub fn tag(owner: i64, dimension: &str, value: &str) -> Self {
+                    ActiveModel {
+                        $owner: sea_orm::ActiveValue::Set(owner),
+                        dimension: sea_orm::ActiveValue::Set(dimension.into()),
+                        value: sea_orm::ActiveValue::Set(value.into()),
+                    }
+                }
+            }
         }
     };
 }
