@@ -11,7 +11,7 @@ use crate::mapping;
 use crate::query::{visible_practice_ids, visible_scheme_ids};
 use crate::rollup::Touched;
 use crate::store::{SeaStore, db_err};
-use crate::versioned::{Versioned, text};
+use crate::versioned::{Versioned, stored, text};
 
 #[async_trait]
 impl FundingRepository for SeaStore {
@@ -56,11 +56,7 @@ impl FundingRepository for SeaStore {
 
 /// The funding record with its amount in USD cents, as a change needs it.
 pub(crate) async fn by_id(store: &SeaStore, id: Id) -> Result<Option<(Funding, Option<i64>)>> {
-    match funding::Entity::find_by_id(id)
-        .one(store.connection())
-        .await
-        .map_err(db_err)?
-    {
+    match stored::<funding::Entity>(store, id).await? {
         Some(m) => {
             let cents = m.amount_usd_cents;
             Ok(Some((mapping::funding(m)?, cents)))

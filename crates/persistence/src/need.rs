@@ -13,8 +13,8 @@ use sea_orm::*;
 use crate::entities::*;
 use crate::mapping;
 use crate::query::{self, NEED_TAGS, need_visible};
-use crate::store::{SeaStore, db_err};
-use crate::versioned::{Versioned, owner_of, owner_parts, replace_rows, tag_models, text};
+use crate::store::SeaStore;
+use crate::versioned::{Versioned, owner_of, owner_parts, replace_rows, stored, tag_models, text};
 
 fn need_condition(backend: DbBackend, filter: &NeedFilter, vis: &Visibility) -> Condition {
     use crate::entities::need::Column as N;
@@ -69,27 +69,14 @@ impl NeedRepository for SeaStore {
 
 /// The need with everything a change may touch.
 pub(crate) async fn record(store: &SeaStore, id: Id) -> Result<Option<NeedRecord>> {
-    let Some(model) = need::Entity::find_by_id(id)
-        .one(store.connection())
-        .await
-        .map_err(db_err)?
-    else {
+    let Some(model) = stored::<need::Entity>(store, id).await? else {
         return Ok(None);
     };
-    let owner = owner_of(&model.owner_kind, model.owner_id)?;
-    let usd = model.amount_required_usd_cents;
-    let need = mapping::need(model)?;
-    let tags = store
-        .need_tags(&[id])
-        .await?
-        .pop()
-        .map(|(_, t)| t)
-        .unwrap_or_default();
     Ok(Some(NeedRecord {
-        need,
-        tags,
-        owner,
-        amount_required_usd_cents: usd,
+        owner: owner_of(&model.owner_kind, model.owner_id)?,
+        amount_required_usd_cents: model.amount_required_usd_cents,
+        tags: NEED_TAGS.one(store.connection(), id).await?,
+        need: mapping::need(model)?,
     }))
 }
 

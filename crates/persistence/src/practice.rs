@@ -16,7 +16,7 @@ use crate::mapping;
 use crate::query::{self, PRACTICE_TAGS, practice_visible, visible_practice_ids};
 use crate::rollup::{Maintenance, Touched};
 use crate::store::{SeaStore, db_err};
-use crate::versioned::{Versioned, owner_of, owner_parts, replace_rows, tag_models, text};
+use crate::versioned::{Versioned, owner_of, owner_parts, replace_rows, stored, tag_models, text};
 
 fn practice_condition(backend: DbBackend, filter: &PracticeFilter, vis: &Visibility) -> Condition {
     use crate::entities::practice::Column as P;
@@ -180,43 +180,21 @@ impl PracticeRepository for SeaStore {
 
 /// The practice with everything a change may touch.
 pub(crate) async fn record(store: &SeaStore, id: Id) -> Result<Option<PracticeRecord>> {
-    let Some(model) = practice::Entity::find_by_id(id)
-        .one(store.connection())
-        .await
-        .map_err(db_err)?
-    else {
+    let Some(model) = stored::<practice::Entity>(store, id).await? else {
         return Ok(None);
     };
     let owner = owner_of(&model.owner_kind, model.owner_id)?;
-    let usd = model.amount_required_usd_cents;
-    let practice = mapping::practice(model)?;
-    let tags = store
-        .practice_tags(&[id])
-        .await?
-        .pop()
-        .map(|(_, t)| t)
-        .unwrap_or_default();
-    let cities = store
-        .practice_cities(&[id])
-        .await?
-        .into_iter()
-        .map(|c| (c.city_id, c.role))
-        .collect();
-    let association_ids = store
-        .links(Link::PracticeAssociations, &[id])
-        .await?
-        .into_iter()
-        .map(|(_, a)| a)
-        .collect();
-    let indicators = store.indicators(&[id]).await?;
+    let amount_required_usd_cents = model.amount_required_usd_cents;
+    let cities = store.practice_cities(&[id]).await?;
+    let associations = store.links(Link::PracticeAssociations, &[id]).await?;
     Ok(Some(PracticeRecord {
-        practice,
-        tags,
-        cities,
-        association_ids,
-        indicators,
+        practice: mapping::practice(model)?,
+        tags: PRACTICE_TAGS.one(store.connection(), id).await?,
+        cities: cities.into_iter().map(|c| (c.city_id, c.role)).collect(),
+        association_ids: associations.into_iter().map(|(_, a)| a).collect(),
+        indicators: store.indicators(&[id]).await?,
         owner,
-        amount_required_usd_cents: usd,
+        amount_required_usd_cents,
     }))
 }
 

@@ -235,6 +235,16 @@ impl TagTable {
         Condition::all().add(id.in_subquery(sub))
     }
 
+    /// The tags of one owner.
+    pub(crate) async fn one(self, db: &DatabaseConnection, id: Id) -> Result<Tags> {
+        Ok(self
+            .of(db, &[id])
+            .await?
+            .pop()
+            .map(|(_, t)| t)
+            .unwrap_or_default())
+    }
+
     /// The tags of each owner among `ids`, in owner order.
     pub(crate) async fn of(self, db: &DatabaseConnection, ids: &[Id]) -> Result<Vec<(Id, Tags)>> {
         if ids.is_empty() {

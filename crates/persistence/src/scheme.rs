@@ -13,9 +13,9 @@ use sea_orm::*;
 use crate::entities::*;
 use crate::mapping;
 use crate::query::{self, SCHEME_TAGS, scheme_visible};
-use crate::store::{SeaStore, db_err};
+use crate::store::SeaStore;
 use crate::versioned::{
-    Versioned, insert_rows, owner_of, owner_parts, replace_rows, tag_models, text,
+    Versioned, insert_rows, owner_of, owner_parts, replace_rows, stored, tag_models, text,
 };
 
 fn scheme_condition(backend: DbBackend, filter: &SchemeFilter, vis: &Visibility) -> Condition {
@@ -145,34 +145,18 @@ impl SchemeRepository for SeaStore {
 
 /// The scheme with everything a change may touch.
 pub(crate) async fn record(store: &SeaStore, id: Id) -> Result<Option<SchemeRecord>> {
-    let Some(model) = support_scheme::Entity::find_by_id(id)
-        .one(store.connection())
-        .await
-        .map_err(db_err)?
-    else {
+    let Some(model) = stored::<support_scheme::Entity>(store, id).await? else {
         return Ok(None);
     };
     let owner = owner_of(&model.owner_kind, model.owner_id)?;
-    let usd = model.budget_usd_cents;
-    let scheme = mapping::scheme(model)?;
-    let tags = store
-        .scheme_tags(&[id])
-        .await?
-        .pop()
-        .map(|(_, t)| t)
-        .unwrap_or_default();
-    let operators = store
-        .scheme_operators(&[id])
-        .await?
-        .into_iter()
-        .map(|(_, o)| o)
-        .collect();
+    let budget_usd_cents = model.budget_usd_cents;
+    let operators = store.scheme_operators(&[id]).await?;
     Ok(Some(SchemeRecord {
-        scheme,
-        tags,
-        operators,
+        scheme: mapping::scheme(model)?,
+        tags: SCHEME_TAGS.one(store.connection(), id).await?,
+        operators: operators.into_iter().map(|(_, o)| o).collect(),
         owner,
-        budget_usd_cents: usd,
+        budget_usd_cents,
     }))
 }
 

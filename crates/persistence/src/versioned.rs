@@ -83,6 +83,18 @@ fn set<E: EntityTrait>(row: &mut E::ActiveModel, name: &str, value: Value) -> Re
     Ok(())
 }
 
+/// The stored row of record `id`, for a change to start from.
+pub(crate) async fn stored<E>(store: &SeaStore, id: Id) -> Result<Option<E::Model>>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<i64>,
+{
+    E::find_by_id(id)
+        .one(store.connection())
+        .await
+        .map_err(db_err)
+}
+
 /// Inserts a new record with its children inside `txn`: what [`save_versioned`] does for id 0,
 /// without the rollups and the audit entry, for loads that maintain neither row by row.
 pub(crate) async fn insert<A>(
