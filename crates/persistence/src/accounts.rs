@@ -76,7 +76,7 @@ impl AccountRepository for SeaStore {
         .last_insert_id;
         if let Some(mut audit) = audit {
             audit.entity_id = id;
-            crate::editing::write_audit_entry(&txn, audit).await?;
+            crate::audit::write_audit_entry(&txn, audit).await?;
         }
         let saved = app_user::Entity::find_by_id(id)
             .one(&txn)
@@ -144,7 +144,7 @@ impl AccountRepository for SeaStore {
         if done.rows_affected == 0 {
             return Err(Error::not_found("User", id));
         }
-        crate::editing::write_audit_entry(&txn, audit).await?;
+        crate::audit::write_audit_entry(&txn, audit).await?;
         let saved = app_user::Entity::find_by_id(id)
             .one(&txn)
             .await
@@ -250,7 +250,7 @@ impl AccountRepository for SeaStore {
         .exec(&txn)
         .await
         .map_err(db_err)?;
-        crate::editing::write_audit_entry(&txn, audit).await?;
+        crate::audit::write_audit_entry(&txn, audit).await?;
         txn.commit().await.map_err(db_err)
     }
 
@@ -296,7 +296,7 @@ impl AccountRepository for SeaStore {
             .map_err(db_err)?;
         // Revoking what is already revoked changes nothing and is not worth an entry.
         if done.rows_affected > 0 {
-            crate::editing::write_audit_entry(&txn, audit).await?;
+            crate::audit::write_audit_entry(&txn, audit).await?;
         }
         txn.commit().await.map_err(db_err)
     }

@@ -25,6 +25,17 @@ macro_rules! tag_entity {
                 pub value: String,
             }
             no_relations!();
+
+            impl ActiveModel {
+                /// One tag of `owner`.
+                pub fn tag(owner: i64, dimension: &str, value: &str) -> Self {
+                    ActiveModel {
+                        $owner: sea_orm::ActiveValue::Set(owner),
+                        dimension: sea_orm::ActiveValue::Set(dimension.into()),
+                        value: sea_orm::ActiveValue::Set(value.into()),
+                    }
+                }
+            }
         }
     };
 }
@@ -41,6 +52,35 @@ macro_rules! link_entity {
                 pub $left: i64,
                 #[sea_orm(primary_key, auto_increment = false)]
                 pub $right: i64,
+            }
+            no_relations!();
+        }
+    };
+}
+
+/// A table whose rows have an integer id. A versioned one's rows also carry the version a
+/// change must name (see `versioned`) and when they were created and last updated.
+macro_rules! entity {
+    (versioned $module:ident, $table:literal { $($field:ident: $ty:ty),* $(,)? }) => {
+        entity!(@table $module, $table {
+            version: i32,
+            created_at: ChronoDateTimeUtc,
+            updated_at: ChronoDateTimeUtc,
+            $($field: $ty),*
+        });
+    };
+    (keyed $module:ident, $table:literal { $($field:ident: $ty:ty),* $(,)? }) => {
+        entity!(@table $module, $table { $($field: $ty),* });
+    };
+    (@table $module:ident, $table:literal { $($field:ident: $ty:ty),* }) => {
+        pub mod $module {
+            use sea_orm::entity::prelude::*;
+            #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+            #[sea_orm(table_name = $table)]
+            pub struct Model {
+                #[sea_orm(primary_key)]
+                pub id: i64,
+                $(pub $field: $ty,)*
             }
             no_relations!();
         }
@@ -76,44 +116,15 @@ pub mod currency_rate {
     no_relations!();
 }
 
-pub mod city {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
-    #[sea_orm(table_name = "city")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub version: i32,
-        pub created_at: ChronoDateTimeUtc,
-        pub updated_at: ChronoDateTimeUtc,
-        pub name: String,
-        pub kind: String,
-        pub country_code: String,
-        pub population: Option<i64>,
-        pub latitude: Option<f64>,
-        pub longitude: Option<f64>,
-    }
-    no_relations!();
-}
+entity! { versioned city, "city" {
+    name: String, kind: String, country_code: String,
+    population: Option<i64>, latitude: Option<f64>, longitude: Option<f64>,
+}}
 
-pub mod association {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "association")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub version: i32,
-        pub created_at: ChronoDateTimeUtc,
-        pub updated_at: ChronoDateTimeUtc,
-        pub name: String,
-        pub acronym: Option<String>,
-        pub scope: String,
-        pub country_code: Option<String>,
-        pub description: Option<String>,
-    }
-    no_relations!();
-}
+entity! { versioned association, "association" {
+    name: String, acronym: Option<String>, scope: String,
+    country_code: Option<String>, description: Option<String>,
+}}
 
 link_entity!(
     association_city,
@@ -128,98 +139,37 @@ link_entity!(
     member_id
 );
 
-pub mod donor {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "donor")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub version: i32,
-        pub created_at: ChronoDateTimeUtc,
-        pub updated_at: ChronoDateTimeUtc,
-        pub name: String,
-        pub acronym: Option<String>,
-        pub kind: String,
-        pub country_code: Option<String>,
-        pub description: Option<String>,
-    }
-    no_relations!();
-}
+entity! { versioned donor, "donor" {
+    name: String, acronym: Option<String>, kind: String,
+    country_code: Option<String>, description: Option<String>,
+}}
 
 tag_entity!(donor_agenda, "donor_agenda", donor_id);
 
-pub mod support_scheme {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "support_scheme")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub version: i32,
-        pub created_at: ChronoDateTimeUtc,
-        pub updated_at: ChronoDateTimeUtc,
-        pub status: String,
-        pub name: String,
-        pub description: Option<String>,
-        pub source: Option<String>,
-        pub start_year: Option<i32>,
-        pub end_year: Option<i32>,
-        pub budget_amount: Option<String>,
-        pub budget_currency: Option<String>,
-        pub budget_usd_cents: Option<i64>,
-        pub open_for_applications: bool,
-        pub owner_kind: Option<String>,
-        pub owner_id: Option<i64>,
-    }
-    no_relations!();
-}
+entity! { versioned support_scheme, "support_scheme" {
+    status: String, name: String, description: Option<String>, source: Option<String>,
+    start_year: Option<i32>, end_year: Option<i32>,
+    budget_amount: Option<String>, budget_currency: Option<String>, budget_usd_cents: Option<i64>,
+    open_for_applications: bool,
+    owner_kind: Option<String>, owner_id: Option<i64>,
+}}
 
 tag_entity!(scheme_tag, "scheme_tag", scheme_id);
 
-pub mod scheme_operator {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "scheme_operator")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub scheme_id: i64,
-        pub association_id: Option<i64>,
-        pub donor_id: Option<i64>,
-    }
-    no_relations!();
-}
+entity! { keyed scheme_operator, "scheme_operator" {
+    scheme_id: i64, association_id: Option<i64>, donor_id: Option<i64>,
+}}
 
-pub mod practice {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "practice")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub version: i32,
-        pub created_at: ChronoDateTimeUtc,
-        pub updated_at: ChronoDateTimeUtc,
-        pub status: String,
-        pub title: String,
-        pub summary: Option<String>,
-        pub context: Option<String>,
-        pub outcomes: Option<String>,
-        pub issues: Option<String>,
-        pub source: Option<String>,
-        pub start_year: Option<i32>,
-        pub end_year: Option<i32>,
-        pub orientation: String,
-        pub modality: String,
-        pub amount_required: Option<String>,
-        pub amount_required_currency: Option<String>,
-        pub amount_required_usd_cents: Option<i64>,
-        pub owner_kind: Option<String>,
-        pub owner_id: Option<i64>,
-    }
-    no_relations!();
-}
+entity! { versioned practice, "practice" {
+    status: String, title: String,
+    summary: Option<String>, context: Option<String>, outcomes: Option<String>,
+    issues: Option<String>, source: Option<String>,
+    start_year: Option<i32>, end_year: Option<i32>,
+    orientation: String, modality: String,
+    amount_required: Option<String>, amount_required_currency: Option<String>,
+    amount_required_usd_cents: Option<i64>,
+    owner_kind: Option<String>, owner_id: Option<i64>,
+}}
 
 tag_entity!(practice_tag, "practice_tag", practice_id);
 
@@ -245,164 +195,51 @@ link_entity!(
 );
 link_entity!(practice_scheme, "practice_scheme", practice_id, scheme_id);
 
-pub mod practice_partner {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "practice_partner")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub practice_id: i64,
-        pub name: String,
-        pub kind: String,
-    }
-    no_relations!();
-}
+entity! { keyed practice_partner, "practice_partner" {
+    practice_id: i64, name: String, kind: String,
+}}
 
-pub mod indicator {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "indicator")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub practice_id: i64,
-        pub name: String,
-        pub unit: Option<String>,
-        pub baseline: Option<String>,
-        pub target: Option<String>,
-        pub actual: Option<String>,
-        pub year: Option<i32>,
-    }
-    no_relations!();
-}
+entity! { keyed indicator, "indicator" {
+    practice_id: i64, name: String, unit: Option<String>,
+    baseline: Option<String>, target: Option<String>, actual: Option<String>, year: Option<i32>,
+}}
 
-pub mod funding {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "funding")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub version: i32,
-        pub created_at: ChronoDateTimeUtc,
-        pub updated_at: ChronoDateTimeUtc,
-        pub practice_id: Option<i64>,
-        pub scheme_id: Option<i64>,
-        pub donor_id: Option<i64>,
-        pub source_city_id: Option<i64>,
-        pub source_name: Option<String>,
-        pub source_type: String,
-        pub amount: Option<String>,
-        pub currency: String,
-        pub rate: String,
-        pub amount_usd_cents: Option<i64>,
-        pub year: Option<i32>,
-        pub status: String,
-        pub confidential: bool,
-        pub note: Option<String>,
-        pub rate_source: Option<String>,
-    }
-    no_relations!();
-}
+entity! { versioned funding, "funding" {
+    practice_id: Option<i64>, scheme_id: Option<i64>, donor_id: Option<i64>,
+    source_city_id: Option<i64>, source_name: Option<String>, source_type: String,
+    amount: Option<String>, currency: String, rate: String, amount_usd_cents: Option<i64>,
+    year: Option<i32>, status: String, confidential: bool, note: Option<String>,
+    rate_source: Option<String>,
+}}
 
-pub mod need {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "need")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub version: i32,
-        pub created_at: ChronoDateTimeUtc,
-        pub updated_at: ChronoDateTimeUtc,
-        pub publication: String,
-        pub city_id: i64,
-        pub title: String,
-        pub description: Option<String>,
-        pub source: Option<String>,
-        pub modality: Option<String>,
-        pub amount_required: Option<String>,
-        pub amount_required_currency: Option<String>,
-        pub amount_required_usd_cents: Option<i64>,
-        pub status: String,
-        pub owner_kind: Option<String>,
-        pub owner_id: Option<i64>,
-    }
-    no_relations!();
-}
+entity! { versioned need, "need" {
+    publication: String, city_id: i64, title: String,
+    description: Option<String>, source: Option<String>, modality: Option<String>,
+    amount_required: Option<String>, amount_required_currency: Option<String>,
+    amount_required_usd_cents: Option<i64>,
+    status: String, owner_kind: Option<String>, owner_id: Option<i64>,
+}}
 
 tag_entity!(need_tag, "need_tag", need_id);
 
-pub mod app_user {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "app_user")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub version: i32,
-        pub created_at: ChronoDateTimeUtc,
-        pub updated_at: ChronoDateTimeUtc,
-        pub email: String,
-        pub password_hash: String,
-        pub name: String,
-        pub status: String,
-        pub role: Option<String>,
-        pub affiliation_kind: Option<String>,
-        pub affiliation_id: Option<i64>,
-        pub requested_role: String,
-        pub requested_affiliation_kind: Option<String>,
-        pub requested_affiliation_id: Option<i64>,
-    }
-    no_relations!();
-}
+entity! { versioned app_user, "app_user" {
+    email: String, password_hash: String, name: String, status: String,
+    role: Option<String>, affiliation_kind: Option<String>, affiliation_id: Option<i64>,
+    requested_role: String,
+    requested_affiliation_kind: Option<String>, requested_affiliation_id: Option<i64>,
+}}
 
-pub mod refresh_token {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "refresh_token")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub user_id: i64,
-        pub token_hash: String,
-        pub family: String,
-        pub created_at: ChronoDateTimeUtc,
-        pub expires_at: ChronoDateTimeUtc,
-        pub used_at: Option<ChronoDateTimeUtc>,
-        pub revoked_at: Option<ChronoDateTimeUtc>,
-    }
-    no_relations!();
-}
+entity! { keyed refresh_token, "refresh_token" {
+    user_id: i64, token_hash: String, family: String,
+    created_at: ChronoDateTimeUtc, expires_at: ChronoDateTimeUtc,
+    used_at: Option<ChronoDateTimeUtc>, revoked_at: Option<ChronoDateTimeUtc>,
+}}
 
-pub mod login_failure {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "login_failure")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub email: String,
-        pub client: String,
-        pub at: ChronoDateTimeUtc,
-    }
-    no_relations!();
-}
+entity! { keyed login_failure, "login_failure" {
+    email: String, client: String, at: ChronoDateTimeUtc,
+}}
 
-pub mod audit_entry {
-    use sea_orm::entity::prelude::*;
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "audit_entry")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        pub at: ChronoDateTimeUtc,
-        pub actor_user_id: Option<i64>,
-        pub action: String,
-        pub entity: String,
-        pub entity_id: i64,
-        pub changes: String,
-    }
-    no_relations!();
-}
+entity! { keyed audit_entry, "audit_entry" {
+    at: ChronoDateTimeUtc, actor_user_id: Option<i64>, action: String, entity: String,
+    entity_id: i64, changes: String,
+}}

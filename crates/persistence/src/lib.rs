@@ -1,14 +1,28 @@
 //! Storage of the information base with sea-orm, on SQLite or PostgreSQL.
+//!
+//! One module per aggregate holds its read repository and the rows it is saved as (`practice`,
+//! `scheme`, `funding`, `need`, `profiles` for cities, associations and donors, `reference`);
+//! `versioned` is the one path every change is written by, `query` what the reads share.
 
 pub mod accounts;
 pub mod analytics;
+mod audit;
+mod cells;
 pub mod db;
 pub mod editing;
 pub mod entities;
+mod funding;
 mod mapping;
+mod need;
+mod practice;
+mod profiles;
+mod query;
+mod reference;
 pub mod rollup;
+mod scheme;
 pub mod seed;
 pub mod store;
 pub mod synthetic;
+mod versioned;
 
 pub use store::SeaStore;

@@ -16,7 +16,7 @@ use domain::entities::Id;
 use domain::{Error, Result};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
 
-use crate::analytics::practice_source;
+use crate::cells::practice_source;
 use crate::store::db_err;
 
 /// A grouping in the form it is stored under: its dimensions sorted, without repeats.
@@ -209,6 +209,8 @@ impl Touched {
 pub(crate) struct Maintenance {
     combos: Vec<Combo>,
     restrict: Option<String>,
+    /// Begun for a [`Touched::NewPractice`]: the practice is named once it exists.
+    awaits_new_practice: bool,
 }
 
 impl Maintenance {
@@ -218,10 +220,12 @@ impl Maintenance {
     pub(crate) async fn begin(txn: &DatabaseTransaction, touched: Touched) -> Result<Self> {
         let postgres = txn.get_database_backend() == DbBackend::Postgres;
         let restrict = touched.restrict();
-        if restrict.is_none() && !matches!(touched, Touched::NewPractice) {
+        let awaits_new_practice = matches!(touched, Touched::NewPractice);
+        if restrict.is_none() && !awaits_new_practice {
             return Ok(Maintenance {
                 combos: vec![],
                 restrict: None,
+                awaits_new_practice,
             });
         }
         if postgres {
@@ -242,12 +246,19 @@ impl Maintenance {
             }
             add_contribution(txn, &combos, Some(restrict), -1).await?;
         }
-        Ok(Maintenance { combos, restrict })
+        Ok(Maintenance {
+            combos,
+            restrict,
+            awaits_new_practice,
+        })
     }
 
-    /// Names the practice a [`Touched::NewPractice`] transaction created.
+    /// Names the record the transaction created: the practice of a [`Touched::NewPractice`]
+    /// maintenance; any other record's creation changes nothing here.
     pub(crate) fn created(mut self, id: Id) -> Self {
-        self.restrict = Some(format!("IN ({id})"));
+        if self.awaits_new_practice {
+            self.restrict = Some(format!("IN ({id})"));
+        }
         self
     }
 

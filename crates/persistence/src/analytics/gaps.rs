@@ -1,0 +1,266 @@
+//! The funding-gap table in one SQL statement (standard SQL with CTEs, the same on SQLite and
+//! PostgreSQL).
+
+use async_trait::async_trait;
+use domain::Result;
+use domain::analytics::*;
+use domain::framework::FundingStatus;
+use sea_orm::{ConnectionTrait, Statement};
+
+use super::integer;
+use crate::cells::practice_source;
+use crate::rollup::{self, Combo};
+use crate::store::{SeaStore, db_err};
+
+/// The same for needs. A need has no orientation of its own, so it has no ORIENTATION cell.
+fn need_source(d: Option<GapDimension>) -> &'static str {
+    match d {
+        None => "SELECT id AS oid, 'ALL' AS v FROM need",
+        Some(GapDimension::Theme) => {
+            "SELECT need_id AS oid, value AS v FROM need_tag WHERE dimension = 'THEME'"
+        }
+        Some(GapDimension::ManagementFocus) => {
+            "SELECT need_id AS oid, value AS v FROM need_tag WHERE dimension = 'MANAGEMENT_FOCUS'"
+        }
+        Some(GapDimension::Orientation) => "SELECT id AS oid, modality AS v FROM need WHERE 1 = 0",
+        Some(GapDimension::Modality) => {
+            "SELECT id AS oid, modality AS v FROM need WHERE modality IS NOT NULL"
+        }
+        Some(GapDimension::Bloc) => {
+            "SELECT n.id AS oid, co.bloc AS v FROM need n JOIN city ci ON ci.id = n.city_id JOIN country co ON co.code = ci.country_code"
+        }
+        Some(GapDimension::Country) => {
+            "SELECT n.id AS oid, ci.country_code AS v FROM need n JOIN city ci ON ci.id = n.city_id"
+        }
+    }
+}
+
+/// The agenda dimension that restricts a key, if the donor's agenda speaks of it.
+fn agenda_dimension(d: GapDimension) -> Option<&'static str> {
+    match d {
+        GapDimension::Theme => Some("THEME"),
+        GapDimension::Orientation => Some("ORIENTATION"),
+        GapDimension::Country => Some("COUNTRY"),
+        _ => None,
+    }
+}
+
+fn status_list(statuses: &[FundingStatus]) -> String {
+    statuses
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The funding-gap statement. With `rollup`, the practice side (cells, their amounts, donors and
+/// schemes) is read from that grouping's maintained rollup, which holds no year filter; without
+/// it, from the base rows.
+pub(crate) fn funding_gap_sql(
+    by: &[GapDimension],
+    filter: &GapFilter,
+    rollup: Option<&Combo>,
+) -> String {
+    let dims: Vec<Option<GapDimension>> = if by.is_empty() {
+        vec![None]
+    } else {
+        by.iter().copied().map(Some).collect()
+    };
+    let keys: Vec<String> = (1..=dims.len()).map(|i| format!("k{i}")).collect();
+    let key_list = keys.join(", ");
+    let on = |a: &str, b: &str| {
+        keys.iter()
+            .map(|k| format!("{a}.{k} = {b}.{k}"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+
+    let mut agenda = Vec::new();
+    if let Some(donor) = filter.agenda_of_donor {
+        for (k, d) in keys.iter().zip(&dims) {
+            if let Some(dim) = d.and_then(agenda_dimension) {
+                agenda.push(format!(
+                    "(NOT EXISTS (SELECT 1 FROM donor_agenda WHERE donor_id = {donor} AND dimension = '{dim}') \
+                     OR {k} IN (SELECT value FROM donor_agenda WHERE donor_id = {donor} AND dimension = '{dim}'))"
+                ));
+            }
+        }
+    }
+    let agenda_where = if agenda.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", agenda.join(" AND "))
+    };
+
+    // Practices active in the period: started by its end and not ended before its start.
+    let mut active = vec!["p.status = 'PUBLISHED'".to_string()];
+    if let Some(to) = filter.to_year {
+        active.push(format!("(p.start_year IS NULL OR p.start_year <= {to})"));
+    }
+    if let Some(from) = filter.from_year {
+        active.push(format!("(p.end_year IS NULL OR p.end_year >= {from})"));
+    }
+    let mut funding_period = Vec::new();
+    if let Some(from) = filter.from_year {
+        funding_period.push(format!("f.year >= {from}"));
+    }
+    if let Some(to) = filter.to_year {
+        funding_period.push(format!("f.year <= {to}"));
+    }
+    let funding_where = funding_period
+        .iter()
+        .map(|c| format!(" AND {c}"))
+        .collect::<String>();
+    let funded = status_list(&filter.statuses);
+
+    let practice_joins: String = dims
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            format!(
+                " JOIN ({}) d{i} ON d{i}.oid = p.id",
+                practice_source(*d, None)
+            )
+        })
+        .collect();
+    let practice_keys: String = (0..dims.len())
+        .map(|i| format!(", d{i}.v AS k{}", i + 1))
+        .collect();
+    let need_joins: String = dims
+        .iter()
+        .enumerate()
+        .map(|(i, d)| format!(" JOIN ({}) e{i} ON e{i}.oid = n.id", need_source(*d)))
+        .collect();
+    let need_keys: String = (0..dims.len())
+        .map(|i| format!(", e{i}.v AS k{}", i + 1))
+        .collect();
+
+    let pk_keys = keys
+        .iter()
+        .map(|k| format!("pk.{k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let practice_side = match rollup {
+        None => format!(
+            "pk AS (SELECT * FROM (SELECT p.id AS id{practice_keys} FROM practice p{practice_joins} WHERE {active}) pk0 {agenda_where}), \
+             pf AS (SELECT f.practice_id AS id, \
+                           SUM(CASE WHEN f.status IN ({funded}) THEN f.amount_usd_cents ELSE 0 END) AS funded, \
+                           SUM(CASE WHEN f.status = 'PLEDGED' THEN f.amount_usd_cents ELSE 0 END) AS pledged \
+                    FROM funding f WHERE f.practice_id IS NOT NULL AND f.amount_usd_cents IS NOT NULL{funding_where} GROUP BY f.practice_id), \
+             pcell AS (SELECT {pk_keys}, COUNT(*) AS practices, SUM(COALESCE(p.amount_required_usd_cents, 0)) AS req, \
+                              SUM(COALESCE(pf.funded, 0)) AS funded, SUM(COALESCE(pf.pledged, 0)) AS pledged \
+                       FROM pk JOIN practice p ON p.id = pk.id LEFT JOIN pf ON pf.id = pk.id GROUP BY {pk_keys}), \
+             dcell AS (SELECT {pk_keys}, COUNT(DISTINCT f.donor_id) AS donors FROM pk JOIN funding f ON f.practice_id = pk.id \
+                       WHERE f.donor_id IS NOT NULL{funding_where} GROUP BY {pk_keys}), \
+             scell AS (SELECT {pk_keys}, COUNT(DISTINCT ps.scheme_id) AS schemes FROM pk JOIN practice_scheme ps ON ps.practice_id = pk.id \
+                       GROUP BY {pk_keys}), ",
+            active = active.join(" AND "),
+        ),
+        Some(combo) => {
+            let name = combo.name();
+            // The rollup stores keys in the grouping's canonical order; name them as asked.
+            let mapped = dims
+                .iter()
+                .zip(&keys)
+                .map(|(d, k)| format!("{} AS {k}", combo.column_of(*d)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let funded_sum = filter
+                .statuses
+                .iter()
+                .map(|s| match s {
+                    FundingStatus::Committed => "committed",
+                    FundingStatus::Disbursed => "disbursed",
+                    FundingStatus::Pledged => "0",
+                })
+                .collect::<Vec<_>>()
+                .join(" + ");
+            let member = |kind: &str, alias: &str| {
+                format!(
+                    "SELECT {key_list}, COUNT(*) AS {alias} FROM (SELECT {mapped} FROM gap_rollup_member \
+                     WHERE combo = '{name}' AND kind = '{kind}' AND n > 0) m0 {agenda_where} GROUP BY {key_list}"
+                )
+            };
+            format!(
+                "pcell AS (SELECT * FROM (SELECT {mapped}, practices, required AS req, {funded_sum} AS funded, pledged \
+                           FROM gap_rollup WHERE combo = '{name}' AND practices > 0) r0 {agenda_where}), \
+                 dcell AS ({donors}), scell AS ({schemes}), ",
+                donors = member("D", "donors"),
+                schemes = member("S", "schemes"),
+            )
+        }
+    };
+
+    format!(
+        "WITH {practice_side}\
+         nk AS (SELECT * FROM (SELECT n.id AS id, n.amount_required_usd_cents AS req{need_keys} FROM need n{need_joins} \
+                WHERE n.publication = 'PUBLISHED' AND n.status = 'OPEN') nk0 {agenda_where}), \
+         ncell AS (SELECT {key_list}, COUNT(*) AS needs, SUM(COALESCE(req, 0)) AS req FROM nk GROUP BY {key_list}), \
+         cells AS (SELECT {key_list} FROM pcell UNION SELECT {key_list} FROM ncell) \
+         SELECT {c_keys}, COALESCE(ncell.needs, 0) AS open_needs, COALESCE(pcell.practices, 0) AS practices, \
+                COALESCE(pcell.req, 0) + COALESCE(ncell.req, 0) AS required, COALESCE(pcell.funded, 0) AS funded, \
+                COALESCE(pcell.pledged, 0) AS pledged, COALESCE(scell.schemes, 0) AS schemes, COALESCE(dcell.donors, 0) AS donors \
+         FROM cells LEFT JOIN pcell ON {on_p} LEFT JOIN ncell ON {on_n} LEFT JOIN dcell ON {on_d} LEFT JOIN scell ON {on_s} \
+         ORDER BY COALESCE(pcell.req, 0) + COALESCE(ncell.req, 0) - COALESCE(pcell.funded, 0) DESC, {c_keys}",
+        c_keys = keys
+            .iter()
+            .map(|k| format!("cells.{k}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        on_p = on("pcell", "cells"),
+        on_n = on("ncell", "cells"),
+        on_d = on("dcell", "cells"),
+        on_s = on("scell", "cells"),
+    )
+}
+
+#[async_trait]
+impl AnalyticsRepository for SeaStore {
+    async fn funding_gaps(
+        &self,
+        by: &[GapDimension],
+        filter: &GapFilter,
+    ) -> Result<Vec<FundingGapCell>> {
+        // Rollups hold whole-life totals; a year range needs the rows themselves.
+        let combo = Combo::of(by);
+        let sql = if filter.from_year.is_none() && filter.to_year.is_none() {
+            rollup::ensure_built(self.connection(), &combo).await?;
+            funding_gap_sql(by, filter, Some(&combo))
+        } else {
+            funding_gap_sql(by, filter, None)
+        };
+        let backend = self.connection().get_database_backend();
+        let rows = self
+            .connection()
+            .query_all_raw(Statement::from_string(backend, sql))
+            .await
+            .map_err(db_err)?;
+        let n = by.len().max(1);
+        let mut cells = rows
+            .iter()
+            .map(|r| {
+                let mut key = Vec::new();
+                for (i, d) in by.iter().enumerate() {
+                    key.push(GapKey {
+                        dimension: *d,
+                        value: r.try_get_by_index::<String>(i).map_err(db_err)?,
+                    });
+                }
+                let int = |i: usize| integer(r, i);
+                Ok(FundingGapCell {
+                    key,
+                    open_needs: int(n)?,
+                    active_practices: int(n + 1)?,
+                    required_cents: int(n + 2)?,
+                    funded_cents: int(n + 3)?,
+                    pledged_cents: int(n + 4)?,
+                    scheme_count: int(n + 5)?,
+                    donor_count: int(n + 6)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // The order of the statement, with the over-funded cells' gap counted as zero.
+        cells.sort_by_key(|c| std::cmp::Reverse(c.gap_cents()));
+        Ok(cells)
+    }
+}

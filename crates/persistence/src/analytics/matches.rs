@@ -1,0 +1,249 @@
+//! What may answer a city's need: practices, the cities that hold their experience, open
+//! schemes and donors, each with its reasons and score, in one statement.
+
+use async_trait::async_trait;
+use domain::analytics::*;
+use domain::entities::Id;
+use domain::framework::Bloc;
+use domain::repository::{CityRepository, NeedRepository, ReferenceRepository};
+use domain::{Error, Result, Visibility};
+use sea_orm::{ConnectionTrait, Statement};
+
+use super::integer;
+use crate::store::{SeaStore, db_err};
+
+/// The orientations a scheme or an agenda may carry and still reach a city of this bloc.
+fn reaching(bloc: Bloc) -> &'static str {
+    match bloc {
+        Bloc::North => "'NORTH_NORTH', 'NORTH_SOUTH', 'WEST_EAST', 'GLOBAL'",
+        Bloc::East => "'WEST_EAST', 'GLOBAL'",
+        Bloc::South => "'NORTH_SOUTH', 'SOUTH_SOUTH', 'GLOBAL'",
+    }
+}
+
+/// Words too common in the base to say anything about a match.
+const STOP_WORDS: &[&str] = &[
+    "about", "after", "also", "among", "and", "been", "city", "cities", "could", "does", "each",
+    "from", "have", "into", "local", "more", "most", "need", "needs", "other", "over", "that",
+    "their", "them", "there", "these", "they", "this", "those", "through", "under", "used",
+    "using", "what", "when", "where", "which", "while", "with", "within", "without", "would",
+];
+
+/// At most eight of the longest distinct words of a text that carry meaning: four letters or
+/// more, not a stop word, lower-cased, letters and digits only.
+pub(crate) fn significant_words(text: &str) -> Vec<String> {
+    let mut words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().count() >= 4 && !STOP_WORDS.contains(&w.as_str()))
+        .collect();
+    words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
+    words.dedup();
+    words.truncate(8);
+    words
+}
+
+#[async_trait]
+impl MatchRepository for SeaStore {
+    async fn scheme_overlaps(&self) -> Result<OverlapReport> {
+        super::overlaps::scheme_overlaps(self).await
+    }
+
+    async fn matches(
+        &self,
+        need_id: Id,
+        first: u64,
+        vis: &Visibility,
+    ) -> Result<Option<NeedMatches>> {
+        let Some(need) = self.needs_by_ids(&[need_id], vis).await?.pop() else {
+            return Ok(None);
+        };
+        let city = self
+            .cities_by_ids(&[need.city_id])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::internal("need without city"))?;
+        let bloc = self
+            .countries_by_codes(std::slice::from_ref(&city.country_code))
+            .await?
+            .pop()
+            .map(|c| c.bloc)
+            .unwrap_or(Bloc::South);
+        let db = self.connection();
+        let n = need_id;
+        let modality = need
+            .modality
+            .map(|m| format!("'{}'", m.as_str()))
+            .unwrap_or_else(|| "NULL".into());
+
+        // Practices sharing a theme, ranked: shared themes weigh most, then management focus,
+        // modality and the words of the need's text found in the practice's. Each factor is
+        // one grouped pass over its tag or full-text index, joined by practice.
+        let shared = |dim: &str| {
+            format!(
+                "SELECT t.practice_id AS id, COUNT(*) AS n FROM practice_tag t \
+                 JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
+                 WHERE nt.need_id = {n} AND t.dimension = '{dim}' GROUP BY t.practice_id"
+            )
+        };
+        let words = significant_words(&format!(
+            "{} {}",
+            need.title,
+            need.description.as_deref().unwrap_or("")
+        ));
+        let text = if words.is_empty() {
+            "SELECT id, 0 AS n FROM practice WHERE 1 = 0".to_string()
+        } else {
+            let postgres = db.get_database_backend() == sea_orm::DbBackend::Postgres;
+            // Words are letters and digits only (see `significant_words`): safe to splice.
+            let per_word = words
+                .iter()
+                .map(|w| {
+                    if postgres {
+                        format!("SELECT id FROM practice WHERE search @@ to_tsquery('simple', '{w}')")
+                    } else {
+                        format!("SELECT rowid AS id FROM practice_fts WHERE practice_fts MATCH '\"{w}\"'")
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ");
+            format!("SELECT id, COUNT(*) AS n FROM ({per_word}) w GROUP BY id")
+        };
+        // The four lists come from one statement, told apart by `kind`:
+        // - 'P' the ranked practices;
+        // - 'C' the cities that hold that experience (those of the ranked practices, the asking
+        //   city aside, each scored by the sum of its practices' scores), one row per city and
+        //   practice, best city first, carrying the practice's title for the reason. The CROSS
+        //   JOIN keeps SQLite's loop on the few ranked practices; left free, it walks every
+        //   practice_city row in city order to save a sort;
+        // - 'S' open schemes targeting the need's themes, with no orientation or one that
+        //   reaches the city's bloc;
+        // - 'D' donors whose agenda covers the need's themes or the city's country (an
+        //   orientation reaching the city adds to the score).
+        let reach = reaching(bloc);
+        // A country code is two validated letters: safe to splice.
+        let country = &city.country_code;
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!(
+                    "WITH ranked AS MATERIALIZED (SELECT id, themes, focus, same_modality, words, \
+                       3 * themes + 2 * focus + same_modality + words AS score FROM ( \
+                       SELECT p.id, th.n AS themes, COALESCE(fo.n, 0) AS focus, \
+                         CASE WHEN p.modality = {modality} THEN 1 ELSE 0 END AS same_modality, COALESCE(tx.n, 0) AS words \
+                       FROM ({themes}) th JOIN practice p ON p.id = th.id \
+                       LEFT JOIN ({focus}) fo ON fo.id = p.id LEFT JOIN ({text}) tx ON tx.id = p.id \
+                       WHERE p.status = 'PUBLISHED') x \
+                     ORDER BY score DESC, id LIMIT {first}), \
+                   held AS (SELECT pc.city_id, SUM(r.score) AS score FROM ranked r \
+                     CROSS JOIN practice_city pc WHERE pc.practice_id = r.id AND pc.city_id <> {city} \
+                     GROUP BY pc.city_id ORDER BY score DESC, pc.city_id LIMIT {first}), \
+                   schemes AS (SELECT id, themes, modalities, 2 * themes + modalities AS score FROM (SELECT s.id, \
+                       (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
+                        WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'THEME') AS themes, \
+                       (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
+                        WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'SUPPORT_MODALITY') AS modalities \
+                     FROM support_scheme s WHERE s.status = 'PUBLISHED' AND s.open_for_applications = {open} \
+                       AND (NOT EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION') \
+                            OR EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION' AND o.value IN ({reach})))) x \
+                     WHERE themes > 0 ORDER BY score DESC, id LIMIT {first}), \
+                   donors AS (SELECT id, themes, country, orientation, 2 * themes + 3 * country + orientation AS score FROM (SELECT d.id, \
+                       (SELECT COUNT(*) FROM donor_agenda a JOIN need_tag nt ON nt.dimension = a.dimension AND nt.value = a.value \
+                        WHERE a.donor_id = d.id AND nt.need_id = {n} AND a.dimension = 'THEME') AS themes, \
+                       (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'COUNTRY' AND a.value = '{country}') AS country, \
+                       (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'ORIENTATION' AND a.value IN ({reach})) AS orientation \
+                     FROM donor d) x \
+                     WHERE themes > 0 OR country > 0 ORDER BY score DESC, id LIMIT {first}) \
+                 SELECT 'P' AS kind, id, score, themes AS a, focus AS b, same_modality AS c, words AS d, \
+                   0 AS practice_score, '' AS title FROM ranked \
+                 UNION ALL SELECT 'C', h.city_id, h.score, r.id, 0, 0, 0, r.score, p.title FROM held h \
+                   JOIN practice_city pc ON pc.city_id = h.city_id JOIN ranked r ON r.id = pc.practice_id \
+                   JOIN practice p ON p.id = r.id \
+                 UNION ALL SELECT 'S', id, score, themes, modalities, 0, 0, 0, '' FROM schemes \
+                 UNION ALL SELECT 'D', id, score, themes, country, orientation, 0, 0, '' FROM donors \
+                 ORDER BY kind, score DESC, id, practice_score DESC, a",
+                    themes = shared("THEME"),
+                    focus = shared("MANAGEMENT_FOCUS"),
+                    city = need.city_id,
+                    open = if db.get_database_backend() == sea_orm::DbBackend::Postgres { "TRUE" } else { "1" },
+                ),
+            ))
+            .await
+            .map_err(db_err)?;
+        let mut practice_matches: Vec<Match> = Vec::new();
+        let mut cities: Vec<Match> = Vec::new();
+        let mut schemes: Vec<Match> = Vec::new();
+        let mut donors: Vec<Match> = Vec::new();
+        for r in &rows {
+            let kind: String = r.try_get_by_index(0).map_err(db_err)?;
+            let v = (1..8).map(|i| integer(r, i)).collect::<Result<Vec<_>>>()?;
+            let (id, score) = (v[0], v[1]);
+            let mut reasons = Vec::new();
+            match kind.as_str() {
+                "P" => {
+                    if v[2] > 0 {
+                        reasons.push(format!("shares {} theme(s) with the need", v[2]));
+                    }
+                    if v[3] > 0 {
+                        reasons.push(format!("shares {} management focus(es)", v[3]));
+                    }
+                    if v[4] > 0 {
+                        reasons.push("same linking modality".into());
+                    }
+                    if v[5] > 0 {
+                        reasons.push(format!(
+                            "its text has {} of the need's {} key word(s)",
+                            v[5],
+                            words.len()
+                        ));
+                    }
+                    practice_matches.push(Match { id, score, reasons });
+                }
+                "C" => {
+                    let title: String = r.try_get_by_index(8).map_err(db_err)?;
+                    let reason = format!("took part in \"{title}\"");
+                    match cities.last_mut() {
+                        Some(c) if c.id == id => c.reasons.push(reason),
+                        _ => cities.push(Match {
+                            id,
+                            score,
+                            reasons: vec![reason],
+                        }),
+                    }
+                }
+                "S" => {
+                    reasons.push(format!(
+                        "open, targets {} of the need's themes and reaches {} cities",
+                        v[2],
+                        bloc.as_str()
+                    ));
+                    if v[3] > 0 {
+                        reasons.push(format!("offers {} of the support modalities wanted", v[3]));
+                    }
+                    schemes.push(Match { id, score, reasons });
+                }
+                _ => {
+                    if v[2] > 0 {
+                        reasons.push(format!("agenda covers {} of the need's themes", v[2]));
+                    }
+                    if v[3] > 0 {
+                        reasons.push(format!("agenda names {country}"));
+                    }
+                    if v[4] > 0 {
+                        reasons.push(format!(
+                            "agenda orientation reaches {} cities",
+                            bloc.as_str()
+                        ));
+                    }
+                    donors.push(Match { id, score, reasons });
+                }
+            }
+        }
+        Ok(Some(NeedMatches {
+            practices: practice_matches,
+            cities,
+            schemes,
+            donors,
+        }))
+    }
+}

@@ -1,0 +1,116 @@
+//! Schemes that overlap, and framework cells no scheme targets, in one statement.
+
+use domain::Result;
+use domain::analytics::*;
+use domain::framework::{GeographicOrientation, Theme};
+use sea_orm::{ConnectionTrait, Statement};
+
+use super::integer;
+use crate::store::{SeaStore, db_err};
+
+pub(crate) async fn scheme_overlaps(store: &SeaStore) -> Result<OverlapReport> {
+    let db = store.connection();
+    let backend = db.get_database_backend();
+    // Every theme × orientation cell of the framework; only those no scheme targets have
+    // their practices counted, so a well-supported base costs next to nothing here.
+    let cells = Theme::ALL
+        .iter()
+        .flat_map(|t| {
+            GeographicOrientation::ALL
+                .iter()
+                .map(move |o| format!("('{}', '{}')", t.as_str(), o.as_str()))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    // One statement answers both halves. Its rows are of three kinds, told apart by `kind`:
+    // 'S' a scheme in an overlap, 'P' a practice shared by two or more schemes of that
+    // overlap, 'U' a cell without any scheme (`v` is then its number of practices).
+    // Shared practices are looked for among those linked to two or more overlapping
+    // schemes at all (an integer grouping over the links) before their cells are compared,
+    // and practices are counted only for the themes of untargeted cells. The small CTEs are
+    // MATERIALIZED because SQLite 3.51 otherwise inlines them into plans that walk every
+    // practice link or theme tag (seconds on 200,000 practices instead of a tenth).
+    let sql = format!(
+        "WITH st AS MATERIALIZED (SELECT s.id AS sid, t.value AS theme, o.value AS orientation, m.value AS modality \
+            FROM support_scheme s \
+            JOIN scheme_tag t ON t.scheme_id = s.id AND t.dimension = 'THEME' \
+            JOIN scheme_tag o ON o.scheme_id = s.id AND o.dimension = 'ORIENTATION' \
+            JOIN scheme_tag m ON m.scheme_id = s.id AND m.dimension = 'SUPPORT_MODALITY' \
+            WHERE s.status = 'PUBLISHED'), \
+         overlapping AS (SELECT theme, orientation, modality FROM st GROUP BY theme, orientation, modality HAVING COUNT(DISTINCT sid) > 1), \
+         members AS MATERIALIZED (SELECT st.theme, st.orientation, st.modality, st.sid FROM st \
+            JOIN overlapping c ON c.theme = st.theme AND c.orientation = st.orientation AND c.modality = st.modality), \
+         candidates AS MATERIALIZED (SELECT ps.practice_id FROM practice_scheme ps \
+            WHERE ps.scheme_id IN (SELECT sid FROM members) GROUP BY ps.practice_id HAVING COUNT(*) > 1), \
+         shared AS (SELECT m.theme, m.orientation, m.modality, ps.practice_id FROM candidates c \
+            JOIN practice p ON p.id = c.practice_id AND p.status = 'PUBLISHED' \
+            JOIN practice_scheme ps ON ps.practice_id = c.practice_id \
+            JOIN members m ON m.sid = ps.scheme_id \
+            GROUP BY m.theme, m.orientation, m.modality, ps.practice_id HAVING COUNT(DISTINCT m.sid) > 1), \
+         framework(theme, orientation) AS (VALUES {cells}), \
+         untargeted AS MATERIALIZED (SELECT theme, orientation FROM framework f WHERE NOT EXISTS ( \
+            SELECT 1 FROM support_scheme s \
+            JOIN scheme_tag a ON a.scheme_id = s.id AND a.dimension = 'THEME' AND a.value = f.theme \
+            JOIN scheme_tag b ON b.scheme_id = s.id AND b.dimension = 'ORIENTATION' AND b.value = f.orientation \
+            WHERE s.status = 'PUBLISHED')), \
+         unsupported AS (SELECT g.theme, g.orientation, g.n FROM ( \
+            SELECT t.value AS theme, p.orientation AS orientation, COUNT(*) AS n FROM practice_tag t \
+            JOIN practice p ON p.id = t.practice_id AND p.status = 'PUBLISHED' \
+            WHERE t.dimension = 'THEME' AND t.value IN (SELECT theme FROM untargeted) \
+            GROUP BY t.value, p.orientation) g \
+            JOIN untargeted u ON u.theme = g.theme AND u.orientation = g.orientation) \
+         SELECT kind, theme, orientation, modality, v FROM ( \
+            SELECT 'S' AS kind, theme, orientation, modality, sid AS v, 0 AS ord FROM members \
+            UNION ALL SELECT 'P', theme, orientation, modality, practice_id, 0 FROM shared \
+            UNION ALL SELECT 'U', theme, orientation, '', n, -n FROM unsupported) x \
+         ORDER BY ord, theme, orientation, modality, kind DESC, v"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .map_err(db_err)?;
+    let mut overlaps: Vec<SchemeOverlap> = Vec::new();
+    let mut unsupported = Vec::new();
+    for r in &rows {
+        let kind: String = r.try_get_by_index(0).map_err(db_err)?;
+        let (theme, orientation, modality): (String, String, String) = (
+            r.try_get_by_index(1).map_err(db_err)?,
+            r.try_get_by_index(2).map_err(db_err)?,
+            r.try_get_by_index(3).map_err(db_err)?,
+        );
+        let v = integer(r, 4)?;
+        if kind == "U" {
+            unsupported.push(UnsupportedCell {
+                theme,
+                orientation,
+                practices: v,
+            });
+            continue;
+        }
+        // Rows come grouped by cell, its schemes ('S') before its practices ('P').
+        let same_cell = overlaps.last().is_some_and(|o| {
+            o.theme == theme && o.orientation == orientation && o.modality == modality
+        });
+        if !same_cell {
+            overlaps.push(SchemeOverlap {
+                theme,
+                orientation,
+                modality,
+                scheme_ids: vec![],
+                shared_practice_ids: vec![],
+            });
+        }
+        let Some(o) = overlaps.last_mut() else {
+            continue;
+        };
+        if kind == "S" {
+            o.scheme_ids.push(v);
+        } else {
+            o.shared_practice_ids.push(v);
+        }
+    }
+    Ok(OverlapReport {
+        overlaps,
+        unsupported,
+    })
+}

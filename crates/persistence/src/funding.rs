@@ -1,0 +1,119 @@
+//! Funding records: who may see them, and the rows one is saved as.
+
+use async_trait::async_trait;
+use domain::entities::*;
+use domain::repository::{FundingOwner, FundingRepository};
+use domain::{Result, Visibility};
+use sea_orm::*;
+
+use crate::entities::funding;
+use crate::mapping;
+use crate::query::{visible_practice_ids, visible_scheme_ids};
+use crate::rollup::Touched;
+use crate::store::{SeaStore, db_err};
+use crate::versioned::{Versioned, stored, text};
+
+#[async_trait]
+impl FundingRepository for SeaStore {
+    async fn funding_of(
+        &self,
+        owner: FundingOwner,
+        ids: &[Id],
+        vis: &Visibility,
+    ) -> Result<Vec<Funding>> {
+        use crate::entities::funding::Column as F;
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let column = match owner {
+            FundingOwner::Practice => F::PracticeId,
+            FundingOwner::Scheme => F::SchemeId,
+            FundingOwner::Donor => F::DonorId,
+        };
+        let mut cond = Condition::all().add(column.is_in(ids.iter().copied()));
+        if *vis != Visibility::Everything {
+            cond = cond
+                .add(
+                    Condition::any()
+                        .add(F::PracticeId.is_null())
+                        .add(F::PracticeId.in_subquery(visible_practice_ids(vis))),
+                )
+                .add(
+                    Condition::any()
+                        .add(F::SchemeId.is_null())
+                        .add(F::SchemeId.in_subquery(visible_scheme_ids(vis))),
+                );
+        }
+        let rows = funding::Entity::find()
+            .filter(cond)
+            .order_by_asc(F::Id)
+            .all(self.connection())
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(mapping::funding).collect()
+    }
+}
+
+/// The funding record with its amount in USD cents, as a change needs it.
+pub(crate) async fn by_id(store: &SeaStore, id: Id) -> Result<Option<(Funding, Option<i64>)>> {
+    match stored::<funding::Entity>(store, id).await? {
+        Some(m) => {
+            let cents = m.amount_usd_cents;
+            Ok(Some((mapping::funding(m)?, cents)))
+        }
+        None => Ok(None),
+    }
+}
+
+/// A funding record as saved: the record and its amount in USD cents.
+pub(crate) struct FundingRow<'a> {
+    pub(crate) funding: &'a Funding,
+    pub(crate) usd_cents: Option<i64>,
+}
+
+impl Versioned for FundingRow<'_> {
+    type Entity = funding::Entity;
+    type Saved = Funding;
+    const NAME: &'static str = "Funding";
+
+    fn id(&self) -> Id {
+        self.funding.id
+    }
+
+    fn row(&self) -> funding::ActiveModel {
+        let f = self.funding;
+        funding::ActiveModel {
+            source_name: Set(f.source_name.clone()),
+            source_type: Set(f.source_type.as_str().into()),
+            amount: Set(text(f.amount)),
+            currency: Set(f.currency.clone()),
+            rate: Set(f.rate.normalize().to_string()),
+            rate_source: Set(f.rate_source.clone()),
+            amount_usd_cents: Set(self.usd_cents),
+            year: Set(f.year),
+            status: Set(f.status.as_str().into()),
+            confidential: Set(f.confidential),
+            note: Set(f.note.clone()),
+            ..Default::default()
+        }
+    }
+
+    /// What the money is for and who gives it are fixed once recorded.
+    fn creation(&self, row: &mut funding::ActiveModel) {
+        let f = self.funding;
+        row.practice_id = Set(f.practice_id);
+        row.scheme_id = Set(f.scheme_id);
+        row.donor_id = Set(f.donor_id);
+        row.source_city_id = Set(f.source_city_id);
+    }
+
+    fn touched(&self, _creating: bool) -> Option<Touched> {
+        Some(Touched::Practices(
+            self.funding.practice_id.into_iter().collect(),
+        ))
+    }
+
+    fn saved(model: funding::Model) -> Result<Funding> {
+        mapping::funding(model)
+    }
+}

@@ -1,0 +1,332 @@
+//! Practices: the read repository, and the rows a practice is saved as.
+
+use async_trait::async_trait;
+use domain::audit::AuditEntry;
+use domain::editing::PracticeRecord;
+use domain::entities::*;
+use domain::framework::*;
+use domain::page::{Page, PageRequest};
+use domain::repository::{Link, LinkRepository, PracticeFilter, PracticeRepository};
+use domain::{Result, Visibility};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::*;
+
+use crate::entities::*;
+use crate::mapping;
+use crate::query::{self, PRACTICE_TAGS, practice_visible, visible_practice_ids};
+use crate::rollup::{Maintenance, Touched};
+use crate::store::{SeaStore, db_err};
+use crate::versioned::{Versioned, owner_of, owner_parts, replace_rows, stored, tag_models, text};
+
+fn practice_condition(backend: DbBackend, filter: &PracticeFilter, vis: &Visibility) -> Condition {
+    use crate::entities::practice::Column as P;
+    let mut cond = Condition::all().add(practice_visible(vis));
+    if let Some(status) = filter.status {
+        cond = cond.add(P::Status.eq(status.as_str()));
+    }
+    if let Some(o) = filter.orientation {
+        cond = cond.add(P::Orientation.eq(o.as_str()));
+    }
+    if let Some(m) = filter.modality {
+        cond = cond.add(P::Modality.eq(m.as_str()));
+    }
+    cond = cond
+        .add(PRACTICE_TAGS.any_of(P::Id, Dimension::Theme, &filter.themes, Theme::as_str))
+        .add(PRACTICE_TAGS.any_of(
+            P::Id,
+            Dimension::ManagementFocus,
+            &filter.management_focus,
+            ManagementFocus::as_str,
+        ))
+        .add(PRACTICE_TAGS.any_of(
+            P::Id,
+            Dimension::CooperatingParty,
+            &filter.cooperating_parties,
+            CooperatingParty::as_str,
+        ));
+    if let Some(code) = &filter.country_code {
+        let sub = Query::select()
+            .column((practice_city::Entity, practice_city::Column::PracticeId))
+            .from(practice_city::Entity)
+            .inner_join(
+                city::Entity,
+                Expr::col((city::Entity, city::Column::Id))
+                    .equals((practice_city::Entity, practice_city::Column::CityId)),
+            )
+            .and_where(Expr::col((city::Entity, city::Column::CountryCode)).eq(code.as_str()))
+            .to_owned();
+        cond = cond.add(P::Id.in_subquery(sub));
+    }
+    if let Some(city_id) = filter.city_id {
+        let sub = Query::select()
+            .column(practice_city::Column::PracticeId)
+            .from(practice_city::Entity)
+            .and_where(practice_city::Column::CityId.eq(city_id))
+            .to_owned();
+        cond = cond.add(P::Id.in_subquery(sub));
+    }
+    if let Some(scheme_id) = filter.scheme_id {
+        let sub = Query::select()
+            .column(practice_scheme::Column::PracticeId)
+            .from(practice_scheme::Entity)
+            .and_where(practice_scheme::Column::SchemeId.eq(scheme_id))
+            .to_owned();
+        cond = cond.add(P::Id.in_subquery(sub));
+    }
+    if let Some(year) = filter.active_in_year {
+        cond = cond.add(P::StartYear.lte(year)).add(
+            Condition::any()
+                .add(P::EndYear.is_null())
+                .add(P::EndYear.gte(year)),
+        );
+    }
+    cond.add(query::search(backend, "practice", P::Id, &filter.text))
+}
+
+#[async_trait]
+impl PracticeRepository for SeaStore {
+    async fn practices_by_ids(&self, ids: &[Id], vis: &Visibility) -> Result<Vec<Practice>> {
+        let db = self.connection();
+        let cond = practice_condition(db.get_database_backend(), &PracticeFilter::default(), vis);
+        query::by_ids::<practice::Entity, _>(db, practice::Column::Id, ids, cond, mapping::practice)
+            .await
+    }
+
+    async fn list_practices(
+        &self,
+        filter: &PracticeFilter,
+        vis: &Visibility,
+        page: PageRequest,
+    ) -> Result<Page<Practice>> {
+        let db = self.connection();
+        let cond = practice_condition(db.get_database_backend(), filter, vis);
+        query::page::<practice::Entity, _>(db, cond, practice::Column::Id, page, mapping::practice)
+            .await
+    }
+
+    async fn count_practices(&self, filter: &PracticeFilter, vis: &Visibility) -> Result<i64> {
+        let db = self.connection();
+        query::count::<practice::Entity>(
+            db,
+            practice_condition(db.get_database_backend(), filter, vis),
+        )
+        .await
+    }
+
+    async fn practice_tags(&self, practice_ids: &[Id]) -> Result<Vec<(Id, Tags)>> {
+        PRACTICE_TAGS.of(self.connection(), practice_ids).await
+    }
+
+    async fn practice_cities(&self, practice_ids: &[Id]) -> Result<Vec<PracticeCity>> {
+        use crate::entities::practice_city::Column as C;
+        query::children::<practice_city::Entity>(
+            self.connection(),
+            C::PracticeId,
+            practice_ids,
+            &[C::Role, C::CityId],
+        )
+        .await?
+        .into_iter()
+        .map(mapping::practice_city)
+        .collect()
+    }
+
+    async fn city_practices(&self, city_ids: &[Id], vis: &Visibility) -> Result<Vec<PracticeCity>> {
+        if city_ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut select = practice_city::Entity::find()
+            .filter(practice_city::Column::CityId.is_in(city_ids.iter().copied()));
+        if *vis != Visibility::Everything {
+            select = select
+                .filter(practice_city::Column::PracticeId.in_subquery(visible_practice_ids(vis)));
+        }
+        let rows = select
+            .order_by_asc(practice_city::Column::PracticeId)
+            .all(self.connection())
+            .await
+            .map_err(db_err)?;
+        rows.into_iter().map(mapping::practice_city).collect()
+    }
+
+    async fn partners(&self, practice_ids: &[Id]) -> Result<Vec<Partner>> {
+        use crate::entities::practice_partner::Column as P;
+        query::children::<practice_partner::Entity>(
+            self.connection(),
+            P::PracticeId,
+            practice_ids,
+            &[P::Id],
+        )
+        .await?
+        .into_iter()
+        .map(mapping::partner)
+        .collect()
+    }
+
+    async fn indicators(&self, practice_ids: &[Id]) -> Result<Vec<Indicator>> {
+        use crate::entities::indicator::Column as I;
+        query::children::<indicator::Entity>(
+            self.connection(),
+            I::PracticeId,
+            practice_ids,
+            &[I::Id],
+        )
+        .await?
+        .into_iter()
+        .map(mapping::indicator)
+        .collect()
+    }
+}
+
+/// The practice with everything a change may touch.
+pub(crate) async fn record(store: &SeaStore, id: Id) -> Result<Option<PracticeRecord>> {
+    let Some(model) = stored::<practice::Entity>(store, id).await? else {
+        return Ok(None);
+    };
+    let owner = owner_of(&model.owner_kind, model.owner_id)?;
+    let amount_required_usd_cents = model.amount_required_usd_cents;
+    let cities = store.practice_cities(&[id]).await?;
+    let associations = store.links(Link::PracticeAssociations, &[id]).await?;
+    Ok(Some(PracticeRecord {
+        practice: mapping::practice(model)?,
+        tags: PRACTICE_TAGS.one(store.connection(), id).await?,
+        cities: cities.into_iter().map(|c| (c.city_id, c.role)).collect(),
+        association_ids: associations.into_iter().map(|(_, a)| a).collect(),
+        indicators: store.indicators(&[id]).await?,
+        owner,
+        amount_required_usd_cents,
+    }))
+}
+
+#[async_trait]
+impl Versioned for PracticeRecord {
+    type Entity = practice::Entity;
+    type Saved = Practice;
+    const NAME: &'static str = "Practice";
+
+    fn id(&self) -> Id {
+        self.practice.id
+    }
+
+    fn row(&self) -> practice::ActiveModel {
+        let p = &self.practice;
+        practice::ActiveModel {
+            status: Set(p.status.as_str().into()),
+            title: Set(p.title.clone()),
+            summary: Set(p.summary.clone()),
+            context: Set(p.context.clone()),
+            outcomes: Set(p.outcomes.clone()),
+            issues: Set(p.issues.clone()),
+            source: Set(p.source.clone()),
+            start_year: Set(p.start_year),
+            end_year: Set(p.end_year),
+            orientation: Set(p.orientation.as_str().into()),
+            modality: Set(p.modality.as_str().into()),
+            amount_required: Set(text(p.amount_required)),
+            amount_required_currency: Set(p.amount_required_currency.clone()),
+            amount_required_usd_cents: Set(self.amount_required_usd_cents),
+            ..Default::default()
+        }
+    }
+
+    fn creation(&self, row: &mut practice::ActiveModel) {
+        let (kind, id) = owner_parts(&self.owner);
+        row.owner_kind = Set(kind);
+        row.owner_id = Set(id);
+    }
+
+    fn touched(&self, creating: bool) -> Option<Touched> {
+        Some(if creating {
+            Touched::NewPractice
+        } else {
+            Touched::Practices(vec![self.practice.id])
+        })
+    }
+
+    async fn write_children(
+        &self,
+        txn: &DatabaseTransaction,
+        id: Id,
+        _creating: bool,
+    ) -> Result<()> {
+        let tags = tag_models(id, &self.tags, practice_tag::ActiveModel::tag);
+        replace_rows::<practice_tag::Entity>(txn, practice_tag::Column::PracticeId, id, tags)
+            .await?;
+        let cities = self
+            .cities
+            .iter()
+            .map(|(city, role)| practice_city::ActiveModel {
+                practice_id: Set(id),
+                city_id: Set(*city),
+                role: Set(role.as_str().into()),
+            })
+            .collect();
+        replace_rows::<practice_city::Entity>(txn, practice_city::Column::PracticeId, id, cities)
+            .await?;
+        let associations = self
+            .association_ids
+            .iter()
+            .map(|a| practice_association::ActiveModel {
+                practice_id: Set(id),
+                association_id: Set(*a),
+            })
+            .collect();
+        replace_rows::<practice_association::Entity>(
+            txn,
+            practice_association::Column::PracticeId,
+            id,
+            associations,
+        )
+        .await?;
+        let indicators = self
+            .indicators
+            .iter()
+            .map(|x| indicator::ActiveModel {
+                practice_id: Set(id),
+                name: Set(x.name.clone()),
+                unit: Set(x.unit.clone()),
+                baseline: Set(text(x.baseline)),
+                target: Set(text(x.target)),
+                actual: Set(text(x.actual)),
+                year: Set(x.year),
+                ..Default::default()
+            })
+            .collect();
+        replace_rows::<indicator::Entity>(txn, indicator::Column::PracticeId, id, indicators).await
+    }
+
+    fn saved(model: practice::Model) -> Result<Practice> {
+        mapping::practice(model)
+    }
+}
+
+/// Links a scheme to a practice (once), keeping the practice's rollup contribution in step.
+pub(crate) async fn link_scheme(
+    store: &SeaStore,
+    scheme_id: Id,
+    practice_id: Id,
+    mut audit: AuditEntry,
+) -> Result<()> {
+    let txn = crate::db::write_transaction(store.connection()).await?;
+    let rollups = Maintenance::begin(&txn, Touched::Practices(vec![practice_id])).await?;
+    let exists = practice_scheme::Entity::find_by_id((practice_id, scheme_id))
+        .one(&txn)
+        .await
+        .map_err(db_err)?
+        .is_some();
+    if !exists {
+        practice_scheme::Entity::insert(practice_scheme::ActiveModel {
+            practice_id: Set(practice_id),
+            scheme_id: Set(scheme_id),
+        })
+        .exec(&txn)
+        .await
+        .map_err(db_err)?;
+    }
+    rollups.finish(&txn).await?;
+    if audit.entity_id == 0 {
+        audit.entity_id = scheme_id;
+    }
+    crate::audit::write_audit_entry(&txn, audit).await?;
+    txn.commit().await.map_err(db_err)
+}

@@ -1,0 +1,357 @@
+//! What the read repositories share: who may see what, text search, tag filters, and the
+//! find-by-ids / page / count / children-of statements every repository runs.
+
+use domain::actor::Affiliation;
+use domain::entities::{Id, Tags};
+use domain::framework::Dimension;
+use domain::page::{Page, PageRequest};
+use domain::{Error, Result, Visibility};
+use sea_orm::sea_query::{Alias, Expr, Func, LikeExpr, Query, SelectStatement, SimpleExpr};
+use sea_orm::*;
+
+use crate::entities::*;
+use crate::mapping;
+use crate::store::db_err;
+
+const PUBLISHED: &str = "PUBLISHED";
+
+/// `(owner_kind, owner_id) = affiliation`: the record's own organisation.
+fn owned_by<C: ColumnTrait>(kind: C, id: C, a: &Affiliation) -> Condition {
+    Condition::all().add(kind.eq(a.kind())).add(id.eq(a.id()))
+}
+
+/// `column IN (SELECT select FROM table WHERE condition)`.
+fn in_select<E: EntityTrait>(
+    column: impl ColumnTrait,
+    table: E,
+    select: E::Column,
+    condition: SimpleExpr,
+) -> SimpleExpr {
+    column.in_subquery(
+        Query::select()
+            .column(select)
+            .from(table)
+            .and_where(condition)
+            .to_owned(),
+    )
+}
+
+/// Practices the viewer may see: published ones, and for a member also the drafts of its
+/// organisation and of the practices its city or association takes part in.
+pub(crate) fn practice_visible(vis: &Visibility) -> Condition {
+    use crate::entities::practice::Column as P;
+    match vis {
+        Visibility::Everything => Condition::all(),
+        Visibility::Published => Condition::all().add(P::Status.eq(PUBLISHED)),
+        Visibility::Member(a) => {
+            let any = Condition::any().add(P::Status.eq(PUBLISHED)).add(owned_by(
+                P::OwnerKind,
+                P::OwnerId,
+                a,
+            ));
+            match a {
+                Affiliation::City(c) => any.add(in_select(
+                    P::Id,
+                    practice_city::Entity,
+                    practice_city::Column::PracticeId,
+                    practice_city::Column::CityId.eq(*c),
+                )),
+                Affiliation::Association(x) => any.add(in_select(
+                    P::Id,
+                    practice_association::Entity,
+                    practice_association::Column::PracticeId,
+                    practice_association::Column::AssociationId.eq(*x),
+                )),
+                Affiliation::Donor(_) => any,
+            }
+        }
+    }
+}
+
+/// Schemes the viewer may see: published ones, and for a member the drafts it owns or operates.
+pub(crate) fn scheme_visible(vis: &Visibility) -> Condition {
+    use crate::entities::support_scheme::Column as S;
+    match vis {
+        Visibility::Everything => Condition::all(),
+        Visibility::Published => Condition::all().add(S::Status.eq(PUBLISHED)),
+        Visibility::Member(a) => {
+            let operator = match a {
+                Affiliation::Association(x) => Some(scheme_operator::Column::AssociationId.eq(*x)),
+                Affiliation::Donor(d) => Some(scheme_operator::Column::DonorId.eq(*d)),
+                Affiliation::City(_) => None,
+            };
+            let mut any = Condition::any().add(S::Status.eq(PUBLISHED)).add(owned_by(
+                S::OwnerKind,
+                S::OwnerId,
+                a,
+            ));
+            if let Some(op) = operator {
+                any = any.add(in_select(
+                    S::Id,
+                    scheme_operator::Entity,
+                    scheme_operator::Column::SchemeId,
+                    op,
+                ));
+            }
+            any
+        }
+    }
+}
+
+/// Needs the viewer may see: published ones, and a city's own drafts to its practitioners.
+pub(crate) fn need_visible(vis: &Visibility) -> Condition {
+    use crate::entities::need::Column as N;
+    match vis {
+        Visibility::Everything => Condition::all(),
+        Visibility::Published => Condition::all().add(N::Publication.eq(PUBLISHED)),
+        Visibility::Member(a) => {
+            let mut any = Condition::any()
+                .add(N::Publication.eq(PUBLISHED))
+                .add(owned_by(N::OwnerKind, N::OwnerId, a));
+            if let Affiliation::City(c) = a {
+                any = any.add(N::CityId.eq(*c));
+            }
+            any
+        }
+    }
+}
+
+pub(crate) fn visible_practice_ids(vis: &Visibility) -> SelectStatement {
+    Query::select()
+        .column(practice::Column::Id)
+        .from(practice::Entity)
+        .cond_where(practice_visible(vis))
+        .to_owned()
+}
+
+pub(crate) fn visible_scheme_ids(vis: &Visibility) -> SelectStatement {
+    Query::select()
+        .column(support_scheme::Column::Id)
+        .from(support_scheme::Entity)
+        .cond_where(scheme_visible(vis))
+        .to_owned()
+}
+
+/// `LIKE` pattern for a case-insensitive substring search, with the wildcards of the text escaped.
+fn like_pattern(text: &str) -> LikeExpr {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}
+
+/// Any of `columns` contains the text, ignoring case (names of cities, associations, donors).
+pub(crate) fn text_condition<C: ColumnTrait>(columns: &[C], text: &Option<String>) -> Condition {
+    match text {
+        None => Condition::all(),
+        Some(t) => columns.iter().fold(Condition::any(), |cond, col| {
+            cond.add(Expr::expr(Func::lower(Expr::col(*col))).like(like_pattern(t)))
+        }),
+    }
+}
+
+/// Full-text search (see the full-text migration): every word of the text must occur, in any
+/// order; diacritics are folded on SQLite. Query syntax is never passed through: each word is
+/// quoted for FTS5, and PostgreSQL's `plainto_tsquery` takes plain text.
+pub(crate) fn search<C: ColumnTrait>(
+    backend: DbBackend,
+    table: &str,
+    id: C,
+    text: &Option<String>,
+) -> Condition {
+    let Some(text) = text else {
+        return Condition::all();
+    };
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(|w| format!("\"{w}\""))
+        .collect();
+    if words.is_empty() {
+        // Nothing searchable, so nothing found (rather than everything).
+        return Condition::all().add(Expr::cust("1 = 0"));
+    }
+    match backend {
+        DbBackend::Postgres => Condition::all().add(Expr::cust_with_values(
+            format!("\"{table}\".\"search\" @@ plainto_tsquery('simple', $1)"),
+            [text.clone()],
+        )),
+        _ => Condition::all().add(
+            id.in_subquery(
+                Query::select()
+                    .expr(Expr::cust("rowid"))
+                    .from(Alias::new(format!("{table}_fts")))
+                    .and_where(Expr::cust_with_values(
+                        format!("{table}_fts MATCH ?"),
+                        [words.join(" ")],
+                    ))
+                    .to_owned(),
+            ),
+        ),
+    }
+}
+
+/// A tag table: which table holds an owner's framework tags, and its owner column.
+#[derive(Clone, Copy)]
+pub(crate) struct TagTable {
+    pub(crate) table: &'static str,
+    pub(crate) owner: &'static str,
+}
+
+pub(crate) const PRACTICE_TAGS: TagTable = TagTable {
+    table: "practice_tag",
+    owner: "practice_id",
+};
+pub(crate) const SCHEME_TAGS: TagTable = TagTable {
+    table: "scheme_tag",
+    owner: "scheme_id",
+};
+pub(crate) const NEED_TAGS: TagTable = TagTable {
+    table: "need_tag",
+    owner: "need_id",
+};
+
+impl TagTable {
+    /// `id IN (SELECT owner FROM tags WHERE dimension = d AND value IN values)`: any of the
+    /// values; no condition without values.
+    pub(crate) fn any_of<C: ColumnTrait, T: Copy>(
+        self,
+        id: C,
+        dimension: Dimension,
+        values: &[T],
+        name: fn(T) -> &'static str,
+    ) -> Condition {
+        if values.is_empty() {
+            return Condition::all();
+        }
+        let sub = Query::select()
+            .column(Alias::new(self.owner))
+            .from(Alias::new(self.table))
+            .and_where(Expr::col(Alias::new("dimension")).eq(dimension.as_str()))
+            .and_where(Expr::col(Alias::new("value")).is_in(values.iter().map(|v| name(*v))))
+            .to_owned();
+        Condition::all().add(id.in_subquery(sub))
+    }
+
+    /// The tags of one owner.
+    pub(crate) async fn one(self, db: &DatabaseConnection, id: Id) -> Result<Tags> {
+        Ok(self
+            .of(db, &[id])
+            .await?
+            .pop()
+            .map(|(_, t)| t)
+            .unwrap_or_default())
+    }
+
+    /// The tags of each owner among `ids`, in owner order.
+    pub(crate) async fn of(self, db: &DatabaseConnection, ids: &[Id]) -> Result<Vec<(Id, Tags)>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let stmt = Query::select()
+            .columns([
+                Alias::new(self.owner),
+                Alias::new("dimension"),
+                Alias::new("value"),
+            ])
+            .from(Alias::new(self.table))
+            .and_where(Expr::col(Alias::new(self.owner)).is_in(ids.iter().copied()))
+            .to_owned();
+        let rows = db.query_all(&stmt).await.map_err(db_err)?;
+        let triples = rows
+            .iter()
+            .map(|r| {
+                Ok((
+                    r.try_get_by_index::<i64>(0).map_err(db_err)?,
+                    r.try_get_by_index::<String>(1).map_err(db_err)?,
+                    r.try_get_by_index::<String>(2).map_err(db_err)?,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        mapping::tags(triples)
+    }
+}
+
+/// The rows of `E` whose `id` is among `ids` and that satisfy `cond`, mapped; one statement.
+pub(crate) async fn by_ids<E: EntityTrait, T>(
+    db: &DatabaseConnection,
+    id: E::Column,
+    ids: &[Id],
+    cond: Condition,
+    map: fn(E::Model) -> Result<T>,
+) -> Result<Vec<T>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let rows = E::find()
+        .filter(cond.add(id.is_in(ids.iter().copied())))
+        .all(db)
+        .await
+        .map_err(db_err)?;
+    rows.into_iter().map(map).collect()
+}
+
+/// The rows of `E` whose `owner` column is among `ids`, in `order`: the children of a batch.
+pub(crate) async fn children<E: EntityTrait>(
+    db: &DatabaseConnection,
+    owner: E::Column,
+    ids: &[Id],
+    order: &[E::Column],
+) -> Result<Vec<E::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut select = E::find().filter(owner.is_in(ids.iter().copied()));
+    for column in order {
+        select = select.order_by_asc(*column);
+    }
+    select.all(db).await.map_err(db_err)
+}
+
+/// One page in id order after the cursor; one more row is fetched to learn whether more follow.
+pub(crate) async fn page<E: EntityTrait, T>(
+    db: &DatabaseConnection,
+    cond: Condition,
+    id: E::Column,
+    page: PageRequest,
+    map: fn(E::Model) -> Result<T>,
+) -> Result<Page<T>> {
+    let mut select = E::find()
+        .filter(cond)
+        .order_by_asc(id)
+        .limit(page.first + 1);
+    if let Some(after) = page.after {
+        select = select.filter(id.gt(after));
+    }
+    let mut rows = select.all(db).await.map_err(db_err)?;
+    let has_next_page = rows.len() as u64 > page.first;
+    rows.truncate(page.first as usize);
+    Ok(Page {
+        items: rows.into_iter().map(map).collect::<Result<_>>()?,
+        has_next_page,
+    })
+}
+
+pub(crate) async fn count<E>(db: &DatabaseConnection, cond: Condition) -> Result<i64>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let n = E::find().filter(cond).count(db).await.map_err(db_err)?;
+    i64::try_from(n).map_err(Error::internal)
+}
+
+/// `(a, b)` integer pairs a statement answers.
+pub(crate) async fn pairs(db: &DatabaseConnection, stmt: SelectStatement) -> Result<Vec<(Id, Id)>> {
+    let rows = db.query_all(&stmt).await.map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get_by_index::<i64>(0).map_err(db_err)?,
+                r.try_get_by_index::<i64>(1).map_err(db_err)?,
+            ))
+        })
+        .collect()
+}
