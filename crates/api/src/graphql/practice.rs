@@ -307,6 +307,16 @@ impl PracticeInput {
     }
 }
 
+async fn set_status(
+    ctx: &Context<'_>,
+    id: &ID,
+    version: i32,
+    status: Status,
+) -> async_graphql::Result<Practice> {
+    let id = parse_id("id", id)?;
+    edit(ctx, |e, a| e.set_practice_status(a, id, version, status)).await
+}
+
 root_fields!(PracticeQuery {
     /// Published practices (drafts too for the secretariat), in the order they were recorded.
     practices(PracticeFilter),
@@ -346,11 +356,7 @@ impl PracticeMutation {
         id: ID,
         version: i32,
     ) -> async_graphql::Result<Practice> {
-        let id = parse_id("id", &id)?;
-        edit(ctx, |e, a| {
-            e.set_practice_status(a, id, version, Status::Published)
-        })
-        .await
+        set_status(ctx, &id, version, Status::Published).await
     }
 
     /// Withdraws a practice from the public base, keeping its record.
@@ -360,10 +366,6 @@ impl PracticeMutation {
         id: ID,
         version: i32,
     ) -> async_graphql::Result<Practice> {
-        let id = parse_id("id", &id)?;
-        edit(ctx, |e, a| {
-            e.set_practice_status(a, id, version, Status::Archived)
-        })
-        .await
+        set_status(ctx, &id, version, Status::Archived).await
     }
 }
