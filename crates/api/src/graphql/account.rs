@@ -2,13 +2,16 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use domain::Actor;
 use domain::account::{self as acc, Accounts, Registration};
 use domain::actor::{Affiliation, Role as DomainRole};
 
+use super::association::Association;
+use super::city::City;
+use super::donor::Donor;
 use super::ids::{id, parse_id};
-use super::loaders::{AssociationKey, CityKey, DonorKey, Loaders};
-use super::types::{Association, City, Donor};
+use super::loaders::{AssociationKey, CityKey, DonorKey};
+use super::relations::maybe;
+use super::resolve::actor;
 use crate::auth::JwtKeys;
 use crate::error::{ApiError, ResultExt};
 
@@ -100,37 +103,16 @@ impl User {
     }
     /// The affiliation: the approved one, or the requested one while pending.
     async fn city(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<City>> {
-        match affiliation_parts(self.effective()).0 {
-            Some(c) => Ok(ctx
-                .data_unchecked::<Loaders>()
-                .load_one(CityKey(c))
-                .await
-                .api()?
-                .map(City)),
-            None => Ok(None),
-        }
+        let (city, _, _) = affiliation_parts(self.effective());
+        maybe(ctx, city.map(CityKey), City).await
     }
     async fn association(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Association>> {
-        match affiliation_parts(self.effective()).1 {
-            Some(a) => Ok(ctx
-                .data_unchecked::<Loaders>()
-                .load_one(AssociationKey(a))
-                .await
-                .api()?
-                .map(Association)),
-            None => Ok(None),
-        }
+        let (_, association, _) = affiliation_parts(self.effective());
+        maybe(ctx, association.map(AssociationKey), Association).await
     }
     async fn donor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Donor>> {
-        match affiliation_parts(self.effective()).2 {
-            Some(d) => Ok(ctx
-                .data_unchecked::<Loaders>()
-                .load_one(DonorKey(d))
-                .await
-                .api()?
-                .map(Donor)),
-            None => Ok(None),
-        }
+        let (_, _, donor) = affiliation_parts(self.effective());
+        maybe(ctx, donor.map(DonorKey), Donor).await
     }
 }
 
@@ -222,7 +204,7 @@ pub struct AccountQuery;
 impl AccountQuery {
     /// The signed-in user; null for anonymous callers.
     async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        match ctx.data_unchecked::<Actor>().user_id() {
+        match actor(ctx).user_id() {
             Some(id) => Ok(accounts(ctx).user(id).await.api()?.map(User)),
             None => Ok(None),
         }
@@ -294,12 +276,11 @@ impl AccountMutation {
         association_id: Option<ID>,
         donor_id: Option<ID>,
     ) -> async_graphql::Result<User> {
-        let actor = ctx.data_unchecked::<Actor>();
         let user_id = parse_id("userId", &user_id)?;
         let affiliation = affiliation(&city_id, &association_id, &donor_id)?;
         Ok(User(
             accounts(ctx)
-                .approve(actor, user_id, role.map(Into::into), affiliation)
+                .approve(actor(ctx), user_id, role.map(Into::into), affiliation)
                 .await
                 .api()?,
         ))

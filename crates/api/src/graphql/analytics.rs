@@ -4,10 +4,16 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use domain::analytics::{self as a, Analytics, Matchmaking};
 use rust_decimal::Decimal;
 
+use super::city::City;
+use super::connection::page_complexity;
+use super::donor::Donor;
 use super::enums::FundingStatus;
 use super::ids::parse_id;
-use super::loaders::{AppLoader, CityKey, DonorKey, Loaders, PracticeKey, SchemeKey};
-use super::types::{City, Donor, Practice, SupportScheme};
+use super::loaders::{CityKey, DonorKey, PracticeKey, SchemeKey};
+use super::practice::Practice;
+use super::relations::{LIST_COST, by_ids, one};
+use super::resolve::actor;
+use super::scheme::SupportScheme;
 use crate::error::ResultExt;
 
 /// What a funding-gap table is grouped by.
@@ -207,14 +213,21 @@ impl SchemeOverlap {
     async fn support_modality(&self) -> &str {
         &self.0.modality
     }
-    #[graphql(complexity = "super::types::LIST_COST * child_complexity")]
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn schemes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupportScheme>> {
-        load(ctx, &self.0.scheme_ids, SchemeKey, SupportScheme).await
+        by_ids(
+            ctx,
+            self.0.scheme_ids.iter().copied(),
+            SchemeKey,
+            SupportScheme,
+        )
+        .await
     }
     /// Published practices supported by two or more of these schemes.
-    #[graphql(complexity = "super::types::LIST_COST * child_complexity")]
+    #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn shared_practices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Practice>> {
-        load(ctx, &self.0.shared_practice_ids, PracticeKey, Practice).await
+        let ids = self.0.shared_practice_ids.iter().copied();
+        by_ids(ctx, ids, PracticeKey, Practice).await
     }
 }
 
@@ -233,30 +246,6 @@ pub struct SchemeOverlapReport {
     unsupported: Vec<UnsupportedCell>,
 }
 
-async fn load<K, V, T>(
-    ctx: &Context<'_>,
-    ids: &[i64],
-    key: fn(i64) -> K,
-    wrap: fn(V) -> T,
-) -> async_graphql::Result<Vec<T>>
-where
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    V: Send + Sync + Clone + 'static,
-    AppLoader: async_graphql::dataloader::Loader<K, Value = V, Error = domain::Error>,
-{
-    let keys: Vec<K> = ids.iter().map(|i| key(*i)).collect();
-    let mut found = ctx
-        .data_unchecked::<Loaders>()
-        .load_many(keys.clone())
-        .await
-        .api()?;
-    Ok(keys
-        .iter()
-        .filter_map(|k| found.remove(k))
-        .map(wrap)
-        .collect())
-}
-
 macro_rules! ranked {
     ($name:ident, $field:ident, $node:ident, $key:ident, $doc:literal) => {
         #[doc = $doc]
@@ -265,12 +254,7 @@ macro_rules! ranked {
         #[Object]
         impl $name {
             async fn $field(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<$node>> {
-                Ok(ctx
-                    .data_unchecked::<Loaders>()
-                    .load_one($key(self.0.id))
-                    .await
-                    .api()?
-                    .map($node))
+                one(ctx, $key(self.0.id), $node).await
             }
             /// Higher is closer.
             async fn score(&self) -> i64 {
@@ -362,7 +346,7 @@ impl MatchQuery {
 
     /// Match-making for a need: ranked practices, cities, open schemes and donors, each with
     /// the reasons it matched.
-    #[graphql(complexity = "1 + 4 * super::connection::page_complexity(first, child_complexity)")]
+    #[graphql(complexity = "1 + 4 * page_complexity(first, child_complexity)")]
     async fn matches(
         &self,
         ctx: &Context<'_>,
@@ -370,10 +354,9 @@ impl MatchQuery {
         #[graphql(desc = "How many of each kind, at most 100 (default 20).")] first: Option<i32>,
     ) -> async_graphql::Result<NeedMatches> {
         let need_id = parse_id("needId", &need_id)?;
-        let actor = ctx.data_unchecked::<domain::Actor>();
         let m = ctx
             .data_unchecked::<Matchmaking>()
-            .matches(actor, need_id, first)
+            .matches(actor(ctx), need_id, first)
             .await
             .api()?;
         Ok(NeedMatches {

@@ -1,43 +1,49 @@
-//! Relay connections with a lazily counted `totalCount`.
+//! Relay connections of the root lists, with a lazily counted `totalCount`, and the one way a
+//! root list is answered.
+
+use std::future::Future;
+use std::pin::Pin;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, Object, OutputType};
+use async_graphql::{Context, Object, ObjectType, OutputType};
 use domain::Actor;
 use domain::entities::Id;
 use domain::page::{Page, PageRequest};
-use domain::repository::*;
-use domain::service::Catalog;
+use domain::service::{Catalog, Listing};
 
 use super::ids::{cursor, parse_cursor};
+use super::resolve::{actor, catalog};
 use crate::error::ResultExt;
 
-/// What `totalCount` counts: the same filter as the page, without the cursor.
-pub enum CountQuery {
-    Practices(PracticeFilter),
-    Cities(CityFilter),
-    Associations(AssociationFilter),
-    Donors(DonorFilter),
-    Schemes(SchemeFilter),
-    Needs(NeedFilter),
+/// A root list's filter as the client writes it.
+pub trait FilterInput: Default {
+    type Domain: Listing;
+    /// Checks the ids and converts the enums; the service checks the rest.
+    fn into_domain(self) -> async_graphql::Result<Self::Domain>;
 }
 
-pub struct Counted(CountQuery);
+type Counting<'a> = Pin<Box<dyn Future<Output = domain::Result<i64>> + Send + 'a>>;
+
+/// A filter kept for `totalCount`, whatever list it belongs to.
+trait Total: Send + Sync {
+    fn total<'a>(&'a self, catalog: &'a Catalog, actor: &'a Actor) -> Counting<'a>;
+}
+
+impl<F: Listing> Total for F {
+    fn total<'a>(&'a self, catalog: &'a Catalog, actor: &'a Actor) -> Counting<'a> {
+        Box::pin(catalog.count(actor, self.clone()))
+    }
+}
+
+/// The fields a root list's connection adds: the same filter as the page, without the cursor,
+/// counted only when asked for.
+pub struct Counted(Box<dyn Total>);
 
 #[Object]
 impl Counted {
     /// The number of records matching the filter, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let catalog = ctx.data_unchecked::<Catalog>();
-        let actor = ctx.data_unchecked::<Actor>();
-        match &self.0 {
-            CountQuery::Practices(f) => catalog.count_practices(actor, f.clone()).await,
-            CountQuery::Cities(f) => catalog.count_cities(f.clone()).await,
-            CountQuery::Associations(f) => catalog.count_associations(f.clone()).await,
-            CountQuery::Donors(f) => catalog.count_donors(f.clone()).await,
-            CountQuery::Schemes(f) => catalog.count_schemes(actor, f.clone()).await,
-            CountQuery::Needs(f) => catalog.count_needs(actor, f.clone()).await,
-        }
-        .api()
+        self.0.total(catalog(ctx), actor(ctx)).await.api()
     }
 }
 
@@ -50,19 +56,42 @@ pub fn page_request(
     PageRequest::new(first, parse_cursor(after.as_deref())?).api()
 }
 
-pub fn connection<T, N: OutputType>(
+/// A page as a connection: one edge per item, its cursor made of the item's id.
+pub fn connection<T, N: OutputType, C: ObjectType>(
     page: Page<T>,
     id_of: fn(&T) -> Id,
-    wrap: fn(T) -> N,
-    total: CountQuery,
-) -> ListConnection<N> {
-    let mut conn = Connection::with_additional_fields(false, page.has_next_page, Counted(total));
+    wrap: impl Fn(T) -> N,
+    fields: C,
+) -> Connection<String, N, C, EmptyFields> {
+    let mut conn = Connection::with_additional_fields(false, page.has_next_page, fields);
     conn.edges.extend(
         page.items
             .into_iter()
             .map(|item| Edge::new(cursor(id_of(&item)), wrap(item))),
     );
     conn
+}
+
+/// A root list: the page is read first, the filter's ids next, then the service is asked.
+pub async fn list<F: FilterInput, N: OutputType>(
+    ctx: &Context<'_>,
+    filter: Option<F>,
+    first: Option<i32>,
+    after: Option<String>,
+    wrap: fn(<F::Domain as Listing>::Item) -> N,
+) -> async_graphql::Result<ListConnection<N>> {
+    let page = page_request(first, after)?;
+    let filter = filter.unwrap_or_default().into_domain()?;
+    let items = catalog(ctx)
+        .list(actor(ctx), filter.clone(), page)
+        .await
+        .api()?;
+    Ok(connection(
+        items,
+        F::Domain::id,
+        wrap,
+        Counted(Box::new(filter)),
+    ))
 }
 
 /// Complexity of a list field: its page size times what each node costs.
@@ -72,3 +101,38 @@ pub fn page_complexity(first: Option<i32>, child: usize) -> usize {
         .clamp(0, domain::page::MAX_PAGE_SIZE as i32) as usize;
     1 + n * child.max(1)
 }
+
+/// An aggregate's root fields: the paginated list `$list(filter, first, after)` and the single
+/// record `$one(id)`, read through the request's loaders.
+macro_rules! root_fields {
+    (
+        $query:ident { $(#[$doc:meta])* $list:ident($filter:ty), $one:ident($key:ident) -> $node:ident }
+    ) => {
+        #[derive(Default)]
+        pub struct $query;
+
+        #[async_graphql::Object]
+        impl $query {
+            $(#[$doc])*
+            #[graphql(complexity = "crate::graphql::connection::page_complexity(first, child_complexity)")]
+            async fn $list(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                filter: Option<$filter>,
+                #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+                after: Option<String>,
+            ) -> async_graphql::Result<$crate::graphql::connection::ListConnection<$node>> {
+                $crate::graphql::connection::list(ctx, filter, first, after, $node).await
+            }
+
+            async fn $one(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                id: async_graphql::ID,
+            ) -> async_graphql::Result<Option<$node>> {
+                $crate::graphql::relations::by_id(ctx, &id, $key, $node).await
+            }
+        }
+    };
+}
+pub(crate) use root_fields;

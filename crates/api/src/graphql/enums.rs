@@ -88,6 +88,12 @@ pub fn into_domain<A: Copy + Into<B>, B>(values: &Option<Vec<A>>) -> Vec<B> {
     values.iter().flatten().map(|v| (*v).into()).collect()
 }
 
+/// Converts an optional list of GraphQL enum values, keeping "absent" apart from "empty": on
+/// update, an absent list keeps the stored values and an empty one clears them.
+pub fn given_into_domain<A: Copy + Into<B>, B>(values: &Option<Vec<A>>) -> Option<Vec<B>> {
+    values.as_ref().map(|_| into_domain(values))
+}
+
 /// Converts domain values into GraphQL enum values.
 pub fn from_domain<A: Copy, B: From<A>>(values: &[A]) -> Vec<B> {
     values.iter().map(|v| B::from(*v)).collect()

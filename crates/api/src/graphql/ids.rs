@@ -18,6 +18,18 @@ pub fn parse_id(field: &str, id: &ID) -> async_graphql::Result<Id> {
         .ok_or_else(|| validation(field, "is not an id of this API"))
 }
 
+/// An optional id argument or input field.
+pub fn parse_opt_id(field: &str, id: &Option<ID>) -> async_graphql::Result<Option<Id>> {
+    id.as_ref().map(|i| parse_id(field, i)).transpose()
+}
+
+/// An optional list of ids; absent stays absent (an update keeps the list as it is).
+pub fn parse_ids(field: &str, list: &Option<Vec<ID>>) -> async_graphql::Result<Option<Vec<Id>>> {
+    list.as_ref()
+        .map(|l| l.iter().map(|i| parse_id(field, i)).collect())
+        .transpose()
+}
+
 const CURSOR_PREFIX: &str = "c1:";
 
 pub fn cursor(value: Id) -> String {

@@ -1,12 +1,15 @@
 //! Per-request dataloaders: every nested field of a page is fetched with one statement per kind
-//! of relation, whatever the page size. Created per request because they carry the actor.
+//! of relation, whatever the page size. Created per request because they carry the actor; they
+//! read only through the `Catalog`, which applies the actor's visibility.
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use domain::entities::*;
 use domain::repository::{FundingOwner, Link};
-use domain::service::Catalog;
+use domain::service::{Catalog, Tagged};
 use domain::{Actor, Error};
 
 pub struct AppLoader {
@@ -22,26 +25,33 @@ pub fn loaders(catalog: Catalog, actor: Actor, window: std::time::Duration) -> L
     DataLoader::new(AppLoader { catalog, actor }, tokio::spawn).delay(window)
 }
 
+/// A key the request's loaders answer, with the value they hold for it.
+pub trait Key: Send + Sync + Hash + Eq + Clone + 'static {
+    type Value: Send + Sync + Clone + 'static;
+    fn load(
+        loaders: &Loaders,
+        keys: Vec<Self>,
+    ) -> impl Future<Output = Result<HashMap<Self, Self::Value>, Error>> + Send;
+}
+
+impl<K> Key for K
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    AppLoader: Loader<K, Error = Error>,
+{
+    type Value = <AppLoader as Loader<K>>::Value;
+
+    async fn load(loaders: &Loaders, keys: Vec<K>) -> Result<HashMap<K, Self::Value>, Error> {
+        loaders.load_many(keys).await
+    }
+}
+
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct CountryKey(pub String);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CityKey(pub Id);
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct AssociationKey(pub Id);
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DonorKey(pub Id);
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AgendaKey(pub Id);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SchemeKey(pub Id);
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SchemeTagsKey(pub Id);
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OperatorsKey(pub Id);
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PracticeKey(pub Id);
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PracticeTagsKey(pub Id);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PracticeCitiesKey(pub Id);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,15 +61,13 @@ pub struct PartnersKey(pub Id);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IndicatorsKey(pub Id);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct NeedKey(pub Id);
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct NeedTagsKey(pub Id);
+pub struct TagsKey(pub Tagged, pub Id);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FundingKey(pub FundingOwner, pub Id);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LinkKey(pub Link, pub Id);
 
-/// Keys a batch by the id they carry.
+/// The ids a batch of keys carries, once each.
 fn ids<K, F: Fn(&K) -> Id>(keys: &[K], f: F) -> Vec<Id> {
     let mut ids: Vec<Id> = keys.iter().map(f).collect();
     ids.sort_unstable();
@@ -68,7 +76,7 @@ fn ids<K, F: Fn(&K) -> Id>(keys: &[K], f: F) -> Vec<Id> {
 }
 
 /// Groups `(owner, value)` pairs into a map holding every requested key, empty lists included.
-fn grouped<K: Eq + std::hash::Hash + Copy, V>(
+fn grouped<K: Eq + Hash + Copy, V>(
     keys: &[K],
     key_of: impl Fn(Id) -> K,
     rows: impl IntoIterator<Item = (Id, V)>,
@@ -82,74 +90,48 @@ fn grouped<K: Eq + std::hash::Hash + Copy, V>(
     map
 }
 
-macro_rules! by_id_loader {
-    ($key:ident, $value:ty, |$this:ident, $ids:ident| $fetch:expr) => {
+/// Keys of several owners or kinds arrive in one batch: one statement per kind.
+fn by_kind<T: Copy + Eq + Hash, K>(
+    keys: &[K],
+    split: impl Fn(&K) -> (T, Id),
+) -> HashMap<T, Vec<Id>> {
+    let mut kinds: HashMap<T, Vec<Id>> = HashMap::new();
+    for k in keys {
+        let (kind, id) = split(k);
+        kinds.entry(kind).or_default().push(id);
+    }
+    kinds
+}
+
+/// Records by id, through [`Catalog::by_ids`]: what the actor may not see is absent.
+macro_rules! record_loaders {
+    ($($key:ident => $record:ty),+ $(,)?) => {$(
+        #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+        pub struct $key(pub Id);
+
         impl Loader<$key> for AppLoader {
-            type Value = $value;
+            type Value = $record;
             type Error = Error;
 
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Error> {
-                let $this = self;
-                let $ids = ids(keys, |k| k.0);
-                let rows: Vec<$value> = $fetch.await?;
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $record>, Error> {
+                let rows: Vec<$record> =
+                    self.catalog.by_ids(&self.actor, &ids(keys, |k| k.0)).await?;
                 Ok(rows.into_iter().map(|r| ($key(r.id), r)).collect())
             }
         }
-    };
+    )+};
 }
 
-by_id_loader!(CityKey, City, |s, ids| s
-    .catalog
-    .store()
-    .cities_by_ids(&ids));
-by_id_loader!(AssociationKey, Association, |s, ids| s
-    .catalog
-    .store()
-    .associations_by_ids(&ids));
-by_id_loader!(DonorKey, Donor, |s, ids| s
-    .catalog
-    .store()
-    .donors_by_ids(&ids));
-by_id_loader!(SchemeKey, SupportScheme, |s, ids| s
-    .catalog
-    .schemes_by_ids(&s.actor, &ids));
-by_id_loader!(PracticeKey, Practice, |s, ids| s
-    .catalog
-    .practices_by_ids(&s.actor, &ids));
-by_id_loader!(NeedKey, Need, |s, ids| s
-    .catalog
-    .needs_by_ids(&s.actor, &ids));
+record_loaders!(
+    CityKey => City,
+    AssociationKey => Association,
+    DonorKey => Donor,
+    SchemeKey => SupportScheme,
+    PracticeKey => Practice,
+    NeedKey => Need,
+);
 
-macro_rules! tags_loader {
-    ($key:ident, $value:ty, |$this:ident, $ids:ident| $fetch:expr) => {
-        impl Loader<$key> for AppLoader {
-            type Value = $value;
-            type Error = Error;
-
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Error> {
-                let $this = self;
-                let $ids = ids(keys, |k| k.0);
-                let rows: Vec<(Id, $value)> = $fetch.await?;
-                Ok(rows.into_iter().map(|(id, v)| ($key(id), v)).collect())
-            }
-        }
-    };
-}
-
-tags_loader!(PracticeTagsKey, Tags, |s, ids| s
-    .catalog
-    .store()
-    .practice_tags(&ids));
-tags_loader!(SchemeTagsKey, Tags, |s, ids| s
-    .catalog
-    .store()
-    .scheme_tags(&ids));
-tags_loader!(NeedTagsKey, Tags, |s, ids| s
-    .catalog
-    .store()
-    .need_tags(&ids));
-tags_loader!(AgendaKey, Agenda, |s, ids| s.catalog.store().agendas(&ids));
-
+/// Lists of rows per owner, every requested owner present.
 macro_rules! list_loader {
     ($key:ident, $value:ty, |$this:ident, $ids:ident| $fetch:expr, |$row:ident| $owner:expr) => {
         impl Loader<$key> for AppLoader {
@@ -173,7 +155,7 @@ macro_rules! list_loader {
 list_loader!(
     PracticeCitiesKey,
     PracticeCity,
-    |s, ids| s.catalog.store().practice_cities(&ids),
+    |s, ids| s.catalog.practice_cities(&ids),
     |r| r.practice_id
 );
 list_loader!(
@@ -185,13 +167,13 @@ list_loader!(
 list_loader!(
     PartnersKey,
     Partner,
-    |s, ids| s.catalog.store().partners(&ids),
+    |s, ids| s.catalog.partners(&ids),
     |r| r.practice_id
 );
 list_loader!(
     IndicatorsKey,
     Indicator,
-    |s, ids| s.catalog.store().indicators(&ids),
+    |s, ids| s.catalog.indicators(&ids),
     |r| r.practice_id
 );
 
@@ -203,12 +185,32 @@ impl Loader<OperatorsKey> for AppLoader {
         &self,
         keys: &[OperatorsKey],
     ) -> Result<HashMap<OperatorsKey, Vec<Operator>>, Error> {
-        let rows = self
-            .catalog
-            .store()
-            .scheme_operators(&ids(keys, |k| k.0))
-            .await?;
+        let rows = self.catalog.scheme_operators(&ids(keys, |k| k.0)).await?;
         Ok(grouped(keys, OperatorsKey, rows))
+    }
+}
+
+impl Loader<AgendaKey> for AppLoader {
+    type Value = Agenda;
+    type Error = Error;
+
+    async fn load(&self, keys: &[AgendaKey]) -> Result<HashMap<AgendaKey, Agenda>, Error> {
+        let rows = self.catalog.agendas(&ids(keys, |k| k.0)).await?;
+        Ok(rows.into_iter().map(|(id, a)| (AgendaKey(id), a)).collect())
+    }
+}
+
+impl Loader<TagsKey> for AppLoader {
+    type Value = Tags;
+    type Error = Error;
+
+    async fn load(&self, keys: &[TagsKey]) -> Result<HashMap<TagsKey, Tags>, Error> {
+        let mut map = HashMap::new();
+        for (of, ids) in by_kind(keys, |k| (k.0, k.1)) {
+            let rows = self.catalog.tags(of, &ids).await?;
+            map.extend(rows.into_iter().map(|(id, t)| (TagsKey(of, id), t)));
+        }
+        Ok(map)
     }
 }
 
@@ -218,25 +220,12 @@ impl Loader<CountryKey> for AppLoader {
 
     async fn load(&self, keys: &[CountryKey]) -> Result<HashMap<CountryKey, Country>, Error> {
         let codes: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-        let rows = self.catalog.store().countries_by_codes(&codes).await?;
+        let rows = self.catalog.countries_by_codes(&codes).await?;
         Ok(rows
             .into_iter()
             .map(|c| (CountryKey(c.code.clone()), c))
             .collect())
     }
-}
-
-/// Keys of several owners or link kinds arrive in one batch: one statement per kind.
-fn by_kind<T: Copy + Eq + std::hash::Hash, K>(
-    keys: &[K],
-    split: impl Fn(&K) -> (T, Id),
-) -> HashMap<T, Vec<Id>> {
-    let mut kinds: HashMap<T, Vec<Id>> = HashMap::new();
-    for k in keys {
-        let (kind, id) = split(k);
-        kinds.entry(kind).or_default().push(id);
-    }
-    kinds
 }
 
 impl Loader<FundingKey> for AppLoader {
@@ -269,7 +258,7 @@ impl Loader<LinkKey> for AppLoader {
     async fn load(&self, keys: &[LinkKey]) -> Result<HashMap<LinkKey, Vec<Id>>, Error> {
         let mut map: HashMap<LinkKey, Vec<Id>> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for (link, ids) in by_kind(keys, |k| (k.0, k.1)) {
-            for (from, to) in self.catalog.store().links(link, &ids).await? {
+            for (from, to) in self.catalog.links(link, &ids).await? {
                 if let Some(list) = map.get_mut(&LinkKey(link, from)) {
                     list.push(to);
                 }

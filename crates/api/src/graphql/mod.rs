@@ -1,18 +1,61 @@
-//! The GraphQL schema: types built from domain records, queries merged per aggregate.
+//! The GraphQL schema: one module per aggregate (its object type, filter, input, root fields and
+//! mutations), merged here into `Query` and `Mutation`. Shared pieces: `connection` (root lists),
+//! `relations` (nested fields through `loaders`), `resolve` (request data, the shape of a
+//! mutation), `ids` and `enums`.
 
 pub mod account;
 pub mod analytics;
+pub mod association;
+pub mod audit;
+pub mod city;
 pub mod connection;
+pub mod donor;
 pub mod enums;
+pub mod funding;
 pub mod ids;
 pub mod loaders;
-pub mod mutation;
-pub mod query;
-pub mod types;
+pub mod need;
+pub mod practice;
+pub mod reference;
+pub mod relations;
+pub mod resolve;
+pub mod scheme;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema};
 
-pub type AppSchema = Schema<query::Query, mutation::Mutation, EmptySubscription>;
+// The root fields, in the order the schema lists them (merged objects keep their order).
+#[derive(MergedObject, Default)]
+pub struct Query(
+    practice::PracticeQuery,
+    city::CityQuery,
+    reference::CountryQuery,
+    association::AssociationQuery,
+    donor::DonorQuery,
+    scheme::SchemeQuery,
+    need::NeedQuery,
+    reference::InventoryQuery,
+    account::AccountQuery,
+    reference::RateQuery,
+    audit::AuditQuery,
+    analytics::AnalyticsQuery,
+    analytics::MatchQuery,
+);
+
+// Every change to the base, each resolved by one call to `Accounts` or `Editor`.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    account::AccountMutation,
+    reference::RateMutation,
+    practice::PracticeMutation,
+    scheme::SchemeMutation,
+    funding::FundingMutation,
+    need::NeedMutation,
+    city::CityMutation,
+    association::AssociationMutation,
+    donor::DonorMutation,
+);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Deepest nesting a query may use; enough for practice → city → country and back.
 pub const MAX_DEPTH: usize = 10;
@@ -22,14 +65,10 @@ pub const MAX_COMPLEXITY: usize = 50_000;
 
 /// The schema without request data: used to serve and to print the SDL.
 pub fn schema() -> AppSchema {
-    Schema::build(
-        query::Query::default(),
-        mutation::Mutation::default(),
-        EmptySubscription,
-    )
-    .limit_depth(MAX_DEPTH)
-    .limit_complexity(MAX_COMPLEXITY)
-    .finish()
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
 }
 
 pub fn sdl() -> String {
