@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod analytics;
+pub mod bulk;
 pub mod db;
 pub mod editing;
 pub mod entities;
@@ -9,6 +10,5 @@ mod mapping;
 pub mod rollup;
 pub mod seed;
 pub mod store;
-pub mod synthetic;
 
 pub use store::SeaStore;
