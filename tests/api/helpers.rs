@@ -1,11 +1,15 @@
+//! The test server: a fresh database per test, the real HTTP server on a free port, and signed-in
+//! users. `TestApp::new().seeded().with_user(Role::Donor).spawn().await` builds one;
+//! `spawn_app()` and its variants are the short forms.
+
 use std::sync::Arc;
 
 use api::auth::JwtKeys;
-use api::{Application, Settings};
-use domain::account::Accounts;
+use api::startup::ServerHandle;
+use api::{App, Application, Settings};
 use domain::actor::Role;
-use persistence::db::{self, DbMetrics};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use persistence::db::{self, Database, DbMetrics};
+use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 
 /// The key the test servers sign with, so tests can forge and tamper with tokens.
@@ -25,7 +29,11 @@ pub struct TestApp {
     pub address: String,
     pub database_url: String,
     pub client: reqwest::Client,
-    _dir: Option<tempfile::TempDir>,
+    app: App,
+    server: ServerHandle,
+    users: Vec<(Role, TestUser)>,
+    // Last: dropped after the server has been told to stop.
+    _database: TestDatabase,
 }
 
 /// Whether the information base of the report is loaded at start.
@@ -35,33 +43,158 @@ pub enum Seed {
     Nothing,
 }
 
-/// A fresh database: a new PostgreSQL database on the `TEST_DATABASE_URL` server, or a SQLite
-/// file in a temporary directory.
-async fn fresh_database() -> (String, Option<tempfile::TempDir>) {
-    match std::env::var("TEST_DATABASE_URL") {
-        Ok(server_url) => {
-            let name = format!("c2c_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = db::connect(&server_url, Arc::new(DbMetrics::default()))
-                .await
-                .expect("connect to TEST_DATABASE_URL");
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create a test database");
-            admin.close().await.expect("close the admin connection");
-            let base = server_url.split('?').next().unwrap_or(&server_url);
-            let (server, _) = base
-                .rsplit_once('/')
-                .expect("TEST_DATABASE_URL names a database");
-            (format!("{server}/{name}"), None)
+/// A change to the server's settings before it starts.
+type Configure = Box<dyn FnOnce(&mut Settings)>;
+
+/// What a test app is made of, before it starts.
+pub struct TestAppBuilder {
+    seed: Seed,
+    configure: Vec<Configure>,
+    roles: Vec<Role>,
+}
+
+impl TestAppBuilder {
+    /// Loads the report's information base at start (the default is an empty base).
+    pub fn seeded(mut self) -> Self {
+        self.seed = Seed::Report;
+        self
+    }
+
+    pub fn with_seed(mut self, seed: Seed) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Changes the server's settings before it starts.
+    pub fn configure(mut self, configure: impl FnOnce(&mut Settings) + 'static) -> Self {
+        self.configure.push(Box::new(configure));
+        self
+    }
+
+    /// A signed-in, approved user of `role` once started (see [`TestApp::user_of`]). Other roles
+    /// than ADMIN are affiliated with the first city, association or donor of the base, so they
+    /// need a seeded one.
+    pub fn with_user(mut self, role: Role) -> Self {
+        self.roles.push(role);
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        api::telemetry::init();
+        let database = TestDatabase::create().await;
+        let mut settings = Settings {
+            bind: "127.0.0.1:0".into(),
+            database_url: database.url.clone(),
+            seed_if_empty: self.seed == Seed::Report,
+            jwt: JwtKeys::from_secret(TEST_JWT_SECRET).expect("test secret"),
+            ..Settings::default()
+        };
+        for configure in self.configure {
+            configure(&mut settings);
         }
-        Err(_) => {
-            let dir = tempfile::tempdir().expect("temporary directory");
-            let url = format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("c2c-test.db").display()
-            );
-            (url, Some(dir))
+        let application = Application::build(settings)
+            .await
+            .expect("the application starts");
+        let mut app = TestApp {
+            address: format!("http://127.0.0.1:{}", application.port()),
+            database_url: database.url.clone(),
+            client: reqwest::Client::new(),
+            app: application.app().clone(),
+            server: application.handle(),
+            users: Vec::new(),
+            _database: database,
+        };
+        tokio::spawn(application.run_until_stopped());
+        for role in self.roles {
+            let user = app.signed_in(role.clone()).await;
+            app.users.push((role, user));
+        }
+        app
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop at once; what it returns only waits for the server to finish.
+        drop(self.server.stop(false));
+    }
+}
+
+/// A fresh database: a new PostgreSQL database on the `TEST_DATABASE_URL` server, dropped with
+/// this, or a SQLite file in a temporary directory, deleted with it.
+struct TestDatabase {
+    url: String,
+    /// The server's URL and the database's name.
+    postgres: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    async fn create() -> TestDatabase {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(server_url) => {
+                let name = format!("c2c_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&server_url)
+                    .await
+                    .expect("connect to TEST_DATABASE_URL");
+                admin
+                    .execute_sql(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create a test database");
+                admin.close().await.expect("close the admin connection");
+                let base = server_url.split('?').next().unwrap_or(&server_url);
+                let (server, _) = base
+                    .rsplit_once('/')
+                    .expect("TEST_DATABASE_URL names a database");
+                TestDatabase {
+                    url: format!("{server}/{name}"),
+                    postgres: Some((server_url.clone(), name)),
+                    _dir: None,
+                }
+            }
+            Err(_) => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("c2c-test.db").display()
+                );
+                TestDatabase {
+                    url,
+                    postgres: None,
+                    _dir: Some(dir),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((server_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop cannot await, and the test's runtime may be shutting down: a thread of its own
+        // with a runtime of its own. FORCE ends the connections the server's pool still holds.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                let admin = Database::connect(&server_url)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let dropped = admin
+                    .execute_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .map_err(|e| e.to_string());
+                let _ = admin.close().await;
+                dropped
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("the test database was not dropped: {dropped:?}");
         }
     }
 }
@@ -71,34 +204,57 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(seed: Seed) -> TestApp {
-    spawn_app_configured(seed, |_| {}).await
+    TestApp::new().with_seed(seed).spawn().await
 }
 
-pub async fn spawn_app_configured(seed: Seed, configure: impl FnOnce(&mut Settings)) -> TestApp {
-    api::telemetry::init();
-    let (database_url, dir) = fresh_database().await;
-    let mut settings = Settings {
-        bind: "127.0.0.1:0".into(),
-        database_url: database_url.clone(),
-        seed_if_empty: seed == Seed::Report,
-        jwt: JwtKeys::from_secret(TEST_JWT_SECRET).expect("test secret"),
-        ..Settings::default()
-    };
-    configure(&mut settings);
-    let app = Application::build(settings)
+pub async fn spawn_app_configured(
+    seed: Seed,
+    configure: impl FnOnce(&mut Settings) + 'static,
+) -> TestApp {
+    TestApp::new()
+        .with_seed(seed)
+        .configure(configure)
+        .spawn()
         .await
-        .expect("the application starts");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        database_url,
-        client: reqwest::Client::new(),
-        _dir: dir,
-    }
 }
 
 impl TestApp {
+    // Named like the builders of other test suites: `TestApp::new()…spawn()`.
+    #[allow(clippy::new_ret_no_self)]
+    pub fn new() -> TestAppBuilder {
+        TestAppBuilder {
+            seed: Seed::Nothing,
+            configure: Vec::new(),
+            roles: Vec::new(),
+        }
+    }
+
+    /// The user of `role` asked for with [`TestAppBuilder::with_user`].
+    pub fn user_of(&self, role: Role) -> &TestUser {
+        self.users
+            .iter()
+            .find_map(|(r, u)| (*r == role).then_some(u))
+            .unwrap_or_else(|| panic!("no {} user: ask for one with with_user", role.as_str()))
+    }
+
+    /// A new signed-in user of `role`, affiliated with the first record of its kind.
+    async fn signed_in(&self, role: Role) -> TestUser {
+        let admin = self.admin().await;
+        let (list, field) = match role {
+            Role::Admin => return admin,
+            Role::Practitioner => ("cities", "cityId"),
+            Role::SupportProvider => ("associations", "associationId"),
+            Role::Donor => ("donors", "donorId"),
+        };
+        let query = format!("{{ {list}(first: 1) {{ edges {{ node {{ id }} }} }} }}");
+        let data = self.data(&query, json!({})).await;
+        let id = data[list]["edges"][0]["node"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a {role:?} user needs {list} in the base: seed it"))
+            .to_string();
+        self.user(&admin, role.as_str(), (field, &id)).await
+    }
+
     /// POSTs a GraphQL request and returns the whole JSON response (`data` and `errors`).
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
         self.graphql_with_token(None, query, variables).await
@@ -151,9 +307,9 @@ impl TestApp {
     /// `c2c-forum user create` does.
     pub async fn admin(&self) -> TestUser {
         let email = format!("admin-{}@forum.example", uuid::Uuid::new_v4().simple());
-        let store = Arc::new(persistence::SeaStore::new(self.database().await));
-        let (hasher, tokens) = api::auth::token_services();
-        Accounts::new(store, hasher, tokens)
+        self.app
+            .services()
+            .accounts()
             .create_active(&email, PASSWORD, "Secretariat", Role::Admin, None)
             .await
             .expect("admin created");
@@ -272,4 +428,47 @@ pub fn error_code(response: &Value) -> &str {
 /// The seed file, as the tests' independent source of expected values.
 pub fn seed_file() -> Value {
     serde_json::from_str(persistence::seed::INFORMATION_BASE_JSON).expect("seed JSON")
+}
+
+#[tokio::test]
+async fn the_builder_signs_in_a_user_of_each_role_asked_for() {
+    let app = TestApp::new()
+        .seeded()
+        .with_user(Role::Donor)
+        .with_user(Role::Practitioner)
+        .spawn()
+        .await;
+    for role in [Role::Donor, Role::Practitioner] {
+        let data = app
+            .data_as(app.user_of(role.clone()), "{ viewer { role } }", json!({}))
+            .await;
+        assert_eq!(data["viewer"]["role"], role.as_str());
+    }
+}
+
+#[tokio::test]
+async fn a_postgresql_test_database_is_dropped_with_its_app() {
+    let Ok(server_url) = std::env::var("TEST_DATABASE_URL") else {
+        return;
+    };
+    let app = TestApp::new().spawn().await;
+    let name = app
+        .database_url
+        .rsplit_once('/')
+        .map(|(_, name)| name.to_string())
+        .expect("a database name");
+    drop(app);
+    let admin = db::connect(&server_url, Arc::new(DbMetrics::default()))
+        .await
+        .expect("connect to TEST_DATABASE_URL");
+    use sea_orm::ConnectionTrait;
+    let left = admin
+        .query_one_raw(sea_orm::Statement::from_string(
+            admin.get_database_backend(),
+            format!("SELECT COUNT(*) FROM pg_database WHERE datname = '{name}'"),
+        ))
+        .await
+        .expect("list databases")
+        .expect("a row");
+    assert_eq!(left.try_get_by_index::<i64>(0).expect("a count"), 0);
 }

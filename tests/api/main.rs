@@ -2,11 +2,12 @@
 //! PostgreSQL when `TEST_DATABASE_URL` is set). One binary, so linking happens once.
 
 mod accounts;
-mod analytics;
 mod authorization;
 mod editing;
 mod errors;
+mod gaps;
 mod helpers;
+mod matching;
 mod operations;
 mod read_graph;
 mod schema;

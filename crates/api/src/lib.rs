@@ -1,8 +1,7 @@
 //! The C2C Forum API: GraphQL over HTTP on top of the domain and its storage.
 
+pub mod app;
 pub mod auth;
-pub mod bench;
-pub mod cli;
 pub mod config;
 pub mod error;
 pub mod graphql;
@@ -10,5 +9,6 @@ pub mod metrics;
 pub mod startup;
 pub mod telemetry;
 
+pub use app::App;
 pub use config::Settings;
 pub use startup::Application;

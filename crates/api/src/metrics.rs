@@ -13,37 +13,40 @@ pub struct HttpMetrics {
 }
 
 pub fn render(http: &HttpMetrics, db: &DbMetrics) -> String {
+    let counters: [(&str, &str, &AtomicU64); 5] = [
+        (
+            "c2c_graphql_requests_total",
+            "GraphQL requests answered.",
+            &http.graphql_requests,
+        ),
+        (
+            "c2c_graphql_errors_total",
+            "GraphQL responses that carried errors.",
+            &http.graphql_errors,
+        ),
+        (
+            "c2c_db_statements_total",
+            "SQL statements executed.",
+            &db.statements,
+        ),
+        (
+            "c2c_db_statement_errors_total",
+            "SQL statements that failed.",
+            &db.failed,
+        ),
+        (
+            "c2c_db_statement_microseconds_total",
+            "Time spent in SQL statements.",
+            &db.micros,
+        ),
+    ];
     let mut out = String::new();
-    let mut counter = |name: &str, help: &str, value: u64| {
+    for (name, help, value) in counters {
+        let value = value.load(Ordering::Relaxed);
         let _ = writeln!(
             out,
             "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
         );
-    };
-    counter(
-        "c2c_graphql_requests_total",
-        "GraphQL requests answered.",
-        http.graphql_requests.load(Ordering::Relaxed),
-    );
-    counter(
-        "c2c_graphql_errors_total",
-        "GraphQL responses that carried errors.",
-        http.graphql_errors.load(Ordering::Relaxed),
-    );
-    counter(
-        "c2c_db_statements_total",
-        "SQL statements executed.",
-        db.statements.load(Ordering::Relaxed),
-    );
-    counter(
-        "c2c_db_statement_errors_total",
-        "SQL statements that failed.",
-        db.failed.load(Ordering::Relaxed),
-    );
-    counter(
-        "c2c_db_statement_microseconds_total",
-        "Time spent in SQL statements.",
-        db.micros.load(Ordering::Relaxed),
-    );
+    }
     out
 }

@@ -1,132 +1,44 @@
 //! Building and running the HTTP server.
 
 use std::net::TcpListener;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+pub use actix_web::dev::ServerHandle;
+use actix_web::{App as HttpApp, HttpRequest, HttpResponse, HttpServer, web};
 use async_graphql::http::GraphiQLSource;
-use domain::account::Accounts;
-use domain::analytics::{Analytics, Matchmaking};
-use domain::editing::Editor;
-use domain::service::Catalog;
 use domain::{Error, Result};
-use persistence::db::{self, DbMetrics};
-use persistence::{SeaStore, seed};
-use sea_orm::DatabaseConnection;
 
-use crate::auth::{self, JwtKeys};
+use crate::app::App;
+pub use crate::app::Services;
+use crate::auth;
 use crate::config::{MAX_REQUEST_BYTES, Settings};
-use crate::graphql::account::ClientAddress;
-use crate::graphql::{self, AppSchema, loaders::loaders};
 use crate::metrics::{self, HttpMetrics};
 
 pub struct Application {
     port: u16,
     server: Server,
-}
-
-/// The schema and the services its resolvers call: what executing a GraphQL request needs.
-#[derive(Clone)]
-pub struct Services {
-    schema: AppSchema,
-    catalog: Catalog,
-    accounts: Accounts,
-    editor: Editor,
-    analytics: Analytics,
-    matchmaking: Matchmaking,
-    jwt: JwtKeys,
-    batch_window: std::time::Duration,
-}
-
-impl Services {
-    pub fn new(db: DatabaseConnection, jwt: JwtKeys, batch_window: std::time::Duration) -> Self {
-        let store = Arc::new(SeaStore::new(db));
-        let (hasher, tokens) = auth::token_services();
-        Services {
-            schema: graphql::schema(),
-            catalog: Catalog::new(store.clone()),
-            accounts: Accounts::new(store.clone(), hasher, tokens),
-            analytics: Analytics::new(store.clone()),
-            matchmaking: Matchmaking::new(store.clone()),
-            editor: Editor::new(store),
-            jwt,
-            batch_window,
-        }
-    }
-
-    pub fn accounts(&self) -> &Accounts {
-        &self.accounts
-    }
-
-    /// Executes one request as `actor`, with fresh dataloaders.
-    pub async fn execute(
-        &self,
-        request: async_graphql::Request,
-        actor: domain::Actor,
-        client: String,
-    ) -> async_graphql::Response {
-        let request = request
-            .data(loaders(
-                self.catalog.clone(),
-                actor.clone(),
-                self.batch_window,
-            ))
-            .data(self.catalog.clone())
-            .data(self.accounts.clone())
-            .data(self.editor.clone())
-            .data(self.analytics.clone())
-            .data(self.matchmaking.clone())
-            .data(self.jwt.clone())
-            .data(ClientAddress(client))
-            .data(actor);
-        self.schema.execute(request).await
-    }
+    app: App,
 }
 
 struct State {
-    services: Services,
-    db: DatabaseConnection,
-    db_metrics: Arc<DbMetrics>,
+    app: App,
     http_metrics: HttpMetrics,
 }
 
-/// Connects, migrates and loads the reference data; seeds the information base into an empty
-/// database when asked to.
-pub async fn prepare_database(
-    settings: &Settings,
-    metrics: Arc<DbMetrics>,
-) -> Result<DatabaseConnection> {
-    let db = db::connect(&settings.database_url, metrics).await?;
-    db::migrate(&db).await?;
-    seed::ensure_reference_data(&db).await?;
-    if settings.seed_if_empty && seed::is_empty(&db).await? {
-        let base = seed::parse_information_base(seed::INFORMATION_BASE_JSON)?;
-        let report = seed::seed_information_base(&db, &base).await?;
-        tracing::info!(
-            ?report,
-            "seeded the information base into an empty database"
-        );
-    }
-    Ok(db)
-}
-
 impl Application {
+    /// Opens the app (see [`App::open`]) and binds the server; it serves once run.
     pub async fn build(settings: Settings) -> Result<Application> {
-        let db_metrics = Arc::new(DbMetrics::default());
-        let db = prepare_database(&settings, db_metrics.clone()).await?;
+        let app = App::open(&settings).await?;
         let listener = TcpListener::bind(&settings.bind)
             .map_err(|e| Error::internal(format!("cannot bind {}: {e}", settings.bind)))?;
         let port = listener.local_addr().map_err(Error::internal)?.port();
         let state = web::Data::new(State {
-            services: Services::new(db.clone(), settings.jwt.clone(), settings.batch_window),
-            db,
-            db_metrics,
+            app: app.clone(),
             http_metrics: HttpMetrics::default(),
         });
         let server = HttpServer::new(move || {
-            App::new()
+            HttpApp::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(MAX_REQUEST_BYTES))
                 .route("/graphql", web::post().to(graphql_post))
@@ -139,16 +51,34 @@ impl Application {
         .map_err(Error::internal)?
         .run();
         tracing::info!(port, "listening");
-        Ok(Application { port, server })
+        Ok(Application { port, server, app })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// The app the server answers from.
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
+    /// Stops the server from elsewhere once it runs.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Counts a GraphQL request that carried errors.
+fn count_error(state: &State) {
+    state
+        .http_metrics
+        .graphql_errors
+        .fetch_add(1, Ordering::Relaxed);
 }
 
 fn error_body(code: &str, message: &str) -> serde_json::Value {
@@ -167,10 +97,7 @@ async fn graphql_post(
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            state
-                .http_metrics
-                .graphql_errors
-                .fetch_add(1, Ordering::Relaxed);
+            count_error(&state);
             return HttpResponse::BadRequest().json(error_body(
                 "VALIDATION",
                 &format!("the body is not a GraphQL request: {e}"),
@@ -181,15 +108,11 @@ async fn graphql_post(
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .map(|v| v.to_str().unwrap_or("invalid"));
-    let actor = match auth::actor_from_header(header, &state.services.jwt, &state.services.accounts)
-        .await
-    {
+    let services = state.app.services();
+    let actor = match auth::actor_from_header(header, services.jwt(), services.accounts()).await {
         Ok(actor) => actor,
         Err(Error::Unauthenticated) => {
-            state
-                .http_metrics
-                .graphql_errors
-                .fetch_add(1, Ordering::Relaxed);
+            count_error(&state);
             return HttpResponse::Unauthorized().json(error_body(
                 "UNAUTHENTICATED",
                 "the access token is invalid or expired; sign in or refresh",
@@ -206,12 +129,9 @@ async fn graphql_post(
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
-    let response = state.services.execute(request, actor, client).await;
+    let response = services.execute(request, actor, client).await;
     if response.is_err() {
-        state
-            .http_metrics
-            .graphql_errors
-            .fetch_add(1, Ordering::Relaxed);
+        count_error(&state);
     }
     HttpResponse::Ok().json(response)
 }
@@ -227,7 +147,7 @@ async fn healthz() -> HttpResponse {
 }
 
 async fn readyz(state: web::Data<State>) -> HttpResponse {
-    match db::ping(&state.db).await {
+    match state.app.database().ping().await {
         Ok(()) => HttpResponse::Ok().body("ready"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
@@ -239,5 +159,8 @@ async fn readyz(state: web::Data<State>) -> HttpResponse {
 async fn metrics_text(state: web::Data<State>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(metrics::render(&state.http_metrics, &state.db_metrics))
+        .body(metrics::render(
+            &state.http_metrics,
+            state.app.database().metrics(),
+        ))
 }

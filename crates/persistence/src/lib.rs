@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod analytics;
 mod audit;
+pub mod bulk;
 mod cells;
 pub mod db;
 pub mod editing;
@@ -22,7 +23,6 @@ pub mod rollup;
 mod scheme;
 pub mod seed;
 pub mod store;
-pub mod synthetic;
 mod versioned;
 
 pub use store::SeaStore;

@@ -1,13 +1,12 @@
 //! The `c2c-forum` command line.
 
-use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use api::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
+use api::{App, Application};
 use clap::{Parser, Subcommand};
-use persistence::db::{self, DbMetrics};
-use persistence::seed;
-
-use crate::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
-use crate::startup::Application;
+use domain::actor::Role;
+use tools::synthetic::{self, SyntheticOptions};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -111,12 +110,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             batch_window_ms,
         } => {
             let secret = std::env::var("C2C_JWT_SECRET").ok();
-            let jwt = crate::config::jwt_keys(secret.as_deref(), dev)?;
+            let jwt = api::config::jwt_keys(secret.as_deref(), dev)?;
             let app = Application::build(Settings {
                 bind,
                 database_url,
                 seed_if_empty: !no_seed,
-                batch_window: std::time::Duration::from_millis(batch_window_ms),
+                batch_window: Duration::from_millis(batch_window_ms),
                 jwt,
             })
             .await
@@ -124,7 +123,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             app.run_until_stopped().await.map_err(|e| e.to_string())
         }
         Command::Migrate { database_url } => {
-            open_database(&database_url).await?;
+            open(&database_url).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -134,7 +133,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             seed,
             iterations,
         } => {
-            crate::bench::run(crate::bench::BenchOptions {
+            tools::bench::run(tools::bench::BenchOptions {
                 database_url,
                 practices,
                 seed,
@@ -148,10 +147,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             practices,
             seed,
         } => {
-            let db = open_database(&database_url).await?;
-            let started = std::time::Instant::now();
-            let options = persistence::synthetic::SyntheticOptions { practices, seed };
-            let report = persistence::synthetic::seed_synthetic(&db, &options, &progress_bar)
+            let app = open(&database_url).await?;
+            let started = Instant::now();
+            let options = SyntheticOptions { practices, seed };
+            let report = synthetic::seed_synthetic(app.database(), &options, &tools::progress::bar)
                 .await
                 .map_err(|e| e.to_string())?;
             eprintln!();
@@ -168,15 +167,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Seed { database_url, .. } => {
-            let db = open_database(&database_url).await?;
-            if !seed::is_empty(&db).await.map_err(|e| e.to_string())? {
+            let app = open(&database_url).await?;
+            let database = app.database();
+            if !database.is_empty().await.map_err(|e| e.to_string())? {
                 return Err(
                     "the database already holds an information base; seed into an empty one".into(),
                 );
             }
-            let base = seed::parse_information_base(seed::INFORMATION_BASE_JSON)
-                .map_err(|e| e.to_string())?;
-            let report = seed::seed_information_base(&db, &base)
+            let report = database
+                .seed_information_base()
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
@@ -201,20 +200,16 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     database_url,
                 },
         } => {
-            let role = domain::actor::Role::parse(&role).map_err(|e| e.to_string())?;
-            if role != domain::actor::Role::Admin {
+            let role = Role::parse(&role).map_err(|e| e.to_string())?;
+            if role != Role::Admin {
                 return Err(
                     "only ADMIN accounts are created here; others register and are approved".into(),
                 );
             }
-            let db = db::connect(&database_url, Arc::new(DbMetrics::default()))
-                .await
-                .map_err(|e| e.to_string())?;
-            db::migrate(&db).await.map_err(|e| e.to_string())?;
-            let store = Arc::new(persistence::SeaStore::new(db));
-            let (hasher, tokens) = crate::auth::token_services();
-            let accounts = domain::account::Accounts::new(store, hasher, tokens);
-            let user = accounts
+            let app = open(&database_url).await?;
+            let user = app
+                .services()
+                .accounts()
                 .create_active(&email, &password, &name, role, None)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -227,44 +222,15 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::ExportSchema => {
-            print!("{}", crate::graphql::sdl());
+            print!("{}", api::graphql::sdl());
             Ok(())
         }
     }
 }
 
-/// Connects, migrates and loads the reference data: what every command that touches the
-/// database needs first.
-pub async fn open_database(url: &str) -> Result<sea_orm::DatabaseConnection, String> {
-    let db = db::connect(url, Arc::new(DbMetrics::default()))
+/// The app on `database_url`, migrated and with its reference data, seeding nothing.
+async fn open(database_url: &str) -> Result<App, String> {
+    App::open_unseeded(database_url)
         .await
-        .map_err(|e| e.to_string())?;
-    db::migrate(&db).await.map_err(|e| e.to_string())?;
-    seed::ensure_reference_data(&db)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(db)
-}
-
-/// A one-line progress bar on standard error, redrawn in place.
-pub fn progress_bar(stage: &str, done: usize, total: usize) {
-    use std::io::Write;
-    const WIDTH: usize = 30;
-    let filled = (done * WIDTH)
-        .checked_div(total)
-        .unwrap_or(WIDTH)
-        .min(WIDTH);
-    let percent = (done * 100).checked_div(total).unwrap_or(100);
-    let mut err = std::io::stderr().lock();
-    let _ = write!(
-        err,
-        "\r{stage:<16} [{}{}] {percent:>3}% ({done}/{total})   ",
-        "#".repeat(filled),
-        "-".repeat(WIDTH - filled)
-    );
-    // A finished stage keeps its line; the next one starts below it.
-    if done >= total {
-        let _ = writeln!(err);
-    }
-    let _ = err.flush();
+        .map_err(|e| e.to_string())
 }

@@ -5,14 +5,12 @@
 
 use std::time::{Duration, Instant};
 
+use api::App;
 use domain::Actor;
 use domain::actor::Role;
-use persistence::synthetic;
-use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::json;
 
-use crate::auth::JwtKeys;
-use crate::startup::Services;
+use crate::synthetic;
 
 pub struct BenchOptions {
     pub database_url: String,
@@ -24,9 +22,12 @@ pub struct BenchOptions {
 /// Seeds `practices` synthetic practices into an empty database if needed, then times each
 /// question `iterations` times after a warm-up and prints p50, p95 and max.
 pub async fn run(options: BenchOptions) -> Result<(), String> {
-    let db = crate::cli::open_database(&options.database_url).await?;
-    let present = persistence::entities::practice::Entity::find()
-        .count(&db)
+    let app = App::open_unseeded(&options.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let present = app
+        .database()
+        .practice_count()
         .await
         .map_err(|e| e.to_string())? as usize;
     if present == 0 {
@@ -36,12 +37,12 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         );
         let started = Instant::now();
         let report = synthetic::seed_synthetic(
-            &db,
+            app.database(),
             &synthetic::SyntheticOptions {
                 practices: options.practices,
                 seed: options.seed,
             },
-            &crate::cli::progress_bar,
+            &crate::progress::bar,
         )
         .await
         .map_err(|e| e.to_string())?;
@@ -60,11 +61,7 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     } else {
         eprintln!("using the {present} practices already in the database");
     }
-    let services = Services::new(
-        db,
-        JwtKeys::generated(),
-        crate::config::DEFAULT_BATCH_WINDOW,
-    );
+    let services = app.services();
 
     // A need to match: the first open one.
     let need = services
