@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use rust_decimal::Decimal;
 
 use crate::entities::Id;
-use crate::framework::{FundingStatus, vocabulary};
+use crate::framework::{FundingStatus, GeographicOrientation, SupportModality, Theme, vocabulary};
 use crate::repository::sum_trait;
 use crate::values::{cents_to_decimal, year};
 use crate::{Error, Result};
@@ -195,9 +195,9 @@ mod tests {
 /// Support schemes that target one theme × orientation × support modality.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchemeOverlap {
-    pub theme: String,
-    pub orientation: String,
-    pub modality: String,
+    pub theme: Theme,
+    pub orientation: GeographicOrientation,
+    pub modality: SupportModality,
     pub scheme_ids: Vec<Id>,
     /// Published practices supported by two or more of these schemes.
     pub shared_practice_ids: Vec<Id>,
@@ -206,8 +206,8 @@ pub struct SchemeOverlap {
 /// A theme × orientation cell with published practices and no published scheme targeting it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnsupportedCell {
-    pub theme: String,
-    pub orientation: String,
+    pub theme: Theme,
+    pub orientation: GeographicOrientation,
     pub practices: i64,
 }
 
@@ -279,7 +279,7 @@ impl Matchmaking {
 /// successes be measured and monitored").
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThemeResults {
-    pub theme: String,
+    pub theme: Theme,
     pub practices: i64,
     pub practices_with_indicators: i64,
     pub indicators: i64,

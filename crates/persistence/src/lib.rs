@@ -4,14 +4,14 @@
 //! `scheme`, `funding`, `need`, `profiles` for cities, associations and donors, `reference`);
 //! `versioned` is the one path every change is written by, `query` what the reads share.
 
-pub mod accounts;
-pub mod analytics;
+mod accounts;
+mod analytics;
 mod audit;
 pub mod bulk;
 mod cells;
 pub mod db;
-pub mod editing;
-pub mod entities;
+mod editing;
+mod entities;
 mod funding;
 mod mapping;
 mod need;
@@ -19,10 +19,10 @@ mod practice;
 mod profiles;
 mod query;
 mod reference;
-pub mod rollup;
+mod rollup;
 mod scheme;
 pub mod seed;
-pub mod store;
+mod store;
 mod versioned;
 
 pub use store::SeaStore;

@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use super::city::City;
 use super::connection::page_complexity;
 use super::donor::Donor;
-use super::enums::FundingStatus;
+use super::enums::{FundingStatus, GeographicOrientation, SupportModality, Theme};
 use super::ids::parse_id;
 use super::loaders::{CityKey, DonorKey, PracticeKey, SchemeKey};
 use super::practice::Practice;
@@ -126,7 +126,7 @@ impl FundingGapCell {
 /// Results per theme: how practices measure success and how many reach their targets.
 #[derive(SimpleObject)]
 pub struct ThemeResults {
-    theme: String,
+    theme: Theme,
     /// Published practices with the theme.
     practices: i64,
     practices_with_indicators: i64,
@@ -155,7 +155,7 @@ impl AnalyticsQuery {
         Ok(rows
             .into_iter()
             .map(|r| ThemeResults {
-                theme: r.theme,
+                theme: r.theme.into(),
                 practices: r.practices,
                 practices_with_indicators: r.practices_with_indicators,
                 indicators: r.indicators,
@@ -204,14 +204,14 @@ pub struct SchemeOverlap(a::SchemeOverlap);
 
 #[Object]
 impl SchemeOverlap {
-    async fn theme(&self) -> &str {
-        &self.0.theme
+    async fn theme(&self) -> Theme {
+        self.0.theme.into()
     }
-    async fn orientation(&self) -> &str {
-        &self.0.orientation
+    async fn orientation(&self) -> GeographicOrientation {
+        self.0.orientation.into()
     }
-    async fn support_modality(&self) -> &str {
-        &self.0.modality
+    async fn support_modality(&self) -> SupportModality {
+        self.0.modality.into()
     }
     #[graphql(complexity = "LIST_COST * child_complexity")]
     async fn schemes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupportScheme>> {
@@ -234,8 +234,8 @@ impl SchemeOverlap {
 /// A theme × orientation cell with published practices that no published scheme targets.
 #[derive(SimpleObject)]
 pub struct UnsupportedCell {
-    theme: String,
-    orientation: String,
+    theme: Theme,
+    orientation: GeographicOrientation,
     practices: i64,
 }
 
@@ -336,8 +336,8 @@ impl MatchQuery {
                 .unsupported
                 .into_iter()
                 .map(|u| UnsupportedCell {
-                    theme: u.theme,
-                    orientation: u.orientation,
+                    theme: u.theme.into(),
+                    orientation: u.orientation.into(),
                     practices: u.practices,
                 })
                 .collect(),

@@ -2,10 +2,11 @@
 
 use domain::Result;
 use domain::analytics::*;
-use domain::framework::{GeographicOrientation, Theme};
+use domain::framework::{GeographicOrientation, SupportModality, Theme};
 use sea_orm::{ConnectionTrait, Statement};
 
 use super::integer;
+use crate::mapping::stored;
 use crate::store::{SeaStore, db_err};
 
 pub(crate) async fn scheme_overlaps(store: &SeaStore) -> Result<OverlapReport> {
@@ -73,11 +74,9 @@ pub(crate) async fn scheme_overlaps(store: &SeaStore) -> Result<OverlapReport> {
     let mut unsupported = Vec::new();
     for r in &rows {
         let kind: String = r.try_get_by_index(0).map_err(db_err)?;
-        let (theme, orientation, modality): (String, String, String) = (
-            r.try_get_by_index(1).map_err(db_err)?,
-            r.try_get_by_index(2).map_err(db_err)?,
-            r.try_get_by_index(3).map_err(db_err)?,
-        );
+        let text = |i: usize| -> Result<String> { r.try_get_by_index(i).map_err(db_err) };
+        let theme = stored(Theme::parse(&text(1)?, "theme"))?;
+        let orientation = stored(GeographicOrientation::parse(&text(2)?, "orientation"))?;
         let v = integer(r, 4)?;
         if kind == "U" {
             unsupported.push(UnsupportedCell {
@@ -87,6 +86,7 @@ pub(crate) async fn scheme_overlaps(store: &SeaStore) -> Result<OverlapReport> {
             });
             continue;
         }
+        let modality = stored(SupportModality::parse(&text(3)?, "modality"))?;
         // Rows come grouped by cell, its schemes ('S') before its practices ('P').
         let same_cell = overlaps.last().is_some_and(|o| {
             o.theme == theme && o.orientation == orientation && o.modality == modality

@@ -3,9 +3,11 @@
 use async_trait::async_trait;
 use domain::Result;
 use domain::analytics::*;
+use domain::framework::Theme;
 use sea_orm::{ConnectionTrait, Statement};
 
 use super::integer;
+use crate::mapping::stored;
 use crate::store::{SeaStore, db_err};
 
 #[async_trait]
@@ -29,7 +31,10 @@ impl ResultsRepository for SeaStore {
         rows.iter()
             .map(|r| {
                 Ok(ThemeResults {
-                    theme: r.try_get_by_index(0).map_err(db_err)?,
+                    theme: stored(Theme::parse(
+                        &r.try_get_by_index::<String>(0).map_err(db_err)?,
+                        "theme",
+                    ))?,
                     practices: integer(r, 1)?,
                     practices_with_indicators: integer(r, 2)?,
                     indicators: integer(r, 3)?,
