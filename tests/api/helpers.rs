@@ -106,7 +106,7 @@ impl TestAppBuilder {
         };
         tokio::spawn(application.run_until_stopped());
         for role in self.roles {
-            let user = app.signed_in(role.clone()).await;
+            let user = app.signed_in(role).await;
             app.users.push((role, user));
         }
         app
@@ -440,7 +440,7 @@ async fn the_builder_signs_in_a_user_of_each_role_asked_for() {
         .await;
     for role in [Role::Donor, Role::Practitioner] {
         let data = app
-            .data_as(app.user_of(role.clone()), "{ viewer { role } }", json!({}))
+            .data_as(app.user_of(role), "{ viewer { role } }", json!({}))
             .await;
         assert_eq!(data["viewer"]["role"], role.as_str());
     }
