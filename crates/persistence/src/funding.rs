@@ -11,7 +11,7 @@ use crate::mapping;
 use crate::query::{visible_practice_ids, visible_scheme_ids};
 use crate::rollup::Touched;
 use crate::store::{SeaStore, db_err};
-use crate::versioned::{Versioned, stored, text};
+use crate::versioned::{Versioned, stored, text, versioned_as};
 
 #[async_trait]
 impl FundingRepository for SeaStore {
@@ -72,13 +72,7 @@ pub(crate) struct FundingRow<'a> {
 }
 
 impl Versioned for FundingRow<'_> {
-    type Entity = funding::Entity;
-    type Saved = Funding;
-    const NAME: &'static str = "Funding";
-
-    fn id(&self) -> Id {
-        self.funding.id
-    }
+    versioned_as!(funding::Entity => Funding, "Funding", id: funding.id);
 
     fn row(&self) -> funding::ActiveModel {
         let f = self.funding;

@@ -14,7 +14,9 @@ use crate::entities::*;
 use crate::mapping;
 use crate::query::{self, NEED_TAGS, need_visible};
 use crate::store::SeaStore;
-use crate::versioned::{Versioned, owner_of, owner_parts, replace_rows, stored, tag_models, text};
+use crate::versioned::{
+    Versioned, owner_of, owner_parts, replace_rows, stored, tag_models, text, versioned_as,
+};
 
 fn need_condition(backend: DbBackend, filter: &NeedFilter, vis: &Visibility) -> Condition {
     use crate::entities::need::Column as N;
@@ -82,13 +84,7 @@ pub(crate) async fn record(store: &SeaStore, id: Id) -> Result<Option<NeedRecord
 
 #[async_trait]
 impl Versioned for NeedRecord {
-    type Entity = need::Entity;
-    type Saved = Need;
-    const NAME: &'static str = "Need";
-
-    fn id(&self) -> Id {
-        self.need.id
-    }
+    versioned_as!(need::Entity => Need, "Need", id: need.id);
 
     fn row(&self) -> need::ActiveModel {
         let n = &self.need;

@@ -16,7 +16,9 @@ use crate::mapping;
 use crate::query::{self, PRACTICE_TAGS, practice_visible, visible_practice_ids};
 use crate::rollup::{Maintenance, Touched};
 use crate::store::{SeaStore, db_err};
-use crate::versioned::{Versioned, owner_of, owner_parts, replace_rows, stored, tag_models, text};
+use crate::versioned::{
+    Versioned, owner_of, owner_parts, replace_rows, stored, tag_models, text, versioned_as,
+};
 
 fn practice_condition(backend: DbBackend, filter: &PracticeFilter, vis: &Visibility) -> Condition {
     use crate::entities::practice::Column as P;
@@ -200,13 +202,7 @@ pub(crate) async fn record(store: &SeaStore, id: Id) -> Result<Option<PracticeRe
 
 #[async_trait]
 impl Versioned for PracticeRecord {
-    type Entity = practice::Entity;
-    type Saved = Practice;
-    const NAME: &'static str = "Practice";
-
-    fn id(&self) -> Id {
-        self.practice.id
-    }
+    versioned_as!(practice::Entity => Practice, "Practice", id: practice.id);
 
     fn row(&self) -> practice::ActiveModel {
         let p = &self.practice;

@@ -17,7 +17,7 @@ use crate::mapping;
 use crate::query::{self, text_condition};
 use crate::rollup::Touched;
 use crate::store::SeaStore;
-use crate::versioned::{Versioned, replace_rows};
+use crate::versioned::{Versioned, replace_rows, versioned_as};
 
 fn city_condition(filter: &CityFilter) -> Condition {
     use crate::entities::city::Column as C;
@@ -207,13 +207,7 @@ pub(crate) async fn donor_with_agenda(store: &SeaStore, id: Id) -> Result<Option
 }
 
 impl Versioned for City {
-    type Entity = city::Entity;
-    type Saved = City;
-    const NAME: &'static str = "City";
-
-    fn id(&self) -> Id {
-        self.id
-    }
+    versioned_as!(city::Entity => City, "City", id: id);
 
     fn row(&self) -> city::ActiveModel {
         city::ActiveModel {
@@ -238,13 +232,7 @@ impl Versioned for City {
 }
 
 impl Versioned for Association {
-    type Entity = association::Entity;
-    type Saved = Association;
-    const NAME: &'static str = "Association";
-
-    fn id(&self) -> Id {
-        self.id
-    }
+    versioned_as!(association::Entity => Association, "Association", id: id);
 
     fn row(&self) -> association::ActiveModel {
         association::ActiveModel {
@@ -270,13 +258,7 @@ pub(crate) struct DonorRow<'a> {
 
 #[async_trait]
 impl Versioned for DonorRow<'_> {
-    type Entity = donor::Entity;
-    type Saved = Donor;
-    const NAME: &'static str = "Donor";
-
-    fn id(&self) -> Id {
-        self.donor.id
-    }
+    versioned_as!(donor::Entity => Donor, "Donor", id: donor.id);
 
     fn row(&self) -> donor::ActiveModel {
         let d = self.donor;

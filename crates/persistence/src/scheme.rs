@@ -16,6 +16,7 @@ use crate::query::{self, SCHEME_TAGS, scheme_visible};
 use crate::store::SeaStore;
 use crate::versioned::{
     Versioned, insert_rows, owner_of, owner_parts, replace_rows, stored, tag_models, text,
+    versioned_as,
 };
 
 fn scheme_condition(backend: DbBackend, filter: &SchemeFilter, vis: &Visibility) -> Condition {
@@ -162,13 +163,7 @@ pub(crate) async fn record(store: &SeaStore, id: Id) -> Result<Option<SchemeReco
 
 #[async_trait]
 impl Versioned for SchemeRecord {
-    type Entity = support_scheme::Entity;
-    type Saved = SupportScheme;
-    const NAME: &'static str = "SupportScheme";
-
-    fn id(&self) -> Id {
-        self.scheme.id
-    }
+    versioned_as!(support_scheme::Entity => SupportScheme, "SupportScheme", id: scheme.id);
 
     fn row(&self) -> support_scheme::ActiveModel {
         let s = &self.scheme;

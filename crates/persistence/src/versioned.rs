@@ -27,6 +27,20 @@ type Model<A> = <<A as Versioned>::Entity as EntityTrait>::Model;
 
 /// A record written through [`save_versioned`]: its table row, the rows hanging off it, and
 /// which practices' funding-gap contribution a change to it alters.
+/// The entity, the domain record, the name and the id of a [`Versioned`] aggregate, in one line.
+macro_rules! versioned_as {
+    ($entity:ty => $saved:ty, $name:literal, id: $($field:ident).+) => {
+        type Entity = $entity;
+        type Saved = $saved;
+        const NAME: &'static str = $name;
+
+        fn id(&self) -> Id {
+            self.$($field).+
+        }
+    };
+}
+pub(crate) use versioned_as;
+
 #[async_trait]
 pub(crate) trait Versioned: Sync {
     type Entity: EntityTrait;
