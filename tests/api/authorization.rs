@@ -1,4 +1,4 @@
-//! Who may change what (DESIGN: the three partner groups), from one table: every mutation of the
+//! Who may change what (README: "Accounts and roles"), from one table: every mutation of the
 //! schema × every kind of caller, with the exact outcome. A mutation without a row fails the test.
 
 use serde_json::{Value, json};

@@ -75,28 +75,19 @@ async fn a_page_of_100_costs_as_many_statements_as_a_page_of_10() {
         .expect("generated base loads");
     assert_eq!(report.practices, PRACTICES);
 
+    // The fewest statements of three runs per page size: a batch split by a slow wake-up only
+    // adds statements, while an N+1 would add about one per practice on every run.
     let mut costs = Vec::new();
     for first in [10, 100] {
-        let before = app.statements_executed().await;
-        let data = app.data(LISTING, json!({ "first": first })).await;
-        let after = app.statements_executed().await;
-        let edges = data["practices"]["edges"].as_array().unwrap();
-        assert_eq!(edges.len(), first);
-        assert_eq!(data["practices"]["totalCount"], PRACTICES as i64);
-        for e in edges {
-            let n = &e["node"];
-            assert_eq!(n["cities"].as_array().unwrap().len(), 2);
-            assert_eq!(n["funding"].as_array().unwrap().len(), 2);
-            assert_eq!(n["donors"].as_array().unwrap().len(), 2);
-            assert!(
-                !n["schemes"][0]["supportModalities"]
-                    .as_array()
-                    .unwrap()
-                    .is_empty()
-            );
-            assert!(n["cities"][0]["country"]["code"].is_string());
+        let mut fewest = u64::MAX;
+        for _ in 0..3 {
+            let before = app.statements_executed().await;
+            let data = app.data(LISTING, json!({ "first": first })).await;
+            let after = app.statements_executed().await;
+            check_listing(&data, first);
+            fewest = fewest.min(after - before);
         }
-        costs.push(after - before);
+        costs.push(fewest);
     }
     assert_eq!(
         costs[0], costs[1],
@@ -107,4 +98,24 @@ async fn a_page_of_100_costs_as_many_statements_as_a_page_of_10() {
         "a listing costs a small fixed number of statements, not {}",
         costs[1]
     );
+}
+
+/// The page has `first` practices, each with its cities, funding, donors, schemes and countries.
+fn check_listing(data: &Value, first: usize) {
+    let edges = data["practices"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), first);
+    assert_eq!(data["practices"]["totalCount"], PRACTICES as i64);
+    for e in edges {
+        let n = &e["node"];
+        assert_eq!(n["cities"].as_array().unwrap().len(), 2);
+        assert_eq!(n["funding"].as_array().unwrap().len(), 2);
+        assert_eq!(n["donors"].as_array().unwrap().len(), 2);
+        assert!(
+            !n["schemes"][0]["supportModalities"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        assert!(n["cities"][0]["country"]["code"].is_string());
+    }
 }

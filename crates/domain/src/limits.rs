@@ -19,6 +19,8 @@ pub const INDICATOR_UNIT: usize = 40;
 pub const NOTE: usize = 1_000;
 /// Where a USD rate comes from.
 pub const RATE_SOURCE: usize = 200;
+/// Longest `text` filter accepted: a search phrase, not a document.
+pub const MAX_SEARCH_TEXT: usize = 200;
 
 // ---- lists ----
 

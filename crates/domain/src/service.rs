@@ -15,8 +15,7 @@ use crate::repository::*;
 use crate::values::CountryCode;
 use crate::{Actor, Error, Result, Visibility};
 
-/// Longest `text` filter accepted: a search phrase, not a document.
-pub const MAX_SEARCH_TEXT: usize = 200;
+pub use crate::limits::MAX_SEARCH_TEXT;
 
 #[derive(Clone)]
 pub struct Catalog {

@@ -7,15 +7,14 @@ use domain::framework::*;
 use domain::page::{Page, PageRequest};
 use domain::repository::{NeedFilter, NeedRepository};
 use domain::{Result, Visibility};
-use sea_orm::sea_query::Query;
 use sea_orm::*;
 
 use crate::entities::*;
 use crate::mapping;
-use crate::query::{self, NEED_TAGS, need_visible};
+use crate::query::{self, NEED_TAGS, in_select, need_visible};
 use crate::store::SeaStore;
 use crate::versioned::{
-    Versioned, owner_of, owner_parts, replace_rows, stored, tag_models, text, versioned_as,
+    Txn, Versioned, owner_of, owner_parts, replace_rows, stored, tag_models, text, versioned_as,
 };
 
 fn need_condition(backend: DbBackend, filter: &NeedFilter, vis: &Visibility) -> Condition {
@@ -28,12 +27,12 @@ fn need_condition(backend: DbBackend, filter: &NeedFilter, vis: &Visibility) -> 
         cond = cond.add(N::CityId.eq(city_id));
     }
     if let Some(code) = &filter.country_code {
-        let sub = Query::select()
-            .column(city::Column::Id)
-            .from(city::Entity)
-            .and_where(city::Column::CountryCode.eq(code.as_str()))
-            .to_owned();
-        cond = cond.add(N::CityId.in_subquery(sub));
+        cond = cond.add(in_select(
+            N::CityId,
+            city::Entity,
+            city::Column::Id,
+            city::Column::CountryCode.eq(code.as_str()),
+        ));
     }
     cond.add(NEED_TAGS.any_of(N::Id, Dimension::Theme, &filter.themes, Theme::as_str))
         .add(query::search(backend, "need", N::Id, &filter.text))
@@ -110,12 +109,7 @@ impl Versioned for NeedRecord {
         row.owner_id = Set(id);
     }
 
-    async fn write_children(
-        &self,
-        txn: &DatabaseTransaction,
-        id: Id,
-        _creating: bool,
-    ) -> Result<()> {
+    async fn write_children(&self, txn: &Txn, id: Id, _creating: bool) -> Result<()> {
         let tags = tag_models(id, &self.tags, need_tag::ActiveModel::tag);
         replace_rows::<need_tag::Entity>(txn, need_tag::Column::NeedId, id, tags).await
     }

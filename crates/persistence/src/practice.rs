@@ -13,11 +13,11 @@ use sea_orm::*;
 
 use crate::entities::*;
 use crate::mapping;
-use crate::query::{self, PRACTICE_TAGS, practice_visible, visible_practice_ids};
+use crate::query::{self, PRACTICE_TAGS, in_select, practice_visible, visible_practice_ids};
 use crate::rollup::{Maintenance, Touched};
 use crate::store::{SeaStore, db_err};
 use crate::versioned::{
-    Versioned, owner_of, owner_parts, replace_rows, stored, tag_models, text, versioned_as,
+    Txn, Versioned, owner_of, owner_parts, replace_rows, stored, tag_models, text, versioned_as,
 };
 
 fn practice_condition(backend: DbBackend, filter: &PracticeFilter, vis: &Visibility) -> Condition {
@@ -60,20 +60,20 @@ fn practice_condition(backend: DbBackend, filter: &PracticeFilter, vis: &Visibil
         cond = cond.add(P::Id.in_subquery(sub));
     }
     if let Some(city_id) = filter.city_id {
-        let sub = Query::select()
-            .column(practice_city::Column::PracticeId)
-            .from(practice_city::Entity)
-            .and_where(practice_city::Column::CityId.eq(city_id))
-            .to_owned();
-        cond = cond.add(P::Id.in_subquery(sub));
+        cond = cond.add(in_select(
+            P::Id,
+            practice_city::Entity,
+            practice_city::Column::PracticeId,
+            practice_city::Column::CityId.eq(city_id),
+        ));
     }
     if let Some(scheme_id) = filter.scheme_id {
-        let sub = Query::select()
-            .column(practice_scheme::Column::PracticeId)
-            .from(practice_scheme::Entity)
-            .and_where(practice_scheme::Column::SchemeId.eq(scheme_id))
-            .to_owned();
-        cond = cond.add(P::Id.in_subquery(sub));
+        cond = cond.add(in_select(
+            P::Id,
+            practice_scheme::Entity,
+            practice_scheme::Column::PracticeId,
+            practice_scheme::Column::SchemeId.eq(scheme_id),
+        ));
     }
     if let Some(year) = filter.active_in_year {
         cond = cond.add(P::StartYear.lte(year)).add(
@@ -239,12 +239,7 @@ impl Versioned for PracticeRecord {
         })
     }
 
-    async fn write_children(
-        &self,
-        txn: &DatabaseTransaction,
-        id: Id,
-        _creating: bool,
-    ) -> Result<()> {
+    async fn write_children(&self, txn: &Txn, id: Id, _creating: bool) -> Result<()> {
         let tags = tag_models(id, &self.tags, practice_tag::ActiveModel::tag);
         replace_rows::<practice_tag::Entity>(txn, practice_tag::Column::PracticeId, id, tags)
             .await?;

@@ -9,15 +9,14 @@ use domain::entities::*;
 use domain::framework::*;
 use domain::page::{Page, PageRequest};
 use domain::repository::*;
-use sea_orm::sea_query::Query;
 use sea_orm::*;
 
 use crate::entities::*;
 use crate::mapping;
-use crate::query::{self, text_condition};
+use crate::query::{self, in_select, text_condition};
 use crate::rollup::Touched;
 use crate::store::SeaStore;
-use crate::versioned::{Versioned, replace_rows, versioned_as};
+use crate::versioned::{Txn, Versioned, replace_rows, versioned_as};
 
 fn city_condition(filter: &CityFilter) -> Condition {
     use crate::entities::city::Column as C;
@@ -26,12 +25,12 @@ fn city_condition(filter: &CityFilter) -> Condition {
         cond = cond.add(C::CountryCode.eq(code.as_str()));
     }
     if let Some(bloc) = filter.bloc {
-        let sub = Query::select()
-            .column(country::Column::Code)
-            .from(country::Entity)
-            .and_where(country::Column::Bloc.eq(bloc.as_str()))
-            .to_owned();
-        cond = cond.add(C::CountryCode.in_subquery(sub));
+        cond = cond.add(in_select(
+            C::CountryCode,
+            country::Entity,
+            country::Column::Code,
+            country::Column::Bloc.eq(bloc.as_str()),
+        ));
     }
     cond.add(text_condition(&[C::Name], &filter.text))
 }
@@ -272,12 +271,7 @@ impl Versioned for DonorRow<'_> {
         }
     }
 
-    async fn write_children(
-        &self,
-        txn: &DatabaseTransaction,
-        id: Id,
-        _creating: bool,
-    ) -> Result<()> {
+    async fn write_children(&self, txn: &Txn, id: Id, _creating: bool) -> Result<()> {
         let a = self.agenda;
         let mut rows: Vec<(&str, &str)> = Vec::new();
         rows.extend(

@@ -21,7 +21,7 @@ fn owned_by<C: ColumnTrait>(kind: C, id: C, a: &Affiliation) -> Condition {
 }
 
 /// `column IN (SELECT select FROM table WHERE condition)`.
-fn in_select<E: EntityTrait>(
+pub(crate) fn in_select<E: EntityTrait>(
     column: impl ColumnTrait,
     table: E,
     select: E::Column,

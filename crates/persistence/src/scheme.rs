@@ -15,7 +15,7 @@ use crate::mapping;
 use crate::query::{self, SCHEME_TAGS, scheme_visible};
 use crate::store::SeaStore;
 use crate::versioned::{
-    Versioned, insert_rows, owner_of, owner_parts, replace_rows, stored, tag_models, text,
+    Txn, Versioned, insert_rows, owner_of, owner_parts, replace_rows, stored, tag_models, text,
     versioned_as,
 };
 
@@ -189,12 +189,7 @@ impl Versioned for SchemeRecord {
     }
 
     /// Operators are named when the scheme is created and never changed by a save.
-    async fn write_children(
-        &self,
-        txn: &DatabaseTransaction,
-        id: Id,
-        creating: bool,
-    ) -> Result<()> {
+    async fn write_children(&self, txn: &Txn, id: Id, creating: bool) -> Result<()> {
         if creating {
             let operators = self
                 .operators

@@ -28,6 +28,9 @@ type Model<A> = <<A as Versioned>::Entity as EntityTrait>::Model;
 /// A record written through [`save_versioned`]: its table row, the rows hanging off it, and
 /// which practices' funding-gap contribution a change to it alters.
 /// The entity, the domain record, the name and the id of a [`Versioned`] aggregate, in one line.
+/// The transaction a save writes in.
+pub(crate) type Txn = DatabaseTransaction;
+
 macro_rules! versioned_as {
     ($entity:ty => $saved:ty, $name:literal, id: $($field:ident).+) => {
         type Entity = $entity;
@@ -64,12 +67,7 @@ pub(crate) trait Versioned: Sync {
     }
 
     /// Writes the rows that hang off the record `id` (its tags, links, agenda...).
-    async fn write_children(
-        &self,
-        _txn: &DatabaseTransaction,
-        _id: Id,
-        _creating: bool,
-    ) -> Result<()> {
+    async fn write_children(&self, _txn: &Txn, _id: Id, _creating: bool) -> Result<()> {
         Ok(())
     }
 
