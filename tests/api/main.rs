@@ -7,6 +7,7 @@ mod editing;
 mod errors;
 mod gaps;
 mod helpers;
+mod hostile;
 mod matching;
 mod operations;
 mod read_graph;

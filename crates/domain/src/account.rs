@@ -12,7 +12,7 @@ use crate::actor::{Affiliation, Role};
 use crate::audit::AuditEntry;
 use crate::entities::Id;
 use crate::framework::vocabulary;
-use crate::values::bounded_text;
+use crate::values::{self, bounded_text};
 use crate::{Actor, Error, Result, limits};
 
 pub use crate::limits::{
@@ -80,7 +80,7 @@ pub struct Registration {
 
 /// Lower-cased and trimmed; a plausible address, not a proof of one.
 pub fn normalise_email(email: &str) -> Result<String> {
-    let e = email.trim().to_lowercase();
+    let e = values::without_nul("email", email)?.trim().to_lowercase();
     let valid = e.len() <= limits::MAX_EMAIL_CHARS
         && e.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
@@ -340,7 +340,7 @@ impl Accounts {
     /// Email and password in exchange for a session. Failures are throttled per account and per
     /// client, and answer the same whether or not the email exists.
     pub async fn login(&self, email: &str, password: &str, client: &str) -> Result<Session> {
-        let email = email.trim().to_lowercase();
+        let email = values::without_nul("email", email)?.trim().to_lowercase();
         let now = Utc::now();
         let (by_account, by_client) = self
             .repo

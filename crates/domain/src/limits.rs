@@ -38,6 +38,11 @@ pub const MAX_AGENDA_COUNTRIES: usize = 250;
 pub const FIRST_YEAR: i32 = 1900;
 pub const LAST_YEAR: i32 = 2100;
 pub const MAX_POPULATION: i64 = 100_000_000;
+/// The largest amount of money one record may hold, in units of its currency (10^15): above
+/// any real budget, and low enough that its value in USD cents fits a 64-bit integer at every
+/// rate up to 90 USD per unit (the dearest currency is worth a few dollars).
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
 /// Decimal places an amount of money may have.
 pub const AMOUNT_SCALE: u32 = 6;
 /// Decimal places a USD rate may have: legacy currencies such as ITL are worth a small fraction

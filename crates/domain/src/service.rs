@@ -24,7 +24,7 @@ pub struct Catalog {
 
 fn check_text(text: &mut Option<String>) -> Result<()> {
     if let Some(t) = text {
-        let trimmed = t.trim();
+        let trimmed = crate::values::without_nul("text", t)?.trim();
         if trimmed.chars().count() > MAX_SEARCH_TEXT {
             return Err(Error::validation(
                 "text",

@@ -67,7 +67,7 @@ iso_code!(
 
 /// Trimmed text between 1 and `max` characters.
 pub fn bounded_text(field: &str, text: &str, max: usize) -> Result<String> {
-    let trimmed = text.trim();
+    let trimmed = without_nul(field, text)?.trim();
     if trimmed.is_empty() {
         return Err(Error::validation(field, "must not be empty"));
     }
@@ -79,6 +79,16 @@ pub fn bounded_text(field: &str, text: &str, max: usize) -> Result<String> {
         ));
     }
     Ok(trimmed.to_string())
+}
+
+/// Refuses text holding a NUL character: PostgreSQL cannot store or compare it, and no name,
+/// search or address needs one.
+pub fn without_nul<'t>(field: &str, text: &'t str) -> Result<&'t str> {
+    if text.contains('\0') {
+        Err(Error::validation(field, "must not contain a NUL character"))
+    } else {
+        Ok(text)
+    }
 }
 
 /// Optional text: `None` or blank stays `None`, otherwise bounded like [`bounded_text`].
@@ -131,6 +141,12 @@ pub fn amount(field: &str, text: &str) -> Result<Decimal> {
 pub fn non_negative(field: &str, value: Decimal) -> Result<Decimal> {
     if value.is_sign_negative() && !value.is_zero() {
         return Err(Error::validation(field, "must not be negative"));
+    }
+    if value > Decimal::from(limits::MAX_AMOUNT) {
+        return Err(Error::validation(
+            field,
+            format!("must be at most {}", limits::MAX_AMOUNT),
+        ));
     }
     if value.scale() > limits::AMOUNT_SCALE {
         return Err(Error::validation(
@@ -186,7 +202,10 @@ pub fn to_usd_cents(amount: Decimal, usd_per_unit: Decimal) -> Result<i64> {
     let usd = amount
         .checked_mul(usd_per_unit)
         .ok_or_else(|| Error::validation("amount", "is too large"))?;
-    let cents = (usd * Decimal::ONE_HUNDRED).round();
+    let cents = usd
+        .checked_mul(Decimal::ONE_HUNDRED)
+        .ok_or_else(|| Error::validation("amount", "is too large"))?
+        .round();
     i64::try_from(cents).map_err(|_| Error::validation("amount", "is too large"))
 }
 
@@ -218,6 +237,24 @@ mod tests {
         assert!(year_range(Some(1999), Some(1998)).is_err());
         assert_eq!(year_range(Some(1999), None).unwrap(), (Some(1999), None));
         assert!(year("startYear", 1850).is_err());
+    }
+
+    #[test]
+    fn amounts_are_bounded_and_conversion_never_overflows() {
+        let max = Decimal::from(limits::MAX_AMOUNT);
+        assert_eq!(non_negative("amount", max).unwrap(), max);
+        assert!(non_negative("budget", max + Decimal::new(1, 2)).is_err());
+        assert!(amount("amount", "800000000000000000000000000").is_err());
+        // Beyond what USD cents can hold: refused, not a panic.
+        assert!(to_usd_cents(Decimal::MAX, Decimal::ONE).is_err());
+        assert!(to_usd_cents(Decimal::from(i64::MAX), Decimal::ONE).is_err());
+        assert!(to_usd_cents(max, Decimal::from(90)).is_ok());
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        assert!(bounded_text("name", "Peer\0review", 50).is_err());
+        assert!(without_nul("text", "plain").is_ok());
     }
 
     #[test]

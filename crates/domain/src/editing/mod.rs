@@ -217,7 +217,8 @@ impl Editor {
             .usd_rate(currency.as_str())
             .await?
             .ok_or_else(|| Error::validation("currency", format!("no USD rate for {currency}")))?;
-        let usd_cents = values::to_usd_cents(amount, rate.usd_per_unit)?;
+        let usd_cents = values::to_usd_cents(amount, rate.usd_per_unit)
+            .map_err(|_| Error::validation(amount_field, "is too large in USD"))?;
         let money = Money {
             amount,
             currency,

@@ -1,0 +1,101 @@
+//! What a hostile client sends: inputs at and beyond every bound answer VALIDATION naming the
+//! field, never INTERNAL and never a dropped connection.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, error_code};
+
+/// Amounts beyond `limits::MAX_AMOUNT`, and one whose USD cents would not fit a 64-bit integer.
+const RECORD_FUNDING: &str = "mutation($a: Decimal!, $p: ID!) { recordFunding(input: { practiceId: $p, amount: $a, currency: \"USD\", status: PLEDGED, sourceType: OWN_BUDGET }) { id } }";
+
+const HUGE: [&str; 3] = [
+    "800000000000000000000000000",
+    "92233720368547758.07",
+    "1000000000000000.01",
+];
+
+#[tokio::test]
+async fn amounts_beyond_the_maximum_are_refused_with_their_field() {
+    let app = TestApp::new().seeded().spawn().await;
+    let admin = app.admin().await;
+    let practice = app.id_of("practices", "Gulu").await;
+    let city = app.id_of("cities", "Gulu").await;
+
+    let attempts: [(&str, &str, Value, &str); 3] = [
+        (RECORD_FUNDING, "p", json!(practice), "amount"),
+        (
+            "mutation($a: Decimal!, $p: ID!) { createNeed(input: { cityId: $p, title: \"Huge\", themes: [HEALTH], amountRequired: $a, amountRequiredCurrency: \"USD\" }) { id } }",
+            "p",
+            json!(city),
+            "amountRequired",
+        ),
+        (
+            "mutation($a: Decimal!, $p: String) { createSupportScheme(input: { name: \"Huge\", description: $p, budget: $a, budgetCurrency: \"USD\" }) { id } }",
+            "p",
+            Value::Null,
+            "budget",
+        ),
+    ];
+    for (mutation, key, value, field) in attempts {
+        for amount in HUGE {
+            let mut variables = json!({ "a": amount });
+            variables[key] = value.clone();
+            let r = app.graphql_as(Some(&admin), mutation, variables).await;
+            assert_eq!(error_code(&r), "VALIDATION", "{field} = {amount}: {r}");
+            assert_eq!(r["errors"][0]["extensions"]["field"], field, "{r}");
+        }
+    }
+
+    // The maximum itself is an amount like any other.
+    let r = app
+        .graphql_as(
+            Some(&admin),
+            RECORD_FUNDING,
+            json!({ "a": "1000000000000000", "p": practice }),
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+}
+
+#[tokio::test]
+async fn nul_bytes_in_texts_are_refused_on_every_database() {
+    let app = TestApp::new().seeded().spawn().await;
+    for list in [
+        "practices",
+        "cities",
+        "associations",
+        "donors",
+        "supportSchemes",
+        "needs",
+    ] {
+        let query =
+            format!("query($t: String) {{ {list}(filter: {{ text: $t }}) {{ totalCount }} }}");
+        let r = app.graphql(&query, json!({ "t": "a\u{0}b" })).await;
+        assert_eq!(error_code(&r), "VALIDATION", "{list}: {r}");
+        assert_eq!(r["errors"][0]["extensions"]["field"], "text", "{list}: {r}");
+    }
+    let r = app
+        .graphql(
+            "mutation($e: String!) { login(email: $e, password: \"whatever-long\") { accessToken } }",
+            json!({ "e": "a\u{0}@forum.example" }),
+        )
+        .await;
+    assert_eq!(error_code(&r), "VALIDATION", "{r}");
+    let r = app
+        .graphql(
+            "mutation($e: String!) { register(input: { email: $e, password: \"long enough password\", name: \"N\", requestedRole: DONOR }) { id } }",
+            json!({ "e": "a\u{0}@forum.example" }),
+        )
+        .await;
+    assert_eq!(error_code(&r), "VALIDATION", "{r}");
+    let admin = app.admin().await;
+    let r = app
+        .graphql_as(
+            Some(&admin),
+            "mutation($n: String!) { createSupportScheme(input: { name: $n }) { id } }",
+            json!({ "n": "Peer\u{0}review" }),
+        )
+        .await;
+    assert_eq!(error_code(&r), "VALIDATION", "{r}");
+    assert_eq!(r["errors"][0]["extensions"]["field"], "name", "{r}");
+}
