@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use domain::actor::Role;
+
 use crate::helpers::{TestApp, error_code};
 
 /// Amounts beyond `limits::MAX_AMOUNT`, and one whose USD cents would not fit a 64-bit integer.
@@ -98,4 +100,60 @@ async fn nul_bytes_in_texts_are_refused_on_every_database() {
         .await;
     assert_eq!(error_code(&r), "VALIDATION", "{r}");
     assert_eq!(r["errors"][0]["extensions"]["field"], "name", "{r}");
+}
+
+#[tokio::test]
+async fn another_citys_draft_need_is_not_found_on_every_path() {
+    let app = TestApp::new()
+        .seeded()
+        .with_user(Role::Practitioner)
+        .with_user(Role::SupportProvider)
+        .spawn()
+        .await;
+    let city = app.user_of(Role::Practitioner);
+    let provider = app.user_of(Role::SupportProvider);
+    let data = app
+        .data_as(
+            city,
+            "mutation { createNeed(input: { title: \"Landfill expertise\", themes: [ENVIRONMENT] }) { id version publicationStatus } }",
+            json!({}),
+        )
+        .await;
+    let need = &data["createNeed"];
+    assert_eq!(need["publicationStatus"], "DRAFT");
+    let id = need["id"].as_str().unwrap();
+
+    // Neither the right version nor a wrong one tells the draft exists, and nothing changes.
+    for version in [1, 99] {
+        let r = app
+            .graphql_as(
+                Some(provider),
+                "mutation($id: ID!, $v: Int!) { setNeedStatus(id: $id, version: $v, status: MATCHED) { title publicationStatus city { name } } }",
+                json!({ "id": id, "v": version }),
+            )
+            .await;
+        assert_eq!(error_code(&r), "NOT_FOUND", "version {version}: {r}");
+        assert!(
+            r["data"].is_null() || r["data"]["setNeedStatus"].is_null(),
+            "{r}"
+        );
+    }
+    let missing = app
+        .graphql_as(
+            Some(provider),
+            "mutation { setNeedStatus(id: \"999999\", version: 1, status: MATCHED) { title } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&missing), "NOT_FOUND");
+
+    let data = app
+        .data_as(
+            city,
+            "query($id: ID!) { need(id: $id) { status version } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(data["need"]["status"], "OPEN");
+    assert_eq!(data["need"]["version"], 1);
 }

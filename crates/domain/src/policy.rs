@@ -8,7 +8,7 @@
 
 use crate::actor::{Affiliation, Role};
 use crate::entities::{Id, Operator};
-use crate::framework::FundingSource;
+use crate::framework::{FundingSource, PublicationStatus};
 use crate::{Actor, Error, Result, Visibility};
 
 fn forbidden(why: &str) -> Error {
@@ -76,6 +76,26 @@ pub fn sees_confidential_amount(actor: &Actor, donor_id: Option<Id>) -> bool {
             ..
         } => donor_id == Some(*own),
         _ => false,
+    }
+}
+
+/// A need is read by everyone once published; a draft by the secretariat, its owner and
+/// practitioners of its city (the same rule the lists apply). A change to a need the caller
+/// cannot read answers NOT_FOUND, so that drafts cannot be found by trying ids.
+pub fn may_read_need(
+    actor: &Actor,
+    publication: PublicationStatus,
+    owner: Option<&Affiliation>,
+    city_id: Id,
+) -> bool {
+    match visibility(actor) {
+        Visibility::Everything => true,
+        Visibility::Published => publication == PublicationStatus::Published,
+        Visibility::Member(a) => {
+            publication == PublicationStatus::Published
+                || owner == Some(&a)
+                || a == Affiliation::City(city_id)
+        }
     }
 }
 

@@ -118,10 +118,17 @@ impl Editor {
         self.repo.save_need(&record, Some(version), audit).await
     }
 
-    /// The need an approved actor asks to change; whether this actor may is the caller's check.
+    /// The need an approved actor asks to change, NOT_FOUND when the actor may not read it;
+    /// whether this actor may change it is the caller's check.
     async fn need_record(&self, actor: &Actor, id: Id) -> Result<NeedRecord> {
         policy::approved(actor)?;
-        found("Need", id, self.repo.need_record(id).await?)
+        let record = found("Need", id, self.repo.need_record(id).await?)?;
+        let n = &record.need;
+        if policy::may_read_need(actor, n.publication, record.owner.as_ref(), n.city_id) {
+            Ok(record)
+        } else {
+            Err(Error::not_found("Need", id))
+        }
     }
 
     async fn apply_need(&self, r: &mut NeedRecord, i: NeedInput) -> Result<Vec<String>> {

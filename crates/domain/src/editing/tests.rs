@@ -292,8 +292,9 @@ fn validation_names_the_field() {
 fn forbidden_changes_write_nothing() {
     let (editor, fake) = editor();
     let other = practitioner_of(CITY + 1);
+    // Need 3 is another city's draft: not even its existence is told.
     let err = run(editor.set_need_publication(&other, 3, 1, PublicationStatus::Draft));
-    assert!(matches!(err, Err(Error::Forbidden(_))));
+    assert_eq!(err, Err(Error::not_found("Need", 3)));
     let err = run(editor.update_practice(&other, 1, 1, PracticeInput::default()));
     assert!(matches!(err, Err(Error::Forbidden(_))));
     let err = run(editor.link_scheme_to_practice(&other, 2, 1));

@@ -256,3 +256,38 @@ fn pending_accounts_are_told_why() {
         Err(Error::Forbidden("only the secretariat may do this".into()))
     );
 }
+
+#[test]
+fn a_draft_need_is_read_by_its_city_its_owner_and_the_secretariat_only() {
+    use PublicationStatus::{Draft, Published};
+    let owner = Affiliation::City(CITY);
+    let expected = [
+        ("anonymous", false),
+        ("pending user", false),
+        ("practitioner of the record's city", true),
+        ("practitioner of another city", false),
+    ];
+    for ((who, actor), (name, reads)) in CALLERS.iter().zip(expected) {
+        assert_eq!(*who, name);
+        assert_eq!(
+            may_read_need(actor, Draft, Some(&owner), CITY),
+            reads,
+            "{who}"
+        );
+        assert!(may_read_need(actor, Published, Some(&owner), CITY), "{who}");
+    }
+    let admin = user(Role::Admin, None);
+    assert!(may_read_need(&admin, Draft, Some(&owner), CITY));
+    let provider = user(
+        Role::SupportProvider,
+        Some(Affiliation::Association(ASSOCIATION)),
+    );
+    assert!(!may_read_need(&provider, Draft, Some(&owner), CITY));
+    let owning_association = Affiliation::Association(ASSOCIATION);
+    assert!(may_read_need(
+        &provider,
+        Draft,
+        Some(&owning_association),
+        CITY + 1
+    ));
+}
