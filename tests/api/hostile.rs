@@ -157,3 +157,20 @@ async fn another_citys_draft_need_is_not_found_on_every_path() {
     assert_eq!(data["need"]["status"], "OPEN");
     assert_eq!(data["need"]["version"], 1);
 }
+
+#[tokio::test]
+async fn malformed_emails_and_blank_passwords_are_refused() {
+    let app = TestApp::new().spawn().await;
+    const REGISTER: &str = "mutation($e: String!, $p: String!) { register(input: { email: $e, password: $p, name: \"N\", requestedRole: DONOR }) { id } }";
+    for (email, password, field) in [
+        ("a@x..org", "long enough password", "email"),
+        ("a@x.org.", "long enough password", "email"),
+        ("ann@forum.example", "          ", "password"),
+    ] {
+        let r = app
+            .graphql(REGISTER, json!({ "e": email, "p": password }))
+            .await;
+        assert_eq!(error_code(&r), "VALIDATION", "{email:?} {password:?}: {r}");
+        assert_eq!(r["errors"][0]["extensions"]["field"], field, "{r}");
+    }
+}

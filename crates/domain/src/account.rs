@@ -81,14 +81,14 @@ pub struct Registration {
 /// Lower-cased and trimmed; a plausible address, not a proof of one.
 pub fn normalise_email(email: &str) -> Result<String> {
     let e = values::without_nul("email", email)?.trim().to_lowercase();
+    // A domain of two or more labels, none empty: `a@x..org` and `a@x.` are no addresses.
     let valid = e.len() <= limits::MAX_EMAIL_CHARS
         && e.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty()
                 && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
+                && domain.split('.').all(|label| !label.is_empty())
         })
-        && !e.chars().any(char::is_whitespace);
+        && !e.chars().any(|c| c.is_whitespace() || c.is_control());
     if valid {
         Ok(e)
     } else {
@@ -115,6 +115,12 @@ pub fn check_password(password: &str) -> Result<()> {
         return Err(Error::validation(
             "password",
             format!("must have at most {MAX_PASSWORD_CHARS} characters"),
+        ));
+    }
+    if password.trim().chars().count() < MIN_PASSWORD_CHARS {
+        return Err(Error::validation(
+            "password",
+            format!("must have at least {MIN_PASSWORD_CHARS} characters besides spaces"),
         ));
     }
     Ok(())
@@ -468,6 +474,11 @@ mod tests {
         assert!(normalise_email("ann@haarlem").is_err());
         assert!(normalise_email("@haarlem.nl").is_err());
         assert!(normalise_email("a nn@haarlem.nl").is_err());
+        assert!(normalise_email("a@x..org").is_err());
+        assert!(normalise_email("a@.x.org").is_err());
+        assert!(normalise_email("a@x.org.").is_err());
+        assert!(normalise_email("a\u{0}@x.org").is_err());
+        assert!(normalise_email("ann@sub.haarlem.nl").is_ok());
     }
 
     #[test]
@@ -475,6 +486,9 @@ mod tests {
         assert!(check_password("short").is_err());
         assert!(check_password("long enough!").is_ok());
         assert!(check_password(&"x".repeat(129)).is_err());
+        assert!(check_password(&" ".repeat(10)).is_err());
+        assert!(check_password("  nine chr  ").is_err());
+        assert!(check_password(" ten chars! ").is_ok());
     }
 
     #[test]
