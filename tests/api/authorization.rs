@@ -19,7 +19,8 @@ const ACTORS: [&str; 9] = [
 ];
 
 /// One row per mutation; one letter per caller in `ACTORS` order:
-/// O = succeeds, U = UNAUTHENTICATED, F = FORBIDDEN.
+/// O = succeeds, U = UNAUTHENTICATED, F = FORBIDDEN, N = NOT_FOUND (a record the caller may not
+/// read, such as another city's draft need, is not told to exist).
 const MATRIX: &[(&str, &str)] = &[
     ("register", "OOOOOOOOO"),
     ("login", "OOOOOOOOO"),
@@ -37,7 +38,7 @@ const MATRIX: &[(&str, &str)] = &[
     ("recordFunding", "UFOFFFFFO"),
     ("updateFunding", "UFFFFFOFO"),
     ("createNeed", "UFOFFFFFO"),
-    ("updateNeed", "UFOFFFFFO"),
+    ("updateNeed", "UFONNNNNO"),
     ("publishNeed", "UFOFFFFFO"),
     ("setNeedStatus", "UFOFOOFFO"),
     ("createCity", "UFOOOOFFO"),
@@ -334,6 +335,7 @@ async fn every_mutation_answers_every_kind_of_caller_as_the_design_says() {
                 None if response.get("errors").is_none() => "O".to_string(),
                 Some("UNAUTHENTICATED") => "U".into(),
                 Some("FORBIDDEN") => "F".into(),
+                Some("NOT_FOUND") => "N".into(),
                 other => format!("{other:?}: {}", response["errors"]),
             };
             if got != outcome.to_string() {
