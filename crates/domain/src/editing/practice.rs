@@ -181,6 +181,11 @@ impl Editor {
     async fn practice_for_change(&self, actor: &Actor, id: Id) -> Result<PracticeRecord> {
         policy::approved(actor)?;
         let record = found("Practice", id, self.repo.practice_record(id).await?)?;
+        let (p, owner) = (&record.practice, record.owner.as_ref());
+        let (cities, associations) = (record.city_ids(), &record.association_ids);
+        if !policy::may_read_practice(actor, p.status, owner, &cities, associations) {
+            return Err(Error::not_found("Practice", id));
+        }
         record.may_be_changed_by(actor)?;
         Ok(record)
     }

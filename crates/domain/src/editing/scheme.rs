@@ -121,6 +121,10 @@ impl Editor {
     async fn scheme_for_change(&self, actor: &Actor, id: Id) -> Result<SchemeRecord> {
         policy::approved(actor)?;
         let record = found("SupportScheme", id, self.repo.scheme_record(id).await?)?;
+        let (s, owner) = (&record.scheme, record.owner.as_ref());
+        if !policy::may_read_scheme(actor, s.status, owner, &record.operators) {
+            return Err(Error::not_found("SupportScheme", id));
+        }
         policy::may_change_scheme(actor, &record.operators)?;
         Ok(record)
     }

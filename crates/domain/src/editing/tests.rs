@@ -295,10 +295,11 @@ fn forbidden_changes_write_nothing() {
     // Need 3 is another city's draft: not even its existence is told.
     let err = run(editor.set_need_publication(&other, 3, 1, PublicationStatus::Draft));
     assert_eq!(err, Err(Error::not_found("Need", 3)));
+    // So is practice 1, a draft of another city.
     let err = run(editor.update_practice(&other, 1, 1, PracticeInput::default()));
-    assert!(matches!(err, Err(Error::Forbidden(_))));
+    assert_eq!(err, Err(Error::not_found("Practice", 1)));
     let err = run(editor.link_scheme_to_practice(&other, 2, 1));
-    assert!(matches!(err, Err(Error::Forbidden(_))));
+    assert_eq!(err, Err(Error::not_found("SupportScheme", 2)));
     let err = run(editor.audit_log(
         &other,
         AuditFilter::default(),
@@ -313,4 +314,10 @@ fn forbidden_changes_write_nothing() {
     let err = run(editor.update_practice(&practitioner_of(CITY), 1, 1, away));
     assert!(matches!(err, Err(Error::Forbidden(_))));
     assert!(fake.trail().is_empty(), "nothing written");
+
+    // Once published, the practice is seen by all, and changed by its cities only.
+    run(editor.set_practice_status(&admin(), 1, 1, PublicationStatus::Published)).unwrap();
+    let err = run(editor.update_practice(&other, 1, 2, PracticeInput::default()));
+    assert!(matches!(err, Err(Error::Forbidden(_))));
+    assert_eq!(fake.trail().len(), 1, "only the publication written");
 }
