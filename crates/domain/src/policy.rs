@@ -79,8 +79,25 @@ pub fn sees_confidential_amount(actor: &Actor, donor_id: Option<Id>) -> bool {
     }
 }
 
-/// A practice is read by everyone once published; a draft by the secretariat, its owner and
-/// members of the cities and associations taking part (the rule the lists apply).
+/// Published records are read by everyone; a draft by the secretariat, its owner, and the
+/// organisations `takes_part` names (the rule the lists apply). A change to a record the caller
+/// cannot read answers NOT_FOUND, so that drafts cannot be found by trying ids.
+fn reads(
+    actor: &Actor,
+    status: PublicationStatus,
+    owner: Option<&Affiliation>,
+    takes_part: impl Fn(&Affiliation) -> bool,
+) -> bool {
+    match visibility(actor) {
+        Visibility::Everything => true,
+        Visibility::Published => status == PublicationStatus::Published,
+        Visibility::Member(a) => {
+            status == PublicationStatus::Published || owner == Some(&a) || takes_part(&a)
+        }
+    }
+}
+
+/// A draft practice is read by members of the cities and associations taking part.
 pub fn may_read_practice(
     actor: &Actor,
     status: PublicationStatus,
@@ -88,62 +105,37 @@ pub fn may_read_practice(
     cities: &[Id],
     associations: &[Id],
 ) -> bool {
-    match visibility(actor) {
-        Visibility::Everything => true,
-        Visibility::Published => status == PublicationStatus::Published,
-        Visibility::Member(a) => {
-            status == PublicationStatus::Published
-                || owner == Some(&a)
-                || match a {
-                    Affiliation::City(c) => cities.contains(&c),
-                    Affiliation::Association(x) => associations.contains(&x),
-                    Affiliation::Donor(_) => false,
-                }
-        }
-    }
+    reads(actor, status, owner, |a| match a {
+        Affiliation::City(c) => cities.contains(c),
+        Affiliation::Association(x) => associations.contains(x),
+        Affiliation::Donor(_) => false,
+    })
 }
 
-/// A scheme is read by everyone once published; a draft by the secretariat, its owner and
-/// members of the associations and donors operating it.
+/// A draft scheme is read by members of the associations and donors operating it.
 pub fn may_read_scheme(
     actor: &Actor,
     status: PublicationStatus,
     owner: Option<&Affiliation>,
     operators: &[Operator],
 ) -> bool {
-    match visibility(actor) {
-        Visibility::Everything => true,
-        Visibility::Published => status == PublicationStatus::Published,
-        Visibility::Member(a) => {
-            status == PublicationStatus::Published
-                || owner == Some(&a)
-                || match a {
-                    Affiliation::Association(x) => operators.contains(&Operator::Association(x)),
-                    Affiliation::Donor(d) => operators.contains(&Operator::Donor(d)),
-                    Affiliation::City(_) => false,
-                }
-        }
-    }
+    reads(actor, status, owner, |a| match a {
+        Affiliation::Association(x) => operators.contains(&Operator::Association(*x)),
+        Affiliation::Donor(d) => operators.contains(&Operator::Donor(*d)),
+        Affiliation::City(_) => false,
+    })
 }
 
-/// A need is read by everyone once published; a draft by the secretariat, its owner and
-/// practitioners of its city (the same rule the lists apply). A change to a need the caller
-/// cannot read answers NOT_FOUND, so that drafts cannot be found by trying ids.
+/// A draft need is read by practitioners of its city.
 pub fn may_read_need(
     actor: &Actor,
     publication: PublicationStatus,
     owner: Option<&Affiliation>,
     city_id: Id,
 ) -> bool {
-    match visibility(actor) {
-        Visibility::Everything => true,
-        Visibility::Published => publication == PublicationStatus::Published,
-        Visibility::Member(a) => {
-            publication == PublicationStatus::Published
-                || owner == Some(&a)
-                || a == Affiliation::City(city_id)
-        }
-    }
+    reads(actor, publication, owner, |a| {
+        *a == Affiliation::City(city_id)
+    })
 }
 
 // ---- practices ----

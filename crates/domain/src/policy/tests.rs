@@ -291,3 +291,32 @@ fn a_draft_need_is_read_by_its_city_its_owner_and_the_secretariat_only() {
         CITY + 1
     ));
 }
+
+#[test]
+fn a_draft_practice_or_scheme_is_read_by_those_taking_part() {
+    use PublicationStatus::{Draft, Published};
+    let city = user(Role::Practitioner, Some(Affiliation::City(CITY)));
+    let other_city = user(Role::Practitioner, Some(Affiliation::City(CITY + 1)));
+    let association = user(
+        Role::SupportProvider,
+        Some(Affiliation::Association(ASSOCIATION)),
+    );
+    let donor = user(Role::Donor, Some(Affiliation::Donor(DONOR)));
+    let practice =
+        |actor: &Actor, status| may_read_practice(actor, status, None, &[CITY], &[ASSOCIATION]);
+    assert!(practice(&city, Draft) && practice(&association, Draft));
+    assert!(!practice(&other_city, Draft) && !practice(&donor, Draft));
+    assert!(!practice(&Actor::Anonymous, Draft) && practice(&Actor::Anonymous, Published));
+
+    let operators = [Operator::Donor(DONOR)];
+    let owner = Affiliation::Association(ASSOCIATION);
+    assert!(may_read_scheme(&donor, Draft, None, &operators));
+    assert!(may_read_scheme(
+        &association,
+        Draft,
+        Some(&owner),
+        &operators
+    ));
+    assert!(!may_read_scheme(&city, Draft, Some(&owner), &operators));
+    assert!(may_read_scheme(&city, Published, Some(&owner), &operators));
+}
