@@ -15,10 +15,7 @@ use sea_orm::{
     IntoActiveModel, Iterable, QueryOrder, Statement,
 };
 
-pub use rows::{
-    AssociationRow, BulkRow, CityRow, DonorRow, FundingRow, MoneyRow, NeedRow, OperatorRow,
-    PracticeCityRow, PracticeRow, PracticeSchemeRow, SchemeRow, TagRow,
-};
+pub use rows::{BulkRow, OperatorRow, PracticeCityRow, PracticeSchemeRow, PricedFunding, TagRow};
 
 use crate::db::{Database, write_transaction};
 use crate::entities::{country, currency_rate, donor_agenda, need_tag, practice_tag, scheme_tag};
@@ -227,7 +224,7 @@ impl<'a> Loader<'a> {
         A: TagModel,
         I: Iterator<Item = TagRow> + Send,
     {
-        let rows = rows.map(|t| A::tag(t.owner_id, t.dimension.as_str().into(), t.value));
+        let rows = rows.map(|t| Ok(A::tag(t.owner_id, t.dimension.as_str().into(), t.value)));
         self.stage(A::TABLE, total, rows).await
     }
 
@@ -235,7 +232,7 @@ impl<'a> Loader<'a> {
     async fn stage<A, I>(&self, stage: &str, total: usize, rows: I) -> Result<usize>
     where
         A: ActiveModelTrait + Send,
-        I: Iterator<Item = A> + Send,
+        I: Iterator<Item = Result<A>> + Send,
     {
         let columns = <A::Entity as EntityTrait>::Column::iter().count();
         let per_chunk = rows_per_chunk(columns, total);
@@ -245,7 +242,7 @@ impl<'a> Loader<'a> {
         while rows.peek().is_some() {
             let txn = write_transaction(self.db).await?;
             for _ in 0..CHUNKS_PER_TRANSACTION {
-                let chunk: Vec<A> = rows.by_ref().take(per_chunk).collect();
+                let chunk = rows.by_ref().take(per_chunk).collect::<Result<Vec<A>>>()?;
                 if chunk.is_empty() {
                     break;
                 }

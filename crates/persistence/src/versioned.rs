@@ -83,6 +83,13 @@ pub(crate) trait Versioned: Sync {
         set::<Self::Entity>(&mut row, "updated_at", now.into())?;
         Ok(row)
     }
+
+    /// The full row of a record that brings its own id, as bulk loads number theirs.
+    fn numbered_row(&self, now: DateTime<Utc>) -> Result<Row<Self>> {
+        let mut row = self.new_row(now)?;
+        set::<Self::Entity>(&mut row, "id", self.id().into())?;
+        Ok(row)
+    }
 }
 
 fn column<E: EntityTrait>(name: &str, entity: &str) -> Result<E::Column> {

@@ -14,8 +14,6 @@ use super::specs::Money;
 pub(crate) struct Rate {
     pub(crate) currency: String,
     pub(crate) usd_per_unit: Decimal,
-    /// As stored in the rate table; funding freezes this text.
-    pub(crate) text: String,
     /// What a funding record cites for its rate, as the seed loader writes it.
     pub(crate) citation: String,
 }
@@ -117,7 +115,6 @@ impl Reference {
                         Error::internal(format!("stored rate {:?}: {e}", r.usd_per_unit))
                     })?,
                     citation: format!("{}, {}", r.source, r.as_of),
-                    text: r.usd_per_unit,
                     currency: r.currency,
                 })
             })

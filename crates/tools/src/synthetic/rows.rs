@@ -1,10 +1,10 @@
 //! Generated records as the rows the bulk loader writes.
 
+use domain::editing::{NeedRecord, PracticeRecord, SchemeRecord};
+use domain::entities::{Association, City, Donor, Funding, Need, Practice, SupportScheme, Tags};
 use domain::framework::*;
-use persistence::bulk::{
-    AssociationRow, CityRow, DonorRow, FundingRow, MoneyRow, NeedRow, OperatorRow, PracticeCityRow,
-    PracticeRow, PracticeSchemeRow, SchemeRow, TagRow,
-};
+use persistence::bulk::{OperatorRow, PracticeCityRow, PracticeSchemeRow, PricedFunding, TagRow};
+use rust_decimal::Decimal;
 
 use super::reference::Reference;
 use super::specs::*;
@@ -22,31 +22,39 @@ pub(crate) fn source_of(seed: u64) -> String {
 }
 
 impl Rows<'_> {
-    fn money(&self, money: &Option<Money>) -> Option<MoneyRow> {
-        money.as_ref().map(|m| MoneyRow {
-            amount: m.amount.to_string(),
-            currency: self.reference.rates[m.currency].currency.clone(),
-            usd_cents: m.usd_cents,
-        })
+    /// Amount, currency and USD cents, as a record holds them.
+    fn money(&self, money: &Option<Money>) -> (Option<Decimal>, Option<String>, Option<i64>) {
+        match money {
+            Some(m) => (
+                Some(m.amount),
+                Some(self.reference.rates[m.currency].currency.clone()),
+                Some(m.usd_cents),
+            ),
+            None => (None, None, None),
+        }
     }
 
     fn country(&self, country: usize) -> String {
         self.reference.countries[country].code.clone()
     }
 
-    pub(crate) fn city(&self, c: &CitySpec) -> CityRow {
-        CityRow {
+    pub(crate) fn city(&self, c: &CitySpec) -> City {
+        City {
             id: c.id,
+            version: 1,
             name: c.name.clone(),
             kind: c.kind,
             country_code: self.country(c.country),
             population: c.population,
+            latitude: None,
+            longitude: None,
         }
     }
 
-    pub(crate) fn association(&self, a: &AssociationSpec) -> AssociationRow {
-        AssociationRow {
+    pub(crate) fn association(&self, a: &AssociationSpec) -> Association {
+        Association {
             id: a.id,
+            version: 1,
             name: a.name.clone(),
             acronym: Some(a.acronym.clone()),
             scope: a.scope,
@@ -55,9 +63,10 @@ impl Rows<'_> {
         }
     }
 
-    pub(crate) fn donor(&self, d: &DonorSpec) -> DonorRow {
-        DonorRow {
+    pub(crate) fn donor(&self, d: &DonorSpec) -> Donor {
+        Donor {
             id: d.id,
+            version: 1,
             name: d.name.clone(),
             acronym: Some(d.acronym.clone()),
             kind: d.kind,
@@ -66,70 +75,109 @@ impl Rows<'_> {
         }
     }
 
-    pub(crate) fn scheme(&self, s: &SchemeSpec) -> SchemeRow {
-        SchemeRow {
-            id: s.id,
-            status: s.status,
-            name: s.name.clone(),
-            description: Some(s.description.clone()),
-            source: Some(self.source.clone()),
-            start_year: Some(s.start_year),
-            end_year: s.end_year,
-            budget: self.money(&s.budget),
-            open_for_applications: s.open_for_applications,
+    /// Tags and operators go in as rows of their own ([`SchemeSpec::operator_rows`]).
+    pub(crate) fn scheme(&self, s: &SchemeSpec) -> SchemeRecord {
+        let (budget_amount, budget_currency, budget_usd_cents) = self.money(&s.budget);
+        SchemeRecord {
+            scheme: SupportScheme {
+                id: s.id,
+                version: 1,
+                status: s.status,
+                name: s.name.clone(),
+                description: Some(s.description.clone()),
+                source: Some(self.source.clone()),
+                start_year: Some(s.start_year),
+                end_year: s.end_year,
+                budget_amount,
+                budget_currency,
+                open_for_applications: s.open_for_applications,
+            },
+            tags: Tags::default(),
+            operators: vec![],
+            owner: None,
+            budget_usd_cents,
         }
     }
 
-    pub(crate) fn practice(&self, p: &PracticeSpec) -> PracticeRow {
-        PracticeRow {
-            id: p.id,
-            status: p.status,
-            title: p.title.clone(),
-            summary: Some(p.summary.clone()),
-            context: p.context.clone(),
-            outcomes: p.outcomes.clone(),
-            issues: p.issues.clone(),
-            source: Some(self.source.clone()),
-            start_year: Some(p.start_year),
-            end_year: p.end_year,
-            orientation: p.orientation,
-            modality: p.modality,
-            required: self.money(&p.required),
+    /// Tags, cities and scheme links go in as rows of their own.
+    pub(crate) fn practice(&self, p: &PracticeSpec) -> PracticeRecord {
+        let (amount_required, amount_required_currency, amount_required_usd_cents) =
+            self.money(&p.required);
+        PracticeRecord {
+            practice: Practice {
+                id: p.id,
+                version: 1,
+                status: p.status,
+                title: p.title.clone(),
+                summary: Some(p.summary.clone()),
+                context: p.context.clone(),
+                outcomes: p.outcomes.clone(),
+                issues: p.issues.clone(),
+                source: Some(self.source.clone()),
+                start_year: Some(p.start_year),
+                end_year: p.end_year,
+                orientation: p.orientation,
+                modality: p.modality,
+                amount_required,
+                amount_required_currency,
+            },
+            tags: Tags::default(),
+            cities: vec![],
+            association_ids: vec![],
+            indicators: vec![],
+            owner: None,
+            amount_required_usd_cents,
         }
     }
 
-    pub(crate) fn funding(&self, f: &FundingSpec) -> FundingRow {
+    pub(crate) fn funding(&self, f: &FundingSpec) -> PricedFunding {
         let p = &f.payment;
         let rate = &self.reference.rates[p.currency];
-        FundingRow {
-            id: f.id,
-            practice_id: f.practice_id,
-            scheme_id: f.scheme_id,
-            donor_id: f.donor_id,
-            source_city_id: f.source_city_id,
-            source_name: f.source_name.clone(),
-            source_type: p.source_type,
-            amount: p.amount.map(|(a, _)| a.to_string()),
-            currency: rate.currency.clone(),
-            rate: rate.text.clone(),
+        PricedFunding {
+            funding: Funding {
+                id: f.id,
+                version: 1,
+                practice_id: f.practice_id,
+                scheme_id: f.scheme_id,
+                donor_id: f.donor_id,
+                source_city_id: f.source_city_id,
+                source_name: f.source_name.clone(),
+                source_type: p.source_type,
+                amount: p.amount.map(|(a, _)| a),
+                currency: rate.currency.clone(),
+                rate: rate.usd_per_unit,
+                rate_source: Some(rate.citation.clone()),
+                amount_usd: None,
+                year: Some(p.year),
+                status: p.status,
+                confidential: p.confidential,
+                note: None,
+            },
             amount_usd_cents: p.amount.map(|(_, cents)| cents),
-            year: Some(p.year),
-            status: p.status,
-            confidential: p.confidential,
-            rate_source: Some(rate.citation.clone()),
         }
     }
 
-    pub(crate) fn need(&self, n: &NeedSpec) -> NeedRow {
-        NeedRow {
-            id: n.id,
-            city_id: n.city_id,
-            title: n.title.clone(),
-            description: Some(n.description.clone()),
-            source: Some(self.source.clone()),
-            modality: n.modality,
-            required: self.money(&n.required),
-            status: n.status,
+    /// Tags go in as rows of their own.
+    pub(crate) fn need(&self, n: &NeedSpec) -> NeedRecord {
+        let (amount_required, amount_required_currency, amount_required_usd_cents) =
+            self.money(&n.required);
+        NeedRecord {
+            need: Need {
+                id: n.id,
+                version: 1,
+                publication: PublicationStatus::Published,
+                city_id: n.city_id,
+                title: n.title.clone(),
+                description: Some(n.description.clone()),
+                source: Some(self.source.clone()),
+                modality: n.modality,
+                amount_required,
+                amount_required_currency,
+                status: n.status,
+            },
+            tags: Tags::default(),
+            owner: None,
+            amount_required_usd_cents,
         }
     }
 }

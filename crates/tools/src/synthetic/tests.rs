@@ -1,13 +1,11 @@
 //! Generation checked without a database: determinism, volumes, ids, and the shape of the data.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::str::FromStr;
 
 use domain::framework::*;
 use domain::{orientation, values};
 use persistence::bulk::NextIds;
 use persistence::seed::{COUNTRIES_CSV, USD_RATES_CSV};
-use rust_decimal::Decimal;
 
 use super::generator::generate;
 use super::random::{Lottery, Rng, spread};
@@ -37,7 +35,6 @@ fn reference() -> Reference {
             Rate {
                 currency: r[0].to_string(),
                 usd_per_unit: rate,
-                text: rate.to_string(),
                 citation: format!("{}, {}", &r[3], &r[2]),
             }
         })
@@ -271,8 +268,10 @@ fn funding_is_exact_and_converted_like_any_other_record() {
         if let Some((amount, cents)) = p.amount {
             let parsed = values::amount("amount", &amount.to_string()).unwrap();
             assert_eq!(parsed.to_string(), amount.to_string());
-            let stored_rate = Decimal::from_str(&rate.text).unwrap();
-            assert_eq!(cents, values::to_usd_cents(parsed, stored_rate).unwrap());
+            assert_eq!(
+                cents,
+                values::to_usd_cents(parsed, rate.usd_per_unit).unwrap()
+            );
             assert!(cents > 0);
         }
         if ["NLG", "FRF", "DEM"].contains(&rate.currency.as_str()) {
@@ -360,11 +359,11 @@ fn rows_carry_the_rate_table_and_the_synthetic_source() {
         reference: &r,
         source: source_of(11),
     };
-    let f = rows.funding(&d.funding[0]);
+    let f = rows.funding(&d.funding[0]).funding;
     let rate = r.rates.iter().find(|x| x.currency == f.currency).unwrap();
-    assert_eq!(f.rate, rate.text);
+    assert_eq!(f.rate, rate.usd_per_unit);
     assert_eq!(f.rate_source.as_deref(), Some(rate.citation.as_str()));
-    let p = rows.practice(&d.practices[0]);
+    let p = rows.practice(&d.practices[0]).practice;
     assert_eq!(
         p.source.as_deref(),
         Some("Synthetic benchmark data, seed 11")
