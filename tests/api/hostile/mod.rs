@@ -4,6 +4,7 @@
 mod cost;
 mod disclosure;
 mod documents;
+mod fuzz;
 mod inputs;
 mod sign_in;
 mod writes;
