@@ -6,6 +6,7 @@ use api::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
 use api::{App, Application};
 use clap::{Parser, Subcommand};
 use domain::actor::Role;
+use tools::progress::Progress;
 use tools::synthetic::{self, SyntheticOptions};
 
 #[derive(Parser, Debug)]
@@ -150,10 +151,14 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             let app = open(&database_url).await?;
             let started = Instant::now();
             let options = SyntheticOptions { practices, seed };
-            let report = synthetic::seed_synthetic(app.database(), &options, &tools::progress::bar)
+            let progress = Progress::new();
+            let report =
+                synthetic::seed_synthetic(app.database(), &options, &|stage, done, total| {
+                    progress.report(stage, done, total)
+                })
                 .await
                 .map_err(|e| e.to_string())?;
-            eprintln!();
+            progress.finish();
             println!(
                 "added {} cities, {} donors, {} support schemes, {} practices, {} funding records, {} needs in {:.1?}",
                 report.cities,

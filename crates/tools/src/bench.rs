@@ -36,17 +36,18 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
             options.practices, options.seed
         );
         let started = Instant::now();
+        let progress = crate::progress::Progress::new();
         let report = synthetic::seed_synthetic(
             app.database(),
             &synthetic::SyntheticOptions {
                 practices: options.practices,
                 seed: options.seed,
             },
-            &crate::progress::bar,
+            &|stage, done, total| progress.report(stage, done, total),
         )
         .await
         .map_err(|e| e.to_string())?;
-        eprintln!();
+        progress.finish();
         eprintln!(
             "seeded {} practices and {} funding rows in {:.0?}",
             report.practices,
