@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use crate::entities::Id;
 use crate::framework::{FundingStatus, GeographicOrientation, SupportModality, Theme, vocabulary};
 use crate::repository::sum_trait;
-use crate::values::{cents_to_decimal, year};
+use crate::values::year;
 use crate::{Error, Result};
 
 vocabulary!(
@@ -42,38 +42,49 @@ pub struct GapKey {
     pub value: String,
 }
 
-/// One cell of the table: amounts in USD cents as SQL adds them up exactly.
+/// One cell of the table: amounts in USD cents as SQL adds them up exactly. One record holds
+/// up to about 2^63 cents, so sums of many are kept in 128 bits.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FundingGapCell {
     pub key: Vec<GapKey>,
     pub open_needs: i64,
     pub active_practices: i64,
-    pub required_cents: i64,
-    pub funded_cents: i64,
-    pub pledged_cents: i64,
+    pub required_cents: i128,
+    pub funded_cents: i128,
+    pub pledged_cents: i128,
     pub scheme_count: i64,
     pub donor_count: i64,
 }
 
+/// USD cents as a decimal amount. Sums of the rows a database can hold stay far below the
+/// decimal's range (about 7.9 × 10^28); beyond it the figure saturates rather than fail.
+pub fn cents_to_usd(cents: i128) -> Decimal {
+    Decimal::try_from_i128_with_scale(cents, 2).unwrap_or(if cents < 0 {
+        Decimal::MIN
+    } else {
+        Decimal::MAX
+    })
+}
+
 impl FundingGapCell {
-    pub fn gap_cents(&self) -> i64 {
+    pub fn gap_cents(&self) -> i128 {
         (self.required_cents - self.funded_cents).max(0)
     }
 
     pub fn required(&self) -> Decimal {
-        cents_to_decimal(self.required_cents)
+        cents_to_usd(self.required_cents)
     }
 
     pub fn funded(&self) -> Decimal {
-        cents_to_decimal(self.funded_cents)
+        cents_to_usd(self.funded_cents)
     }
 
     pub fn pledged(&self) -> Decimal {
-        cents_to_decimal(self.pledged_cents)
+        cents_to_usd(self.pledged_cents)
     }
 
     pub fn gap(&self) -> Decimal {
-        cents_to_decimal(self.gap_cents())
+        cents_to_usd(self.gap_cents())
     }
 
     /// Funded over required; `None` where nothing is required.
@@ -167,7 +178,7 @@ impl Analytics {
 mod tests {
     use super::*;
 
-    fn cell(required: i64, funded: i64) -> FundingGapCell {
+    fn cell(required: i128, funded: i128) -> FundingGapCell {
         FundingGapCell {
             required_cents: required,
             funded_cents: funded,
@@ -189,6 +200,15 @@ mod tests {
             None,
             "nothing required: no ratio"
         );
+    }
+
+    #[test]
+    fn sums_beyond_64_bits_stay_exact() {
+        let max = i128::from(i64::MAX);
+        let c = cell(3 * max, max);
+        assert_eq!(c.gap_cents(), 2 * max);
+        assert_eq!(c.required().to_string(), "276701161105643274.21");
+        assert_eq!(cents_to_usd(i128::MAX), Decimal::MAX, "saturates");
     }
 }
 

@@ -1,2 +1,93 @@
-//! What aggregates and mutation answers may reveal: confidential amounts recovered from cells,
-//! sums that overflow, hidden amounts in a mutation's answer.
+//! What aggregates and answers reveal: sums of money that cannot overflow, mutation answers that
+//! follow the read rules, and confidential amounts that no aggregate gives away.
+
+use persistence::seed;
+use serde_json::{Value, json};
+
+use crate::helpers::{Seed, TestApp, error_code, spawn_app_with};
+
+/// The largest amount one record may hold (`limits::MAX_AMOUNT`), in USD.
+const MAX: &str = "1000000000000000";
+/// Records at the maximum: their USD cents (10^17 each) add up past the largest 64-bit integer.
+const MANY: usize = 100;
+
+/// A base whose sums of USD cents overflow 64 bits: MANY open needs at the maximum, and one
+/// practice requiring the maximum and funded MANY times over at the maximum, all in THEME HEALTH.
+fn huge_base() -> String {
+    let needs: Vec<Value> = (0..MANY)
+        .map(|i| {
+            json!({ "key": format!("n{i}"), "city": "a", "title": format!("Need {i}"), "themes": ["HEALTH"],
+                    "amountRequired": { "amount": MAX, "currency": "USD" }, "status": "OPEN" })
+        })
+        .collect();
+    let funding: Vec<Value> = (0..MANY)
+        .map(|_| {
+            json!({ "donor": "x", "sourceType": "GRANTS_LOANS", "amount": MAX, "currency": "USD", "year": 1999, "status": "COMMITTED" })
+        })
+        .collect();
+    json!({
+        "cities": [
+            { "key": "a", "name": "Alkmaar", "countryCode": "NL", "kind": "MUNICIPALITY" },
+            { "key": "b", "name": "Bukoba", "countryCode": "TZ", "kind": "MUNICIPALITY" }
+        ],
+        "associations": [],
+        "donors": [{ "key": "x", "name": "Donor X", "kind": "BILATERAL" }],
+        "supportSchemes": [],
+        "practices": [{
+            "key": "p", "title": "Huge", "cities": [{ "city": "a", "role": "LEAD" }, { "city": "b", "role": "PARTNER" }],
+            "modality": "ONE_ON_ONE", "cooperatingParties": ["LOCAL_AUTHORITY_SERVICES"], "managementFocus": ["TECHNICAL_EXPERTISE"],
+            "themes": ["HEALTH"], "amountRequired": { "amount": MAX, "currency": "USD" }, "funding": funding
+        }],
+        "needs": needs
+    })
+    .to_string()
+}
+
+async fn app_with(base: &str) -> TestApp {
+    let app = spawn_app_with(Seed::Nothing).await;
+    let db = app.database().await;
+    seed::seed_information_base(&db, &seed::parse_information_base(base).unwrap())
+        .await
+        .unwrap();
+    app
+}
+
+/// `n` times the maximum amount, in USD with cents, as the API writes it.
+fn times_max(n: u128) -> String {
+    format!("{}.00", n * 1_000_000_000_000_000)
+}
+
+#[tokio::test]
+async fn sums_of_money_past_64_bits_answer_exactly() {
+    let app = app_with(&huge_base()).await;
+    let required = times_max(MANY as u128 + 1);
+    let funded = times_max(MANY as u128);
+    let gap = times_max(1);
+    // Without a year range the rollup answers; with one, the base rows.
+    for filter in [json!(null), json!({ "fromYear": 1999, "toYear": 1999 })] {
+        let answer = app
+            .graphql(
+                "query($f: GapFilter) {
+                    fundingGapTotal(filter: $f) { openNeeds requiredUsd fundedUsd gapUsd coverage }
+                    fundingGaps(by: [THEME], filter: $f) { key { value } requiredUsd fundedUsd gapUsd }
+                }",
+                json!({ "f": filter }),
+            )
+            .await;
+        assert!(
+            answer.get("errors").is_none(),
+            "{filter}: {answer} ({})",
+            error_code(&answer)
+        );
+        let total = &answer["data"]["fundingGapTotal"];
+        assert_eq!(total["openNeeds"], MANY, "{filter}");
+        assert_eq!(total["requiredUsd"], required, "{filter}");
+        assert_eq!(total["fundedUsd"], funded, "{filter}");
+        assert_eq!(total["gapUsd"], gap, "{filter}");
+        let health = &answer["data"]["fundingGaps"][0];
+        assert_eq!(health["key"][0]["value"], "HEALTH");
+        assert_eq!(health["requiredUsd"], required, "{filter}");
+        assert_eq!(health["fundedUsd"], funded, "{filter}");
+        assert_eq!(health["gapUsd"], gap, "{filter}");
+    }
+}

@@ -7,7 +7,7 @@ use domain::analytics::*;
 use domain::framework::FundingStatus;
 use sea_orm::{ConnectionTrait, Statement};
 
-use super::integer;
+use super::{integer, money, split};
 use crate::cells::practice_source;
 use crate::rollup::{self, Combo};
 use crate::store::{SeaStore, db_err};
@@ -144,17 +144,24 @@ pub(crate) fn funding_gap_sql(
         None => format!(
             "pk AS (SELECT * FROM (SELECT p.id AS id{practice_keys} FROM practice p{practice_joins} WHERE {active}) pk0 {agenda_where}), \
              pf AS (SELECT f.practice_id AS id, \
-                           SUM(CASE WHEN f.status IN ({funded}) THEN f.amount_usd_cents ELSE 0 END) AS funded, \
-                           SUM(CASE WHEN f.status = 'PLEDGED' THEN f.amount_usd_cents ELSE 0 END) AS pledged \
+                           SUM(CASE WHEN f.status IN ({funded}) THEN {f_hi} ELSE 0 END) AS funded_hi, \
+                           SUM(CASE WHEN f.status IN ({funded}) THEN {f_lo} ELSE 0 END) AS funded_lo, \
+                           SUM(CASE WHEN f.status = 'PLEDGED' THEN {f_hi} ELSE 0 END) AS pledged_hi, \
+                           SUM(CASE WHEN f.status = 'PLEDGED' THEN {f_lo} ELSE 0 END) AS pledged_lo \
                     FROM funding f WHERE f.practice_id IS NOT NULL AND f.amount_usd_cents IS NOT NULL{funding_where} GROUP BY f.practice_id), \
-             pcell AS (SELECT {pk_keys}, COUNT(*) AS practices, SUM(COALESCE(p.amount_required_usd_cents, 0)) AS req, \
-                              SUM(COALESCE(pf.funded, 0)) AS funded, SUM(COALESCE(pf.pledged, 0)) AS pledged \
+             pcell AS (SELECT {pk_keys}, COUNT(*) AS practices, SUM({r_hi}) AS req_hi, SUM({r_lo}) AS req_lo, \
+                              SUM(COALESCE(pf.funded_hi, 0)) AS funded_hi, SUM(COALESCE(pf.funded_lo, 0)) AS funded_lo, \
+                              SUM(COALESCE(pf.pledged_hi, 0)) AS pledged_hi, SUM(COALESCE(pf.pledged_lo, 0)) AS pledged_lo \
                        FROM pk JOIN practice p ON p.id = pk.id LEFT JOIN pf ON pf.id = pk.id GROUP BY {pk_keys}), \
              dcell AS (SELECT {pk_keys}, COUNT(DISTINCT f.donor_id) AS donors FROM pk JOIN funding f ON f.practice_id = pk.id \
                        WHERE f.donor_id IS NOT NULL{funding_where} GROUP BY {pk_keys}), \
              scell AS (SELECT {pk_keys}, COUNT(DISTINCT ps.scheme_id) AS schemes FROM pk JOIN practice_scheme ps ON ps.practice_id = pk.id \
                        GROUP BY {pk_keys}), ",
             active = active.join(" AND "),
+            f_hi = split("f.amount_usd_cents").0,
+            f_lo = split("f.amount_usd_cents").1,
+            r_hi = split("COALESCE(p.amount_required_usd_cents, 0)").0,
+            r_lo = split("COALESCE(p.amount_required_usd_cents, 0)").1,
         ),
         Some(combo) => {
             let name = combo.name();
@@ -165,16 +172,20 @@ pub(crate) fn funding_gap_sql(
                 .map(|(d, k)| format!("{} AS {k}", combo.column_of(*d)))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let funded_sum = filter
-                .statuses
-                .iter()
-                .map(|s| match s {
-                    FundingStatus::Committed => "committed",
-                    FundingStatus::Disbursed => "disbursed",
-                    FundingStatus::Pledged => "0",
-                })
-                .collect::<Vec<_>>()
-                .join(" + ");
+            // The rollup keeps each sum in two parts: `x_hi` whole units of SPLIT cents and
+            // the rest in `x` (see `super::split`).
+            let funded_sum = |part: &str| {
+                filter
+                    .statuses
+                    .iter()
+                    .map(|s| match s {
+                        FundingStatus::Committed => format!("committed{part}"),
+                        FundingStatus::Disbursed => format!("disbursed{part}"),
+                        FundingStatus::Pledged => "0".into(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            };
             let member = |kind: &str, alias: &str| {
                 format!(
                     "SELECT {key_list}, COUNT(*) AS {alias} FROM (SELECT {mapped} FROM gap_rollup_member \
@@ -182,9 +193,12 @@ pub(crate) fn funding_gap_sql(
                 )
             };
             format!(
-                "pcell AS (SELECT * FROM (SELECT {mapped}, practices, required AS req, {funded_sum} AS funded, pledged \
+                "pcell AS (SELECT * FROM (SELECT {mapped}, practices, required_hi AS req_hi, required AS req_lo, \
+                                  {funded_hi} AS funded_hi, {funded_lo} AS funded_lo, pledged_hi, pledged AS pledged_lo \
                            FROM gap_rollup WHERE combo = '{name}' AND practices > 0) r0 {agenda_where}), \
                  dcell AS ({donors}), scell AS ({schemes}), ",
+                funded_hi = funded_sum("_hi"),
+                funded_lo = funded_sum(""),
                 donors = member("D", "donors"),
                 schemes = member("S", "schemes"),
             )
@@ -195,13 +209,18 @@ pub(crate) fn funding_gap_sql(
         "WITH {practice_side}\
          nk AS (SELECT * FROM (SELECT n.id AS id, n.amount_required_usd_cents AS req{need_keys} FROM need n{need_joins} \
                 WHERE n.publication = 'PUBLISHED' AND n.status = 'OPEN') nk0 {agenda_where}), \
-         ncell AS (SELECT {key_list}, COUNT(*) AS needs, SUM(COALESCE(req, 0)) AS req FROM nk GROUP BY {key_list}), \
+         ncell AS (SELECT {key_list}, COUNT(*) AS needs, SUM({n_hi}) AS req_hi, SUM({n_lo}) AS req_lo FROM nk GROUP BY {key_list}), \
          cells AS (SELECT {key_list} FROM pcell UNION SELECT {key_list} FROM ncell) \
          SELECT {c_keys}, COALESCE(ncell.needs, 0) AS open_needs, COALESCE(pcell.practices, 0) AS practices, \
-                COALESCE(pcell.req, 0) + COALESCE(ncell.req, 0) AS required, COALESCE(pcell.funded, 0) AS funded, \
-                COALESCE(pcell.pledged, 0) AS pledged, COALESCE(scell.schemes, 0) AS schemes, COALESCE(dcell.donors, 0) AS donors \
+                COALESCE(pcell.req_hi, 0) + COALESCE(ncell.req_hi, 0) AS required_hi, \
+                COALESCE(pcell.req_lo, 0) + COALESCE(ncell.req_lo, 0) AS required_lo, \
+                COALESCE(pcell.funded_hi, 0) AS funded_hi, COALESCE(pcell.funded_lo, 0) AS funded_lo, \
+                COALESCE(pcell.pledged_hi, 0) AS pledged_hi, COALESCE(pcell.pledged_lo, 0) AS pledged_lo, \
+                COALESCE(scell.schemes, 0) AS schemes, COALESCE(dcell.donors, 0) AS donors \
          FROM cells LEFT JOIN pcell ON {on_p} LEFT JOIN ncell ON {on_n} LEFT JOIN dcell ON {on_d} LEFT JOIN scell ON {on_s} \
-         ORDER BY COALESCE(pcell.req, 0) + COALESCE(ncell.req, 0) - COALESCE(pcell.funded, 0) DESC, {c_keys}",
+         ORDER BY {c_keys}",
+        n_hi = split("COALESCE(req, 0)").0,
+        n_lo = split("COALESCE(req, 0)").1,
         c_keys = keys
             .iter()
             .map(|k| format!("cells.{k}"))
@@ -251,16 +270,22 @@ impl AnalyticsRepository for SeaStore {
                     key,
                     open_needs: int(n)?,
                     active_practices: int(n + 1)?,
-                    required_cents: int(n + 2)?,
-                    funded_cents: int(n + 3)?,
-                    pledged_cents: int(n + 4)?,
-                    scheme_count: int(n + 5)?,
-                    donor_count: int(n + 6)?,
+                    required_cents: money(r, n + 2)?,
+                    funded_cents: money(r, n + 4)?,
+                    pledged_cents: money(r, n + 6)?,
+                    scheme_count: int(n + 8)?,
+                    donor_count: int(n + 9)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        // The order of the statement, with the over-funded cells' gap counted as zero.
-        cells.sort_by_key(|c| std::cmp::Reverse(c.gap_cents()));
+        // Largest gap first (over-funded cells' gap counts as zero; the less over-funded
+        // first among them), then by key as the statement ordered them.
+        cells.sort_by_key(|c| {
+            (
+                std::cmp::Reverse(c.gap_cents()),
+                std::cmp::Reverse(c.required_cents - c.funded_cents),
+            )
+        });
         Ok(cells)
     }
 }
