@@ -91,3 +91,94 @@ async fn sums_of_money_past_64_bits_answer_exactly() {
         assert_eq!(health["gapUsd"], gap, "{filter}");
     }
 }
+
+/// Two cities sharing a practice, each with a practitioner, a donor, and the secretariat.
+fn shared_base() -> String {
+    json!({
+        "cities": [
+            { "key": "a", "name": "Alkmaar", "countryCode": "NL", "kind": "MUNICIPALITY" },
+            { "key": "b", "name": "Bukoba", "countryCode": "TZ", "kind": "MUNICIPALITY" }
+        ],
+        "associations": [],
+        "donors": [
+            { "key": "x", "name": "Donor X", "kind": "BILATERAL" },
+            { "key": "y", "name": "Donor Y", "kind": "FOUNDATION" },
+            { "key": "z", "name": "Donor Z", "kind": "MULTILATERAL" },
+            { "key": "w", "name": "Donor W", "kind": "MULTILATERAL" }
+        ],
+        "supportSchemes": [],
+        "practices": [{
+            "key": "p", "title": "Shared water works", "cities": [{ "city": "a", "role": "LEAD" }, { "city": "b", "role": "PARTNER" }],
+            "modality": "ONE_ON_ONE", "cooperatingParties": ["LOCAL_AUTHORITY_SERVICES"], "managementFocus": ["TECHNICAL_EXPERTISE"],
+            "themes": ["HEALTH"], "startYear": 1998, "amountRequired": { "amount": "1000000", "currency": "USD" },
+            "funding": [{ "donor": "y", "sourceType": "FOUNDATION_TRUST", "amount": "10000", "currency": "USD", "year": 1999, "status": "COMMITTED" }]
+        }],
+        "needs": []
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn a_mutation_answers_no_more_than_a_query_shows() {
+    let app = app_with(&shared_base()).await;
+    let admin = app.admin().await;
+    let a = app.id_of("cities", "Alkmaar").await;
+    let b = app.id_of("cities", "Bukoba").await;
+    let of_a = app.user(&admin, "PRACTITIONER", ("cityId", &a)).await;
+    let of_b = app.user(&admin, "PRACTITIONER", ("cityId", &b)).await;
+    let practice = app.id_of("practices", "Shared water works").await;
+    let recorded = app
+        .data_as(
+            &of_a,
+            "mutation($p: ID!) { recordFunding(input: { practiceId: $p, amount: \"123456.78\", currency: \"USD\", year: 1999, status: COMMITTED, sourceType: OWN_BUDGET, confidential: true }) { id version } }",
+            json!({ "p": practice }),
+        )
+        .await;
+    let id = recorded["recordFunding"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // What the other city's practitioner reads of it through a query: that it exists.
+    let read = app
+        .data_as(
+            &of_b,
+            "query($p: ID!) { practice(id: $p) { funding { id amount amountUsd } } }",
+            json!({ "p": practice }),
+        )
+        .await;
+    let seen = read["practice"]["funding"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id.as_str())
+        .expect("the funding is listed");
+    assert!(seen["amount"].is_null() && seen["amountUsd"].is_null());
+
+    // The role table lets practitioners of the practice's cities change its own-budget
+    // funding; the answer to that change shows what a query would, and nothing more.
+    let answer = app
+        .graphql_as(
+            Some(&of_b),
+            "mutation($id: ID!) { updateFunding(id: $id, version: 1, input: { note: \"touch\" }) { id version note amount amountUsd } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert!(answer.get("errors").is_none(), "{answer}");
+    let f = &answer["data"]["updateFunding"];
+    assert_eq!(f["note"], "touch");
+    assert!(
+        f["amount"].is_null() && f["amountUsd"].is_null(),
+        "the answer hides the amount: {f}"
+    );
+
+    // The secretariat sees it, in the answer to its own change too.
+    let answer = app
+        .data_as(
+            &admin,
+            "mutation($id: ID!) { updateFunding(id: $id, version: 2, input: { note: \"checked\" }) { amount } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(answer["updateFunding"]["amount"], "123456.78");
+}
