@@ -4,7 +4,7 @@
 use persistence::seed;
 use serde_json::{Value, json};
 
-use crate::helpers::{Seed, TestApp, error_code, spawn_app_with};
+use crate::helpers::{Seed, TestApp, TestUser, error_code, spawn_app_with};
 
 /// The largest amount one record may hold (`limits::MAX_AMOUNT`), in USD.
 const MAX: &str = "1000000000000000";
@@ -112,6 +112,11 @@ fn shared_base() -> String {
             "modality": "ONE_ON_ONE", "cooperatingParties": ["LOCAL_AUTHORITY_SERVICES"], "managementFocus": ["TECHNICAL_EXPERTISE"],
             "themes": ["HEALTH"], "startYear": 1998, "amountRequired": { "amount": "1000000", "currency": "USD" },
             "funding": [{ "donor": "y", "sourceType": "FOUNDATION_TRUST", "amount": "10000", "currency": "USD", "year": 1999, "status": "COMMITTED" }]
+        }, {
+            "key": "q", "title": "Public housing loans", "cities": [{ "city": "a", "role": "LEAD" }], "orientation": "GLOBAL",
+            "modality": "GROUP", "cooperatingParties": ["NGO_CBO"], "managementFocus": ["STRATEGY_IMPLEMENTATION"],
+            "themes": ["HOUSING"], "startYear": 1998, "amountRequired": { "amount": "50000", "currency": "USD" },
+            "funding": [{ "donor": "z", "sourceType": "DEVELOPMENT_PROGRAMME", "amount": "5000", "currency": "USD", "year": 1999, "status": "COMMITTED" }]
         }],
         "needs": []
     })
@@ -181,4 +186,126 @@ async fn a_mutation_answers_no_more_than_a_query_shows() {
         )
         .await;
     assert_eq!(answer["updateFunding"]["amount"], "123456.78");
+}
+
+const GAPS: &str = "query($by: [GapDimension!]!, $f: GapFilter) {
+    fundingGaps(by: $by, filter: $f) { key { value } activePractices requiredUsd fundedUsd pledgedUsd gapUsd coverage disclosure }
+    fundingGapTotal(filter: $f) { activePractices requiredUsd fundedUsd pledgedUsd gapUsd coverage disclosure }
+}";
+
+/// Every way of asking: the issue's grouping for the year, the rollup (no period), others.
+fn questions() -> Vec<Value> {
+    let year = json!({ "fromYear": 1999, "toYear": 1999 });
+    vec![
+        json!({ "by": ["COUNTRY", "THEME", "MODALITY"], "f": year }),
+        json!({ "by": ["COUNTRY", "THEME", "MODALITY"] }),
+        json!({ "by": ["THEME"] }),
+        json!({ "by": ["THEME"], "f": year }),
+        json!({ "by": ["ORIENTATION", "MANAGEMENT_FOCUS"], "f": { "fromYear": 1990 } }),
+        json!({ "by": ["BLOC"], "f": { "statuses": ["COMMITTED"] } }),
+    ]
+}
+
+/// The cells holding the confidential practice's figures, and the total, as `who` reads them.
+async fn figures(app: &TestApp, who: Option<&TestUser>, question: &Value) -> (Vec<Value>, Value) {
+    let answer = app.graphql_as(who, GAPS, question.clone()).await;
+    assert!(answer.get("errors").is_none(), "{question}: {answer}");
+    let cells: Vec<Value> = answer["data"]["fundingGaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["requiredUsd"] == "1000000.00")
+        .cloned()
+        .collect();
+    assert!(!cells.is_empty(), "{question}: {answer}");
+    (cells, answer["data"]["fundingGapTotal"].clone())
+}
+
+#[tokio::test]
+async fn aggregates_do_not_give_a_confidential_amount_away() {
+    let app = app_with(&shared_base()).await;
+    let admin = app.admin().await;
+    let donor = |name: &'static str| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let id = app.id_of("donors", name).await;
+            app.user(admin, "DONOR", ("donorId", &id)).await
+        }
+    };
+    let (x, y) = (donor("Donor X").await, donor("Donor Y").await);
+    let a = app.id_of("cities", "Alkmaar").await;
+    let of_a = app.user(&admin, "PRACTITIONER", ("cityId", &a)).await;
+    let practice = app.id_of("practices", "Shared water works").await;
+    for (amount, status) in [("123456.78", "COMMITTED"), ("77777", "PLEDGED")] {
+        app.data_as(
+            &x,
+            "mutation($p: ID!, $a: Decimal!, $s: FundingStatus!) { recordFunding(input: { practiceId: $p, amount: $a, currency: \"USD\", year: 1999, status: $s, sourceType: GRANTS_LOANS, confidential: true }) { id } }",
+            json!({ "p": practice, "a": amount, "s": status }),
+        )
+        .await;
+    }
+
+    // Whoever may not see the amounts: each counts rounded to two significant digits
+    // (120,000 and 78,000), and nothing derived from the exact amounts shows anywhere.
+    for question in questions() {
+        for (who, caller) in [
+            (None, "anonymous"),
+            (Some(&y), "another donor"),
+            (Some(&of_a), "a practitioner of the practice's city"),
+        ] {
+            let answer = app.graphql_as(who, GAPS, question.clone()).await;
+            let text = answer.to_string();
+            for exact in [
+                "123456.78",
+                "133456.78",
+                "866543.22",
+                "911543.22",
+                "77777",
+                "0.13345678",
+                "0.12345678",
+            ] {
+                assert!(
+                    !text.contains(exact),
+                    "{caller}, {question}: {exact} in {text}"
+                );
+            }
+            let (cells, total) = figures(&app, who, &question).await;
+            for c in cells.iter().chain([&total]) {
+                assert_eq!(c["disclosure"], "ROUNDED", "{caller}, {question}: {c}");
+                assert_eq!(c["pledgedUsd"], "78000.00", "{caller}, {question}: {c}");
+            }
+            for c in &cells {
+                assert_eq!(c["fundedUsd"], "130000.00", "{caller}, {question}: {c}");
+                assert_eq!(c["gapUsd"], "870000.00", "{caller}, {question}: {c}");
+                assert_eq!(c["coverage"], 0.13, "{caller}, {question}: {c}");
+            }
+            assert_eq!(total["fundedUsd"], "135000.00", "{caller}, {question}");
+        }
+    }
+
+    // The donor owning every confidential record, and the secretariat, read them exactly.
+    for question in questions() {
+        for (who, caller) in [(&x, "the donor"), (&admin, "the secretariat")] {
+            let (cells, total) = figures(&app, Some(who), &question).await;
+            for c in &cells {
+                assert_eq!(c["disclosure"], "EXACT", "{caller}, {question}: {c}");
+                assert_eq!(c["fundedUsd"], "133456.78", "{caller}, {question}: {c}");
+                assert_eq!(c["pledgedUsd"], "77777.00", "{caller}, {question}: {c}");
+                assert_eq!(c["gapUsd"], "866543.22", "{caller}, {question}: {c}");
+            }
+            assert_eq!(total["fundedUsd"], "138456.78", "{caller}, {question}");
+            assert_eq!(total["disclosure"], "EXACT", "{caller}, {question}");
+        }
+    }
+
+    // A cell without confidential funding stays exact for everyone.
+    let answer = app.data(GAPS, json!({ "by": ["THEME"] })).await;
+    let housing = answer["fundingGaps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["key"][0]["value"] == "HOUSING")
+        .unwrap();
+    assert_eq!(housing["disclosure"], "EXACT");
+    assert_eq!(housing["fundedUsd"], "5000.00");
 }

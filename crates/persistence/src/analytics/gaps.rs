@@ -53,6 +53,149 @@ fn status_list(statuses: &[FundingStatus]) -> String {
         .join(", ")
 }
 
+/// The grouping's dimensions as the statements see them: none is one cell, 'ALL'.
+fn dims_of(by: &[GapDimension]) -> Vec<Option<GapDimension>> {
+    if by.is_empty() {
+        vec![None]
+    } else {
+        by.iter().copied().map(Some).collect()
+    }
+}
+
+/// The condition (a `WHERE` of its own, or nothing) keeping the keys `k1…` of the cells in
+/// the filter's donor's agenda.
+fn agenda_where(filter: &GapFilter, dims: &[Option<GapDimension>]) -> String {
+    let mut agenda = Vec::new();
+    if let Some(donor) = filter.agenda_of_donor {
+        for (i, d) in dims.iter().enumerate() {
+            if let Some(dim) = d.and_then(agenda_dimension) {
+                let k = format!("k{}", i + 1);
+                agenda.push(format!(
+                    "(NOT EXISTS (SELECT 1 FROM donor_agenda WHERE donor_id = {donor} AND dimension = '{dim}') \
+                     OR {k} IN (SELECT value FROM donor_agenda WHERE donor_id = {donor} AND dimension = '{dim}'))"
+                ));
+            }
+        }
+    }
+    if agenda.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", agenda.join(" AND "))
+    }
+}
+
+/// Published practices `p` active in the period: started by its end and not ended before its
+/// start.
+fn active_where(filter: &GapFilter) -> String {
+    let mut active = vec!["p.status = 'PUBLISHED'".to_string()];
+    if let Some(to) = filter.to_year {
+        active.push(format!("(p.start_year IS NULL OR p.start_year <= {to})"));
+    }
+    if let Some(from) = filter.from_year {
+        active.push(format!("(p.end_year IS NULL OR p.end_year >= {from})"));
+    }
+    active.join(" AND ")
+}
+
+/// Conditions (each after an AND) keeping the funding records `f` of the period.
+fn funding_where(filter: &GapFilter) -> String {
+    let mut period = String::new();
+    if let Some(from) = filter.from_year {
+        period.push_str(&format!(" AND f.year >= {from}"));
+    }
+    if let Some(to) = filter.to_year {
+        period.push_str(&format!(" AND f.year <= {to}"));
+    }
+    period
+}
+
+/// The key columns (`, d0.v AS k1 …`) and joins placing practice `p` in its cells, for the
+/// practices whose id satisfies `restrict` when given.
+fn practice_keys(dims: &[Option<GapDimension>], restrict: Option<&str>) -> (String, String) {
+    let keys = (0..dims.len())
+        .map(|i| format!(", d{i}.v AS k{}", i + 1))
+        .collect();
+    let joins = dims
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            format!(
+                " JOIN ({}) d{i} ON d{i}.oid = p.id",
+                practice_source(*d, restrict)
+            )
+        })
+        .collect();
+    (keys, joins)
+}
+
+/// A confidential amount of `cents` as aggregates count it for callers who may not see it:
+/// `analytics::rounded_units` in SQL, one branch per magnitude whose rounding unit differs.
+fn rounded_units_sql(cents: &str) -> String {
+    let mut branches = String::new();
+    let mut below: i64 = 10;
+    let mut unit = rounding_unit(1);
+    for digits in 2..=19u32 {
+        let next = rounding_unit(10i64.pow(digits - 1));
+        if next != unit {
+            branches.push_str(&format!(
+                " WHEN {cents} < {below} THEN {}",
+                rounded(cents, unit)
+            ));
+            unit = next;
+        }
+        below = below.saturating_mul(10);
+    }
+    format!("CASE{branches} ELSE {} END", rounded(cents, unit))
+}
+
+/// `cents` rounded half up to `unit`, in units of the finest rounding unit.
+fn rounded(cents: &str, unit: i64) -> String {
+    let scale = unit / ROUNDING_UNIT;
+    format!(
+        "(({cents}) / {unit} + CASE WHEN ({cents}) % {unit} >= {half} THEN 1 ELSE 0 END) * {scale}",
+        half = unit - unit / 2
+    )
+}
+
+/// The confidential funding counted in the cells of the gap statement for the same grouping
+/// and filter, per cell, donor and funded-or-pledged: exact sums (in two parts, see
+/// `super::split`) and sums of the records rounded. Confidential records are few; only the
+/// practices they fund are placed in cells.
+pub(crate) fn confidential_parts_sql(by: &[GapDimension], filter: &GapFilter) -> String {
+    let dims = dims_of(by);
+    let keys = (1..=dims.len())
+        .map(|i| format!("pk.k{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let restrict =
+        "IN (SELECT practice_id FROM funding WHERE confidential AND practice_id IS NOT NULL)";
+    let (practice_keys, practice_joins) = practice_keys(&dims, Some(restrict));
+    let (hi, lo) = split("f.amount_usd_cents");
+    format!(
+        "WITH pk AS (SELECT * FROM (SELECT p.id AS id{practice_keys} FROM practice p{practice_joins} \
+                     WHERE {active} AND p.id {restrict}) pk0 {agenda}), \
+         parts AS (SELECT {keys}, f.donor_id AS donor_id, \
+                          CASE WHEN f.status IN ({funded}) THEN 1 ELSE 0 END AS funded, \
+                          {hi} AS hi, {lo} AS lo, {rounded} AS rounded \
+                   FROM pk JOIN funding f ON f.practice_id = pk.id \
+                   WHERE f.confidential AND f.amount_usd_cents IS NOT NULL \
+                     AND (f.status IN ({funded}) OR f.status = 'PLEDGED'){period}) \
+         SELECT {plain_keys}, donor_id, funded, SUM(hi), SUM(lo), SUM({r_hi}), SUM({r_lo}) FROM parts \
+         GROUP BY {plain_keys}, donor_id, funded",
+        active = active_where(filter),
+        agenda = agenda_where(filter, &dims),
+        funded = status_list(&filter.statuses),
+        rounded = rounded_units_sql("f.amount_usd_cents"),
+        r_hi = split("rounded").0,
+        r_lo = split("rounded").1,
+        period = funding_where(filter),
+        plain_keys = (1..=dims.len())
+            .map(|i| format!("k{i}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
 /// The funding-gap statement. With `rollup`, the practice side (cells, their amounts, donors and
 /// schemes) is read from that grouping's maintained rollup, which holds no year filter; without
 /// it, from the base rows.
@@ -61,11 +204,7 @@ pub(crate) fn funding_gap_sql(
     filter: &GapFilter,
     rollup: Option<&Combo>,
 ) -> String {
-    let dims: Vec<Option<GapDimension>> = if by.is_empty() {
-        vec![None]
-    } else {
-        by.iter().copied().map(Some).collect()
-    };
+    let dims = dims_of(by);
     let keys: Vec<String> = (1..=dims.len()).map(|i| format!("k{i}")).collect();
     let key_list = keys.join(", ");
     let on = |a: &str, b: &str| {
@@ -75,57 +214,11 @@ pub(crate) fn funding_gap_sql(
             .join(" AND ")
     };
 
-    let mut agenda = Vec::new();
-    if let Some(donor) = filter.agenda_of_donor {
-        for (k, d) in keys.iter().zip(&dims) {
-            if let Some(dim) = d.and_then(agenda_dimension) {
-                agenda.push(format!(
-                    "(NOT EXISTS (SELECT 1 FROM donor_agenda WHERE donor_id = {donor} AND dimension = '{dim}') \
-                     OR {k} IN (SELECT value FROM donor_agenda WHERE donor_id = {donor} AND dimension = '{dim}'))"
-                ));
-            }
-        }
-    }
-    let agenda_where = if agenda.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", agenda.join(" AND "))
-    };
-
-    // Practices active in the period: started by its end and not ended before its start.
-    let mut active = vec!["p.status = 'PUBLISHED'".to_string()];
-    if let Some(to) = filter.to_year {
-        active.push(format!("(p.start_year IS NULL OR p.start_year <= {to})"));
-    }
-    if let Some(from) = filter.from_year {
-        active.push(format!("(p.end_year IS NULL OR p.end_year >= {from})"));
-    }
-    let mut funding_period = Vec::new();
-    if let Some(from) = filter.from_year {
-        funding_period.push(format!("f.year >= {from}"));
-    }
-    if let Some(to) = filter.to_year {
-        funding_period.push(format!("f.year <= {to}"));
-    }
-    let funding_where = funding_period
-        .iter()
-        .map(|c| format!(" AND {c}"))
-        .collect::<String>();
+    let agenda_where = agenda_where(filter, &dims);
+    let active = active_where(filter);
+    let funding_where = funding_where(filter);
     let funded = status_list(&filter.statuses);
-
-    let practice_joins: String = dims
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            format!(
-                " JOIN ({}) d{i} ON d{i}.oid = p.id",
-                practice_source(*d, None)
-            )
-        })
-        .collect();
-    let practice_keys: String = (0..dims.len())
-        .map(|i| format!(", d{i}.v AS k{}", i + 1))
-        .collect();
+    let (practice_keys, practice_joins) = practice_keys(&dims, None);
     let need_joins: String = dims
         .iter()
         .enumerate()
@@ -157,7 +250,6 @@ pub(crate) fn funding_gap_sql(
                        WHERE f.donor_id IS NOT NULL{funding_where} GROUP BY {pk_keys}), \
              scell AS (SELECT {pk_keys}, COUNT(DISTINCT ps.scheme_id) AS schemes FROM pk JOIN practice_scheme ps ON ps.practice_id = pk.id \
                        GROUP BY {pk_keys}), ",
-            active = active.join(" AND "),
             f_hi = split("f.amount_usd_cents").0,
             f_lo = split("f.amount_usd_cents").1,
             r_hi = split("COALESCE(p.amount_required_usd_cents, 0)").0,
@@ -275,6 +367,7 @@ impl AnalyticsRepository for SeaStore {
                     pledged_cents: money(r, n + 6)?,
                     scheme_count: int(n + 8)?,
                     donor_count: int(n + 9)?,
+                    disclosure: Disclosure::Exact,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -287,5 +380,36 @@ impl AnalyticsRepository for SeaStore {
             )
         });
         Ok(cells)
+    }
+
+    async fn confidential_parts(
+        &self,
+        by: &[GapDimension],
+        filter: &GapFilter,
+    ) -> Result<Vec<ConfidentialPart>> {
+        let backend = self.connection().get_database_backend();
+        let rows = self
+            .connection()
+            .query_all_raw(Statement::from_string(
+                backend,
+                confidential_parts_sql(by, filter),
+            ))
+            .await
+            .map_err(db_err)?;
+        let n = by.len().max(1);
+        rows.iter()
+            .map(|r| {
+                let key = (0..by.len())
+                    .map(|i| r.try_get_by_index::<String>(i).map_err(db_err))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(ConfidentialPart {
+                    key,
+                    donor_id: r.try_get_by_index::<Option<i64>>(n).map_err(db_err)?,
+                    funded: integer(r, n + 1)? == 1,
+                    exact_cents: money(r, n + 2)?,
+                    rounded_cents: money(r, n + 4)? * i128::from(ROUNDING_UNIT),
+                })
+            })
+            .collect()
     }
 }
