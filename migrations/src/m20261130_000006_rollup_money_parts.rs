@@ -5,7 +5,7 @@
 //! reads as the same amount, so no rollup needs rebuilding.
 //!
 //! Confidential funding is read on its own by every funding-gap question (disclosure control),
-//! so it gets a partial index of its own.
+//! so it gets a partial index of its own, holding every column that question reads.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -37,7 +37,8 @@ impl MigrationTrait for Migration {
         manager
             .get_connection()
             .execute_unprepared(
-                "CREATE INDEX idx_funding_confidential ON funding (practice_id) WHERE confidential",
+                "CREATE INDEX idx_funding_confidential \
+                 ON funding (practice_id, donor_id, status, year, amount_usd_cents) WHERE confidential",
             )
             .await?;
         Ok(())
