@@ -171,10 +171,16 @@ pub(crate) fn confidential_parts_sql(by: &[GapDimension], filter: &GapFilter) ->
         .join(", ");
     let restrict =
         "IN (SELECT practice_id FROM funding WHERE confidential AND practice_id IS NOT NULL)";
+    // Sources of a row per practice are joined by its id as they are; those that list distinct
+    // pairs are built first, so they are kept to the practices with confidential funding.
     let sources: String = dims
         .iter()
         .enumerate()
-        .map(|(i, d)| format!(" CROSS JOIN ({}) d{i}", practice_source(*d, Some(restrict))))
+        .map(|(i, d)| {
+            let distinct = matches!(d, Some(GapDimension::Bloc | GapDimension::Country));
+            let source = practice_source(*d, distinct.then_some(restrict));
+            format!(" CROSS JOIN ({source}) d{i}")
+        })
         .collect();
     let placed: String = (0..dims.len())
         .map(|i| format!(" AND d{i}.oid = p.id"))
