@@ -90,6 +90,24 @@ async fn sums_of_money_past_64_bits_answer_exactly() {
         assert_eq!(health["fundedUsd"], funded, "{filter}");
         assert_eq!(health["gapUsd"], gap, "{filter}");
     }
+
+    // A write keeps the built rollup in step at that scale too.
+    let admin = app.admin().await;
+    let practice = app.id_of("practices", "Huge").await;
+    app.data_as(
+        &admin,
+        "mutation($p: ID!, $a: Decimal!) { recordFunding(input: { practiceId: $p, amount: $a, currency: \"USD\", year: 2000, status: DISBURSED, sourceType: GRANTS_LOANS }) { id } }",
+        json!({ "p": practice, "a": MAX }),
+    )
+    .await;
+    let total = app
+        .data("{ fundingGapTotal { fundedUsd gapUsd } }", json!({}))
+        .await;
+    assert_eq!(
+        total["fundingGapTotal"]["fundedUsd"],
+        times_max(MANY as u128 + 1)
+    );
+    assert_eq!(total["fundingGapTotal"]["gapUsd"], "0.00");
 }
 
 /// Two cities sharing a practice, each with a practitioner, a donor, and the secretariat.
