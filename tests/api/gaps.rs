@@ -1,7 +1,8 @@
 //! The funding-gap table on a hand-built base whose answers are worked out here independently:
 //! mixed and legacy currencies, pledges left out of funded, a practice with two themes, a cell
-//! with nothing required, a confidential amount counted without being shown. Then the rollups
-//! kept in step by every write that moves a gap, and the results per theme on the same base.
+//! with nothing required, a confidential amount counted (rounded) without being shown. Then the
+//! rollups kept in step by every write that moves a gap, and the results per theme on the same
+//! base.
 
 use std::collections::HashMap;
 use std::str::FromStr;
@@ -84,7 +85,7 @@ fn usd(cents: i64) -> String {
 }
 
 const GAPS: &str = "query($by: [GapDimension!]!, $f: GapFilter) { fundingGaps(by: $by, filter: $f) {
-    key { dimension value } openNeeds activePractices requiredUsd fundedUsd pledgedUsd gapUsd coverage schemeCount donorCount } }";
+    key { dimension value } openNeeds activePractices requiredUsd fundedUsd pledgedUsd gapUsd coverage schemeCount donorCount disclosure } }";
 
 async fn app_with_base() -> TestApp {
     let app = spawn_app_with(Seed::Nothing).await;
@@ -163,8 +164,12 @@ async fn gaps_by_theme_add_up_as_worked_out_by_hand() {
         usd((health_required - health_funded).max(0))
     );
 
-    // Nothing required: no gap and no coverage ratio, but the (confidential) funding counts.
+    assert_eq!(env["disclosure"], "EXACT", "no confidential funding here");
+
+    // Nothing required: no gap and no coverage ratio, but the (confidential) funding counts,
+    // rounded for an anonymous caller (2,000 USD is a whole number of the USD 1,000 unit).
     let housing = cell(cells, "HOUSING");
+    assert_eq!(housing["disclosure"], "ROUNDED");
     assert_eq!(housing["requiredUsd"], "0.00");
     assert_eq!(
         housing["fundedUsd"],

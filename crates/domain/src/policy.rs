@@ -7,7 +7,7 @@
 //! (ADMIN) may do everything.
 
 use crate::actor::{Affiliation, Role};
-use crate::entities::{Id, Operator};
+use crate::entities::{Funding, Id, Operator};
 use crate::framework::{FundingSource, PublicationStatus};
 use crate::{Actor, Error, Result, Visibility};
 
@@ -77,6 +77,28 @@ pub fn sees_confidential_amount(actor: &Actor, donor_id: Option<Id>) -> bool {
         } => donor_id == Some(*own),
         _ => false,
     }
+}
+
+/// The secretariat sees every confidential amount, so aggregates need no disclosure control
+/// for it.
+pub fn sees_every_confidential_amount(actor: &Actor) -> bool {
+    matches!(
+        actor,
+        Actor::User {
+            role: Role::Admin,
+            ..
+        }
+    )
+}
+
+/// A funding record as `actor` may read it, whatever path produced it (a list, a mutation's
+/// answer): a confidential amount is left out for whoever [`sees_confidential_amount`] denies.
+pub fn funding_as_read_by(actor: &Actor, mut funding: Funding) -> Funding {
+    if funding.confidential && !sees_confidential_amount(actor, funding.donor_id) {
+        funding.amount = None;
+        funding.amount_usd = None;
+    }
+    funding
 }
 
 /// Published records are read by everyone; a draft by the secretariat, its owner, and the

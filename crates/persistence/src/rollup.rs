@@ -16,6 +16,7 @@ use domain::entities::Id;
 use domain::{Error, Result};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
 
+use crate::analytics::split;
 use crate::cells::practice_source;
 use crate::store::db_err;
 
@@ -135,19 +136,31 @@ async fn add_contribution(
     let funding_of = restrict
         .map(|r| format!("practice_id {r}"))
         .unwrap_or_else(|| "practice_id IS NOT NULL".into());
-    // The outer `WHERE 1 = 1` keeps SQLite from reading ON CONFLICT as a join's ON.
+    // The outer `WHERE 1 = 1` keeps SQLite from reading ON CONFLICT as a join's ON. Each sum
+    // of money is kept in two parts that cannot overflow (see `analytics::split`): `x_hi` whole
+    // units of SPLIT cents, `x` the rest.
+    let (r_hi, r_lo) = split("COALESCE(p.amount_required_usd_cents, 0)");
+    let (f_hi, f_lo) = split("amount_usd_cents");
     let totals = format!(
-        "INSERT INTO gap_rollup (combo, k1, k2, k3, practices, required, pledged, committed, disbursed) \
+        "INSERT INTO gap_rollup (combo, k1, k2, k3, practices, required, pledged, committed, disbursed, \
+                                 required_hi, pledged_hi, committed_hi, disbursed_hi) \
          SELECT * FROM (SELECT x.combo, x.k1, x.k2, x.k3, {sign} * COUNT(*) AS practices, \
-                {sign} * SUM(COALESCE(p.amount_required_usd_cents, 0)) AS required, \
+                {sign} * SUM({r_lo}) AS required, \
                 {sign} * SUM(COALESCE(pf.pledged, 0)) AS pledged, \
                 {sign} * SUM(COALESCE(pf.committed, 0)) AS committed, \
-                {sign} * SUM(COALESCE(pf.disbursed, 0)) AS disbursed \
+                {sign} * SUM(COALESCE(pf.disbursed, 0)) AS disbursed, \
+                {sign} * SUM({r_hi}) AS required_hi, \
+                {sign} * SUM(COALESCE(pf.pledged_hi, 0)) AS pledged_hi, \
+                {sign} * SUM(COALESCE(pf.committed_hi, 0)) AS committed_hi, \
+                {sign} * SUM(COALESCE(pf.disbursed_hi, 0)) AS disbursed_hi \
            FROM ({projections}) x JOIN practice p ON p.id = x.pid \
            LEFT JOIN (SELECT practice_id, \
-                SUM(CASE WHEN status = 'PLEDGED' THEN amount_usd_cents ELSE 0 END) AS pledged, \
-                SUM(CASE WHEN status = 'COMMITTED' THEN amount_usd_cents ELSE 0 END) AS committed, \
-                SUM(CASE WHEN status = 'DISBURSED' THEN amount_usd_cents ELSE 0 END) AS disbursed \
+                SUM(CASE WHEN status = 'PLEDGED' THEN {f_lo} ELSE 0 END) AS pledged, \
+                SUM(CASE WHEN status = 'COMMITTED' THEN {f_lo} ELSE 0 END) AS committed, \
+                SUM(CASE WHEN status = 'DISBURSED' THEN {f_lo} ELSE 0 END) AS disbursed, \
+                SUM(CASE WHEN status = 'PLEDGED' THEN {f_hi} ELSE 0 END) AS pledged_hi, \
+                SUM(CASE WHEN status = 'COMMITTED' THEN {f_hi} ELSE 0 END) AS committed_hi, \
+                SUM(CASE WHEN status = 'DISBURSED' THEN {f_hi} ELSE 0 END) AS disbursed_hi \
               FROM funding WHERE {funding_of} AND amount_usd_cents IS NOT NULL GROUP BY practice_id) pf \
              ON pf.practice_id = x.pid \
            GROUP BY x.combo, x.k1, x.k2, x.k3) u WHERE 1 = 1 \
@@ -156,7 +169,11 @@ async fn add_contribution(
            required = gap_rollup.required + excluded.required, \
            pledged = gap_rollup.pledged + excluded.pledged, \
            committed = gap_rollup.committed + excluded.committed, \
-           disbursed = gap_rollup.disbursed + excluded.disbursed"
+           disbursed = gap_rollup.disbursed + excluded.disbursed, \
+           required_hi = gap_rollup.required_hi + excluded.required_hi, \
+           pledged_hi = gap_rollup.pledged_hi + excluded.pledged_hi, \
+           committed_hi = gap_rollup.committed_hi + excluded.committed_hi, \
+           disbursed_hi = gap_rollup.disbursed_hi + excluded.disbursed_hi"
     );
     let members = format!(
         "INSERT INTO gap_rollup_member (combo, k1, k2, k3, kind, member_id, n) \

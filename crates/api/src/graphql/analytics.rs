@@ -30,6 +30,21 @@ pub enum GapDimension {
     ManagementFocus,
 }
 
+/// How exact a funding-gap cell's money figures are for the caller. Confidential amounts are
+/// counted in every cell; for a caller who may not see one (anyone but its donor and the
+/// secretariat) each such record counts rounded to two significant digits, never finer than
+/// USD 1,000, before it is added, so that no combination of cells, totals, groupings and
+/// periods recovers it.
+#[derive(Enum, Copy, Clone, Eq, PartialEq, Debug)]
+#[graphql(remote = "domain::analytics::Disclosure")]
+pub enum Disclosure {
+    /// Every amount counted as recorded.
+    Exact,
+    /// Confidential amounts the caller may not see counted rounded: funded, pledged, gap and
+    /// coverage are approximate.
+    Rounded,
+}
+
 #[derive(InputObject, Default)]
 pub struct GapFilter {
     /// Funding of this year and later; practices still running in it.
@@ -68,7 +83,7 @@ pub struct GapKey {
     value: String,
 }
 
-/// One cell of the funding-gap table. Amounts are USD. A practice with several values of a
+/// One cell of the funding-gap table. Amounts are USD, exact unless `disclosure` says otherwise. A practice with several values of a
 /// grouping dimension (several themes, cities in several countries) counts in each of its
 /// cells, so cells do not add up to the total: ask `fundingGapTotal` for that.
 pub struct FundingGapCell(a::FundingGapCell);
@@ -121,6 +136,11 @@ impl FundingGapCell {
     async fn donor_count(&self) -> i64 {
         self.0.donor_count
     }
+    /// Whether the money figures are exact for the caller, or count confidential amounts it may
+    /// not see rounded.
+    async fn disclosure(&self) -> Disclosure {
+        self.0.disclosure.into()
+    }
 }
 
 /// Results per theme: how practices measure success and how many reach their targets.
@@ -166,7 +186,7 @@ impl AnalyticsQuery {
     }
 
     /// Where funding is missing: the base grouped by one to three dimensions, largest gap first.
-    /// Confidential amounts count here without being revealed.
+    /// Confidential amounts count here without being revealed (see `Disclosure`).
     async fn funding_gaps(
         &self,
         ctx: &Context<'_>,
@@ -177,7 +197,7 @@ impl AnalyticsQuery {
         let filter = filter.unwrap_or_default().into_domain()?;
         let cells = ctx
             .data_unchecked::<Analytics>()
-            .funding_gaps(&by, filter)
+            .funding_gaps(actor(ctx), &by, filter)
             .await
             .api()?;
         Ok(cells.into_iter().map(FundingGapCell).collect())
@@ -192,7 +212,7 @@ impl AnalyticsQuery {
         let filter = filter.unwrap_or_default().into_domain()?;
         Ok(FundingGapCell(
             ctx.data_unchecked::<Analytics>()
-                .funding_gap_total(filter)
+                .funding_gap_total(actor(ctx), filter)
                 .await
                 .api()?,
         ))

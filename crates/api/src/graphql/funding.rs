@@ -14,7 +14,7 @@ use super::ids::{id, parse_id, parse_opt_id};
 use super::loaders::*;
 use super::practice::Practice;
 use super::relations::*;
-use super::resolve::edit;
+use super::resolve::{actor, edit};
 use super::scheme::SupportScheme;
 
 record_type!(
@@ -135,7 +135,8 @@ impl FundingMutation {
         input: FundingInput,
     ) -> async_graphql::Result<Funding> {
         let input = input.into_domain()?;
-        edit(ctx, |e, a| e.record_funding(a, input)).await
+        let recorded = edit(ctx, |e, a| e.record_funding(a, input)).await?;
+        Ok(as_read(ctx, recorded))
     }
 
     async fn update_funding(
@@ -146,6 +147,13 @@ impl FundingMutation {
         input: FundingInput,
     ) -> async_graphql::Result<Funding> {
         let (id, input) = (parse_id("id", &id)?, input.into_domain()?);
-        edit(ctx, |e, a| e.update_funding(a, id, version, input)).await
+        let updated = edit(ctx, |e, a| e.update_funding(a, id, version, input)).await?;
+        Ok(as_read(ctx, updated))
     }
+}
+
+/// A mutation answers with what a query would show the caller: the same read rule for
+/// confidential amounts (a practitioner may change a record whose amount it may not see).
+fn as_read(ctx: &Context<'_>, record: d::Funding) -> Funding {
+    Funding(domain::policy::funding_as_read_by(actor(ctx), record))
 }

@@ -171,6 +171,29 @@ const TABLE: &[Row] = &[
         "NNNNNNNNNNY",
         |a| yes(sees_confidential_amount(a, None)),
     ),
+    (
+        "read the amount of the donor's confidential funding",
+        "NNNNNNNNYNY",
+        |a| {
+            yes(funding_as_read_by(a, funding(Some(DONOR), true))
+                .amount
+                .is_some())
+        },
+    ),
+    (
+        "read the amount of confidential own-budget funding",
+        "NNNNNNNNNNY",
+        |a| {
+            yes(funding_as_read_by(a, funding(None, true))
+                .amount_usd
+                .is_some())
+        },
+    ),
+    (
+        "read the amount of funding that is not confidential",
+        "YYYYYYYYYYY",
+        |a| yes(funding_as_read_by(a, funding(None, false)).amount.is_some()),
+    ),
     ("see the city's drafts", "NNYNNNNNNNY", |a| {
         yes(sees_drafts_of(a, &Affiliation::City(CITY)))
     }),
@@ -178,6 +201,33 @@ const TABLE: &[Row] = &[
         yes(sees_drafts_of(a, &Affiliation::Association(ASSOCIATION)))
     }),
 ];
+
+/// A funding record with an amount, of `donor` (own-budget funding without one).
+fn funding(donor: Option<Id>, confidential: bool) -> Funding {
+    Funding {
+        id: 1,
+        version: 1,
+        practice_id: Some(1),
+        scheme_id: None,
+        donor_id: donor,
+        source_city_id: donor.is_none().then_some(CITY),
+        source_name: None,
+        source_type: if donor.is_some() {
+            GrantsLoans
+        } else {
+            OwnBudget
+        },
+        amount: Some(rust_decimal::Decimal::ONE_HUNDRED),
+        currency: "USD".into(),
+        rate: rust_decimal::Decimal::ONE,
+        rate_source: None,
+        amount_usd: Some(rust_decimal::Decimal::ONE_HUNDRED),
+        year: None,
+        status: crate::framework::FundingStatus::Committed,
+        confidential,
+        note: None,
+    }
+}
 
 fn yes(b: bool) -> char {
     if b { 'Y' } else { 'N' }

@@ -7,7 +7,7 @@ use domain::analytics::*;
 use domain::framework::FundingStatus;
 use sea_orm::{ConnectionTrait, Statement};
 
-use super::integer;
+use super::{integer, money, split};
 use crate::cells::practice_source;
 use crate::rollup::{self, Combo};
 use crate::store::{SeaStore, db_err};
@@ -53,6 +53,160 @@ fn status_list(statuses: &[FundingStatus]) -> String {
         .join(", ")
 }
 
+/// The grouping's dimensions as the statements see them: none is one cell, 'ALL'.
+fn dims_of(by: &[GapDimension]) -> Vec<Option<GapDimension>> {
+    if by.is_empty() {
+        vec![None]
+    } else {
+        by.iter().copied().map(Some).collect()
+    }
+}
+
+/// The condition (a `WHERE` of its own, or nothing) keeping the keys `k1…` of the cells in
+/// the filter's donor's agenda.
+fn agenda_where(filter: &GapFilter, dims: &[Option<GapDimension>]) -> String {
+    let mut agenda = Vec::new();
+    if let Some(donor) = filter.agenda_of_donor {
+        for (i, d) in dims.iter().enumerate() {
+            if let Some(dim) = d.and_then(agenda_dimension) {
+                let k = format!("k{}", i + 1);
+                agenda.push(format!(
+                    "(NOT EXISTS (SELECT 1 FROM donor_agenda WHERE donor_id = {donor} AND dimension = '{dim}') \
+                     OR {k} IN (SELECT value FROM donor_agenda WHERE donor_id = {donor} AND dimension = '{dim}'))"
+                ));
+            }
+        }
+    }
+    if agenda.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", agenda.join(" AND "))
+    }
+}
+
+/// Published practices `p` active in the period: started by its end and not ended before its
+/// start.
+fn active_where(filter: &GapFilter) -> String {
+    let mut active = vec!["p.status = 'PUBLISHED'".to_string()];
+    if let Some(to) = filter.to_year {
+        active.push(format!("(p.start_year IS NULL OR p.start_year <= {to})"));
+    }
+    if let Some(from) = filter.from_year {
+        active.push(format!("(p.end_year IS NULL OR p.end_year >= {from})"));
+    }
+    active.join(" AND ")
+}
+
+/// Conditions (each after an AND) keeping the funding records `f` of the period.
+fn funding_where(filter: &GapFilter) -> String {
+    let mut period = String::new();
+    if let Some(from) = filter.from_year {
+        period.push_str(&format!(" AND f.year >= {from}"));
+    }
+    if let Some(to) = filter.to_year {
+        period.push_str(&format!(" AND f.year <= {to}"));
+    }
+    period
+}
+
+/// The key columns (`, d0.v AS k1 …`) and joins placing practice `p` in its cells, for the
+/// practices whose id satisfies `restrict` when given.
+fn practice_keys(dims: &[Option<GapDimension>], restrict: Option<&str>) -> (String, String) {
+    let keys = (0..dims.len())
+        .map(|i| format!(", d{i}.v AS k{}", i + 1))
+        .collect();
+    let joins = dims
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            format!(
+                " JOIN ({}) d{i} ON d{i}.oid = p.id",
+                practice_source(*d, restrict)
+            )
+        })
+        .collect();
+    (keys, joins)
+}
+
+/// A confidential amount of `cents` as aggregates count it for callers who may not see it:
+/// `analytics::rounded_units` in SQL, one branch per magnitude whose rounding unit differs.
+fn rounded_units_sql(cents: &str) -> String {
+    let mut branches = String::new();
+    let mut below: i64 = 10;
+    let mut unit = rounding_unit(1);
+    for digits in 2..=19u32 {
+        let next = rounding_unit(10i64.pow(digits - 1));
+        if next != unit {
+            branches.push_str(&format!(
+                " WHEN {cents} < {below} THEN {}",
+                rounded(cents, unit)
+            ));
+            unit = next;
+        }
+        below = below.saturating_mul(10);
+    }
+    format!("CASE{branches} ELSE {} END", rounded(cents, unit))
+}
+
+/// `cents` rounded half up to `unit`, in units of the finest rounding unit.
+fn rounded(cents: &str, unit: i64) -> String {
+    let scale = unit / ROUNDING_UNIT;
+    format!(
+        "(({cents}) / {unit} + CASE WHEN ({cents}) % {unit} >= {half} THEN 1 ELSE 0 END) * {scale}",
+        half = unit - unit / 2
+    )
+}
+
+/// The confidential funding counted in the cells of the gap statement for the same grouping
+/// and filter, per cell, donor and funded-or-pledged: exact sums (in two parts, see
+/// `super::split`) and sums of the records rounded. Confidential records are few, so the
+/// statement starts from them (through their partial index) and places only the practices they
+/// fund in cells; CROSS JOIN keeps SQLite's planner to that order (PostgreSQL reorders freely),
+/// and the status test is a CASE so that it does not lure SQLite onto the index of statuses.
+pub(crate) fn confidential_parts_sql(by: &[GapDimension], filter: &GapFilter) -> String {
+    let dims = dims_of(by);
+    let keys = (1..=dims.len())
+        .map(|i| format!("k{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let restrict =
+        "IN (SELECT practice_id FROM funding WHERE confidential AND practice_id IS NOT NULL)";
+    // Sources of a row per practice are joined by its id as they are; those that list distinct
+    // pairs are built first, so they are kept to the practices with confidential funding.
+    let sources: String = dims
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let distinct = matches!(d, Some(GapDimension::Bloc | GapDimension::Country));
+            let source = practice_source(*d, distinct.then_some(restrict));
+            format!(" CROSS JOIN ({source}) d{i}")
+        })
+        .collect();
+    let placed: String = (0..dims.len())
+        .map(|i| format!(" AND d{i}.oid = p.id"))
+        .collect();
+    let (practice_keys, _) = practice_keys(&dims, None);
+    let (hi, lo) = split("f.amount_usd_cents");
+    let (r_hi, r_lo) = split("rounded");
+    format!(
+        "WITH parts AS (SELECT * FROM ( \
+             SELECT f.donor_id AS donor_id{practice_keys}, \
+                    CASE WHEN f.status IN ({funded}) THEN 1 ELSE 0 END AS funded, \
+                    {hi} AS hi, {lo} AS lo, {rounded} AS rounded \
+             FROM funding f CROSS JOIN practice p{sources} \
+             WHERE f.confidential AND f.practice_id IS NOT NULL AND f.amount_usd_cents IS NOT NULL \
+               AND CASE WHEN f.status IN ({funded}, 'PLEDGED') THEN 1 ELSE 0 END = 1{period} \
+               AND p.id = f.practice_id{placed} AND {active}) x {agenda}) \
+         SELECT {keys}, donor_id, funded, SUM(hi), SUM(lo), SUM({r_hi}), SUM({r_lo}) FROM parts \
+         GROUP BY {keys}, donor_id, funded",
+        active = active_where(filter),
+        agenda = agenda_where(filter, &dims),
+        funded = status_list(&filter.statuses),
+        rounded = rounded_units_sql("f.amount_usd_cents"),
+        period = funding_where(filter),
+    )
+}
+
 /// The funding-gap statement. With `rollup`, the practice side (cells, their amounts, donors and
 /// schemes) is read from that grouping's maintained rollup, which holds no year filter; without
 /// it, from the base rows.
@@ -61,11 +215,7 @@ pub(crate) fn funding_gap_sql(
     filter: &GapFilter,
     rollup: Option<&Combo>,
 ) -> String {
-    let dims: Vec<Option<GapDimension>> = if by.is_empty() {
-        vec![None]
-    } else {
-        by.iter().copied().map(Some).collect()
-    };
+    let dims = dims_of(by);
     let keys: Vec<String> = (1..=dims.len()).map(|i| format!("k{i}")).collect();
     let key_list = keys.join(", ");
     let on = |a: &str, b: &str| {
@@ -75,57 +225,11 @@ pub(crate) fn funding_gap_sql(
             .join(" AND ")
     };
 
-    let mut agenda = Vec::new();
-    if let Some(donor) = filter.agenda_of_donor {
-        for (k, d) in keys.iter().zip(&dims) {
-            if let Some(dim) = d.and_then(agenda_dimension) {
-                agenda.push(format!(
-                    "(NOT EXISTS (SELECT 1 FROM donor_agenda WHERE donor_id = {donor} AND dimension = '{dim}') \
-                     OR {k} IN (SELECT value FROM donor_agenda WHERE donor_id = {donor} AND dimension = '{dim}'))"
-                ));
-            }
-        }
-    }
-    let agenda_where = if agenda.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", agenda.join(" AND "))
-    };
-
-    // Practices active in the period: started by its end and not ended before its start.
-    let mut active = vec!["p.status = 'PUBLISHED'".to_string()];
-    if let Some(to) = filter.to_year {
-        active.push(format!("(p.start_year IS NULL OR p.start_year <= {to})"));
-    }
-    if let Some(from) = filter.from_year {
-        active.push(format!("(p.end_year IS NULL OR p.end_year >= {from})"));
-    }
-    let mut funding_period = Vec::new();
-    if let Some(from) = filter.from_year {
-        funding_period.push(format!("f.year >= {from}"));
-    }
-    if let Some(to) = filter.to_year {
-        funding_period.push(format!("f.year <= {to}"));
-    }
-    let funding_where = funding_period
-        .iter()
-        .map(|c| format!(" AND {c}"))
-        .collect::<String>();
+    let agenda_where = agenda_where(filter, &dims);
+    let active = active_where(filter);
+    let funding_where = funding_where(filter);
     let funded = status_list(&filter.statuses);
-
-    let practice_joins: String = dims
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            format!(
-                " JOIN ({}) d{i} ON d{i}.oid = p.id",
-                practice_source(*d, None)
-            )
-        })
-        .collect();
-    let practice_keys: String = (0..dims.len())
-        .map(|i| format!(", d{i}.v AS k{}", i + 1))
-        .collect();
+    let (practice_keys, practice_joins) = practice_keys(&dims, None);
     let need_joins: String = dims
         .iter()
         .enumerate()
@@ -144,17 +248,23 @@ pub(crate) fn funding_gap_sql(
         None => format!(
             "pk AS (SELECT * FROM (SELECT p.id AS id{practice_keys} FROM practice p{practice_joins} WHERE {active}) pk0 {agenda_where}), \
              pf AS (SELECT f.practice_id AS id, \
-                           SUM(CASE WHEN f.status IN ({funded}) THEN f.amount_usd_cents ELSE 0 END) AS funded, \
-                           SUM(CASE WHEN f.status = 'PLEDGED' THEN f.amount_usd_cents ELSE 0 END) AS pledged \
+                           SUM(CASE WHEN f.status IN ({funded}) THEN {f_hi} ELSE 0 END) AS funded_hi, \
+                           SUM(CASE WHEN f.status IN ({funded}) THEN {f_lo} ELSE 0 END) AS funded_lo, \
+                           SUM(CASE WHEN f.status = 'PLEDGED' THEN {f_hi} ELSE 0 END) AS pledged_hi, \
+                           SUM(CASE WHEN f.status = 'PLEDGED' THEN {f_lo} ELSE 0 END) AS pledged_lo \
                     FROM funding f WHERE f.practice_id IS NOT NULL AND f.amount_usd_cents IS NOT NULL{funding_where} GROUP BY f.practice_id), \
-             pcell AS (SELECT {pk_keys}, COUNT(*) AS practices, SUM(COALESCE(p.amount_required_usd_cents, 0)) AS req, \
-                              SUM(COALESCE(pf.funded, 0)) AS funded, SUM(COALESCE(pf.pledged, 0)) AS pledged \
+             pcell AS (SELECT {pk_keys}, COUNT(*) AS practices, SUM({r_hi}) AS req_hi, SUM({r_lo}) AS req_lo, \
+                              SUM(COALESCE(pf.funded_hi, 0)) AS funded_hi, SUM(COALESCE(pf.funded_lo, 0)) AS funded_lo, \
+                              SUM(COALESCE(pf.pledged_hi, 0)) AS pledged_hi, SUM(COALESCE(pf.pledged_lo, 0)) AS pledged_lo \
                        FROM pk JOIN practice p ON p.id = pk.id LEFT JOIN pf ON pf.id = pk.id GROUP BY {pk_keys}), \
              dcell AS (SELECT {pk_keys}, COUNT(DISTINCT f.donor_id) AS donors FROM pk JOIN funding f ON f.practice_id = pk.id \
                        WHERE f.donor_id IS NOT NULL{funding_where} GROUP BY {pk_keys}), \
              scell AS (SELECT {pk_keys}, COUNT(DISTINCT ps.scheme_id) AS schemes FROM pk JOIN practice_scheme ps ON ps.practice_id = pk.id \
                        GROUP BY {pk_keys}), ",
-            active = active.join(" AND "),
+            f_hi = split("f.amount_usd_cents").0,
+            f_lo = split("f.amount_usd_cents").1,
+            r_hi = split("COALESCE(p.amount_required_usd_cents, 0)").0,
+            r_lo = split("COALESCE(p.amount_required_usd_cents, 0)").1,
         ),
         Some(combo) => {
             let name = combo.name();
@@ -165,16 +275,20 @@ pub(crate) fn funding_gap_sql(
                 .map(|(d, k)| format!("{} AS {k}", combo.column_of(*d)))
                 .collect::<Vec<_>>()
                 .join(", ");
-            let funded_sum = filter
-                .statuses
-                .iter()
-                .map(|s| match s {
-                    FundingStatus::Committed => "committed",
-                    FundingStatus::Disbursed => "disbursed",
-                    FundingStatus::Pledged => "0",
-                })
-                .collect::<Vec<_>>()
-                .join(" + ");
+            // The rollup keeps each sum in two parts: `x_hi` whole units of SPLIT cents and
+            // the rest in `x` (see `super::split`).
+            let funded_sum = |part: &str| {
+                filter
+                    .statuses
+                    .iter()
+                    .map(|s| match s {
+                        FundingStatus::Committed => format!("committed{part}"),
+                        FundingStatus::Disbursed => format!("disbursed{part}"),
+                        FundingStatus::Pledged => "0".into(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" + ")
+            };
             let member = |kind: &str, alias: &str| {
                 format!(
                     "SELECT {key_list}, COUNT(*) AS {alias} FROM (SELECT {mapped} FROM gap_rollup_member \
@@ -182,9 +296,12 @@ pub(crate) fn funding_gap_sql(
                 )
             };
             format!(
-                "pcell AS (SELECT * FROM (SELECT {mapped}, practices, required AS req, {funded_sum} AS funded, pledged \
+                "pcell AS (SELECT * FROM (SELECT {mapped}, practices, required_hi AS req_hi, required AS req_lo, \
+                                  {funded_hi} AS funded_hi, {funded_lo} AS funded_lo, pledged_hi, pledged AS pledged_lo \
                            FROM gap_rollup WHERE combo = '{name}' AND practices > 0) r0 {agenda_where}), \
                  dcell AS ({donors}), scell AS ({schemes}), ",
+                funded_hi = funded_sum("_hi"),
+                funded_lo = funded_sum(""),
                 donors = member("D", "donors"),
                 schemes = member("S", "schemes"),
             )
@@ -195,13 +312,18 @@ pub(crate) fn funding_gap_sql(
         "WITH {practice_side}\
          nk AS (SELECT * FROM (SELECT n.id AS id, n.amount_required_usd_cents AS req{need_keys} FROM need n{need_joins} \
                 WHERE n.publication = 'PUBLISHED' AND n.status = 'OPEN') nk0 {agenda_where}), \
-         ncell AS (SELECT {key_list}, COUNT(*) AS needs, SUM(COALESCE(req, 0)) AS req FROM nk GROUP BY {key_list}), \
+         ncell AS (SELECT {key_list}, COUNT(*) AS needs, SUM({n_hi}) AS req_hi, SUM({n_lo}) AS req_lo FROM nk GROUP BY {key_list}), \
          cells AS (SELECT {key_list} FROM pcell UNION SELECT {key_list} FROM ncell) \
          SELECT {c_keys}, COALESCE(ncell.needs, 0) AS open_needs, COALESCE(pcell.practices, 0) AS practices, \
-                COALESCE(pcell.req, 0) + COALESCE(ncell.req, 0) AS required, COALESCE(pcell.funded, 0) AS funded, \
-                COALESCE(pcell.pledged, 0) AS pledged, COALESCE(scell.schemes, 0) AS schemes, COALESCE(dcell.donors, 0) AS donors \
+                COALESCE(pcell.req_hi, 0) + COALESCE(ncell.req_hi, 0) AS required_hi, \
+                COALESCE(pcell.req_lo, 0) + COALESCE(ncell.req_lo, 0) AS required_lo, \
+                COALESCE(pcell.funded_hi, 0) AS funded_hi, COALESCE(pcell.funded_lo, 0) AS funded_lo, \
+                COALESCE(pcell.pledged_hi, 0) AS pledged_hi, COALESCE(pcell.pledged_lo, 0) AS pledged_lo, \
+                COALESCE(scell.schemes, 0) AS schemes, COALESCE(dcell.donors, 0) AS donors \
          FROM cells LEFT JOIN pcell ON {on_p} LEFT JOIN ncell ON {on_n} LEFT JOIN dcell ON {on_d} LEFT JOIN scell ON {on_s} \
-         ORDER BY COALESCE(pcell.req, 0) + COALESCE(ncell.req, 0) - COALESCE(pcell.funded, 0) DESC, {c_keys}",
+         ORDER BY {c_keys}",
+        n_hi = split("COALESCE(req, 0)").0,
+        n_lo = split("COALESCE(req, 0)").1,
         c_keys = keys
             .iter()
             .map(|k| format!("cells.{k}"))
@@ -251,16 +373,54 @@ impl AnalyticsRepository for SeaStore {
                     key,
                     open_needs: int(n)?,
                     active_practices: int(n + 1)?,
-                    required_cents: int(n + 2)?,
-                    funded_cents: int(n + 3)?,
-                    pledged_cents: int(n + 4)?,
-                    scheme_count: int(n + 5)?,
-                    donor_count: int(n + 6)?,
+                    required_cents: money(r, n + 2)?,
+                    funded_cents: money(r, n + 4)?,
+                    pledged_cents: money(r, n + 6)?,
+                    scheme_count: int(n + 8)?,
+                    donor_count: int(n + 9)?,
+                    disclosure: Disclosure::Exact,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        // The order of the statement, with the over-funded cells' gap counted as zero.
-        cells.sort_by_key(|c| std::cmp::Reverse(c.gap_cents()));
+        // Largest gap first (over-funded cells' gap counts as zero; the less over-funded
+        // first among them), then by key as the statement ordered them.
+        cells.sort_by_key(|c| {
+            (
+                std::cmp::Reverse(c.gap_cents()),
+                std::cmp::Reverse(c.required_cents - c.funded_cents),
+            )
+        });
         Ok(cells)
+    }
+
+    async fn confidential_parts(
+        &self,
+        by: &[GapDimension],
+        filter: &GapFilter,
+    ) -> Result<Vec<ConfidentialPart>> {
+        let backend = self.connection().get_database_backend();
+        let rows = self
+            .connection()
+            .query_all_raw(Statement::from_string(
+                backend,
+                confidential_parts_sql(by, filter),
+            ))
+            .await
+            .map_err(db_err)?;
+        let n = by.len().max(1);
+        rows.iter()
+            .map(|r| {
+                let key = (0..by.len())
+                    .map(|i| r.try_get_by_index::<String>(i).map_err(db_err))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(ConfidentialPart {
+                    key,
+                    donor_id: r.try_get_by_index::<Option<i64>>(n).map_err(db_err)?,
+                    funded: integer(r, n + 1)? == 1,
+                    exact_cents: money(r, n + 2)?,
+                    rounded_cents: money(r, n + 4)? * i128::from(ROUNDING_UNIT),
+                })
+            })
+            .collect()
     }
 }

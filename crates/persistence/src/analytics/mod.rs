@@ -24,3 +24,24 @@ pub(crate) fn integer(row: &sea_orm::QueryResult, i: usize) -> Result<i64> {
     let d: rust_decimal::Decimal = row.try_get_by_index(i).map_err(db_err)?;
     i64::try_from(d).map_err(Error::internal)
 }
+
+/// Sums of USD cents overflow 64 bits long before the rows a base may hold do (a record may
+/// hold up to about 2^63 cents), and SQLite's SUM fails on overflow. So money is summed in two
+/// parts that cannot overflow: whole units of [`SPLIT`] cents (`x / SPLIT`) and the rest
+/// (`x % SPLIT`), the same integer arithmetic on both databases.
+pub(crate) const SPLIT: i64 = 1_000_000_000;
+
+/// The two parts of an amount of cents, `(high, low)`, as SQL expressions to sum.
+pub(crate) fn split(cents: &str) -> (String, String) {
+    (
+        format!("({cents}) / {SPLIT}"),
+        format!("({cents}) % {SPLIT}"),
+    )
+}
+
+/// Money summed by parts: the high part in column `i`, the low part in `i + 1`.
+pub(crate) fn money(row: &sea_orm::QueryResult, i: usize) -> Result<i128> {
+    let high = i128::from(integer(row, i)?);
+    let low = i128::from(integer(row, i + 1)?);
+    Ok(high * i128::from(SPLIT) + low)
+}
