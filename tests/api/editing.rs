@@ -64,7 +64,7 @@ async fn sightings(
                 inventory { practiceCount }
                 practices(first: 100, filter: { text: $t }) { totalCount edges { node { id } } }
                 practice(id: $id) { id }
-                city(id: $c) { practices { id } participations { practice { id } } }
+                city(id: $c) { practices(first: 100) { edges { node { id } } } participations(first: 100) { edges { node { practice { id } } } } }
             }",
             json!({ "id": id, "c": city, "t": title }),
         )
@@ -76,16 +76,16 @@ async fn sightings(
         .unwrap()
         .iter()
         .any(|e| e["node"]["id"] == id);
-    let nested = d["city"]["practices"]
+    let nested = d["city"]["practices"]["edges"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|p| p["id"] == id)
-        || d["city"]["participations"]
+        .any(|p| p["node"]["id"] == id)
+        || d["city"]["participations"]["edges"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|p| p["practice"]["id"] == id);
+            .any(|p| p["node"]["practice"]["id"] == id);
     (
         d["inventory"]["practiceCount"].as_i64().unwrap(),
         d["practices"]["totalCount"].as_i64().unwrap(),
@@ -170,7 +170,7 @@ async fn confidential_amounts_are_hidden_but_the_funding_is_not() {
 
     let query = "query($p: ID!, $d: ID!) {
         practice(id: $p) { funding { id amount amountUsd confidential } }
-        donor(id: $d) { funding { id amount } }
+        donor(id: $d) { funding(first: 100) { edges { node { id amount } } } }
     }";
     let nl = app.id_of("donors", "Netherlands Ministry").await;
     for (who, viewer, sees) in [
@@ -189,10 +189,11 @@ async fn confidential_amounts_are_hidden_but_the_funding_is_not() {
             .iter()
             .find(|x| x["id"] == funding_id.as_str())
             .cloned();
-        let in_donor = r["data"]["donor"]["funding"]
+        let in_donor = r["data"]["donor"]["funding"]["edges"]
             .as_array()
             .unwrap()
             .iter()
+            .map(|e| &e["node"])
             .find(|x| x["id"] == funding_id.as_str())
             .cloned();
         let (a, b) = (

@@ -98,7 +98,7 @@ async fn search_syntax_in_text_is_taken_as_words() {
 #[tokio::test]
 async fn deep_and_costly_queries_are_refused() {
     let app = spawn_app().await;
-    let deep = "{ practices(first: 1) { edges { node { participants { city { needs { city { participations { practice { participants { city { name } } } } } } } } } } } }";
+    let deep = "{ practices(first: 1) { edges { node { participants { city { needs { edges { node { city { participations { edges { node { practice { participants { city { name } } } } } } } } } } } } } } } }";
     let r = app.graphql(deep, json!({})).await;
     assert!(
         r["errors"][0]["message"]
@@ -109,7 +109,7 @@ async fn deep_and_costly_queries_are_refused() {
         "{r}"
     );
 
-    let costly = "{ practices(first: 100) { edges { node { cities { practices { cities { practices { title } } } } } } } }";
+    let costly = "{ practices(first: 100) { edges { node { cities { practices(first: 100) { edges { node { title summary cities { name } } } } } } } } }";
     let r = app.graphql(costly, json!({})).await;
     assert!(
         r["errors"][0]["message"]

@@ -119,3 +119,47 @@ fn check_listing(data: &Value, first: usize) {
         assert!(n["cities"][0]["country"]["code"].is_string());
     }
 }
+
+const DONORS: &str = "query($first: Int!) { donors(first: $first) { edges { node {
+    name funding(first: 10) { totalCount pageInfo { hasNextPage }
+        edges { node { amount currency year practice { title } } } }
+} } } }";
+
+#[tokio::test]
+async fn nested_pages_of_funding_cost_as_many_statements_for_five_donors_as_for_one() {
+    let app = spawn_app_configured(Seed::Nothing, |s| {
+        s.batch_window = std::time::Duration::from_millis(50)
+    })
+    .await;
+    let base = seed::parse_information_base(&generated_base()).expect("generated base parses");
+    let db = app.database().await;
+    seed::seed_information_base(&db, &base)
+        .await
+        .expect("generated base loads");
+
+    let mut costs = Vec::new();
+    for first in [1, 5] {
+        let mut fewest = u64::MAX;
+        for _ in 0..3 {
+            let before = app.statements_executed().await;
+            let data = app.data(DONORS, json!({ "first": first })).await;
+            let after = app.statements_executed().await;
+            let donors = data["donors"]["edges"].as_array().unwrap();
+            assert_eq!(donors.len(), first);
+            for d in donors {
+                let funding = &d["node"]["funding"];
+                // Each donor funds 48 of the 240 records: a page of ten, and more to follow.
+                assert_eq!(funding["totalCount"], 48);
+                assert_eq!(funding["edges"].as_array().unwrap().len(), 10);
+                assert_eq!(funding["pageInfo"]["hasNextPage"], true);
+            }
+            fewest = fewest.min(after - before);
+        }
+        costs.push(fewest);
+    }
+    assert_eq!(
+        costs[0], costs[1],
+        "statements for 1 and for 5 donors: {costs:?}"
+    );
+    assert!(costs[1] <= 8, "a few statements, not {}", costs[1]);
+}

@@ -12,6 +12,7 @@ use domain::service::Catalog;
 use persistence::db::Database;
 
 use crate::auth::{self, JwtKeys};
+use crate::budget::{Budget, ClientKey};
 use crate::config::Settings;
 use crate::graphql::account::ClientAddress;
 use crate::graphql::{self, AppSchema, loaders::loaders};
@@ -38,7 +39,7 @@ impl App {
                 "seeded the information base into an empty database"
             );
         }
-        let services = Services::new(&database, settings.jwt.clone(), settings.batch_window);
+        let services = Services::new(&database, settings);
         Ok(App { database, services })
     }
 
@@ -76,18 +77,20 @@ pub struct Services {
 }
 
 impl Services {
-    fn new(database: &Database, jwt: JwtKeys, batch_window: Duration) -> Self {
+    fn new(database: &Database, settings: &Settings) -> Self {
         let store = Arc::new(database.store());
         let (hasher, tokens) = auth::token_services();
         Services {
-            schema: graphql::schema(),
+            schema: graphql::builder()
+                .extension(Budget::new(&settings.budget))
+                .finish(),
             catalog: Catalog::new(store.clone()),
             accounts: Accounts::new(store.clone(), hasher, tokens),
             analytics: Analytics::new(store.clone()),
             matchmaking: Matchmaking::new(store.clone()),
             editor: Editor::new(store),
-            jwt,
-            batch_window,
+            jwt: settings.jwt.clone(),
+            batch_window: settings.batch_window,
         }
     }
 
@@ -118,6 +121,7 @@ impl Services {
             .data(self.analytics.clone())
             .data(self.matchmaking.clone())
             .data(self.jwt.clone())
+            .data(ClientKey::of(&actor, &client))
             .data(ClientAddress(client))
             .data(actor);
         self.schema.execute(request).await

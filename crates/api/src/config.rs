@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::auth::JwtKeys;
+pub use crate::budget::BudgetSettings;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://c2c-forum.db?mode=rwc";
@@ -23,6 +24,8 @@ pub struct Settings {
     pub batch_window: Duration,
     /// The key access tokens are signed with.
     pub jwt: JwtKeys,
+    /// Clients' budgets over time, the query deadline, concurrent expensive requests.
+    pub budget: BudgetSettings,
 }
 
 impl Default for Settings {
@@ -33,6 +36,7 @@ impl Default for Settings {
             seed_if_empty: true,
             batch_window: DEFAULT_BATCH_WINDOW,
             jwt: JwtKeys::generated(),
+            budget: BudgetSettings::default(),
         }
     }
 }

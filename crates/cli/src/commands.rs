@@ -38,6 +38,18 @@ pub enum Command {
         /// Milliseconds a dataloader gathers keys before it queries.
         #[arg(long, env = "C2C_BATCH_WINDOW_MS", default_value_t = 2)]
         batch_window_ms: u64,
+        /// Cost units a client's budget regains per second.
+        #[arg(long, env = "C2C_CLIENT_RATE", default_value_t = api::budget::DEFAULT_CLIENT_RATE)]
+        client_rate: u64,
+        /// Cost units a client may spend at once (at least one request's maximum, 50,000).
+        #[arg(long, env = "C2C_CLIENT_BURST", default_value_t = api::budget::DEFAULT_CLIENT_BURST)]
+        client_burst: u64,
+        /// Milliseconds a query may run before it is abandoned with TIMEOUT.
+        #[arg(long, env = "C2C_QUERY_DEADLINE_MS", default_value_t = 10_000)]
+        query_deadline_ms: u64,
+        /// Expensive requests (cost 5,000 or more) run at once in the process.
+        #[arg(long, env = "C2C_EXPENSIVE_CONCURRENCY", default_value_t = api::budget::DEFAULT_EXPENSIVE_CONCURRENCY)]
+        expensive_concurrency: usize,
     },
     /// Apply pending migrations and load the reference data.
     Migrate {
@@ -109,6 +121,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             no_seed,
             dev,
             batch_window_ms,
+            client_rate,
+            client_burst,
+            query_deadline_ms,
+            expensive_concurrency,
         } => {
             let secret = std::env::var("C2C_JWT_SECRET").ok();
             let jwt = api::config::jwt_keys(secret.as_deref(), dev)?;
@@ -118,6 +134,12 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 seed_if_empty: !no_seed,
                 batch_window: Duration::from_millis(batch_window_ms),
                 jwt,
+                budget: api::budget::BudgetSettings {
+                    client_rate,
+                    client_burst,
+                    deadline: Duration::from_millis(query_deadline_ms),
+                    expensive_concurrency,
+                },
             })
             .await
             .map_err(|e| e.to_string())?;

@@ -180,6 +180,55 @@ pub trait LinkRepository: Send + Sync {
     async fn links(&self, link: Link, from: &[Id]) -> Result<Vec<(Id, Id)>>;
 }
 
+/// A list hanging off a record that grows with the base, read a page per parent record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Nested {
+    /// Funding records whose source is a donor.
+    DonorFunding,
+    /// Funding records attached to a support scheme.
+    SchemeFunding,
+    /// The practices a city takes part in (the child id is the practice's).
+    CityPractices,
+    /// The needs a city asks for.
+    CityNeeds,
+    /// The practices an association is involved in.
+    AssociationPractices,
+    /// The practices a support scheme supports.
+    SchemePractices,
+    /// The cities that are members of an association.
+    AssociationMemberCities,
+}
+
+/// One page of the children of one parent record: `(parent, child id)` pairs in child-id order.
+pub type NestedRows = Vec<(Id, Id)>;
+
+/// Pages of nested lists for many parents at once, each parent getting its own page: one
+/// statement for a whole batch of parents, whatever their number.
+#[async_trait]
+pub trait NestedRepository: Send + Sync {
+    /// For each parent, up to `page.first + 1` of its children after `page.after` (the extra one
+    /// tells whether more follow), only those the viewer may see.
+    async fn nested_page(
+        &self,
+        nested: Nested,
+        parents: &[Id],
+        vis: &Visibility,
+        page: PageRequest,
+    ) -> Result<NestedRows>;
+    /// How many children each parent has that the viewer may see; parents without any are absent.
+    async fn nested_count(
+        &self,
+        nested: Nested,
+        parents: &[Id],
+        vis: &Visibility,
+    ) -> Result<Vec<(Id, i64)>>;
+    /// The role of each `(city, practice)` pair that exists.
+    async fn participations(&self, pairs: &[(Id, Id)]) -> Result<Vec<PracticeCity>>;
+    /// Funding records by id, leaving out those attached to a practice or scheme the viewer may
+    /// not see. Amounts are not redacted here.
+    async fn funding_by_ids(&self, ids: &[Id], vis: &Visibility) -> Result<Vec<Funding>>;
+}
+
 #[async_trait]
 pub trait InventoryRepository: Send + Sync {
     async fn inventory(&self, vis: &Visibility) -> Result<Inventory>;
@@ -208,5 +257,6 @@ sum_trait!(
         + FundingRepository
         + NeedRepository
         + LinkRepository
+        + NestedRepository
         + InventoryRepository
 );

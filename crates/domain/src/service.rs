@@ -146,6 +146,17 @@ fetch! {
     Donor: public donors_by_ids;
 }
 
+/// Confidential amounts hidden from everyone but their donor and ADMIN.
+fn redacted(actor: &Actor, mut records: Vec<Funding>) -> Vec<Funding> {
+    for f in records.iter_mut().filter(|f| f.confidential) {
+        if !actor.sees_confidential_amounts_of(f.donor_id) {
+            f.amount = None;
+            f.amount_usd = None;
+        }
+    }
+    records
+}
+
 /// The records whose framework tags [`Catalog::tags`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tagged {
@@ -246,17 +257,49 @@ impl Catalog {
         owner: FundingOwner,
         ids: &[Id],
     ) -> Result<Vec<Funding>> {
-        let mut records = self
+        let records = self
             .store
             .funding_of(owner, ids, &actor.visibility())
             .await?;
-        for f in records.iter_mut().filter(|f| f.confidential) {
-            if !actor.sees_confidential_amounts_of(f.donor_id) {
-                f.amount = None;
-                f.amount_usd = None;
-            }
-        }
-        Ok(records)
+        Ok(redacted(actor, records))
+    }
+
+    /// A page of each parent's nested list, as `(parent, child id)` pairs; see
+    /// [`NestedRepository::nested_page`]. The children are then read by id, which applies the
+    /// actor's visibility once more.
+    pub async fn nested_page(
+        &self,
+        actor: &Actor,
+        nested: Nested,
+        parents: &[Id],
+        page: PageRequest,
+    ) -> Result<NestedRows> {
+        self.store
+            .nested_page(nested, parents, &actor.visibility(), page)
+            .await
+    }
+
+    /// How many children of a nested list each parent has for the actor.
+    pub async fn nested_count(
+        &self,
+        actor: &Actor,
+        nested: Nested,
+        parents: &[Id],
+    ) -> Result<Vec<(Id, i64)>> {
+        self.store
+            .nested_count(nested, parents, &actor.visibility())
+            .await
+    }
+
+    /// Cities' parts in practices, for `(city, practice)` pairs the caller already may see.
+    pub async fn participations(&self, pairs: &[(Id, Id)]) -> Result<Vec<PracticeCity>> {
+        self.store.participations(pairs).await
+    }
+
+    /// Funding records by id, with the same redaction as [`Self::funding_of`].
+    pub async fn funding_by_ids(&self, actor: &Actor, ids: &[Id]) -> Result<Vec<Funding>> {
+        let records = self.store.funding_by_ids(ids, &actor.visibility()).await?;
+        Ok(redacted(actor, records))
     }
 
     pub async fn inventory(&self, actor: &Actor) -> Result<Inventory> {

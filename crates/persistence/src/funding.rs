@@ -30,20 +30,9 @@ impl FundingRepository for SeaStore {
             FundingOwner::Scheme => F::SchemeId,
             FundingOwner::Donor => F::DonorId,
         };
-        let mut cond = Condition::all().add(column.is_in(ids.iter().copied()));
-        if *vis != Visibility::Everything {
-            cond = cond
-                .add(
-                    Condition::any()
-                        .add(F::PracticeId.is_null())
-                        .add(F::PracticeId.in_subquery(visible_practice_ids(vis))),
-                )
-                .add(
-                    Condition::any()
-                        .add(F::SchemeId.is_null())
-                        .add(F::SchemeId.in_subquery(visible_scheme_ids(vis))),
-                );
-        }
+        let cond = Condition::all()
+            .add(column.is_in(ids.iter().copied()))
+            .add(funding_visible(vis));
         let rows = funding::Entity::find()
             .filter(cond)
             .order_by_asc(F::Id)
@@ -52,6 +41,25 @@ impl FundingRepository for SeaStore {
             .map_err(db_err)?;
         rows.into_iter().map(mapping::funding).collect()
     }
+}
+
+/// Funding records the viewer may see: those not attached to a practice or scheme it may not see.
+pub(crate) fn funding_visible(vis: &Visibility) -> Condition {
+    use crate::entities::funding::Column as F;
+    if *vis == Visibility::Everything {
+        return Condition::all();
+    }
+    Condition::all()
+        .add(
+            Condition::any()
+                .add(F::PracticeId.is_null())
+                .add(F::PracticeId.in_subquery(visible_practice_ids(vis))),
+        )
+        .add(
+            Condition::any()
+                .add(F::SchemeId.is_null())
+                .add(F::SchemeId.in_subquery(visible_scheme_ids(vis))),
+        )
 }
 
 /// The funding record with its amount in USD cents, as a change needs it.

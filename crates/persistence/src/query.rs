@@ -1,17 +1,22 @@
 //! What the read repositories share: who may see what, text search, tag filters, and the
 //! find-by-ids / page / count / children-of statements every repository runs.
 
+use async_trait::async_trait;
 use domain::actor::Affiliation;
-use domain::entities::{Id, Tags};
+use domain::entities::{Funding, Id, PracticeCity, Tags};
 use domain::framework::Dimension;
 use domain::page::{Page, PageRequest};
+use domain::repository::{Nested, NestedRepository, NestedRows};
 use domain::{Error, Result, Visibility};
-use sea_orm::sea_query::{Alias, Expr, Func, LikeExpr, Query, SelectStatement, SimpleExpr};
+use sea_orm::sea_query::{
+    Alias, Expr, Func, LikeExpr, Query, SelectStatement, SimpleExpr, WindowStatement,
+};
 use sea_orm::*;
 
 use crate::entities::*;
+use crate::funding::funding_visible;
 use crate::mapping;
-use crate::store::db_err;
+use crate::store::{SeaStore, db_err};
 
 const PUBLISHED: &str = "PUBLISHED";
 
@@ -354,4 +359,157 @@ pub(crate) async fn pairs(db: &DatabaseConnection, stmt: SelectStatement) -> Res
             ))
         })
         .collect()
+}
+
+/// Where a nested list is stored: the table, its parent and child columns, and which children
+/// the viewer may see.
+struct NestedTable {
+    table: &'static str,
+    parent: &'static str,
+    child: &'static str,
+    visible: Condition,
+}
+
+fn nested_table(nested: Nested, vis: &Visibility) -> NestedTable {
+    let practices = || {
+        if *vis == Visibility::Everything {
+            Condition::all()
+        } else {
+            Condition::all()
+                .add(Expr::col(Alias::new("practice_id")).in_subquery(visible_practice_ids(vis)))
+        }
+    };
+    let (table, parent, child, visible) = match nested {
+        Nested::DonorFunding => ("funding", "donor_id", "id", funding_visible(vis)),
+        Nested::SchemeFunding => ("funding", "scheme_id", "id", funding_visible(vis)),
+        Nested::CityPractices => ("practice_city", "city_id", "practice_id", practices()),
+        Nested::CityNeeds => ("need", "city_id", "id", need_visible(vis)),
+        Nested::AssociationPractices => (
+            "practice_association",
+            "association_id",
+            "practice_id",
+            practices(),
+        ),
+        Nested::SchemePractices => ("practice_scheme", "scheme_id", "practice_id", practices()),
+        Nested::AssociationMemberCities => (
+            "association_city",
+            "association_id",
+            "city_id",
+            Condition::all(),
+        ),
+    };
+    NestedTable {
+        table,
+        parent,
+        child,
+        visible,
+    }
+}
+
+/// Each parent's page of children in one statement: the children are numbered per parent by a
+/// window function (SQLite and PostgreSQL alike) and only the first `first + 1` of each kept.
+fn nested_page_select(
+    nested: Nested,
+    parents: &[Id],
+    vis: &Visibility,
+    page: PageRequest,
+) -> SelectStatement {
+    let t = nested_table(nested, vis);
+    let (parent, child) = (Alias::new(t.parent), Alias::new(t.child));
+    let mut numbered = Query::select();
+    numbered
+        .expr_as(Expr::col(parent.clone()), Alias::new("parent"))
+        .expr_as(Expr::col(child.clone()), Alias::new("child"))
+        .expr_window_as(
+            Expr::cust("ROW_NUMBER()"),
+            WindowStatement::partition_by(parent.clone())
+                .order_by(child.clone(), Order::Asc)
+                .to_owned(),
+            Alias::new("position"),
+        )
+        .from(Alias::new(t.table))
+        .and_where(Expr::col(parent).is_in(parents.iter().copied()))
+        .cond_where(t.visible);
+    if let Some(after) = page.after {
+        numbered.and_where(Expr::col(child).gt(after));
+    }
+    Query::select()
+        .columns([Alias::new("parent"), Alias::new("child")])
+        .from_subquery(numbered, Alias::new("numbered"))
+        .and_where(Expr::col(Alias::new("position")).lte(page.first as i64 + 1))
+        .order_by(Alias::new("parent"), Order::Asc)
+        .order_by(Alias::new("child"), Order::Asc)
+        .to_owned()
+}
+
+#[async_trait]
+impl NestedRepository for SeaStore {
+    async fn nested_page(
+        &self,
+        nested: Nested,
+        parents: &[Id],
+        vis: &Visibility,
+        page: PageRequest,
+    ) -> Result<NestedRows> {
+        if parents.is_empty() {
+            return Ok(vec![]);
+        }
+        pairs(
+            self.connection(),
+            nested_page_select(nested, parents, vis, page),
+        )
+        .await
+    }
+
+    async fn nested_count(
+        &self,
+        nested: Nested,
+        parents: &[Id],
+        vis: &Visibility,
+    ) -> Result<Vec<(Id, i64)>> {
+        if parents.is_empty() {
+            return Ok(vec![]);
+        }
+        let t = nested_table(nested, vis);
+        let parent = Alias::new(t.parent);
+        let stmt = Query::select()
+            .column(parent.clone())
+            .expr(Expr::col(Alias::new(t.child)).count())
+            .from(Alias::new(t.table))
+            .and_where(Expr::col(parent.clone()).is_in(parents.iter().copied()))
+            .cond_where(t.visible)
+            .group_by_col(parent)
+            .to_owned();
+        pairs(self.connection(), stmt).await
+    }
+
+    async fn participations(&self, pairs: &[(Id, Id)]) -> Result<Vec<PracticeCity>> {
+        use crate::entities::practice_city::Column as C;
+        if pairs.is_empty() {
+            return Ok(vec![]);
+        }
+        // Both id sets in one statement; the few rows that pair a city with another city's
+        // practice are dropped here.
+        let rows = practice_city::Entity::find()
+            .filter(C::CityId.is_in(pairs.iter().map(|p| p.0)))
+            .filter(C::PracticeId.is_in(pairs.iter().map(|p| p.1)))
+            .all(self.connection())
+            .await
+            .map_err(db_err)?;
+        rows.into_iter()
+            .filter(|r| pairs.contains(&(r.city_id, r.practice_id)))
+            .map(mapping::practice_city)
+            .collect()
+    }
+
+    async fn funding_by_ids(&self, ids: &[Id], vis: &Visibility) -> Result<Vec<Funding>> {
+        by_ids::<funding::Entity, _>(
+            self.connection(),
+            funding::Column::Id,
+            ids,
+            funding_visible(vis),
+            mapping::funding,
+        )
+        .await
+    }
 }

@@ -11,7 +11,7 @@ use super::enums::{FundingStatus, GeographicOrientation, SupportModality, Theme}
 use super::ids::parse_id;
 use super::loaders::{CityKey, DonorKey, PracticeKey, SchemeKey};
 use super::practice::Practice;
-use super::relations::{LIST_COST, by_ids, one};
+use super::relations::{by_ids, one};
 use super::resolve::actor;
 use super::scheme::SupportScheme;
 use crate::error::ResultExt;
@@ -58,6 +58,13 @@ pub struct GapFilter {
 }
 
 impl GapFilter {
+    /// A year filter makes the table be read from the base rows rather than the rollups.
+    fn by_year(filter: &Option<GapFilter>) -> bool {
+        filter
+            .as_ref()
+            .is_some_and(|f| f.from_year.is_some() || f.to_year.is_some())
+    }
+
     fn into_domain(self) -> async_graphql::Result<a::GapFilter> {
         Ok(a::GapFilter {
             from_year: self.from_year,
@@ -163,6 +170,7 @@ pub struct AnalyticsQuery;
 #[Object]
 impl AnalyticsQuery {
     /// The report's "how should successes be measured and monitored", per theme.
+    #[graphql(complexity = "super::cost::weighed(super::cost::RESULTS, child_complexity)")]
     async fn results_by_theme(
         &self,
         ctx: &Context<'_>,
@@ -187,6 +195,9 @@ impl AnalyticsQuery {
 
     /// Where funding is missing: the base grouped by one to three dimensions, largest gap first.
     /// Confidential amounts count here without being revealed (see `Disclosure`).
+    #[graphql(
+        complexity = "super::cost::gaps(by.len(), GapFilter::by_year(&filter), child_complexity)"
+    )]
     async fn funding_gaps(
         &self,
         ctx: &Context<'_>,
@@ -204,6 +215,7 @@ impl AnalyticsQuery {
     }
 
     /// The same figures for the whole base, each practice and need counted once.
+    #[graphql(complexity = "super::cost::gaps(0, GapFilter::by_year(&filter), child_complexity)")]
     async fn funding_gap_total(
         &self,
         ctx: &Context<'_>,
@@ -233,7 +245,7 @@ impl SchemeOverlap {
     async fn support_modality(&self) -> SupportModality {
         self.0.modality.into()
     }
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn schemes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupportScheme>> {
         by_ids(
             ctx,
@@ -244,7 +256,7 @@ impl SchemeOverlap {
         .await
     }
     /// Published practices supported by two or more of these schemes.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn shared_practices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Practice>> {
         let ids = self.0.shared_practice_ids.iter().copied();
         by_ids(ctx, ids, PracticeKey, Practice).await
@@ -341,6 +353,7 @@ pub struct MatchQuery;
 #[Object]
 impl MatchQuery {
     /// Overlaps among support schemes, and the framework cells no scheme targets.
+    #[graphql(complexity = "super::cost::weighed(super::cost::OVERLAPS, child_complexity)")]
     async fn scheme_overlaps(
         &self,
         ctx: &Context<'_>,
@@ -366,7 +379,9 @@ impl MatchQuery {
 
     /// Match-making for a need: ranked practices, cities, open schemes and donors, each with
     /// the reasons it matched.
-    #[graphql(complexity = "1 + 4 * page_complexity(first, child_complexity)")]
+    #[graphql(
+        complexity = "super::cost::weighed(super::cost::MATCHES, 4 * page_complexity(first, child_complexity))"
+    )]
     async fn matches(
         &self,
         ctx: &Context<'_>,

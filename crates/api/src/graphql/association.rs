@@ -4,10 +4,10 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use domain::editing as e;
 use domain::entities as d;
-use domain::repository::{self as r, Link};
+use domain::repository::{self as r, Link, Nested};
 
 use super::city::City;
-use super::connection::{FilterInput, root_fields};
+use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
 use super::enums::*;
 use super::ids::{id, parse_id};
 use super::loaders::*;
@@ -45,9 +45,15 @@ impl Association {
     async fn country(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Country>> {
         country_of(ctx, &self.0.country_code).await
     }
-    #[graphql(complexity = "LIST_COST * child_complexity")]
-    async fn member_cities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<City>> {
-        linked(ctx, Link::AssociationMemberCities, self.0.id, CityKey, City).await
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn member_cities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<City>> {
+        let of = Nested::AssociationMemberCities;
+        nested(ctx, of, self.0.id, first, after, CityKey, City).await
     }
     async fn member_associations(
         &self,
@@ -57,22 +63,21 @@ impl Association {
         linked(ctx, link, self.0.id, AssociationKey, Association).await
     }
     /// The associations this one is a member of (IULA and UTO in WACLAC, for instance).
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn member_of(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Association>> {
         let link = Link::AssociationParents;
         linked(ctx, link, self.0.id, AssociationKey, Association).await
     }
     /// Practices the association is involved in.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
-    async fn practices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Practice>> {
-        linked(
-            ctx,
-            Link::AssociationPractices,
-            self.0.id,
-            PracticeKey,
-            Practice,
-        )
-        .await
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn practices(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Practice>> {
+        let of = Nested::AssociationPractices;
+        nested(ctx, of, self.0.id, first, after, PracticeKey, Practice).await
     }
     /// Support schemes the association operates.
     async fn schemes_operated(
@@ -92,6 +97,10 @@ pub struct AssociationFilter {
 
 impl FilterInput for AssociationFilter {
     type Domain = r::AssociationFilter;
+
+    fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
 
     fn into_domain(self) -> async_graphql::Result<r::AssociationFilter> {
         Ok(r::AssociationFilter {

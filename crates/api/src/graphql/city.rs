@@ -3,10 +3,10 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use domain::editing as e;
 use domain::entities as d;
-use domain::repository::{self as r, Link};
+use domain::repository::{self as r, Link, Nested};
 
 use super::association::Association;
-use super::connection::{FilterInput, root_fields};
+use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
 use super::enums::*;
 use super::ids::{id, parse_id};
 use super::loaders::*;
@@ -48,30 +48,49 @@ impl City {
         self.0.longitude
     }
     /// The practices this city takes part in.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
-    async fn practices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Practice>> {
-        let links = held(ctx, CityPracticesKey(self.0.id)).await?;
-        by_ids(
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn practices(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Practice>> {
+        let of = Nested::CityPractices;
+        nested(ctx, of, self.0.id, first, after, PracticeKey, Practice).await
+    }
+    /// The city's part in each of its practices, in the order of `practices`.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn participations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Participation>> {
+        let (of, city) = (Nested::CityPractices, self.0.id);
+        let key = move |practice| ParticipationKey(city, practice);
+        nested(ctx, of, city, first, after, key, Participation).await
+    }
+    /// What the city asks for.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn needs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Need>> {
+        nested(
             ctx,
-            links.iter().map(|l| l.practice_id),
-            PracticeKey,
-            Practice,
+            Nested::CityNeeds,
+            self.0.id,
+            first,
+            after,
+            NeedKey,
+            Need,
         )
         .await
     }
-    /// The city's part in each of its practices.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
-    async fn participations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Participation>> {
-        let links = held(ctx, CityPracticesKey(self.0.id)).await?;
-        Ok(links.into_iter().map(Participation).collect())
-    }
-    /// What the city asks for.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
-    async fn needs(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Need>> {
-        linked(ctx, Link::CityNeeds, self.0.id, NeedKey, Need).await
-    }
     /// The associations and networks the city is a member of.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Association>> {
         let link = Link::CityMemberships;
         linked(ctx, link, self.0.id, AssociationKey, Association).await
@@ -104,6 +123,10 @@ pub struct CityFilter {
 
 impl FilterInput for CityFilter {
     type Domain = r::CityFilter;
+
+    fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
 
     fn into_domain(self) -> async_graphql::Result<r::CityFilter> {
         Ok(r::CityFilter {

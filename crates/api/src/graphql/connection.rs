@@ -11,8 +11,12 @@ use domain::entities::Id;
 use domain::page::{Page, PageRequest};
 use domain::service::{Catalog, Listing};
 
+use domain::repository::Nested;
+
 use super::ids::{cursor, parse_cursor};
-use super::resolve::{actor, catalog};
+use super::loaders::{Key, NestedCountKey, NestedPageKey};
+use super::relations::held;
+use super::resolve::{actor, catalog, loaders};
 use crate::error::ResultExt;
 
 /// A root list's filter as the client writes it.
@@ -20,12 +24,14 @@ pub trait FilterInput: Default {
     type Domain: Listing;
     /// Checks the ids and converts the enums; the service checks the rest.
     fn into_domain(self) -> async_graphql::Result<Self::Domain>;
+    /// The full-text search the filter asks for, which weighs on the request's cost.
+    fn text(&self) -> Option<&str>;
 }
 
 type Counting<'a> = Pin<Box<dyn Future<Output = domain::Result<i64>> + Send + 'a>>;
 
 /// A filter kept for `totalCount`, whatever list it belongs to.
-trait Total: Send + Sync {
+pub trait Total: Send + Sync {
     fn total<'a>(&'a self, catalog: &'a Catalog, actor: &'a Actor) -> Counting<'a>;
 }
 
@@ -35,15 +41,21 @@ impl<F: Listing> Total for F {
     }
 }
 
-/// The fields a root list's connection adds: the same filter as the page, without the cursor,
-/// counted only when asked for.
-pub struct Counted(Box<dyn Total>);
+/// The fields a connection adds, counted only when asked for: for a root list the same filter
+/// as the page without the cursor, for a nested list its parent's children.
+pub enum Counted {
+    Root(Box<dyn Total>),
+    Nested(Nested, Id),
+}
 
 #[Object]
 impl Counted {
-    /// The number of records matching the filter, over all pages.
+    /// The number of records in the list, over all pages.
     async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        self.0.total(catalog(ctx), actor(ctx)).await.api()
+        match self {
+            Counted::Root(filter) => filter.total(catalog(ctx), actor(ctx)).await.api(),
+            Counted::Nested(nested, parent) => held(ctx, NestedCountKey(*nested, *parent)).await,
+        }
     }
 }
 
@@ -90,16 +102,50 @@ pub async fn list<F: FilterInput, N: OutputType>(
         items,
         F::Domain::id,
         wrap,
-        Counted(Box::new(filter)),
+        Counted::Root(Box::new(filter)),
     ))
+}
+
+/// A nested list: one page of `parent`'s children, read for the whole page of parents at once,
+/// each child then loaded by `key` (which applies the actor's visibility once more).
+pub async fn nested<K: Key, N: OutputType>(
+    ctx: &Context<'_>,
+    nested: Nested,
+    parent: Id,
+    first: Option<i32>,
+    after: Option<String>,
+    key: impl Fn(Id) -> K,
+    wrap: fn(K::Value) -> N,
+) -> async_graphql::Result<ListConnection<N>> {
+    let page = page_request(first, after)?;
+    let mut children = held(
+        ctx,
+        NestedPageKey {
+            nested,
+            parent,
+            first: page.first,
+            after: page.after,
+        },
+    )
+    .await?;
+    let has_next_page = children.len() as u64 > page.first;
+    children.truncate(page.first as usize);
+    let keys: Vec<K> = children.iter().map(|&c| key(c)).collect();
+    let mut found = K::load(loaders(ctx), keys.clone()).await.api()?;
+    let mut conn =
+        Connection::with_additional_fields(false, has_next_page, Counted::Nested(nested, parent));
+    conn.edges.extend(
+        children
+            .into_iter()
+            .zip(keys)
+            .filter_map(|(id, k)| found.remove(&k).map(|v| Edge::new(cursor(id), wrap(v)))),
+    );
+    Ok(conn)
 }
 
 /// Complexity of a list field: its page size times what each node costs.
 pub fn page_complexity(first: Option<i32>, child: usize) -> usize {
-    let n = first
-        .unwrap_or(domain::page::DEFAULT_PAGE_SIZE as i32)
-        .clamp(0, domain::page::MAX_PAGE_SIZE as i32) as usize;
-    1 + n * child.max(1)
+    super::cost::page(first, child)
 }
 
 /// An aggregate's root fields: the paginated list `$list(filter, first, after)` and the single
@@ -114,7 +160,7 @@ macro_rules! root_fields {
         #[async_graphql::Object]
         impl $query {
             $(#[$doc])*
-            #[graphql(complexity = "crate::graphql::connection::page_complexity(first, child_complexity)")]
+            #[graphql(complexity = "crate::graphql::cost::root_list(first, filter.as_ref().and_then(crate::graphql::connection::FilterInput::text).is_some(), child_complexity)")]
             async fn $list(
                 &self,
                 ctx: &async_graphql::Context<'_>,

@@ -3,9 +3,9 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use domain::editing as e;
 use domain::entities as d;
-use domain::repository::{self as r, FundingOwner, Link};
+use domain::repository::{self as r, Link, Nested};
 
-use super::connection::{FilterInput, root_fields};
+use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
 use super::enums::*;
 use super::funding::Funding;
 use super::ids::{id, parse_id};
@@ -67,12 +67,18 @@ impl Donor {
         Ok(held(ctx, AgendaKey(self.0.id)).await?.into())
     }
     /// Funding records whose source is this donor.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
-    async fn funding(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funding>> {
-        funding(ctx, FundingOwner::Donor, self.0.id).await
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn funding(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Funding>> {
+        let of = Nested::DonorFunding;
+        nested(ctx, of, self.0.id, first, after, FundingRecordKey, Funding).await
     }
     /// Support schemes the donor funds or operates.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn schemes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupportScheme>> {
         linked(ctx, Link::DonorSchemes, self.0.id, SchemeKey, SupportScheme).await
     }
@@ -86,6 +92,10 @@ pub struct DonorFilter {
 
 impl FilterInput for DonorFilter {
     type Domain = r::DonorFilter;
+
+    fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
 
     fn into_domain(self) -> async_graphql::Result<r::DonorFilter> {
         Ok(r::DonorFilter {

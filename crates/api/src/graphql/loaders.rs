@@ -8,7 +8,8 @@ use std::hash::Hash;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use domain::entities::*;
-use domain::repository::{FundingOwner, Link};
+use domain::page::PageRequest;
+use domain::repository::{FundingOwner, Link, Nested};
 use domain::service::{Catalog, Tagged};
 use domain::{Actor, Error};
 
@@ -54,8 +55,6 @@ pub struct AgendaKey(pub Id);
 pub struct OperatorsKey(pub Id);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PracticeCitiesKey(pub Id);
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CityPracticesKey(pub Id);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PartnersKey(pub Id);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,12 +158,6 @@ list_loader!(
     |r| r.practice_id
 );
 list_loader!(
-    CityPracticesKey,
-    PracticeCity,
-    |s, ids| s.catalog.city_practices(&s.actor, &ids),
-    |r| r.city_id
-);
-list_loader!(
     PartnersKey,
     Partner,
     |s, ids| s.catalog.partners(&ids),
@@ -265,5 +258,118 @@ impl Loader<LinkKey> for AppLoader {
             }
         }
         Ok(map)
+    }
+}
+
+/// A page of one parent's nested list: the ids of up to `first + 1` children after `after`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NestedPageKey {
+    pub nested: Nested,
+    pub parent: Id,
+    pub first: u64,
+    pub after: Option<Id>,
+}
+
+/// How many children one parent's nested list holds.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NestedCountKey(pub Nested, pub Id);
+
+/// A funding record by id, its amount redacted for the actor.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FundingRecordKey(pub Id);
+
+/// A city's part in a practice: `(city, practice)`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ParticipationKey(pub Id, pub Id);
+
+impl Loader<NestedPageKey> for AppLoader {
+    type Value = Vec<Id>;
+    type Error = Error;
+
+    // The parents of one page ask with the same arguments: one statement for all of them.
+    async fn load(&self, keys: &[NestedPageKey]) -> Result<HashMap<NestedPageKey, Vec<Id>>, Error> {
+        let mut map: HashMap<NestedPageKey, Vec<Id>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut groups: HashMap<(Nested, u64, Option<Id>), Vec<Id>> = HashMap::new();
+        for k in keys {
+            groups
+                .entry((k.nested, k.first, k.after))
+                .or_default()
+                .push(k.parent);
+        }
+        for ((nested, first, after), parents) in groups {
+            let page = PageRequest { first, after };
+            let rows = self
+                .catalog
+                .nested_page(&self.actor, nested, &parents, page)
+                .await?;
+            for (parent, child) in rows {
+                let key = NestedPageKey {
+                    nested,
+                    parent,
+                    first,
+                    after,
+                };
+                if let Some(list) = map.get_mut(&key) {
+                    list.push(child);
+                }
+            }
+        }
+        Ok(map)
+    }
+}
+
+impl Loader<NestedCountKey> for AppLoader {
+    type Value = i64;
+    type Error = Error;
+
+    async fn load(&self, keys: &[NestedCountKey]) -> Result<HashMap<NestedCountKey, i64>, Error> {
+        let mut map: HashMap<NestedCountKey, i64> = keys.iter().map(|k| (*k, 0)).collect();
+        for (nested, parents) in by_kind(keys, |k| (k.0, k.1)) {
+            let counts = self
+                .catalog
+                .nested_count(&self.actor, nested, &parents)
+                .await?;
+            for (parent, n) in counts {
+                map.insert(NestedCountKey(nested, parent), n);
+            }
+        }
+        Ok(map)
+    }
+}
+
+impl Loader<FundingRecordKey> for AppLoader {
+    type Value = Funding;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[FundingRecordKey],
+    ) -> Result<HashMap<FundingRecordKey, Funding>, Error> {
+        let rows = self
+            .catalog
+            .funding_by_ids(&self.actor, &ids(keys, |k| k.0))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|f| (FundingRecordKey(f.id), f))
+            .collect())
+    }
+}
+
+impl Loader<ParticipationKey> for AppLoader {
+    type Value = PracticeCity;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[ParticipationKey],
+    ) -> Result<HashMap<ParticipationKey, PracticeCity>, Error> {
+        let pairs: Vec<(Id, Id)> = keys.iter().map(|k| (k.0, k.1)).collect();
+        let rows = self.catalog.participations(&pairs).await?;
+        Ok(rows
+            .into_iter()
+            .map(|p| (ParticipationKey(p.city_id, p.practice_id), p))
+            .collect())
     }
 }

@@ -9,6 +9,7 @@ pub mod association;
 pub mod audit;
 pub mod city;
 pub mod connection;
+pub mod cost;
 pub mod donor;
 pub mod enums;
 pub mod funding;
@@ -21,7 +22,7 @@ pub mod relations;
 pub mod resolve;
 pub mod scheme;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 // The root fields, in the order the schema lists them (merged objects keep their order).
 #[derive(MergedObject, Default)]
@@ -59,16 +60,18 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// Deepest nesting a query may use; enough for practice → city → country and back.
 pub const MAX_DEPTH: usize = 10;
-/// Upper bound of the complexity score of one query: a page of 100 practices with their cities,
-/// schemes, donors and funding scores about 20,000.
-pub const MAX_COMPLEXITY: usize = 50_000;
+/// Upper bound of the cost of one request (see [`cost`]), enforced with `COST_EXCEEDED` by
+/// [`crate::budget`].
+pub const MAX_COMPLEXITY: usize = cost::MAX_REQUEST_COST;
 
-/// The schema without request data: used to serve and to print the SDL.
+/// The schema without request data: what prints the SDL, and what [`crate::app`] serves once it
+/// has added the budgets.
+pub fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription).limit_depth(MAX_DEPTH)
+}
+
 pub fn schema() -> AppSchema {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .finish()
+    builder().finish()
 }
 
 pub fn sdl() -> String {

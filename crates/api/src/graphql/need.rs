@@ -87,6 +87,10 @@ pub struct NeedFilter {
 impl FilterInput for NeedFilter {
     type Domain = r::NeedFilter;
 
+    fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
+
     fn into_domain(self) -> async_graphql::Result<r::NeedFilter> {
         Ok(r::NeedFilter {
             text: self.text,

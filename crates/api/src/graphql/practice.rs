@@ -86,30 +86,30 @@ impl Practice {
         tagged(ctx, Tagged::Practice, self.0.id, |t| &t.cooperating_parties).await
     }
     /// The participating cities, lead cities first.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn cities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<City>> {
         let links = held(ctx, PracticeCitiesKey(self.0.id)).await?;
         by_ids(ctx, links.iter().map(|l| l.city_id), CityKey, City).await
     }
     /// The participating cities with their role.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn participants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Participation>> {
         let links = held(ctx, PracticeCitiesKey(self.0.id)).await?;
         Ok(links.into_iter().map(Participation).collect())
     }
     /// Associations and networks involved.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn associations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Association>> {
         let link = Link::PracticeAssociations;
         linked(ctx, link, self.0.id, AssociationKey, Association).await
     }
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn partners(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Partner>> {
         let partners = held(ctx, PartnersKey(self.0.id)).await?;
         Ok(partners.into_iter().map(Partner::from).collect())
     }
     /// The support schemes behind the practice.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn schemes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupportScheme>> {
         linked(
             ctx,
@@ -120,16 +120,16 @@ impl Practice {
         )
         .await
     }
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn funding(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funding>> {
         funding(ctx, FundingOwner::Practice, self.0.id).await
     }
     /// Donors with funding records on this practice.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn donors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Donor>> {
         donors_of(ctx, FundingOwner::Practice, self.0.id).await
     }
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn indicators(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Indicator>> {
         let list = held(ctx, IndicatorsKey(self.0.id)).await?;
         Ok(list.into_iter().map(Indicator).collect())
@@ -209,6 +209,10 @@ pub struct PracticeFilter {
 
 impl FilterInput for PracticeFilter {
     type Domain = r::PracticeFilter;
+
+    fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
 
     fn into_domain(self) -> async_graphql::Result<r::PracticeFilter> {
         Ok(r::PracticeFilter {

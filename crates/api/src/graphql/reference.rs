@@ -115,6 +115,7 @@ pub struct CountryQuery;
 #[Object]
 impl CountryQuery {
     /// Every country of ISO 3166-1 with its bloc and LDC flag.
+    #[graphql(complexity = "super::cost::COUNTRIES.saturating_mul(child_complexity)")]
     async fn countries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Country>> {
         Ok(all(catalog(ctx).countries().await.api()?))
     }
@@ -126,6 +127,7 @@ pub struct InventoryQuery;
 #[Object]
 impl InventoryQuery {
     /// Counts of what the base holds, per framework value (the report's Table 2.2 filled in).
+    #[graphql(complexity = "super::cost::weighed(super::cost::INVENTORY, child_complexity)")]
     async fn inventory(&self, ctx: &Context<'_>) -> async_graphql::Result<Inventory> {
         Ok(catalog(ctx).inventory(actor(ctx)).await.api()?.into())
     }
@@ -137,6 +139,7 @@ pub struct RateQuery;
 #[Object]
 impl RateQuery {
     /// The rate table new funding records are converted to USD at.
+    #[graphql(complexity = "super::cost::CURRENCIES.saturating_mul(child_complexity)")]
     async fn currency_rates(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CurrencyRate>> {
         Ok(all(editor(ctx).currency_rates().await.api()?))
     }

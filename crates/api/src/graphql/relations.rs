@@ -14,9 +14,7 @@ use super::reference::Country;
 use super::resolve::loaders;
 use crate::error::{ApiError, ResultExt};
 
-/// What a nested list is assumed to hold when a query's complexity is scored: nested lists are
-/// not paginated, so cycles (practice → cities → practices …) must grow the score quickly.
-pub const LIST_COST: usize = 5;
+pub use super::cost::LIST_COST;
 
 /// Declares an object type over a domain record: the newtype the resolvers read, and the `From`
 /// that lets a service's answer become it.

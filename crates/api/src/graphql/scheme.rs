@@ -5,12 +5,12 @@ use async_graphql::{Context, ID, InputObject, Object, Union};
 use domain::editing as e;
 use domain::entities as d;
 use domain::framework::PublicationStatus as Status;
-use domain::repository::{self as r, FundingOwner, Link};
+use domain::repository::{self as r, FundingOwner, Nested};
 use domain::service::Tagged;
 use rust_decimal::Decimal;
 
 use super::association::Association;
-use super::connection::{FilterInput, root_fields};
+use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
 use super::donor::Donor;
 use super::enums::*;
 use super::funding::Funding;
@@ -101,7 +101,7 @@ impl SupportScheme {
         tagged(ctx, Tagged::Scheme, self.0.id, |t| &t.orientations).await
     }
     // Associations first, then donors, each in the order they were named.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn operators(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Organisation>> {
         let operators = held(ctx, OperatorsKey(self.0.id)).await?;
         let (mut associations, mut donors) = (Vec::new(), Vec::new());
@@ -122,18 +122,30 @@ impl SupportScheme {
             .collect())
     }
     /// Donors with funding records on this scheme.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
+    #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn donors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Donor>> {
         donors_of(ctx, FundingOwner::Scheme, self.0.id).await
     }
-    #[graphql(complexity = "LIST_COST * child_complexity")]
-    async fn funding(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funding>> {
-        funding(ctx, FundingOwner::Scheme, self.0.id).await
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn funding(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Funding>> {
+        let of = Nested::SchemeFunding;
+        nested(ctx, of, self.0.id, first, after, FundingRecordKey, Funding).await
     }
     /// Practices the scheme supports.
-    #[graphql(complexity = "LIST_COST * child_complexity")]
-    async fn practices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Practice>> {
-        linked(ctx, Link::SchemePractices, self.0.id, PracticeKey, Practice).await
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn practices(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Practice>> {
+        let of = Nested::SchemePractices;
+        nested(ctx, of, self.0.id, first, after, PracticeKey, Practice).await
     }
 }
 
@@ -154,6 +166,10 @@ pub struct SupportSchemeFilter {
 
 impl FilterInput for SupportSchemeFilter {
     type Domain = r::SchemeFilter;
+
+    fn text(&self) -> Option<&str> {
+        self.text.as_deref()
+    }
 
     fn into_domain(self) -> async_graphql::Result<r::SchemeFilter> {
         Ok(r::SchemeFilter {

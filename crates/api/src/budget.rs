@@ -1,0 +1,325 @@
+//! What one request and one client may spend, enforced by a schema extension between validation
+//! and execution:
+//!
+//! - a request whose cost (see [`crate::graphql::cost`]) is above [`MAX_REQUEST_COST`] is refused
+//!   before anything runs, with `COST_EXCEEDED`;
+//! - every client (the signed-in user, else the peer address) has a token bucket of cost units
+//!   that refills at a steady rate; a request it cannot pay for is refused with `RATE_LIMITED`
+//!   and `retryAfterSeconds`;
+//! - an expensive request (cost at least [`EXPENSIVE`]) waits for one of a few process-wide
+//!   permits, so that a flood of them cannot take every database connection from the others;
+//! - a query (not a mutation, which must not be cut in the middle) that runs longer than the
+//!   deadline is abandoned with `TIMEOUT`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+};
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
+use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
+use tokio::sync::Semaphore;
+
+pub use crate::graphql::cost::{EXPENSIVE, MAX_REQUEST_COST};
+
+/// Who a request's cost is charged to: `user:<id>` for a signed-in caller, else
+/// `address:<peer address>`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClientKey(pub String);
+
+impl ClientKey {
+    pub fn of(actor: &domain::Actor, address: &str) -> ClientKey {
+        match actor {
+            domain::Actor::User { id, .. } | domain::Actor::Pending { id } => {
+                ClientKey(format!("user:{id}"))
+            }
+            domain::Actor::Anonymous => ClientKey(format!("address:{address}")),
+        }
+    }
+}
+
+/// What an operator may tune (see README, "Cost and rate limits").
+#[derive(Clone, Debug)]
+pub struct BudgetSettings {
+    /// Cost units a client's budget regains per second.
+    pub client_rate: u64,
+    /// Cost units a client may spend at once; never less than one request's maximum.
+    pub client_burst: u64,
+    /// How long a query may run before it is abandoned.
+    pub deadline: Duration,
+    /// How many expensive requests run at once in the process.
+    pub expensive_concurrency: usize,
+}
+
+pub const DEFAULT_CLIENT_RATE: u64 = 50_000;
+pub const DEFAULT_CLIENT_BURST: u64 = 1_000_000;
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
+pub const DEFAULT_EXPENSIVE_CONCURRENCY: usize = 2;
+
+impl Default for BudgetSettings {
+    fn default() -> Self {
+        BudgetSettings {
+            client_rate: DEFAULT_CLIENT_RATE,
+            client_burst: DEFAULT_CLIENT_BURST,
+            deadline: DEFAULT_DEADLINE,
+            expensive_concurrency: DEFAULT_EXPENSIVE_CONCURRENCY,
+        }
+    }
+}
+
+/// Clients remembered at most; beyond, the idle ones (whose budget has refilled, so forgetting
+/// them changes nothing) are dropped, and if none is idle the newcomers share one budget.
+const MAX_CLIENTS: usize = 100_000;
+const OVERFLOW: &str = "overflow";
+
+struct Bucket {
+    units: f64,
+    at: Instant,
+}
+
+struct Buckets {
+    rate: f64,
+    burst: f64,
+    clients: HashMap<String, Bucket>,
+}
+
+impl Buckets {
+    fn refill(&self, bucket: &mut Bucket, now: Instant) {
+        let gained = now.saturating_duration_since(bucket.at).as_secs_f64() * self.rate;
+        bucket.units = (bucket.units + gained).min(self.burst);
+        bucket.at = now;
+    }
+
+    /// Takes `cost` units from the client's budget, or tells how long until it could pay.
+    fn charge(&mut self, client: &str, cost: f64, now: Instant) -> Result<(), Duration> {
+        if !self.clients.contains_key(client) && self.clients.len() >= MAX_CLIENTS {
+            self.forget_idle(now);
+        }
+        let key = if self.clients.contains_key(client) || self.clients.len() < MAX_CLIENTS {
+            client
+        } else {
+            OVERFLOW
+        };
+        let burst = self.burst;
+        let mut bucket = self.clients.remove(key).unwrap_or(Bucket {
+            units: burst,
+            at: now,
+        });
+        self.refill(&mut bucket, now);
+        let answer = if bucket.units >= cost {
+            bucket.units -= cost;
+            Ok(())
+        } else {
+            let missing = cost - bucket.units;
+            Err(
+                Duration::from_secs_f64(missing / self.rate.max(f64::MIN_POSITIVE))
+                    .min(Duration::from_secs(3600)),
+            )
+        };
+        self.clients.insert(key.to_string(), bucket);
+        answer
+    }
+
+    fn forget_idle(&mut self, now: Instant) {
+        let (rate, burst) = (self.rate, self.burst);
+        self.clients.retain(|_, b| {
+            let gained = now.saturating_duration_since(b.at).as_secs_f64() * rate;
+            b.units + gained < burst
+        });
+    }
+}
+
+/// The budgets of every client and the permits of expensive requests, shared by all requests.
+#[derive(Clone)]
+pub struct Budget {
+    buckets: Arc<Mutex<Buckets>>,
+    expensive: Arc<Semaphore>,
+    deadline: Duration,
+}
+
+impl Budget {
+    pub fn new(settings: &BudgetSettings) -> Budget {
+        Budget {
+            buckets: Arc::new(Mutex::new(Buckets {
+                rate: settings.client_rate as f64,
+                burst: settings.client_burst.max(MAX_REQUEST_COST as u64) as f64,
+                clients: HashMap::new(),
+            })),
+            expensive: Arc::new(Semaphore::new(settings.expensive_concurrency.max(1))),
+            deadline: settings.deadline,
+        }
+    }
+
+    fn charge(&self, client: &ClientKey, cost: usize) -> Result<(), Duration> {
+        // A poisoned lock only means another request panicked while charging; the counts are
+        // still usable.
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        buckets.charge(&client.0, cost as f64, Instant::now())
+    }
+}
+
+impl ExtensionFactory for Budget {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Spending {
+            budget: self.clone(),
+            request: Mutex::new(Request::default()),
+        })
+    }
+}
+
+#[derive(Default)]
+struct Request {
+    cost: usize,
+    mutation: bool,
+}
+
+/// One request's side of the budget.
+struct Spending {
+    budget: Budget,
+    request: Mutex<Request>,
+}
+
+impl Spending {
+    fn request(&self) -> std::sync::MutexGuard<'_, Request> {
+        self.request.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn coded(message: String, code: &'static str, extra: Option<(&str, u64)>) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code);
+    if let Some((name, value)) = extra {
+        extensions.set(name, value);
+    }
+    error.extensions = Some(extensions);
+    error
+}
+
+#[async_trait::async_trait]
+impl Extension for Spending {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        self.request().mutation = document
+            .operations
+            .iter()
+            .any(|(_, op)| op.node.ty == OperationType::Mutation);
+        Ok(document)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        let cost = result.complexity;
+        if cost > MAX_REQUEST_COST {
+            return Err(vec![coded(
+                format!(
+                    "query too complex: it costs {cost}, at most {MAX_REQUEST_COST} per request"
+                ),
+                "COST_EXCEEDED",
+                Some(("cost", cost as u64)),
+            )]);
+        }
+        if let Some(client) = ctx.data_opt::<ClientKey>()
+            && let Err(wait) = self.budget.charge(client, cost)
+        {
+            let seconds = wait.as_secs_f64().ceil() as u64;
+            return Err(vec![coded(
+                format!("over this client's budget, retry in {seconds} s"),
+                "RATE_LIMITED",
+                Some(("retryAfterSeconds", seconds.max(1))),
+            )]);
+        }
+        self.request().cost = cost;
+        Ok(result)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let (cost, mutation) = {
+            let r = self.request();
+            (r.cost, r.mutation)
+        };
+        let run = async {
+            let _permit = if cost >= EXPENSIVE {
+                self.budget.expensive.acquire().await.ok()
+            } else {
+                None
+            };
+            next.run(ctx, operation_name).await
+        };
+        if mutation {
+            return run.await;
+        }
+        match tokio::time::timeout(self.budget.deadline, run).await {
+            Ok(response) => response,
+            Err(_) => Response::from_errors(vec![coded(
+                format!(
+                    "the query ran longer than {} ms and was abandoned",
+                    self.budget.deadline.as_millis()
+                ),
+                "TIMEOUT",
+                None,
+            )]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buckets(rate: f64, burst: f64) -> Buckets {
+        Buckets {
+            rate,
+            burst,
+            clients: HashMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_bucket_refuses_beyond_its_burst_and_refills_at_its_rate() {
+        let mut b = buckets(10.0, 100.0);
+        let t = Instant::now();
+        assert!(b.charge("a", 60.0, t).is_ok());
+        let wait = b.charge("a", 60.0, t).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(2));
+        assert!(
+            b.charge("b", 60.0, t).is_ok(),
+            "another client is not charged"
+        );
+        assert!(b.charge("a", 60.0, t + Duration::from_secs(2)).is_ok());
+    }
+
+    #[test]
+    fn idle_clients_are_forgotten_and_newcomers_share_a_budget_when_full() {
+        let mut b = buckets(1.0, 10.0);
+        let t = Instant::now();
+        for i in 0..MAX_CLIENTS {
+            b.charge(&i.to_string(), 5.0, t).unwrap();
+        }
+        assert!(b.charge("new", 5.0, t).is_ok());
+        assert!(
+            b.charge("newer", 6.0, t).is_err(),
+            "the overflow budget is shared"
+        );
+        assert!(b.clients.len() <= MAX_CLIENTS + 1);
+        b.charge("late", 5.0, t + Duration::from_secs(10)).unwrap();
+        assert!(b.clients.len() < 10, "idle clients forgotten");
+    }
+}
