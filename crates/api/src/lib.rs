@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod graphql;
+pub mod guard;
 pub mod metrics;
 pub mod startup;
 pub mod telemetry;

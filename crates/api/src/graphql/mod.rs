@@ -66,6 +66,7 @@ pub const MAX_COMPLEXITY: usize = 50_000;
 /// The schema without request data: used to serve and to print the SDL.
 pub fn schema() -> AppSchema {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .extension(crate::guard::DocumentGuard)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
