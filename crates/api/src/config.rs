@@ -23,6 +23,13 @@ pub struct Settings {
     pub batch_window: Duration,
     /// The key access tokens are signed with.
     pub jwt: JwtKeys,
+    /// Web origins (`https://forum.example`) whose pages may call the API from a browser; none
+    /// by default, and then no CORS headers are sent.
+    pub cors_origins: Vec<String>,
+    /// Serve `/metrics` on this address only, not on `bind`.
+    pub metrics_bind: Option<String>,
+    /// Serve `/metrics` only to requests bearing this token.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -33,6 +40,9 @@ impl Default for Settings {
             seed_if_empty: true,
             batch_window: DEFAULT_BATCH_WINDOW,
             jwt: JwtKeys::generated(),
+            cors_origins: Vec::new(),
+            metrics_bind: None,
+            metrics_token: None,
         }
     }
 }

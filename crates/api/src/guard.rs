@@ -125,7 +125,7 @@ fn coded(message: impl AsRef<str>, code: &str) -> ServerError {
 }
 
 /// `message` cut to [`MAX_MESSAGE_CHARS`] characters.
-fn bounded(message: &str) -> String {
+pub(crate) fn bounded(message: &str) -> String {
     match message.char_indices().nth(MAX_MESSAGE_CHARS) {
         Some((end, _)) => format!("{}…", &message[..end]),
         None => message.to_string(),

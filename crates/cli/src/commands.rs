@@ -37,6 +37,16 @@ pub enum Command {
         /// Milliseconds a dataloader gathers keys before it queries.
         #[arg(long, env = "C2C_BATCH_WINDOW_MS", default_value_t = 2)]
         batch_window_ms: u64,
+        /// Web origins whose pages may call the API (`https://forum.example`); repeat the flag or
+        /// separate them with commas. None by default: no CORS headers.
+        #[arg(long = "cors-origin", env = "C2C_CORS_ORIGINS", value_delimiter = ',')]
+        cors_origins: Vec<String>,
+        /// Serve /metrics on this address instead of the main one.
+        #[arg(long, env = "C2C_METRICS_BIND")]
+        metrics_bind: Option<String>,
+        /// Serve /metrics only with `Authorization: Bearer <token>`.
+        #[arg(long, env = "C2C_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Apply pending migrations and load the reference data.
     Migrate {
@@ -108,6 +118,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             no_seed,
             dev,
             batch_window_ms,
+            cors_origins,
+            metrics_bind,
+            metrics_token,
         } => {
             let secret = std::env::var("C2C_JWT_SECRET").ok();
             let jwt = api::config::jwt_keys(secret.as_deref(), dev)?;
@@ -117,6 +130,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 seed_if_empty: !no_seed,
                 batch_window: Duration::from_millis(batch_window_ms),
                 jwt,
+                cors_origins,
+                metrics_bind,
+                metrics_token,
             })
             .await
             .map_err(|e| e.to_string())?;

@@ -131,3 +131,233 @@ async fn ordinary_documents_with_fragments_still_run() {
     let introspection = app.data(INTROSPECTION, json!({})).await;
     assert!(introspection["__schema"]["types"].is_array());
 }
+
+/// POSTs `body` to `/graphql` as `content_type` (no header with `None`).
+async fn post_as(app: &TestApp, content_type: Option<&str>, body: String) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    request.send().await.expect("request sent")
+}
+
+#[tokio::test]
+async fn only_json_requests_run_so_a_foreign_page_cannot_post_mutations() {
+    let app = TestApp::new().spawn().await;
+    let admin = app.admin().await;
+    // What a form or a `fetch` without preflight may send from any web page.
+    let logout = json!({
+        "query": "mutation($t: String!) { logout(refreshToken: $t) }",
+        "variables": { "t": admin.refresh_token },
+    })
+    .to_string();
+    let before = app.statements_executed().await;
+    for content_type in [
+        Some("text/plain"),
+        Some("text/plain;charset=UTF-8"),
+        Some("application/x-www-form-urlencoded"),
+        Some("multipart/form-data; boundary=x"),
+        Some("application/jsonp"),
+        None,
+    ] {
+        let r = post_as(&app, content_type, logout.clone()).await;
+        assert_eq!(r.status().as_u16(), 415, "{content_type:?}");
+        let body: Value = r.json().await.expect("a JSON error");
+        assert_eq!(error_code(&body), "BAD_REQUEST", "{content_type:?}: {body}");
+    }
+    assert_eq!(
+        app.statements_executed().await,
+        before,
+        "no refused request reached the database"
+    );
+    // The sign-in was not revoked: its refresh token still works.
+    let data = app
+        .data(
+            "mutation($t: String!) { refresh(refreshToken: $t) { accessToken } }",
+            json!({ "t": admin.refresh_token }),
+        )
+        .await;
+    assert!(data["refresh"]["accessToken"].is_string());
+}
+
+#[tokio::test]
+async fn json_content_types_with_parameters_are_accepted() {
+    let app = TestApp::new().spawn().await;
+    let body = json!({ "query": "{ __typename }" }).to_string();
+    for content_type in [
+        "application/json",
+        "application/json; charset=utf-8",
+        "Application/JSON;charset=UTF-8",
+        "application/graphql-response+json",
+        "application/graphql-response+json; charset=utf-8",
+    ] {
+        let r = post_as(&app, Some(content_type), body.clone()).await;
+        assert_eq!(r.status().as_u16(), 200, "{content_type}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["data"]["__typename"], "Query", "{content_type}");
+    }
+}
+
+/// A preflight request for a POST of JSON with a token from `origin`.
+async fn preflight(app: &TestApp, origin: &str) -> reqwest::Response {
+    app.client
+        .request(reqwest::Method::OPTIONS, format!("{}/graphql", app.address))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,authorization",
+        )
+        .send()
+        .await
+        .expect("preflight sent")
+}
+
+fn header<'r>(r: &'r reqwest::Response, name: &str) -> Option<&'r str> {
+    r.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+#[tokio::test]
+async fn allowed_origins_get_cors_headers_and_others_do_not() {
+    let app = TestApp::new()
+        .configure(|s| {
+            s.cors_origins = vec![
+                "https://forum.example".into(),
+                "https://app.forum.example".into(),
+            ]
+        })
+        .spawn()
+        .await;
+
+    let r = preflight(&app, "https://forum.example").await;
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(
+        header(&r, "access-control-allow-origin"),
+        Some("https://forum.example")
+    );
+    let methods = header(&r, "access-control-allow-methods").unwrap_or_default();
+    assert!(
+        methods.contains("POST") && methods.contains("GET"),
+        "{methods}"
+    );
+    let headers = header(&r, "access-control-allow-headers")
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(
+        headers.contains("content-type") && headers.contains("authorization"),
+        "{headers}"
+    );
+
+    let r = preflight(&app, "https://evil.example").await;
+    assert!(!r.status().is_success(), "{}", r.status());
+    assert_eq!(header(&r, "access-control-allow-origin"), None);
+
+    // The request itself: the allowed origin may read the answer, the other may not.
+    for (origin, allowed) in [
+        (
+            "https://app.forum.example",
+            Some("https://app.forum.example"),
+        ),
+        ("https://evil.example", None),
+    ] {
+        let r = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("origin", origin)
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            header(&r, "access-control-allow-origin"),
+            allowed,
+            "{origin}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn without_an_allow_list_no_origin_gets_cors_headers() {
+    let app = TestApp::new().spawn().await;
+    let r = preflight(&app, "https://forum.example").await;
+    assert!(!r.status().is_success(), "{}", r.status());
+    assert_eq!(header(&r, "access-control-allow-origin"), None);
+}
+
+/// A local port free at the time of asking.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+#[tokio::test]
+async fn metrics_can_move_to_an_address_of_their_own() {
+    let port = free_port();
+    let app = TestApp::new()
+        .configure(move |s| s.metrics_bind = Some(format!("127.0.0.1:{port}")))
+        .spawn()
+        .await;
+    let r = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404, "no longer on the public listener");
+    let r = app
+        .client
+        .get(format!("http://127.0.0.1:{port}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("c2c_graphql_requests_total")
+    );
+    let r = app
+        .client
+        .post(format!("http://127.0.0.1:{port}/graphql"))
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        404,
+        "only metrics on the metrics address"
+    );
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_bearer_token() {
+    let app = TestApp::new()
+        .configure(|s| s.metrics_token = Some("a metrics token for the scraper".into()))
+        .spawn()
+        .await;
+    let metrics = |token: Option<&'static str>| {
+        let mut request = app.client.get(format!("{}/metrics", app.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    for token in [None, Some("wrong"), Some("a metrics token for the scrape")] {
+        let r = metrics(token).await.unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{token:?}");
+        let body: Value = r.json().await.expect("a JSON error");
+        assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    }
+    let r = metrics(Some("a metrics token for the scraper"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("c2c_db_statements_total"));
+}
