@@ -1,8 +1,8 @@
 //! Errors carry `extensions.code` (and the field for VALIDATION); inputs are bounded.
 
-use serde_json::json;
+use serde_json::{Value, json};
 
-use crate::helpers::{error_code, spawn_app};
+use crate::helpers::{Seed, error_code, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn page_sizes_cursors_and_ids_are_validated() {
@@ -100,6 +100,7 @@ async fn deep_and_costly_queries_are_refused() {
     let app = spawn_app().await;
     let deep = "{ practices(first: 1) { edges { node { participants { city { needs { edges { node { city { participations { edges { node { practice { participants { city { name } } } } } } } } } } } } } } } }";
     let r = app.graphql(deep, json!({})).await;
+    assert_eq!(error_code(&r), "QUERY_TOO_LARGE", "{r}");
     assert!(
         r["errors"][0]["message"]
             .as_str()
@@ -111,6 +112,7 @@ async fn deep_and_costly_queries_are_refused() {
 
     let costly = "{ practices(first: 100) { edges { node { cities { practices(first: 100) { edges { node { title summary cities { name } } } } } } } } }";
     let r = app.graphql(costly, json!({})).await;
+    assert_eq!(error_code(&r), "QUERY_TOO_LARGE", "{r}");
     assert!(
         r["errors"][0]["message"]
             .as_str()
@@ -121,25 +123,107 @@ async fn deep_and_costly_queries_are_refused() {
     );
 }
 
-#[tokio::test]
-async fn malformed_and_oversized_requests_are_refused() {
-    let app = spawn_app().await;
-    let url = format!("{}/graphql", app.address);
+/// Longest message an error about a document may have: it must not echo the document.
+const SHORT: usize = 300;
 
-    let r = app
+fn message(response: &Value) -> &str {
+    response["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn documents_that_do_not_parse_answer_a_short_coded_error() {
+    let app = spawn_app_with(Seed::Nothing).await;
+    let padding = "y ".repeat(20_000);
+    for query in [
+        "{ inventory { practiceCount }".to_string(),
+        format!("{{ inventory {{ practiceCount }} }} }} {padding}"),
+        format!("{{ inventory(x: \"{padding}) {{ practiceCount }} }}"),
+        String::new(),
+        "mutation".to_string(),
+    ] {
+        let r = app.graphql(&query, json!({})).await;
+        assert_eq!(error_code(&r), "GRAPHQL_PARSE_FAILED", "{r}");
+        assert!(message(&r).len() < SHORT, "{} bytes", message(&r).len());
+        assert!(r["data"].is_null(), "{r}");
+    }
+}
+
+#[tokio::test]
+async fn documents_invalid_for_the_schema_answer_a_coded_error() {
+    let app = spawn_app_with(Seed::Nothing).await;
+    let long = "z".repeat(40_000);
+    let cases: [(String, Value); 7] = [
+        ("{ nope }".into(), json!({})),
+        ("{ practices(bogus: 1) { totalCount } }".into(), json!({})),
+        (
+            "{ practices(first: \"ten\") { totalCount } }".into(),
+            json!({}),
+        ),
+        (
+            format!("{{ practices(first: \"{long}\") {{ totalCount }} }}"),
+            json!({}),
+        ),
+        (
+            "query($n: Int) { practices(first: $n) { totalCount } }".into(),
+            json!({ "n": long }),
+        ),
+        (
+            "query($n: Int!) { practices(first: $n) { totalCount } }".into(),
+            json!({}),
+        ),
+        ("{ practices { edges } }".into(), json!({})),
+    ];
+    for (query, variables) in cases {
+        let r = app.graphql(&query, variables).await;
+        assert_eq!(
+            error_code(&r),
+            "GRAPHQL_VALIDATION_FAILED",
+            "{}: {r}",
+            &query[..query.len().min(80)]
+        );
+        assert!(message(&r).len() < SHORT, "{} bytes", message(&r).len());
+    }
+
+    // An operation name the document does not hold.
+    let r: Value = app
         .client
-        .post(&url)
-        .header("content-type", "application/json")
-        .body("{not json")
+        .post(format!("{}/graphql", app.address))
+        .json(&json!({ "query": "query A { __typename }", "operationName": "B" }))
         .send()
         .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
-    assert_eq!(r.status().as_u16(), 400);
-    let body: serde_json::Value = r.json().await.unwrap();
-    assert_eq!(body["errors"][0]["extensions"]["code"], "VALIDATION");
+    assert_eq!(error_code(&r), "GRAPHQL_VALIDATION_FAILED", "{r}");
+}
+
+#[tokio::test]
+async fn malformed_and_oversized_requests_are_refused() {
+    let app = spawn_app_with(Seed::Nothing).await;
+    let url = format!("{}/graphql", app.address);
+
+    for body in ["{not json", "[1, 2]", r#"{"query": 5}"#, ""] {
+        let r = app
+            .client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{body}");
+        let answer: Value = r.json().await.unwrap();
+        assert_eq!(error_code(&answer), "BAD_REQUEST", "{body}: {answer}");
+        assert!(message(&answer).len() < SHORT);
+    }
 
     let huge =
         json!({ "query": format!("{{ inventory {{ practiceCount }} }} #{}", "x".repeat(100_000)) });
     let r = app.client.post(&url).json(&huge).send().await.unwrap();
     assert_eq!(r.status().as_u16(), 413);
+    let answer: Value = r.json().await.expect("a JSON error");
+    assert_eq!(error_code(&answer), "BAD_REQUEST", "{answer}");
 }

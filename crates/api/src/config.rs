@@ -26,6 +26,13 @@ pub struct Settings {
     pub jwt: JwtKeys,
     /// Clients' budgets over time, the query deadline, concurrent expensive requests.
     pub budget: BudgetSettings,
+    /// Web origins (`https://forum.example`) whose pages may call the API from a browser; none
+    /// by default, and then no CORS headers are sent.
+    pub cors_origins: Vec<String>,
+    /// Serve `/metrics` on this address only, not on `bind`.
+    pub metrics_bind: Option<String>,
+    /// Serve `/metrics` only to requests bearing this token.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -37,6 +44,9 @@ impl Default for Settings {
             batch_window: DEFAULT_BATCH_WINDOW,
             jwt: JwtKeys::generated(),
             budget: BudgetSettings::default(),
+            cors_origins: Vec::new(),
+            metrics_bind: None,
+            metrics_token: None,
         }
     }
 }

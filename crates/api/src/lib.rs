@@ -6,6 +6,7 @@ pub mod budget;
 pub mod config;
 pub mod error;
 pub mod graphql;
+pub mod guard;
 pub mod metrics;
 pub mod startup;
 pub mod telemetry;

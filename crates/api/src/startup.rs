@@ -3,11 +3,16 @@
 use std::net::TcpListener;
 use std::sync::atomic::Ordering;
 
+use actix_cors::Cors;
 use actix_web::dev::Server;
 pub use actix_web::dev::ServerHandle;
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::{StatusCode, Uri};
+use actix_web::middleware::Condition;
 use actix_web::{App as HttpApp, HttpRequest, HttpResponse, HttpServer, web};
 use async_graphql::http::GraphiQLSource;
 use domain::{Error, Result};
+use sha2::{Digest, Sha256};
 
 use crate::app::App;
 pub use crate::app::Services;
@@ -15,47 +20,100 @@ use crate::auth;
 use crate::config::{MAX_REQUEST_BYTES, Settings};
 use crate::metrics::{self, HttpMetrics};
 
+/// The code of an HTTP request that is not a GraphQL request this server takes: a body that is
+/// not JSON or too large, a content type other than JSON.
+pub const BAD_REQUEST: &str = "BAD_REQUEST";
+
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(u16, Server)>,
     app: App,
 }
 
 struct State {
     app: App,
     http_metrics: HttpMetrics,
+    /// SHA-256 of the token `/metrics` asks for, if any: compared digest to digest so the time
+    /// a comparison takes says nothing about the token.
+    metrics_token: Option<[u8; 32]>,
 }
 
 impl Application {
-    /// Opens the app (see [`App::open`]) and binds the server; it serves once run.
+    /// Opens the app (see [`App::open`]) and binds the server, and the metrics server when
+    /// `settings.metrics_bind` is set; they serve once run.
     pub async fn build(settings: Settings) -> Result<Application> {
+        let cors_origins = checked_origins(&settings.cors_origins)?;
         let app = App::open(&settings).await?;
-        let listener = TcpListener::bind(&settings.bind)
-            .map_err(|e| Error::internal(format!("cannot bind {}: {e}", settings.bind)))?;
-        let port = listener.local_addr().map_err(Error::internal)?.port();
+        let (listener, port) = bind(&settings.bind)?;
         let state = web::Data::new(State {
             app: app.clone(),
             http_metrics: HttpMetrics::default(),
+            metrics_token: settings
+                .metrics_token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map(digest),
         });
+        let metrics_here = settings.metrics_bind.is_none();
+        let main_state = state.clone();
         let server = HttpServer::new(move || {
             HttpApp::new()
-                .app_data(state.clone())
+                .app_data(main_state.clone())
                 .app_data(web::PayloadConfig::new(MAX_REQUEST_BYTES))
-                .route("/graphql", web::post().to(graphql_post))
-                .route("/graphql", web::get().to(graphiql))
+                .service(
+                    web::resource("/graphql")
+                        .wrap(Condition::new(
+                            !cors_origins.is_empty(),
+                            cors(&cors_origins),
+                        ))
+                        .route(web::post().to(graphql_post))
+                        .route(web::get().to(graphiql)),
+                )
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
-                .route("/metrics", web::get().to(metrics_text))
+                .configure(|config| {
+                    if metrics_here {
+                        config.route("/metrics", web::get().to(metrics_text));
+                    }
+                })
         })
         .listen(listener)
         .map_err(Error::internal)?
         .run();
+        let metrics = match &settings.metrics_bind {
+            Some(address) => {
+                let (listener, port) = bind(address)?;
+                let server = HttpServer::new(move || {
+                    HttpApp::new()
+                        .app_data(state.clone())
+                        .route("/metrics", web::get().to(metrics_text))
+                })
+                .workers(1)
+                .listen(listener)
+                .map_err(Error::internal)?
+                .run();
+                tracing::info!(port, "serving metrics");
+                Some((port, server))
+            }
+            None => None,
+        };
         tracing::info!(port, "listening");
-        Ok(Application { port, server, app })
+        Ok(Application {
+            port,
+            server,
+            metrics,
+            app,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `/metrics` is served on when it has an address of its own.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// The app the server answers from.
@@ -63,14 +121,72 @@ impl Application {
         &self.app
     }
 
-    /// Stops the server from elsewhere once it runs.
+    /// Stops the server from elsewhere once it runs (the metrics server stops with it).
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let Application {
+            server, metrics, ..
+        } = self;
+        let Some((_, metrics)) = metrics else {
+            return server.await;
+        };
+        let metrics_handle = metrics.handle();
+        let main = async move {
+            let stopped = server.await;
+            metrics_handle.stop(true).await;
+            stopped
+        };
+        let (main, metrics) = tokio::join!(main, metrics);
+        main.and(metrics)
     }
+}
+
+fn bind(address: &str) -> Result<(TcpListener, u16)> {
+    let listener = TcpListener::bind(address)
+        .map_err(|e| Error::internal(format!("cannot bind {address}: {e}")))?;
+    let port = listener.local_addr().map_err(Error::internal)?.port();
+    Ok((listener, port))
+}
+
+/// The allowed origins, each exactly as a browser sends it in `Origin` (`https://host[:port]`,
+/// no path, no wildcard): anything else would silently never match.
+fn checked_origins(origins: &[String]) -> Result<Vec<String>> {
+    origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let exact = origin.parse::<Uri>().ok().and_then(|uri| {
+                let scheme = uri.scheme_str().filter(|s| *s == "http" || *s == "https")?;
+                let authority = uri.authority()?;
+                (format!("{scheme}://{authority}") == origin).then(|| origin.to_string())
+            });
+            exact.ok_or_else(|| {
+                Error::validation(
+                    "corsOrigins",
+                    format!("{origin:?} is not an origin such as https://forum.example"),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Browsers on `origins` may POST JSON with a bearer token and read the answer; preflights from
+/// other origins are refused and their requests get no CORS headers.
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .max_age(3600)
+}
+
+fn digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 /// Counts a GraphQL request that carried errors.
@@ -85,22 +201,58 @@ fn error_body(code: &str, message: &str) -> serde_json::Value {
     serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
 }
 
+/// Whether the request says it carries JSON. A web page can send `text/plain`, form and
+/// multipart bodies to any origin without asking; taking only JSON means a foreign page must pass
+/// a CORS preflight before its request runs.
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    ["application/json", "application/graphql-response+json"]
+        .iter()
+        .any(|accepted| essence.eq_ignore_ascii_case(accepted))
+}
+
 async fn graphql_post(
     state: web::Data<State>,
     http: HttpRequest,
-    body: web::Bytes,
+    body: std::result::Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
     state
         .http_metrics
         .graphql_requests
         .fetch_add(1, Ordering::Relaxed);
+    if !is_json(http.headers()) {
+        count_error(&state);
+        return HttpResponse::UnsupportedMediaType().json(error_body(
+            BAD_REQUEST,
+            "send the request as application/json",
+        ));
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(e) => {
+            count_error(&state);
+            let status = e.as_response_error().status_code();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                format!("the request body is larger than {MAX_REQUEST_BYTES} bytes")
+            } else {
+                "the request body could not be read".to_string()
+            };
+            return HttpResponse::build(status).json(error_body(BAD_REQUEST, &message));
+        }
+    };
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             count_error(&state);
             return HttpResponse::BadRequest().json(error_body(
-                "VALIDATION",
-                &format!("the body is not a GraphQL request: {e}"),
+                BAD_REQUEST,
+                &crate::guard::bounded(&format!("the body is not a GraphQL request: {e}")),
             ));
         }
     };
@@ -156,11 +308,74 @@ async fn readyz(state: web::Data<State>) -> HttpResponse {
     }
 }
 
-async fn metrics_text(state: web::Data<State>) -> HttpResponse {
+async fn metrics_text(state: web::Data<State>, http: HttpRequest) -> HttpResponse {
+    if let Some(expected) = &state.metrics_token {
+        let given = http
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(digest);
+        let matches = given.is_some_and(|given| {
+            given
+                .iter()
+                .zip(expected)
+                .fold(0u8, |d, (a, b)| d | (a ^ b))
+                == 0
+        });
+        if !matches {
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                .json(error_body(
+                    "UNAUTHENTICATED",
+                    "the metrics need the bearer token configured in C2C_METRICS_TOKEN",
+                ));
+        }
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(metrics::render(
             &state.http_metrics,
             state.app.database().metrics(),
         ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_exact_origins_are_allowed_in_the_cors_list() {
+        let ok = |o: &str| checked_origins(&[o.to_string()]).is_ok();
+        assert!(ok("https://forum.example"));
+        assert!(ok("http://localhost:3000"));
+        for wrong in [
+            "*",
+            "forum.example",
+            "https://forum.example/",
+            "https://forum.example/app",
+            "ftp://forum.example",
+        ] {
+            assert!(!ok(wrong), "{wrong}");
+        }
+        assert_eq!(
+            checked_origins(&[" https://a.example ".into(), String::new()]).unwrap(),
+            ["https://a.example"]
+        );
+    }
+
+    #[test]
+    fn json_content_types_are_recognised_with_their_parameters() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::CONTENT_TYPE, value.parse().unwrap());
+            is_json(&headers)
+        };
+        assert!(with("application/json"));
+        assert!(with("APPLICATION/JSON ; charset=utf-8"));
+        assert!(with("application/graphql-response+json"));
+        assert!(!with("text/plain"));
+        assert!(!with("application/json-seq"));
+        assert!(!is_json(&HeaderMap::new()));
+    }
 }

@@ -50,6 +50,16 @@ pub enum Command {
         /// Expensive requests (cost 5,000 or more) run at once in the process.
         #[arg(long, env = "C2C_EXPENSIVE_CONCURRENCY", default_value_t = api::budget::DEFAULT_EXPENSIVE_CONCURRENCY)]
         expensive_concurrency: usize,
+        /// Web origins whose pages may call the API (`https://forum.example`); repeat the flag or
+        /// separate them with commas. None by default: no CORS headers.
+        #[arg(long = "cors-origin", env = "C2C_CORS_ORIGINS", value_delimiter = ',')]
+        cors_origins: Vec<String>,
+        /// Serve /metrics on this address instead of the main one.
+        #[arg(long, env = "C2C_METRICS_BIND")]
+        metrics_bind: Option<String>,
+        /// Serve /metrics only with `Authorization: Bearer <token>`.
+        #[arg(long, env = "C2C_METRICS_TOKEN", hide_env_values = true)]
+        metrics_token: Option<String>,
     },
     /// Apply pending migrations and load the reference data.
     Migrate {
@@ -125,6 +135,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             client_burst,
             query_deadline_ms,
             expensive_concurrency,
+            cors_origins,
+            metrics_bind,
+            metrics_token,
         } => {
             let secret = std::env::var("C2C_JWT_SECRET").ok();
             let jwt = api::config::jwt_keys(secret.as_deref(), dev)?;
@@ -140,6 +153,9 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     deadline: Duration::from_millis(query_deadline_ms),
                     expensive_concurrency,
                 },
+                cors_origins,
+                metrics_bind,
+                metrics_token,
             })
             .await
             .map_err(|e| e.to_string())?;

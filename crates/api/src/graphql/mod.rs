@@ -67,7 +67,10 @@ pub const MAX_COMPLEXITY: usize = cost::MAX_REQUEST_COST;
 /// The schema without request data: what prints the SDL, and what [`crate::app`] serves once it
 /// has added the budgets.
 pub fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).limit_depth(MAX_DEPTH)
+    // The document guard first: it must refuse a fragment bomb before anything walks it.
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .extension(crate::guard::DocumentGuard)
+        .limit_depth(MAX_DEPTH)
 }
 
 pub fn schema() -> AppSchema {

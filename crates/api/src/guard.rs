@@ -1,0 +1,388 @@
+//! What a query document must be before async-graphql walks it, and the code every error of a
+//! malformed document carries.
+//!
+//! async-graphql's own checks (recursion depth, validation, depth and complexity limits) walk
+//! fragment spreads by expanding them, so a document of a few hundred bytes whose fragments spread
+//! each other twice costs 2^n steps before any limit answers. [`DocumentGuard`] parses the document
+//! itself, measures its size after fragment expansion with one computation per fragment, refuses
+//! cycles, and only then hands the parsed document on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextPrepareRequest, NextRequest, NextValidation,
+};
+use async_graphql::parser::types::{
+    Directive, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
+};
+use async_graphql::parser::{self, Positioned};
+use async_graphql::{
+    ErrorExtensionValues, Name, Request, Response, ServerError, ServerResult, ValidationResult,
+    Value,
+};
+
+/// Largest size of a document after fragment expansion: every field, argument value (each item
+/// of a list or object counts), directive, inline fragment and fragment spread counts one, a
+/// spread counting the fragment it names again each time. The operations are counted expanded,
+/// and each fragment definition once more, expanded, as validation walks those too. The
+/// introspection query of GraphQL tools measures about 430; a page of practices with their
+/// cities, schemes and funding under 100.
+pub const MAX_DOCUMENT_SIZE: u64 = 2_000;
+
+/// Deepest nesting of selections and fragment spreads measured; async-graphql refuses beyond 32,
+/// this only bounds the measuring itself.
+const MAX_NESTING: usize = 64;
+
+/// Longest error message about a document: messages must not echo what the client sent.
+const MAX_MESSAGE_CHARS: usize = 200;
+
+/// The document is not GraphQL.
+pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+/// The document is GraphQL but not a valid request for this schema or these variables.
+pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+/// The document is too large after fragment expansion, nested too deep, or too complex.
+pub const TOO_LARGE: &str = "QUERY_TOO_LARGE";
+
+/// Registered on the schema: see the module documentation.
+pub struct DocumentGuard;
+
+impl ExtensionFactory for DocumentGuard {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DocumentGuard)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for DocumentGuard {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        // What is left without a code comes from async-graphql itself after validation: an
+        // operation name that names nothing, a value a scalar refuses at execution.
+        for error in &mut response.errors {
+            if code_of(error).is_none() {
+                set_code(error, VALIDATION_FAILED);
+                error.message = bounded(&error.message);
+            }
+        }
+        response
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        mut request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let document = parse(&request.query)?;
+        check_size(&document)?;
+        request.set_parsed_query(document);
+        next.run(ctx, request).await
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|mut error| {
+                    if code_of(&error).is_none() {
+                        // async-graphql's wording of its depth and complexity limits.
+                        let limit = error.message.contains("nested too deep")
+                            || error.message.contains("too complex")
+                            || error.message.contains("recursion depth");
+                        set_code(
+                            &mut error,
+                            if limit { TOO_LARGE } else { VALIDATION_FAILED },
+                        );
+                        error.message = bounded(&error.message);
+                    }
+                    error
+                })
+                .collect()
+        })
+    }
+}
+
+fn code_of(error: &ServerError) -> Option<&Value> {
+    error.extensions.as_ref().and_then(|e| e.get("code"))
+}
+
+fn set_code(error: &mut ServerError, code: &str) {
+    error
+        .extensions
+        .get_or_insert_with(ErrorExtensionValues::default)
+        .set("code", code);
+}
+
+fn coded(message: impl AsRef<str>, code: &str) -> ServerError {
+    let mut error = ServerError::new(bounded(message.as_ref()), None);
+    set_code(&mut error, code);
+    error
+}
+
+/// `message` cut to [`MAX_MESSAGE_CHARS`] characters.
+pub(crate) fn bounded(message: &str) -> String {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((end, _)) => format!("{}…", &message[..end]),
+        None => message.to_string(),
+    }
+}
+
+/// The document, or a parse error that names the place and what was expected but does not quote
+/// the document (the parser's own message reprints the offending line, which may be the whole
+/// document).
+fn parse(query: &str) -> ServerResult<ExecutableDocument> {
+    parser::parse_query(query).map_err(|error| {
+        let message = match &error {
+            parser::Error::Syntax { message, start, .. } => {
+                let expected = message
+                    .lines()
+                    .filter_map(|l| l.trim().strip_prefix("= "))
+                    .next_back()
+                    .unwrap_or("unexpected input");
+                format!(
+                    "syntax error at line {}, column {}: {expected}",
+                    start.line, start.column
+                )
+            }
+            parser::Error::RecursionLimitExceeded => {
+                return coded("the document is nested too deep", TOO_LARGE);
+            }
+            other => other.to_string(),
+        };
+        let mut coded = coded(message, PARSE_FAILED);
+        coded.locations = error.positions().take(1).collect();
+        coded
+    })
+}
+
+/// Refuses a document larger than [`MAX_DOCUMENT_SIZE`] once expanded, or whose fragments spread
+/// each other in a cycle.
+fn check_size(document: &ExecutableDocument) -> ServerResult<()> {
+    let mut measure = Measure {
+        fragments: &document.fragments,
+        sizes: HashMap::new(),
+    };
+    let mut total: u64 = 0;
+    for (_, operation) in document.operations.iter() {
+        let own = directives_size(&operation.node.directives);
+        let size = measure.selection_set(&operation.node.selection_set, 0)?;
+        total = total.saturating_add(own).saturating_add(size);
+    }
+    for name in document.fragments.keys() {
+        total = total.saturating_add(measure.fragment(name, 0)?);
+    }
+    if total > MAX_DOCUMENT_SIZE {
+        return Err(coded(
+            format!(
+                "the document is too large: {} after fragment expansion, at most {MAX_DOCUMENT_SIZE}",
+                if total == u64::MAX {
+                    "beyond any bound".to_string()
+                } else {
+                    total.to_string()
+                }
+            ),
+            TOO_LARGE,
+        ));
+    }
+    Ok(())
+}
+
+enum Sized {
+    /// Being measured: meeting it again is a cycle.
+    Open,
+    Done(u64),
+}
+
+struct Measure<'d> {
+    fragments: &'d HashMap<Name, Positioned<FragmentDefinition>>,
+    sizes: HashMap<&'d str, Sized>,
+}
+
+impl<'d> Measure<'d> {
+    fn fragment(&mut self, name: &'d Name, nesting: usize) -> ServerResult<u64> {
+        match self.sizes.get(name.as_str()) {
+            Some(Sized::Done(size)) => return Ok(*size),
+            Some(Sized::Open) => {
+                return Err(coded(
+                    format!("fragment {name} spreads itself"),
+                    VALIDATION_FAILED,
+                ));
+            }
+            None => {}
+        }
+        // A spread of a fragment that does not exist is validation's to report.
+        let Some(fragment) = self.fragments.get(name) else {
+            return Ok(0);
+        };
+        self.sizes.insert(name.as_str(), Sized::Open);
+        let size = directives_size(&fragment.node.directives)
+            .saturating_add(self.selection_set(&fragment.node.selection_set, nesting)?);
+        self.sizes.insert(name.as_str(), Sized::Done(size));
+        Ok(size)
+    }
+
+    fn selection_set(
+        &mut self,
+        set: &'d Positioned<SelectionSet>,
+        nesting: usize,
+    ) -> ServerResult<u64> {
+        if nesting > MAX_NESTING {
+            return Err(coded("the document is nested too deep", TOO_LARGE));
+        }
+        let mut size: u64 = 0;
+        for selection in &set.node.items {
+            let one = match &selection.node {
+                Selection::Field(field) => {
+                    let field = &field.node;
+                    let arguments = field
+                        .arguments
+                        .iter()
+                        .fold(0u64, |n, (_, v)| n.saturating_add(value_size(&v.node)));
+                    1u64.saturating_add(arguments)
+                        .saturating_add(directives_size(&field.directives))
+                        .saturating_add(self.selection_set(&field.selection_set, nesting + 1)?)
+                }
+                Selection::InlineFragment(inline) => 1u64
+                    .saturating_add(directives_size(&inline.node.directives))
+                    .saturating_add(self.selection_set(&inline.node.selection_set, nesting + 1)?),
+                Selection::FragmentSpread(spread) => 1u64
+                    .saturating_add(directives_size(&spread.node.directives))
+                    .saturating_add(self.fragment(&spread.node.fragment_name.node, nesting + 1)?),
+            };
+            size = size.saturating_add(one);
+        }
+        Ok(size)
+    }
+}
+
+fn directives_size(directives: &[Positioned<Directive>]) -> u64 {
+    directives.iter().fold(0u64, |n, d| {
+        let arguments = d
+            .node
+            .arguments
+            .iter()
+            .fold(0u64, |a, (_, v)| a.saturating_add(value_size(&v.node)));
+        n.saturating_add(1).saturating_add(arguments)
+    })
+}
+
+/// An argument's value: one, plus its items. The parser bounds the nesting of values.
+fn value_size(value: &async_graphql_value::Value) -> u64 {
+    match value {
+        async_graphql_value::Value::List(items) => items
+            .iter()
+            .fold(1u64, |n, v| n.saturating_add(value_size(v))),
+        async_graphql_value::Value::Object(fields) => fields
+            .values()
+            .fold(1u64, |n, v| n.saturating_add(value_size(v))),
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(doc: &str) -> ServerResult<()> {
+        check_size(&parse(doc).expect("parses"))
+    }
+
+    fn code(error: &ServerError) -> String {
+        code_of(error).map(|v| v.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_bomb_of_any_depth_is_measured_without_expanding_it() {
+        for n in [12, 24, 64, 200] {
+            let mut doc = format!("query{{...F{n}}} fragment F0 on Query{{__typename}}");
+            for i in 1..=n {
+                doc.push_str(&format!(
+                    " fragment F{i} on Query{{...F{p} ...F{p}}}",
+                    p = i - 1
+                ));
+            }
+            let err = size(&doc).expect_err("too large");
+            assert_eq!(
+                code(&err),
+                format!("\"{TOO_LARGE}\""),
+                "{n}: {}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
+    fn cycles_are_refused() {
+        let err = size("{...A} fragment A on Query{...B} fragment B on Query{...A}").unwrap_err();
+        assert_eq!(code(&err), format!("\"{VALIDATION_FAILED}\""));
+        let err = size("{...A} fragment A on Query{a{...A}}").unwrap_err();
+        assert_eq!(code(&err), format!("\"{VALIDATION_FAILED}\""));
+    }
+
+    #[test]
+    fn aliases_arguments_and_inline_fragments_count() {
+        let aliases = format!(
+            "{{{}}}",
+            (0..1_100)
+                .map(|i| format!(" a{i}: x(y: 1)"))
+                .collect::<String>()
+        );
+        assert!(
+            size(&aliases).is_err(),
+            "1,100 aliased fields with an argument each"
+        );
+        let list = format!("{{ x(y: [{}]) }}", "1,".repeat(2_100));
+        assert!(size(&list).is_err(), "a list of 2,100 items");
+        let inline = format!("{{{}}}", " ... on Query { a }".repeat(1_100));
+        assert!(size(&inline).is_err());
+        assert!(size("{ a(b: {c: [1, 2]}) ... on Query { d } }").is_ok());
+    }
+
+    /// What GraphiQL and other tools send when they open.
+    const INTROSPECTION: &str = "
+    query IntrospectionQuery {
+      __schema {
+        queryType { name } mutationType { name } subscriptionType { name }
+        types { ...FullType }
+        directives { name description locations args { ...InputValue } }
+      }
+    }
+    fragment FullType on __Type {
+      kind name description
+      fields(includeDeprecated: true) {
+        name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+      }
+      inputFields { ...InputValue }
+      interfaces { ...TypeRef }
+      enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+      possibleTypes { ...TypeRef }
+    }
+    fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+    fragment TypeRef on __Type {
+      kind name
+      ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+        ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+    }";
+
+    #[test]
+    fn the_introspection_query_of_tools_fits() {
+        assert!(size(INTROSPECTION).is_ok());
+    }
+
+    #[test]
+    fn parse_errors_are_short_and_coded() {
+        let err = parse(&format!("{{ a {} ", "b ".repeat(20_000))).unwrap_err();
+        assert_eq!(code(&err), format!("\"{PARSE_FAILED}\""));
+        assert!(
+            err.message.chars().count() <= MAX_MESSAGE_CHARS + 1,
+            "{}",
+            err.message
+        );
+        assert!(!err.locations.is_empty());
+    }
+}
