@@ -38,7 +38,12 @@ impl App {
                 "seeded the information base into an empty database"
             );
         }
-        let services = Services::new(&database, settings.jwt.clone(), settings.batch_window);
+        let services = Services::new(
+            &database,
+            settings.jwt.clone(),
+            settings.batch_window,
+            settings.hashing,
+        );
         Ok(App { database, services })
     }
 
@@ -76,9 +81,14 @@ pub struct Services {
 }
 
 impl Services {
-    fn new(database: &Database, jwt: JwtKeys, batch_window: Duration) -> Self {
+    fn new(
+        database: &Database,
+        jwt: JwtKeys,
+        batch_window: Duration,
+        hashing: auth::HashingLimits,
+    ) -> Self {
         let store = Arc::new(database.store());
-        let (hasher, tokens) = auth::token_services();
+        let (hasher, tokens) = auth::token_services(hashing);
         Services {
             schema: graphql::schema(),
             catalog: Catalog::new(store.clone()),

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::auth::JwtKeys;
+use crate::auth::{HashingLimits, JwtKeys};
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://c2c-forum.db?mode=rwc";
@@ -23,6 +23,8 @@ pub struct Settings {
     pub batch_window: Duration,
     /// The key access tokens are signed with.
     pub jwt: JwtKeys,
+    /// Threads hashing passwords and requests that may wait for them.
+    pub hashing: HashingLimits,
 }
 
 impl Default for Settings {
@@ -33,6 +35,7 @@ impl Default for Settings {
             seed_if_empty: true,
             batch_window: DEFAULT_BATCH_WINDOW,
             jwt: JwtKeys::generated(),
+            hashing: HashingLimits::default(),
         }
     }
 }

@@ -37,6 +37,12 @@ pub enum Command {
         /// Milliseconds a dataloader gathers keys before it queries.
         #[arg(long, env = "C2C_BATCH_WINDOW_MS", default_value_t = 2)]
         batch_window_ms: u64,
+        /// Threads hashing passwords at once (each holds 19 MiB while it works); default: one a core.
+        #[arg(long, env = "C2C_HASH_WORKERS")]
+        hash_workers: Option<usize>,
+        /// Sign-ins and registrations that may wait for a hashing thread; beyond them RATE_LIMITED.
+        #[arg(long, env = "C2C_HASH_QUEUE", default_value_t = api::auth::DEFAULT_HASH_QUEUE)]
+        hash_queue: usize,
     },
     /// Apply pending migrations and load the reference data.
     Migrate {
@@ -108,6 +114,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             no_seed,
             dev,
             batch_window_ms,
+            hash_workers,
+            hash_queue,
         } => {
             let secret = std::env::var("C2C_JWT_SECRET").ok();
             let jwt = api::config::jwt_keys(secret.as_deref(), dev)?;
@@ -117,6 +125,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 seed_if_empty: !no_seed,
                 batch_window: Duration::from_millis(batch_window_ms),
                 jwt,
+                hashing: api::auth::HashingLimits {
+                    workers: hash_workers.unwrap_or(api::auth::HashingLimits::default().workers),
+                    queue: hash_queue,
+                },
             })
             .await
             .map_err(|e| e.to_string())?;

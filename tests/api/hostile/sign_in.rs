@@ -1,2 +1,186 @@
 //! Sign-in under attack: bursts that would exhaust memory, races on the throttle, account
 //! enumeration through `register`, and tokens of a revoked sign-in.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+const LOGIN: &str =
+    "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }";
+
+/// The whole test binary's resident memory, in bytes: the server runs in this process.
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmRSS in /proc/self/status")
+        * 1024
+}
+
+/// A client whose requests come from loopback address 127.1.x.y (every 127/8 address is this
+/// machine), so the server sees `n` distinct client addresses.
+fn client_from(n: usize) -> reqwest::Client {
+    let address = Ipv4Addr::new(127, 1, (n / 250) as u8, (n % 250 + 1) as u8);
+    reqwest::Client::builder()
+        .local_address(IpAddr::V4(address))
+        .build()
+        .expect("a client")
+}
+
+async fn post(client: &reqwest::Client, app: &TestApp, query: &str, variables: Value) -> Value {
+    client
+        .post(format!("{}/graphql", app.address))
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("request sent")
+        .json()
+        .await
+        .expect("JSON response")
+}
+
+/// The error code of a response, or "OK" without errors.
+fn code(response: &Value) -> String {
+    match response.get("errors") {
+        None => "OK".into(),
+        Some(errors) => errors[0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or("NONE")
+            .to_string(),
+    }
+}
+
+/// Samples the process's RSS until stopped; the highest value seen.
+fn watch_rss() -> (Arc<AtomicBool>, tokio::task::JoinHandle<u64>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(rss_bytes()));
+    let watcher = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_bytes(), Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            peak.load(Ordering::Relaxed)
+        })
+    };
+    (stop, watcher)
+}
+
+const MIB: u64 = 1024 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_sign_ins_keeps_memory_bounded() {
+    let app = TestApp::new().spawn().await;
+    app.admin().await;
+    // From 300 addresses with 300 emails, so that no throttle spares the hashing pool its work.
+    let clients: Vec<_> = (0..300).map(client_from).collect();
+    let baseline = rss_bytes();
+    let (stop, watcher) = watch_rss();
+    let app = Arc::new(app);
+    let burst: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(n, client)| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                let vars =
+                    json!({ "e": format!("guess-{n}@forum.example"), "p": "wrong password!" });
+                code(&post(&client, &app, LOGIN, vars).await)
+            })
+        })
+        .collect();
+    let mut codes = std::collections::BTreeMap::<String, usize>::new();
+    for answer in burst {
+        *codes.entry(answer.await.unwrap()).or_default() += 1;
+    }
+    stop.store(true, Ordering::Relaxed);
+    let peak = watcher.await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let after = rss_bytes();
+    eprintln!(
+        "baseline {} MiB, peak {} MiB, after {} MiB, answers {codes:?}",
+        baseline / MIB,
+        peak / MIB,
+        after / MIB
+    );
+    assert!(
+        codes
+            .keys()
+            .all(|c| c == "UNAUTHENTICATED" || c == "RATE_LIMITED"),
+        "every answer a refusal with its code: {codes:?}"
+    );
+    // Each argon2 computation holds 19 MiB: the two cores' worth running at once take about
+    // 40 MiB; the rest is room for 300 connections, their requests, and another test running
+    // in this process at the same time. Unbounded, the burst took gigabytes.
+    assert!(
+        peak.saturating_sub(baseline) < 256 * MIB,
+        "the burst took {} MiB above the baseline",
+        (peak - baseline) / MIB
+    );
+    assert!(
+        after.saturating_sub(baseline) < 128 * MIB,
+        "{} MiB above the baseline are still held after the burst",
+        (after - baseline) / MIB
+    );
+}
+
+/// The median time of `requests` answers, in microseconds.
+fn median(mut samples: Vec<u128>) -> u128 {
+    samples.sort_unstable();
+    samples[samples.len() / 2]
+}
+
+#[tokio::test]
+async fn a_sign_in_with_an_unknown_email_costs_what_a_known_one_does() {
+    let app = TestApp::new().spawn().await;
+    let mut known = Vec::new();
+    for _ in 0..4 {
+        known.push(app.admin().await.email);
+    }
+    let (mut known_times, mut unknown_times) = (Vec::new(), Vec::new());
+    // Three wrong passwords an account, below its limit of five; alternated so that load on the
+    // machine falls on both alike; one address each, below the address limit.
+    for round in 0..3 {
+        for (n, email) in known.iter().enumerate() {
+            let client = client_from(100 + round * 10 + n);
+            let started = Instant::now();
+            let r = post(
+                &client,
+                &app,
+                LOGIN,
+                json!({ "e": email, "p": "wrong password!" }),
+            )
+            .await;
+            known_times.push(started.elapsed().as_micros());
+            assert_eq!(code(&r), "UNAUTHENTICATED");
+            let unknown = format!("nobody-{round}-{n}@forum.example");
+            let client = client_from(200 + round * 10 + n);
+            let started = Instant::now();
+            let r = post(
+                &client,
+                &app,
+                LOGIN,
+                json!({ "e": unknown, "p": "wrong password!" }),
+            )
+            .await;
+            unknown_times.push(started.elapsed().as_micros());
+            assert_eq!(code(&r), "UNAUTHENTICATED");
+        }
+    }
+    let (known, unknown) = (median(known_times), median(unknown_times));
+    eprintln!("median sign-in: known email {known} µs, unknown {unknown} µs");
+    // Both run one argon2 computation (tens of milliseconds); without it an unknown email
+    // answers in about a millisecond. The bound is loose so that a busy machine does not fail it.
+    assert!(
+        unknown * 2 > known && known * 2 > unknown,
+        "known {known} µs, unknown {unknown} µs"
+    );
+}
