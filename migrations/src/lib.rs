@@ -7,6 +7,7 @@ mod m20261122_000002_accounts_and_audit;
 mod m20261122_000003_full_text_search;
 mod m20261122_000004_rate_sources;
 mod m20261125_000005_gap_rollups;
+mod m20261130_140000_sign_in_attempts;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_full_text_search::Migration),
             Box::new(m20261122_000004_rate_sources::Migration),
             Box::new(m20261125_000005_gap_rollups::Migration),
+            Box::new(m20261130_140000_sign_in_attempts::Migration),
         ]
     }
 }

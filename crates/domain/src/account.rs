@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::actor::{Affiliation, Role};
 use crate::audit::AuditEntry;
@@ -180,14 +180,19 @@ pub trait AccountRepository: Send + Sync {
     ) -> Result<User>;
     async fn affiliation_exists(&self, affiliation: &Affiliation) -> Result<bool>;
 
-    async fn failures_since(
+    /// Counts one attempt of `subject` in its current window (a new one if the last began
+    /// `window` or longer before `now`) and answers the count, this attempt included. Atomic:
+    /// concurrent attempts, in this process or another, each get a count of their own.
+    async fn count_attempt(
         &self,
-        email: &str,
-        client: &str,
-        since: DateTime<Utc>,
-    ) -> Result<(u64, u64)>;
-    async fn record_failure(&self, email: &str, client: &str, at: DateTime<Utc>) -> Result<()>;
-    async fn clear_failures(&self, email: &str) -> Result<()>;
+        subject: &str,
+        now: DateTime<Utc>,
+        window: Duration,
+    ) -> Result<u64>;
+    /// Takes one attempt back (it succeeded, so it was no guess).
+    async fn refund_attempt(&self, subject: &str) -> Result<()>;
+    /// Forgets the attempts of `subject`.
+    async fn clear_attempts(&self, subject: &str) -> Result<()>;
 
     async fn store_token(
         &self,
@@ -343,16 +348,30 @@ impl Accounts {
         self.repo.approve(user_id, role, affiliation, audit).await
     }
 
-    /// Email and password in exchange for a session. Failures are throttled per account and per
-    /// client, and answer the same whether or not the email exists.
+    /// Email and password in exchange for a session. Attempts are counted per client address
+    /// and per account before the password is checked, so parallel guesses cannot overtake the
+    /// count; a success takes its attempt back (and clears the account's). The answer is the
+    /// same whether or not the email exists.
     pub async fn login(&self, email: &str, password: &str, client: &str) -> Result<Session> {
         let email = values::without_nul("email", email)?.trim().to_lowercase();
         let now = Utc::now();
-        let (by_account, by_client) = self
+        let client_key = format!("sign-in client:{client}");
+        // The address first: one that is over its limit no longer adds to an account's count.
+        if self
             .repo
-            .failures_since(&email, client, now - THROTTLE_WINDOW)
-            .await?;
-        if by_account >= MAX_FAILURES_PER_ACCOUNT || by_client >= MAX_FAILURES_PER_CLIENT {
+            .count_attempt(&client_key, now, THROTTLE_WINDOW)
+            .await?
+            > MAX_FAILURES_PER_CLIENT
+        {
+            return Err(Error::RateLimited);
+        }
+        let account_key = format!("sign-in account:{email}");
+        if self
+            .repo
+            .count_attempt(&account_key, now, THROTTLE_WINDOW)
+            .await?
+            > MAX_FAILURES_PER_ACCOUNT
+        {
             return Err(Error::RateLimited);
         }
         let user = self.repo.user_by_email(&email).await?;
@@ -370,12 +389,10 @@ impl Accounts {
         };
         let user = match (user, verified) {
             (Some(u), true) if u.status != UserStatus::Disabled => u,
-            _ => {
-                self.repo.record_failure(&email, client, now).await?;
-                return Err(Error::Unauthenticated);
-            }
+            _ => return Err(Error::Unauthenticated),
         };
-        self.repo.clear_failures(&email).await?;
+        self.repo.clear_attempts(&account_key).await?;
+        self.repo.refund_attempt(&client_key).await?;
         self.new_session(user, self.tokens.new_family(), "LOGIN")
             .await
     }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{PASSWORD, TestApp};
 
 const LOGIN: &str =
     "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }";
@@ -183,4 +183,106 @@ async fn a_sign_in_with_an_unknown_email_costs_what_a_known_one_does() {
         unknown * 2 > known && known * 2 > unknown,
         "known {known} µs, unknown {unknown} µs"
     );
+}
+
+/// Sends every `(client, email, password)` sign-in at once; their answers' codes.
+async fn sign_in_at_once(
+    app: &Arc<TestApp>,
+    attempts: Vec<(reqwest::Client, String, String)>,
+) -> Vec<String> {
+    let tasks: Vec<_> = attempts
+        .into_iter()
+        .map(|(client, email, password)| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                code(&post(&client, &app, LOGIN, json!({ "e": email, "p": password })).await)
+            })
+        })
+        .collect();
+    let mut codes = Vec::new();
+    for task in tasks {
+        codes.push(task.await.unwrap());
+    }
+    codes
+}
+
+fn count(codes: &[String], code: &str) -> usize {
+    codes.iter().filter(|c| *c == code).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_on_one_account_stop_at_its_limit() {
+    let app = Arc::new(TestApp::new().spawn().await);
+    // 39 wrong passwords and the right one at once, each from its own address: at most five
+    // of them may be checked, the right one included if it is among them.
+    let victim = app.admin().await;
+    let mut attempts: Vec<_> = (0..39)
+        .map(|n| {
+            (
+                client_from(n),
+                victim.email.clone(),
+                format!("wrong password {n}"),
+            )
+        })
+        .collect();
+    attempts.push((client_from(39), victim.email.clone(), PASSWORD.to_string()));
+    let codes = sign_in_at_once(&app, attempts).await;
+    let checked = codes.len() - count(&codes, "RATE_LIMITED");
+    assert!(checked <= 5, "{checked} of 40 checked: {codes:?}");
+    assert_eq!(
+        count(&codes, "UNAUTHENTICATED") + count(&codes, "OK"),
+        checked,
+        "{codes:?}"
+    );
+
+    // 40 wrong ones at once on another account: five checked, and then the right password
+    // too is refused for the rest of the window.
+    let other = app.admin().await;
+    let attempts = (0..40)
+        .map(|n| {
+            (
+                client_from(100 + n),
+                other.email.clone(),
+                format!("wrong password {n}"),
+            )
+        })
+        .collect();
+    let codes = sign_in_at_once(&app, attempts).await;
+    assert_eq!(count(&codes, "UNAUTHENTICATED"), 5, "{codes:?}");
+    assert_eq!(count(&codes, "RATE_LIMITED"), 35, "{codes:?}");
+    let right = post(
+        &client_from(200),
+        &app,
+        LOGIN,
+        json!({ "e": other.email, "p": PASSWORD }),
+    )
+    .await;
+    assert_eq!(code(&right), "RATE_LIMITED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_from_one_address_stop_at_its_limit() {
+    let app = Arc::new(TestApp::new().spawn().await);
+    let admin = app.admin().await;
+    // Sixty guesses at once from one address, two on each of thirty emails (below any
+    // account's limit): twenty are checked, the address's limit.
+    let attempts = (0..60)
+        .map(|n| {
+            (
+                client_from(7),
+                format!("guess-{}@forum.example", n / 2),
+                "wrong password!".to_string(),
+            )
+        })
+        .collect();
+    let codes = sign_in_at_once(&app, attempts).await;
+    assert_eq!(count(&codes, "UNAUTHENTICATED"), 20, "{codes:?}");
+    assert_eq!(count(&codes, "RATE_LIMITED"), 40, "{codes:?}");
+    // That address is refused even the right password; another address is not.
+    let vars = json!({ "e": admin.email, "p": PASSWORD });
+    assert_eq!(
+        code(&post(&client_from(7), &app, LOGIN, vars.clone()).await),
+        "RATE_LIMITED"
+    );
+    assert_eq!(code(&post(&client_from(8), &app, LOGIN, vars).await), "OK");
 }
