@@ -29,6 +29,9 @@ pub struct Claims {
     /// The user's record version when the token was issued: approval or a role change bumps
     /// it, which retires older tokens.
     pub ver: i32,
+    /// The sign-in (refresh-token family) the token was issued to: revoking it stops the
+    /// token at once.
+    pub sid: String,
     pub iss: String,
     pub aud: String,
     pub exp: i64,
@@ -65,12 +68,13 @@ impl JwtKeys {
         }
     }
 
-    pub fn issue(&self, user: &User) -> Result<(String, DateTime<Utc>)> {
+    pub fn issue(&self, user: &User, sign_in: &str) -> Result<(String, DateTime<Utc>)> {
         let now = Utc::now();
         let expires = now + ACCESS_TOKEN_LIFETIME;
         let claims = Claims {
             sub: user.id.to_string(),
             ver: user.version,
+            sid: sign_in.into(),
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             exp: expires.timestamp(),
@@ -96,7 +100,8 @@ impl JwtKeys {
 }
 
 /// The actor behind an `Authorization` header: anonymous without one; UNAUTHENTICATED for a
-/// token that does not verify or whose user no longer exists, is disabled, or has changed since.
+/// token that does not verify, whose user no longer exists, is disabled or has changed since,
+/// or whose sign-in has been revoked. Called once a request; two point reads.
 pub async fn actor_from_header(
     header: Option<&str>,
     keys: &JwtKeys,
@@ -112,7 +117,7 @@ pub async fn actor_from_header(
     let claims = keys.verify(token)?;
     let id: i64 = claims.sub.parse().map_err(|_| Error::Unauthenticated)?;
     let user = accounts.user(id).await?.ok_or(Error::Unauthenticated)?;
-    if user.version != claims.ver {
+    if user.version != claims.ver || !accounts.sign_in_is_live(id, &claims.sid).await? {
         return Err(Error::Unauthenticated);
     }
     match user.status {
@@ -381,9 +386,12 @@ mod tests {
     #[test]
     fn issued_tokens_verify_and_tampered_ones_do_not() {
         let keys = JwtKeys::generated();
-        let (token, _) = keys.issue(&user(3)).unwrap();
+        let (token, _) = keys.issue(&user(3), "a sign-in").unwrap();
         let claims = keys.verify(&token).unwrap();
-        assert_eq!((claims.sub.as_str(), claims.ver), ("7", 3));
+        assert_eq!(
+            (claims.sub.as_str(), claims.ver, claims.sid.as_str()),
+            ("7", 3, "a sign-in")
+        );
         let mut tampered = token.clone();
         tampered.pop();
         tampered.push(if token.ends_with('A') { 'B' } else { 'A' });

@@ -206,12 +206,18 @@ pub trait AccountRepository: Send + Sync {
     /// Marks the token used; false when it already was (a concurrent or repeated use).
     async fn use_token(&self, id: Id) -> Result<bool>;
     async fn revoke_family(&self, family: &str, audit: AuditEntry) -> Result<()>;
+    /// Whether the user has a refresh token of the family and none of it is revoked (a family
+    /// is revoked as a whole).
+    async fn sign_in_is_live(&self, user_id: Id, family: &str) -> Result<bool>;
 }
 
 /// What a successful sign-in or refresh yields; the API turns it into an access token.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub user: User,
+    /// The sign-in this session continues (its refresh-token family): access tokens name it so
+    /// that revoking the sign-in stops them too.
+    pub sign_in: String,
     pub refresh_token: String,
     pub refresh_expires_at: DateTime<Utc>,
 }
@@ -438,6 +444,12 @@ impl Accounts {
         Ok(())
     }
 
+    /// Whether an access token of `sign_in` still speaks for the user: false once the sign-in
+    /// has been revoked by logout, by a replayed refresh token or by disabling.
+    pub async fn sign_in_is_live(&self, user_id: Id, sign_in: &str) -> Result<bool> {
+        self.repo.sign_in_is_live(user_id, sign_in).await
+    }
+
     pub async fn user(&self, id: Id) -> Result<Option<User>> {
         self.repo.user_by_id(id).await
     }
@@ -451,6 +463,7 @@ impl Accounts {
             .await?;
         Ok(Session {
             user,
+            sign_in: family,
             refresh_token: token,
             refresh_expires_at: expires,
         })

@@ -350,4 +350,14 @@ impl AccountRepository for SeaStore {
         }
         txn.commit().await.map_err(db_err)
     }
+
+    async fn sign_in_is_live(&self, user_id: Id, family: &str) -> Result<bool> {
+        let token = refresh_token::Entity::find()
+            .filter(refresh_token::Column::Family.eq(family))
+            .filter(refresh_token::Column::UserId.eq(user_id))
+            .one(self.connection())
+            .await
+            .map_err(db_err)?;
+        Ok(token.is_some_and(|t| t.revoked_at.is_none()))
+    }
 }

@@ -286,3 +286,67 @@ async fn parallel_guesses_from_one_address_stop_at_its_limit() {
     );
     assert_eq!(code(&post(&client_from(8), &app, LOGIN, vars).await), "OK");
 }
+
+const VIEWER: &str = "{ viewer { id } }";
+const REFRESH: &str =
+    "mutation($t: String!) { refresh(refreshToken: $t) { accessToken refreshToken } }";
+
+/// The HTTP status and error code (or "OK") of `viewer` with `token`.
+async fn viewer_with(app: &TestApp, token: &str) -> (u16, String) {
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(token)
+        .json(&json!({ "query": VIEWER }))
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status().as_u16();
+    (status, code(&response.json().await.expect("JSON")))
+}
+
+#[tokio::test]
+async fn logout_stops_the_sign_ins_access_tokens_at_once() {
+    let app = TestApp::new().spawn().await;
+    let user = app.admin().await;
+    let other_sign_in = app.login(&user.email).await;
+    assert_eq!(
+        viewer_with(&app, &user.access_token).await,
+        (200, "OK".into())
+    );
+    let logout = "mutation($t: String!) { logout(refreshToken: $t) }";
+    app.data(logout, json!({ "t": user.refresh_token })).await;
+    assert_eq!(
+        viewer_with(&app, &user.access_token).await,
+        (401, "UNAUTHENTICATED".into()),
+        "the access token of a signed-out sign-in"
+    );
+    assert_eq!(
+        viewer_with(&app, &other_sign_in.access_token).await,
+        (200, "OK".into()),
+        "another sign-in of the same user is untouched"
+    );
+}
+
+#[tokio::test]
+async fn a_replayed_refresh_token_stops_the_sign_ins_access_tokens_at_once() {
+    let app = TestApp::new().spawn().await;
+    let user = app.admin().await;
+    let renewed = app.data(REFRESH, json!({ "t": user.refresh_token })).await;
+    let renewed_access = renewed["refresh"]["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(viewer_with(&app, &renewed_access).await, (200, "OK".into()));
+    // The used refresh token again: the whole sign-in is revoked, access tokens included.
+    let replay = app
+        .graphql(REFRESH, json!({ "t": user.refresh_token }))
+        .await;
+    assert_eq!(code(&replay), "UNAUTHENTICATED");
+    for token in [&user.access_token, &renewed_access] {
+        assert_eq!(
+            viewer_with(&app, token).await,
+            (401, "UNAUTHENTICATED".into())
+        );
+    }
+}

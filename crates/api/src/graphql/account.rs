@@ -183,7 +183,10 @@ pub fn affiliation(
 pub struct ClientAddress(pub String);
 
 fn session_payload(ctx: &Context<'_>, session: acc::Session) -> async_graphql::Result<AuthPayload> {
-    let (access_token, expires_at) = ctx.data_unchecked::<JwtKeys>().issue(&session.user).api()?;
+    let (access_token, expires_at) = ctx
+        .data_unchecked::<JwtKeys>()
+        .issue(&session.user, &session.sign_in)
+        .api()?;
     Ok(AuthPayload {
         access_token,
         refresh_token: session.refresh_token,
