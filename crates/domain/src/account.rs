@@ -19,6 +19,11 @@ pub use crate::limits::{
     MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_CLIENT, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS,
     REFRESH_TOKEN_LIFETIME, THROTTLE_WINDOW,
 };
+
+/// Registrations one client address may make within [`REGISTRATION_WINDOW`]; every `register`
+/// counts, aliases of one request included. Generous enough for an office behind one address.
+pub const MAX_REGISTRATIONS_PER_CLIENT: u64 = 50;
+pub const REGISTRATION_WINDOW: Duration = Duration::hours(1);
 /// Who may administer accounts is the policy's to say; kept here where callers found it.
 pub use crate::policy::require_admin;
 
@@ -167,6 +172,10 @@ pub struct StoredToken {
 #[async_trait]
 pub trait AccountRepository: Send + Sync {
     async fn create_user(&self, user: NewUser, audit: Option<AuditEntry>) -> Result<User>;
+    /// Takes a user id as creating an account would (the ids that follow are the same) without
+    /// keeping one, and writes `audit`: a registration for an email that has an account.
+    /// `placeholder` is a unique email the id may be taken under for the moment.
+    async fn spend_user_id(&self, placeholder: &str, audit: AuditEntry) -> Result<Id>;
     async fn user_by_id(&self, id: Id) -> Result<Option<User>>;
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
     async fn password_hash(&self, user_id: Id) -> Result<Option<String>>;
@@ -250,7 +259,21 @@ impl Accounts {
     }
 
     /// A PENDING account asking for a role and an affiliation; it cannot act until approved.
-    pub async fn register(&self, r: Registration) -> Result<User> {
+    /// Counted per client address before anything else. For an email that already has an
+    /// account the answer is the same as for a new one, after the same work (a password hash,
+    /// an id taken, an audit entry), and the existing account is left as it is.
+    pub async fn register(&self, r: Registration, client: &str) -> Result<User> {
+        let count = self
+            .repo
+            .count_attempt(
+                &format!("register client:{client}"),
+                Utc::now(),
+                REGISTRATION_WINDOW,
+            )
+            .await?;
+        if count > MAX_REGISTRATIONS_PER_CLIENT {
+            return Err(Error::RateLimited);
+        }
         let (email, name) = checked_identity(&r.email, &r.password, &r.name)?;
         if r.requested_role == Role::Admin {
             return Err(Error::validation(
@@ -274,8 +297,49 @@ impl Accounts {
             role: None,
             affiliation: None,
         };
-        self.insert(user, "REGISTER", ["requestedRole", "affiliation"])
-            .await
+        let existing = self.repo.user_by_email(&user.email).await?;
+        let created = match existing {
+            None => {
+                self.insert(user.clone(), "REGISTER", ["requestedRole", "affiliation"])
+                    .await
+            }
+            Some(existing) => Err(Error::Conflict(existing.id.to_string())),
+        };
+        match created {
+            Err(Error::Conflict(_)) => self.registered_again(user).await,
+            other => other,
+        }
+    }
+
+    /// The answer to a registration whose email has an account (found, or created by a
+    /// concurrent registration): what a new account's would be, with an id spent as one.
+    async fn registered_again(&self, user: NewUser) -> Result<User> {
+        let existing = self
+            .repo
+            .user_by_email(&user.email)
+            .await?
+            .ok_or_else(|| Error::internal("an email in conflict has no account"))?;
+        let audit = AuditEntry::new(
+            &Actor::Anonymous,
+            "REGISTER_EXISTING_EMAIL",
+            "User",
+            existing.id,
+            Vec::new(),
+        );
+        let placeholder = format!("{}@spent-id.invalid", self.tokens.new_family());
+        let id = self.repo.spend_user_id(&placeholder, audit).await?;
+        Ok(User {
+            id,
+            version: 1,
+            email: user.email,
+            name: user.name,
+            status: UserStatus::Pending,
+            role: None,
+            affiliation: None,
+            requested_role: user.requested_role,
+            requested_affiliation: user.requested_affiliation,
+            created_at: Utc::now(),
+        })
     }
 
     /// An active account, made from the command line (the first ADMIN) or by an ADMIN.

@@ -95,6 +95,35 @@ impl AccountRepository for SeaStore {
         user(saved)
     }
 
+    async fn spend_user_id(&self, placeholder: &str, audit: AuditEntry) -> Result<Id> {
+        // An insert that is rolled back would give its id again on SQLite; one that is deleted
+        // in the same transaction spends it on both databases (AUTOINCREMENT, a sequence).
+        let now = Utc::now();
+        let txn = crate::db::write_transaction(self.connection()).await?;
+        let id = app_user::Entity::insert(app_user::ActiveModel {
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            email: Set(placeholder.into()),
+            password_hash: Set(String::new()),
+            name: Set(String::new()),
+            status: Set(UserStatus::Disabled.as_str().into()),
+            requested_role: Set(Role::Donor.as_str().into()),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await
+        .map_err(db_err)?
+        .last_insert_id;
+        app_user::Entity::delete_by_id(id)
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        crate::audit::write_audit_entry(&txn, audit).await?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(id)
+    }
+
     async fn user_by_id(&self, id: Id) -> Result<Option<User>> {
         app_user::Entity::find_by_id(id)
             .one(self.connection())

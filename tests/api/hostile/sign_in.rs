@@ -350,3 +350,74 @@ async fn a_replayed_refresh_token_stops_the_sign_ins_access_tokens_at_once() {
         );
     }
 }
+
+const REGISTER: &str = "mutation($i: RegisterInput!) { register(input: $i) { id email name status requestedRole role donor { id } } }";
+
+fn registration(email: &str, password: &str) -> Value {
+    json!({ "i": { "email": email, "password": password, "name": "Ann", "requestedRole": "DONOR", "donorId": "1" } })
+}
+
+#[tokio::test]
+async fn registration_does_not_tell_whether_an_email_exists() {
+    let app = TestApp::new().seeded().spawn().await;
+    let first = app
+        .data(REGISTER, registration("ann@forum.example", PASSWORD))
+        .await;
+    // The same email again, as someone probing for it would: the same kind of answer.
+    let again = app
+        .graphql(
+            REGISTER,
+            registration("  ANN@forum.example", "another password!"),
+        )
+        .await;
+    assert!(again.get("errors").is_none(), "{again}");
+    let (first, again) = (&first["register"], &again["data"]["register"]);
+    for field in ["email", "name", "status", "requestedRole", "role", "donor"] {
+        assert_eq!(first[field], again[field], "{field}");
+    }
+    assert_ne!(first["id"], again["id"]);
+    let (a, b): (i64, i64) = (
+        first["id"].as_str().unwrap().parse().unwrap(),
+        again["id"].as_str().unwrap().parse().unwrap(),
+    );
+    assert_eq!(b, a + 1, "ids run on as for a new account");
+    // The account that existed is unchanged: its own password still signs it in.
+    let session = app
+        .data(LOGIN, json!({ "e": "ann@forum.example", "p": PASSWORD }))
+        .await;
+    assert!(session["login"]["accessToken"].is_string());
+}
+
+#[tokio::test]
+async fn registrations_are_throttled_per_address_aliases_included() {
+    let app = TestApp::new().seeded().spawn().await;
+    let aliases: String = (0..100)
+        .map(|n| {
+            format!(
+                "a{n}: register(input: {{ email: \"bulk-{n}@forum.example\", password: \"a long enough secret\", name: \"N\", requestedRole: DONOR, donorId: \"1\" }}) {{ id }} "
+            )
+        })
+        .collect();
+    let query = format!("mutation {{ {aliases}}}");
+    let client = client_from(11);
+    let response = post(&client, &app, &query, json!({})).await;
+    // `register` answers a non-null User: the first refusal nulls `data`, the errors tell.
+    let errors = response["errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 50, "fifty refused: {response}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["extensions"]["code"] == "RATE_LIMITED"),
+        "{errors:?}"
+    );
+    // The address stays refused for the window; another address is not.
+    let one = registration("later@forum.example", PASSWORD);
+    assert_eq!(
+        code(&post(&client, &app, REGISTER, one.clone()).await),
+        "RATE_LIMITED"
+    );
+    assert_eq!(
+        code(&post(&client_from(12), &app, REGISTER, one).await),
+        "OK"
+    );
+}
