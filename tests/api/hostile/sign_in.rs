@@ -118,15 +118,17 @@ async fn a_burst_of_sign_ins_keeps_memory_bounded() {
         "every answer a refusal with its code: {codes:?}"
     );
     // Each argon2 computation holds 19 MiB: the two cores' worth running at once take about
-    // 40 MiB; the rest is room for 300 connections, their requests, and another test running
-    // in this process at the same time. Unbounded, the burst took gigabytes.
+    // 40 MiB, and the connections of the burst a few tens more (measured: +66 MiB). The rest of
+    // the bound is room for the other tests this process runs at the same time, whose memory
+    // the RSS includes (seeding a database took up to 340 MiB on PostgreSQL). Unbounded, the
+    // burst took 3.1 GiB and held it afterwards.
     assert!(
-        peak.saturating_sub(baseline) < 256 * MIB,
+        peak.saturating_sub(baseline) < 768 * MIB,
         "the burst took {} MiB above the baseline",
         (peak - baseline) / MIB
     );
     assert!(
-        after.saturating_sub(baseline) < 128 * MIB,
+        after.saturating_sub(baseline) < 768 * MIB,
         "{} MiB above the baseline are still held after the burst",
         (after - baseline) / MIB
     );
@@ -178,9 +180,10 @@ async fn a_sign_in_with_an_unknown_email_costs_what_a_known_one_does() {
     let (known, unknown) = (median(known_times), median(unknown_times));
     eprintln!("median sign-in: known email {known} µs, unknown {unknown} µs");
     // Both run one argon2 computation (tens of milliseconds); without it an unknown email
-    // answers in about a millisecond. The bound is loose so that a busy machine does not fail it.
+    // answers in a few milliseconds, twenty times faster. The bound is loose so that a machine
+    // busy with other tests does not fail it.
     assert!(
-        unknown * 2 > known && known * 2 > unknown,
+        unknown * 3 > known && known * 3 > unknown,
         "known {known} µs, unknown {unknown} µs"
     );
 }
