@@ -8,6 +8,7 @@ mod m20261122_000003_full_text_search;
 mod m20261122_000004_rate_sources;
 mod m20261125_000005_gap_rollups;
 mod m20261130_000006_rollup_money_parts;
+mod m20261130_140000_sign_in_attempts;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_rate_sources::Migration),
             Box::new(m20261125_000005_gap_rollups::Migration),
             Box::new(m20261130_000006_rollup_money_parts::Migration),
+            Box::new(m20261130_140000_sign_in_attempts::Migration),
         ]
     }
 }

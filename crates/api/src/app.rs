@@ -79,7 +79,7 @@ pub struct Services {
 impl Services {
     fn new(database: &Database, settings: &Settings) -> Self {
         let store = Arc::new(database.store());
-        let (hasher, tokens) = auth::token_services();
+        let (hasher, tokens) = auth::token_services(settings.hashing);
         Services {
             schema: graphql::builder()
                 .extension(Budget::new(&settings.budget))

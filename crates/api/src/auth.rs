@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use argon2::Argon2;
 use argon2::password_hash::rand_core::{OsRng, RngCore};
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm as Argon2Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -29,6 +29,9 @@ pub struct Claims {
     /// The user's record version when the token was issued: approval or a role change bumps
     /// it, which retires older tokens.
     pub ver: i32,
+    /// The sign-in (refresh-token family) the token was issued to: revoking it stops the
+    /// token at once.
+    pub sid: String,
     pub iss: String,
     pub aud: String,
     pub exp: i64,
@@ -65,12 +68,13 @@ impl JwtKeys {
         }
     }
 
-    pub fn issue(&self, user: &User) -> Result<(String, DateTime<Utc>)> {
+    pub fn issue(&self, user: &User, sign_in: &str) -> Result<(String, DateTime<Utc>)> {
         let now = Utc::now();
         let expires = now + ACCESS_TOKEN_LIFETIME;
         let claims = Claims {
             sub: user.id.to_string(),
             ver: user.version,
+            sid: sign_in.into(),
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             exp: expires.timestamp(),
@@ -96,7 +100,8 @@ impl JwtKeys {
 }
 
 /// The actor behind an `Authorization` header: anonymous without one; UNAUTHENTICATED for a
-/// token that does not verify or whose user no longer exists, is disabled, or has changed since.
+/// token that does not verify, whose user no longer exists, is disabled or has changed since,
+/// or whose sign-in has been revoked. Called once a request; two point reads.
 pub async fn actor_from_header(
     header: Option<&str>,
     keys: &JwtKeys,
@@ -112,7 +117,7 @@ pub async fn actor_from_header(
     let claims = keys.verify(token)?;
     let id: i64 = claims.sub.parse().map_err(|_| Error::Unauthenticated)?;
     let user = accounts.user(id).await?.ok_or(Error::Unauthenticated)?;
-    if user.version != claims.ver {
+    if user.version != claims.ver || !accounts.sign_in_is_live(id, &claims.sid).await? {
         return Err(Error::Unauthenticated);
     }
     match user.status {
@@ -122,35 +127,211 @@ pub async fn actor_from_header(
     }
 }
 
-/// argon2id with the crate's recommended parameters, off the async threads.
-pub struct Argon2Hasher;
+/// How much password hashing may run at once, and how much may wait for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HashingLimits {
+    /// Threads hashing at once; each holds the argon2 memory cost ([`ARGON2_MEMORY_KIB`]) while
+    /// it works.
+    pub workers: usize,
+    /// Requests waiting for a thread; beyond them a request answers RATE_LIMITED at once.
+    pub queue: usize,
+}
+
+/// Waiting requests beyond the threads: at about 40 ms a hash on one core, a full queue drains
+/// in well under two seconds on two cores.
+pub const DEFAULT_HASH_QUEUE: usize = 64;
+
+/// argon2id's memory cost (the argon2 crate's default, OWASP's recommendation): every hash and
+/// every check holds this much for its duration.
+pub const ARGON2_MEMORY_KIB: u32 = argon2::Params::DEFAULT_M_COST;
+
+/// A thread idle this long gives its argon2 memory back.
+const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Default for HashingLimits {
+    fn default() -> Self {
+        HashingLimits {
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            queue: DEFAULT_HASH_QUEUE,
+        }
+    }
+}
+
+enum Work {
+    Hash(String),
+    Verify { password: String, hash: String },
+}
+
+enum Done {
+    Hashed(String),
+    Verified(bool),
+}
+
+struct Job {
+    work: Work,
+    reply: tokio::sync::oneshot::Sender<Result<Done>>,
+}
+
+/// argon2id on a fixed set of threads fed by a bounded queue. Each hash holds its memory cost
+/// (19 MiB) for tens of milliseconds: run on the async runtime's blocking pool, a burst of
+/// sign-ins ran hundreds at once and took gigabytes. Here at most `workers` run, each in a
+/// buffer of its own reused from one hash to the next and released when idle, so memory stays
+/// within `workers` × 19 MiB above the baseline and returns to it.
+pub struct PasswordPool {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+}
+
+impl PasswordPool {
+    pub fn new(limits: HashingLimits) -> Self {
+        let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(limits.queue);
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        for n in 0..limits.workers.max(1) {
+            let queue = queue.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || hashing_worker(&queue))
+                .expect("a password hashing thread starts");
+        }
+        PasswordPool { jobs }
+    }
+
+    async fn run(&self, work: Work) -> Result<Done> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .try_send(Job { work, reply })
+            .map_err(|e| match e {
+                std::sync::mpsc::TrySendError::Full(_) => Error::RateLimited,
+                std::sync::mpsc::TrySendError::Disconnected(_) => {
+                    Error::internal("the password hashing threads are gone")
+                }
+            })?;
+        answer
+            .await
+            .map_err(|_| Error::internal("a password hashing thread failed"))?
+    }
+}
+
+/// Takes jobs until the pool is dropped; keeps one argon2 buffer while busy.
+fn hashing_worker(queue: &std::sync::Mutex<std::sync::mpsc::Receiver<Job>>) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut memory: Vec<Block> = Vec::new();
+    loop {
+        let next = match queue.lock() {
+            Ok(receiver) => receiver.recv_timeout(IDLE_RELEASE),
+            Err(_) => return,
+        };
+        let job = match next {
+            Ok(job) => job,
+            Err(RecvTimeoutError::Timeout) => {
+                memory = Vec::new();
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        // Nobody waits for an answer any more (the client went away): skip the work.
+        if job.reply.is_closed() {
+            continue;
+        }
+        let done = match job.work {
+            Work::Hash(password) => hash_password(&password, &mut memory).map(Done::Hashed),
+            Work::Verify { password, hash } => {
+                verify_password(&password, &hash, &mut memory).map(Done::Verified)
+            }
+        };
+        let _ = job.reply.send(done);
+    }
+}
+
+fn argon2id(params: Params) -> Argon2<'static> {
+    Argon2::new(Argon2Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// The buffer grown to `blocks`; never beyond what our own parameters ask for, so a stored hash
+/// with a larger memory cost cannot make a check take more.
+fn buffer(memory: &mut Vec<Block>, blocks: usize) -> Result<&mut [Block]> {
+    let allowed = Params::default().block_count();
+    if blocks > allowed {
+        return Err(Error::internal(format!(
+            "a stored password hash asks for {blocks} blocks of memory, more than {allowed}"
+        )));
+    }
+    if memory.len() < blocks {
+        memory.resize(blocks, Block::default());
+    }
+    Ok(&mut memory[..blocks])
+}
+
+/// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), as the argon2 crate writes it.
+fn hash_password(password: &str, memory: &mut Vec<Block>) -> Result<String> {
+    let params = Params::default();
+    let salt = SaltString::generate(&mut OsRng);
+    let mut raw_salt = [0u8; 64];
+    let raw_salt = salt.decode_b64(&mut raw_salt).map_err(Error::internal)?;
+    let blocks = buffer(memory, params.block_count())?;
+    let argon2 = argon2id(params.clone());
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        argon2
+            .hash_password_into_with_memory(password.as_bytes(), raw_salt, out, &mut *blocks)
+            .map_err(|_| argon2::password_hash::Error::Crypto)
+    })
+    .map_err(Error::internal)?;
+    let phc = PasswordHash {
+        algorithm: Argon2Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(Error::internal)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(phc.to_string())
+}
+
+/// Whether `password` hashes to the stored PHC string; the comparison takes constant time.
+fn verify_password(password: &str, stored: &str, memory: &mut Vec<Block>) -> Result<bool> {
+    let parsed = PasswordHash::new(stored).map_err(Error::internal)?;
+    let algorithm = Argon2Algorithm::try_from(parsed.algorithm).map_err(Error::internal)?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(Error::internal)?
+        .unwrap_or_default();
+    let params = Params::try_from(&parsed).map_err(Error::internal)?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(Error::internal(
+            "a stored password hash lacks its salt or hash",
+        ));
+    };
+    let mut raw_salt = [0u8; 64];
+    let raw_salt = salt.decode_b64(&mut raw_salt).map_err(Error::internal)?;
+    let blocks = buffer(memory, params.block_count())?;
+    let argon2 = Argon2::new(algorithm, version, params);
+    let computed = Output::init_with(expected.len(), |out| {
+        argon2
+            .hash_password_into_with_memory(password.as_bytes(), raw_salt, out, &mut *blocks)
+            .map_err(|_| argon2::password_hash::Error::Crypto)
+    })
+    .map_err(Error::internal)?;
+    Ok(computed == expected)
+}
 
 #[async_trait]
-impl PasswordHasher for Argon2Hasher {
+impl PasswordHasher for PasswordPool {
     async fn hash(&self, password: &str) -> Result<String> {
-        let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let salt = SaltString::generate(&mut OsRng);
-            Argon2::default()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|h| h.to_string())
-                .map_err(Error::internal)
-        })
-        .await
-        .map_err(Error::internal)?
+        match self.run(Work::Hash(password.to_owned())).await? {
+            Done::Hashed(hash) => Ok(hash),
+            Done::Verified(_) => Err(Error::internal("a hash job answered a check")),
+        }
     }
 
     async fn verify(&self, password: &str, hash: &str) -> Result<bool> {
-        let password = password.to_owned();
-        let hash = hash.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&hash).map_err(Error::internal)?;
-            Ok(Argon2::default()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok())
-        })
-        .await
-        .map_err(Error::internal)?
+        let work = Work::Verify {
+            password: password.to_owned(),
+            hash: hash.to_owned(),
+        };
+        match self.run(work).await? {
+            Done::Verified(ok) => Ok(ok),
+            Done::Hashed(_) => Err(Error::internal("a check job answered a hash")),
+        }
     }
 }
 
@@ -179,8 +360,8 @@ impl TokenMaker for RandomTokens {
     }
 }
 
-pub fn token_services() -> (Arc<dyn PasswordHasher>, Arc<dyn TokenMaker>) {
-    (Arc::new(Argon2Hasher), Arc::new(RandomTokens))
+pub fn token_services(limits: HashingLimits) -> (Arc<dyn PasswordHasher>, Arc<dyn TokenMaker>) {
+    (Arc::new(PasswordPool::new(limits)), Arc::new(RandomTokens))
 }
 
 #[cfg(test)]
@@ -205,9 +386,12 @@ mod tests {
     #[test]
     fn issued_tokens_verify_and_tampered_ones_do_not() {
         let keys = JwtKeys::generated();
-        let (token, _) = keys.issue(&user(3)).unwrap();
+        let (token, _) = keys.issue(&user(3), "a sign-in").unwrap();
         let claims = keys.verify(&token).unwrap();
-        assert_eq!((claims.sub.as_str(), claims.ver), ("7", 3));
+        assert_eq!(
+            (claims.sub.as_str(), claims.ver, claims.sid.as_str()),
+            ("7", 3, "a sign-in")
+        );
         let mut tampered = token.clone();
         tampered.pop();
         tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
@@ -219,6 +403,68 @@ mod tests {
     fn short_secrets_are_refused() {
         assert!(JwtKeys::from_secret(b"short").is_err());
         assert!(JwtKeys::from_secret(&[7u8; 32]).is_ok());
+    }
+
+    #[test]
+    fn hashes_are_argon2_phc_strings_either_implementation_checks() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let mut memory = Vec::new();
+        let ours = hash_password("correct horse battery", &mut memory).unwrap();
+        assert!(
+            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{ours}"
+        );
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse battery", &parsed)
+                .is_ok()
+        );
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = Argon2::default()
+            .hash_password(b"correct horse battery", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password("correct horse battery", &theirs, &mut memory).unwrap());
+        assert!(!verify_password("wrong horse battery", &theirs, &mut memory).unwrap());
+        assert!(!verify_password("wrong horse battery", &ours, &mut memory).unwrap());
+    }
+
+    #[test]
+    fn a_stored_hash_may_not_ask_for_more_memory_than_ours() {
+        use argon2::password_hash::PasswordHasher as _;
+        let salt = SaltString::generate(&mut OsRng);
+        let greedy = argon2id(Params::new(ARGON2_MEMORY_KIB * 2, 1, 1, None).unwrap())
+            .hash_password(b"correct horse battery", &salt)
+            .unwrap()
+            .to_string();
+        let mut memory = Vec::new();
+        assert!(verify_password("correct horse battery", &greedy, &mut memory).is_err());
+        assert!(memory.is_empty(), "nothing allocated for it");
+    }
+
+    #[tokio::test]
+    async fn beyond_the_threads_and_the_queue_requests_are_refused() {
+        let pool = Arc::new(PasswordPool::new(HashingLimits {
+            workers: 1,
+            queue: 1,
+        }));
+        let attempts: Vec<_> = (0..10)
+            .map(|_| {
+                let pool = pool.clone();
+                tokio::spawn(async move { pool.hash("correct horse battery").await })
+            })
+            .collect();
+        let (mut hashed, mut refused) = (0, 0);
+        for attempt in attempts {
+            match attempt.await.unwrap() {
+                Ok(_) => hashed += 1,
+                Err(Error::RateLimited) => refused += 1,
+                Err(e) => panic!("neither a hash nor a refusal: {e}"),
+            }
+        }
+        assert!(hashed >= 1, "{hashed} hashed, {refused} refused");
+        assert!(refused >= 5, "{hashed} hashed, {refused} refused");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::auth::JwtKeys;
+use crate::auth::{HashingLimits, JwtKeys};
 pub use crate::budget::BudgetSettings;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -33,6 +33,8 @@ pub struct Settings {
     pub metrics_bind: Option<String>,
     /// Serve `/metrics` only to requests bearing this token.
     pub metrics_token: Option<String>,
+    /// Threads hashing passwords and requests that may wait for them.
+    pub hashing: HashingLimits,
 }
 
 impl Default for Settings {
@@ -47,6 +49,7 @@ impl Default for Settings {
             cors_origins: Vec::new(),
             metrics_bind: None,
             metrics_token: None,
+            hashing: HashingLimits::default(),
         }
     }
 }

@@ -60,6 +60,12 @@ pub enum Command {
         /// Serve /metrics only with `Authorization: Bearer <token>`.
         #[arg(long, env = "C2C_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
+        /// Threads hashing passwords at once (each holds 19 MiB while it works); default: one a core.
+        #[arg(long, env = "C2C_HASH_WORKERS")]
+        hash_workers: Option<usize>,
+        /// Sign-ins and registrations that may wait for a hashing thread; beyond them RATE_LIMITED.
+        #[arg(long, env = "C2C_HASH_QUEUE", default_value_t = api::auth::DEFAULT_HASH_QUEUE)]
+        hash_queue: usize,
     },
     /// Apply pending migrations and load the reference data.
     Migrate {
@@ -138,6 +144,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             cors_origins,
             metrics_bind,
             metrics_token,
+            hash_workers,
+            hash_queue,
         } => {
             let secret = std::env::var("C2C_JWT_SECRET").ok();
             let jwt = api::config::jwt_keys(secret.as_deref(), dev)?;
@@ -156,6 +164,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 cors_origins,
                 metrics_bind,
                 metrics_token,
+                hashing: api::auth::HashingLimits {
+                    workers: hash_workers.unwrap_or(api::auth::HashingLimits::default().workers),
+                    queue: hash_queue,
+                },
             })
             .await
             .map_err(|e| e.to_string())?;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::actor::{Affiliation, Role};
 use crate::audit::AuditEntry;
@@ -19,6 +19,11 @@ pub use crate::limits::{
     MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_CLIENT, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS,
     REFRESH_TOKEN_LIFETIME, THROTTLE_WINDOW,
 };
+
+/// Registrations one client address may make within [`REGISTRATION_WINDOW`]; every `register`
+/// counts, aliases of one request included. Generous enough for an office behind one address.
+pub const MAX_REGISTRATIONS_PER_CLIENT: u64 = 50;
+pub const REGISTRATION_WINDOW: Duration = Duration::hours(1);
 /// Who may administer accounts is the policy's to say; kept here where callers found it.
 pub use crate::policy::require_admin;
 
@@ -167,6 +172,10 @@ pub struct StoredToken {
 #[async_trait]
 pub trait AccountRepository: Send + Sync {
     async fn create_user(&self, user: NewUser, audit: Option<AuditEntry>) -> Result<User>;
+    /// Takes a user id as creating an account would (the ids that follow are the same) without
+    /// keeping one, and writes `audit`: a registration for an email that has an account.
+    /// `placeholder` is a unique email the id may be taken under for the moment.
+    async fn spend_user_id(&self, placeholder: &str, audit: AuditEntry) -> Result<Id>;
     async fn user_by_id(&self, id: Id) -> Result<Option<User>>;
     async fn user_by_email(&self, email: &str) -> Result<Option<User>>;
     async fn password_hash(&self, user_id: Id) -> Result<Option<String>>;
@@ -180,14 +189,19 @@ pub trait AccountRepository: Send + Sync {
     ) -> Result<User>;
     async fn affiliation_exists(&self, affiliation: &Affiliation) -> Result<bool>;
 
-    async fn failures_since(
+    /// Counts one attempt of `subject` in its current window (a new one if the last began
+    /// `window` or longer before `now`) and answers the count, this attempt included. Atomic:
+    /// concurrent attempts, in this process or another, each get a count of their own.
+    async fn count_attempt(
         &self,
-        email: &str,
-        client: &str,
-        since: DateTime<Utc>,
-    ) -> Result<(u64, u64)>;
-    async fn record_failure(&self, email: &str, client: &str, at: DateTime<Utc>) -> Result<()>;
-    async fn clear_failures(&self, email: &str) -> Result<()>;
+        subject: &str,
+        now: DateTime<Utc>,
+        window: Duration,
+    ) -> Result<u64>;
+    /// Takes one attempt back (it succeeded, so it was no guess).
+    async fn refund_attempt(&self, subject: &str) -> Result<()>;
+    /// Forgets the attempts of `subject`.
+    async fn clear_attempts(&self, subject: &str) -> Result<()>;
 
     async fn store_token(
         &self,
@@ -201,12 +215,18 @@ pub trait AccountRepository: Send + Sync {
     /// Marks the token used; false when it already was (a concurrent or repeated use).
     async fn use_token(&self, id: Id) -> Result<bool>;
     async fn revoke_family(&self, family: &str, audit: AuditEntry) -> Result<()>;
+    /// Whether the user has a refresh token of the family and none of it is revoked (a family
+    /// is revoked as a whole).
+    async fn sign_in_is_live(&self, user_id: Id, family: &str) -> Result<bool>;
 }
 
 /// What a successful sign-in or refresh yields; the API turns it into an access token.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub user: User,
+    /// The sign-in this session continues (its refresh-token family): access tokens name it so
+    /// that revoking the sign-in stops them too.
+    pub sign_in: String,
     pub refresh_token: String,
     pub refresh_expires_at: DateTime<Utc>,
 }
@@ -239,7 +259,21 @@ impl Accounts {
     }
 
     /// A PENDING account asking for a role and an affiliation; it cannot act until approved.
-    pub async fn register(&self, r: Registration) -> Result<User> {
+    /// Counted per client address before anything else. For an email that already has an
+    /// account the answer is the same as for a new one, after the same work (a password hash,
+    /// an id taken, an audit entry), and the existing account is left as it is.
+    pub async fn register(&self, r: Registration, client: &str) -> Result<User> {
+        let count = self
+            .repo
+            .count_attempt(
+                &format!("register client:{client}"),
+                Utc::now(),
+                REGISTRATION_WINDOW,
+            )
+            .await?;
+        if count > MAX_REGISTRATIONS_PER_CLIENT {
+            return Err(Error::RateLimited);
+        }
         let (email, name) = checked_identity(&r.email, &r.password, &r.name)?;
         if r.requested_role == Role::Admin {
             return Err(Error::validation(
@@ -263,8 +297,49 @@ impl Accounts {
             role: None,
             affiliation: None,
         };
-        self.insert(user, "REGISTER", ["requestedRole", "affiliation"])
-            .await
+        let existing = self.repo.user_by_email(&user.email).await?;
+        let created = match existing {
+            None => {
+                self.insert(user.clone(), "REGISTER", ["requestedRole", "affiliation"])
+                    .await
+            }
+            Some(existing) => Err(Error::Conflict(existing.id.to_string())),
+        };
+        match created {
+            Err(Error::Conflict(_)) => self.registered_again(user).await,
+            other => other,
+        }
+    }
+
+    /// The answer to a registration whose email has an account (found, or created by a
+    /// concurrent registration): what a new account's would be, with an id spent as one.
+    async fn registered_again(&self, user: NewUser) -> Result<User> {
+        let existing = self
+            .repo
+            .user_by_email(&user.email)
+            .await?
+            .ok_or_else(|| Error::internal("an email in conflict has no account"))?;
+        let audit = AuditEntry::new(
+            &Actor::Anonymous,
+            "REGISTER_EXISTING_EMAIL",
+            "User",
+            existing.id,
+            Vec::new(),
+        );
+        let placeholder = format!("{}@spent-id.invalid", self.tokens.new_family());
+        let id = self.repo.spend_user_id(&placeholder, audit).await?;
+        Ok(User {
+            id,
+            version: 1,
+            email: user.email,
+            name: user.name,
+            status: UserStatus::Pending,
+            role: None,
+            affiliation: None,
+            requested_role: user.requested_role,
+            requested_affiliation: user.requested_affiliation,
+            created_at: Utc::now(),
+        })
     }
 
     /// An active account, made from the command line (the first ADMIN) or by an ADMIN.
@@ -343,16 +418,30 @@ impl Accounts {
         self.repo.approve(user_id, role, affiliation, audit).await
     }
 
-    /// Email and password in exchange for a session. Failures are throttled per account and per
-    /// client, and answer the same whether or not the email exists.
+    /// Email and password in exchange for a session. Attempts are counted per client address
+    /// and per account before the password is checked, so parallel guesses cannot overtake the
+    /// count; a success takes its attempt back (and clears the account's). The answer is the
+    /// same whether or not the email exists.
     pub async fn login(&self, email: &str, password: &str, client: &str) -> Result<Session> {
         let email = values::without_nul("email", email)?.trim().to_lowercase();
         let now = Utc::now();
-        let (by_account, by_client) = self
+        let client_key = format!("sign-in client:{client}");
+        // The address first: one that is over its limit no longer adds to an account's count.
+        if self
             .repo
-            .failures_since(&email, client, now - THROTTLE_WINDOW)
-            .await?;
-        if by_account >= MAX_FAILURES_PER_ACCOUNT || by_client >= MAX_FAILURES_PER_CLIENT {
+            .count_attempt(&client_key, now, THROTTLE_WINDOW)
+            .await?
+            > MAX_FAILURES_PER_CLIENT
+        {
+            return Err(Error::RateLimited);
+        }
+        let account_key = format!("sign-in account:{email}");
+        if self
+            .repo
+            .count_attempt(&account_key, now, THROTTLE_WINDOW)
+            .await?
+            > MAX_FAILURES_PER_ACCOUNT
+        {
             return Err(Error::RateLimited);
         }
         let user = self.repo.user_by_email(&email).await?;
@@ -370,12 +459,10 @@ impl Accounts {
         };
         let user = match (user, verified) {
             (Some(u), true) if u.status != UserStatus::Disabled => u,
-            _ => {
-                self.repo.record_failure(&email, client, now).await?;
-                return Err(Error::Unauthenticated);
-            }
+            _ => return Err(Error::Unauthenticated),
         };
-        self.repo.clear_failures(&email).await?;
+        self.repo.clear_attempts(&account_key).await?;
+        self.repo.refund_attempt(&client_key).await?;
         self.new_session(user, self.tokens.new_family(), "LOGIN")
             .await
     }
@@ -421,6 +508,12 @@ impl Accounts {
         Ok(())
     }
 
+    /// Whether an access token of `sign_in` still speaks for the user: false once the sign-in
+    /// has been revoked by logout, by a replayed refresh token or by disabling.
+    pub async fn sign_in_is_live(&self, user_id: Id, sign_in: &str) -> Result<bool> {
+        self.repo.sign_in_is_live(user_id, sign_in).await
+    }
+
     pub async fn user(&self, id: Id) -> Result<Option<User>> {
         self.repo.user_by_id(id).await
     }
@@ -434,6 +527,7 @@ impl Accounts {
             .await?;
         Ok(Session {
             user,
+            sign_in: family,
             refresh_token: token,
             refresh_expires_at: expires,
         })

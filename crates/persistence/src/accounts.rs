@@ -1,7 +1,7 @@
 //! Accounts, refresh tokens and failed sign-ins.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use domain::account::*;
 use domain::actor::{Affiliation, Role};
 use domain::audit::AuditEntry;
@@ -38,6 +38,14 @@ fn user(m: app_user::Model) -> Result<User> {
         name: m.name,
         created_at: m.created_at,
     })
+}
+
+/// The longest window any attempt is counted in; rows older than it are deleted.
+const LONGEST_WINDOW_SECONDS: i64 = 24 * 60 * 60;
+
+/// Subjects are at most as long as the column; longer ones (no valid email is) share a prefix.
+fn subject_key(subject: &str) -> String {
+    subject.chars().take(320).collect()
 }
 
 fn parts(a: &Option<Affiliation>) -> (Option<String>, Option<i64>) {
@@ -85,6 +93,35 @@ impl AccountRepository for SeaStore {
             .ok_or_else(|| Error::internal("saved user vanished"))?;
         txn.commit().await.map_err(db_err)?;
         user(saved)
+    }
+
+    async fn spend_user_id(&self, placeholder: &str, audit: AuditEntry) -> Result<Id> {
+        // An insert that is rolled back would give its id again on SQLite; one that is deleted
+        // in the same transaction spends it on both databases (AUTOINCREMENT, a sequence).
+        let now = Utc::now();
+        let txn = crate::db::write_transaction(self.connection()).await?;
+        let id = app_user::Entity::insert(app_user::ActiveModel {
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            email: Set(placeholder.into()),
+            password_hash: Set(String::new()),
+            name: Set(String::new()),
+            status: Set(UserStatus::Disabled.as_str().into()),
+            requested_role: Set(Role::Donor.as_str().into()),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await
+        .map_err(db_err)?
+        .last_insert_id;
+        app_user::Entity::delete_by_id(id)
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        crate::audit::write_audit_entry(&txn, audit).await?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(id)
     }
 
     async fn user_by_id(&self, id: Id) -> Result<Option<User>> {
@@ -176,55 +213,97 @@ impl AccountRepository for SeaStore {
         Ok(found)
     }
 
-    async fn failures_since(
+    async fn count_attempt(
         &self,
-        email: &str,
-        client: &str,
-        since: DateTime<Utc>,
-    ) -> Result<(u64, u64)> {
+        subject: &str,
+        now: DateTime<Utc>,
+        window: Duration,
+    ) -> Result<u64> {
         let db = self.connection();
-        let by_account = login_failure::Entity::find()
-            .filter(login_failure::Column::Email.eq(email))
-            .filter(login_failure::Column::At.gte(since))
-            .count(db)
+        let backend = db.get_database_backend();
+        let now = now.timestamp();
+        let expired = now - window.num_seconds();
+        // Windows that ended are of no use to anyone: kept out of the table as it goes.
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            match backend {
+                DbBackend::Postgres => "DELETE FROM sign_in_attempt WHERE window_start <= $1",
+                _ => "DELETE FROM sign_in_attempt WHERE window_start <= ?",
+            },
+            [(now - LONGEST_WINDOW_SECONDS).into()],
+        ))
+        .await
+        .map_err(db_err)?;
+        // One statement that counts and answers: concurrent attempts each see their own count,
+        // in one process or many. A window that has ended starts again at this attempt.
+        let sql = match backend {
+            DbBackend::Postgres => {
+                "INSERT INTO sign_in_attempt (subject, window_start, attempts) VALUES ($1, $2, 1) \
+                 ON CONFLICT (subject) DO UPDATE SET \
+                 attempts = CASE WHEN sign_in_attempt.window_start <= $3 THEN 1 \
+                                 ELSE sign_in_attempt.attempts + 1 END, \
+                 window_start = CASE WHEN sign_in_attempt.window_start <= $3 THEN $2 \
+                                     ELSE sign_in_attempt.window_start END \
+                 RETURNING attempts"
+            }
+            _ => {
+                "INSERT INTO sign_in_attempt (subject, window_start, attempts) VALUES (?1, ?2, 1) \
+                 ON CONFLICT (subject) DO UPDATE SET \
+                 attempts = CASE WHEN sign_in_attempt.window_start <= ?3 THEN 1 \
+                                 ELSE sign_in_attempt.attempts + 1 END, \
+                 window_start = CASE WHEN sign_in_attempt.window_start <= ?3 THEN ?2 \
+                                     ELSE sign_in_attempt.window_start END \
+                 RETURNING attempts"
+            }
+        };
+        let row = db
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [subject_key(subject).into(), now.into(), expired.into()],
+            ))
             .await
-            .map_err(db_err)?;
-        let by_client = login_failure::Entity::find()
-            .filter(login_failure::Column::Client.eq(client))
-            .filter(login_failure::Column::At.gte(since))
-            .count(db)
-            .await
-            .map_err(db_err)?;
-        Ok((by_account, by_client))
+            .map_err(db_err)?
+            .ok_or_else(|| Error::internal("counting an attempt returned no row"))?;
+        let attempts: i64 = row.try_get_by_index(0).map_err(db_err)?;
+        Ok(u64::try_from(attempts).unwrap_or(0))
     }
 
-    async fn record_failure(&self, email: &str, client: &str, at: DateTime<Utc>) -> Result<()> {
-        // Keep the table small: failures older than the window no longer count.
-        login_failure::Entity::delete_many()
-            .filter(login_failure::Column::At.lt(at - THROTTLE_WINDOW))
-            .exec(self.connection())
-            .await
-            .map_err(db_err)?;
-        let email: String = email.chars().take(254).collect();
-        let client: String = client.chars().take(64).collect();
-        login_failure::Entity::insert(login_failure::ActiveModel {
-            email: Set(email),
-            client: Set(client),
-            at: Set(at),
-            ..Default::default()
-        })
-        .exec(self.connection())
+    async fn refund_attempt(&self, subject: &str) -> Result<()> {
+        let db = self.connection();
+        let backend = db.get_database_backend();
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            match backend {
+                DbBackend::Postgres => {
+                    "UPDATE sign_in_attempt SET attempts = attempts - 1 \
+                     WHERE subject = $1 AND attempts > 0"
+                }
+                _ => {
+                    "UPDATE sign_in_attempt SET attempts = attempts - 1 \
+                     WHERE subject = ? AND attempts > 0"
+                }
+            },
+            [subject_key(subject).into()],
+        ))
         .await
         .map_err(db_err)?;
         Ok(())
     }
 
-    async fn clear_failures(&self, email: &str) -> Result<()> {
-        login_failure::Entity::delete_many()
-            .filter(login_failure::Column::Email.eq(email))
-            .exec(self.connection())
-            .await
-            .map_err(db_err)?;
+    async fn clear_attempts(&self, subject: &str) -> Result<()> {
+        let db = self.connection();
+        let backend = db.get_database_backend();
+        db.execute_raw(Statement::from_sql_and_values(
+            backend,
+            match backend {
+                DbBackend::Postgres => "DELETE FROM sign_in_attempt WHERE subject = $1",
+                _ => "DELETE FROM sign_in_attempt WHERE subject = ?",
+            },
+            [subject_key(subject).into()],
+        ))
+        .await
+        .map_err(db_err)?;
         Ok(())
     }
 
@@ -299,5 +378,15 @@ impl AccountRepository for SeaStore {
             crate::audit::write_audit_entry(&txn, audit).await?;
         }
         txn.commit().await.map_err(db_err)
+    }
+
+    async fn sign_in_is_live(&self, user_id: Id, family: &str) -> Result<bool> {
+        let token = refresh_token::Entity::find()
+            .filter(refresh_token::Column::Family.eq(family))
+            .filter(refresh_token::Column::UserId.eq(user_id))
+            .one(self.connection())
+            .await
+            .map_err(db_err)?;
+        Ok(token.is_some_and(|t| t.revoked_at.is_none()))
     }
 }

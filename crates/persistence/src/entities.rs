@@ -235,10 +235,6 @@ entity! { keyed refresh_token, "refresh_token" {
     used_at: Option<ChronoDateTimeUtc>, revoked_at: Option<ChronoDateTimeUtc>,
 }}
 
-entity! { keyed login_failure, "login_failure" {
-    email: String, client: String, at: ChronoDateTimeUtc,
-}}
-
 entity! { keyed audit_entry, "audit_entry" {
     at: ChronoDateTimeUtc, actor_user_id: Option<i64>, action: String, entity: String,
     entity_id: i64, changes: String,

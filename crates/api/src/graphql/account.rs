@@ -183,7 +183,10 @@ pub fn affiliation(
 pub struct ClientAddress(pub String);
 
 fn session_payload(ctx: &Context<'_>, session: acc::Session) -> async_graphql::Result<AuthPayload> {
-    let (access_token, expires_at) = ctx.data_unchecked::<JwtKeys>().issue(&session.user).api()?;
+    let (access_token, expires_at) = ctx
+        .data_unchecked::<JwtKeys>()
+        .issue(&session.user, &session.sign_in)
+        .api()?;
     Ok(AuthPayload {
         access_token,
         refresh_token: session.refresh_token,
@@ -216,7 +219,9 @@ pub struct AccountMutation;
 
 #[Object]
 impl AccountMutation {
-    /// Creates a PENDING account; it can sign in but not change anything until approved.
+    /// Creates a PENDING account; it can sign in but not change anything until approved. The
+    /// answer is the same whether or not the email has an account (an existing account is left
+    /// as it is). Registrations are limited per client address, aliases included (RATE_LIMITED).
     async fn register(
         &self,
         ctx: &Context<'_>,
@@ -230,7 +235,10 @@ impl AccountMutation {
             requested_role: input.requested_role.into(),
             affiliation,
         };
-        Ok(User(accounts(ctx).register(registration).await.api()?))
+        let client = &ctx.data_unchecked::<ClientAddress>().0;
+        Ok(User(
+            accounts(ctx).register(registration, client).await.api()?,
+        ))
     }
 
     /// Signs in. Repeated failures are throttled per account and per client (RATE_LIMITED).
