@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+pub use persistence::db::DbOptions;
+
 use crate::auth::JwtKeys;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -23,6 +25,8 @@ pub struct Settings {
     pub batch_window: Duration,
     /// The key access tokens are signed with.
     pub jwt: JwtKeys,
+    /// How long to wait on the database: pool acquire and statement timeouts.
+    pub database: DbOptions,
 }
 
 impl Default for Settings {
@@ -33,6 +37,7 @@ impl Default for Settings {
             seed_if_empty: true,
             batch_window: DEFAULT_BATCH_WINDOW,
             jwt: JwtKeys::generated(),
+            database: Default::default(),
         }
     }
 }

@@ -37,6 +37,12 @@ pub enum Command {
         /// Milliseconds a dataloader gathers keys before it queries.
         #[arg(long, env = "C2C_BATCH_WINDOW_MS", default_value_t = 2)]
         batch_window_ms: u64,
+        /// Milliseconds a request waits for a database connection before it answers UNAVAILABLE.
+        #[arg(long, env = "C2C_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000)]
+        db_acquire_timeout_ms: u64,
+        /// PostgreSQL statement_timeout in milliseconds (0: none); rollup builds are exempt.
+        #[arg(long, env = "C2C_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+        db_statement_timeout_ms: u64,
     },
     /// Apply pending migrations and load the reference data.
     Migrate {
@@ -108,6 +114,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             no_seed,
             dev,
             batch_window_ms,
+            db_acquire_timeout_ms,
+            db_statement_timeout_ms,
         } => {
             let secret = std::env::var("C2C_JWT_SECRET").ok();
             let jwt = api::config::jwt_keys(secret.as_deref(), dev)?;
@@ -117,6 +125,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 seed_if_empty: !no_seed,
                 batch_window: Duration::from_millis(batch_window_ms),
                 jwt,
+                database: api::config::DbOptions {
+                    acquire_timeout: Duration::from_millis(db_acquire_timeout_ms),
+                    statement_timeout: Duration::from_millis(db_statement_timeout_ms),
+                },
             })
             .await
             .map_err(|e| e.to_string())?;

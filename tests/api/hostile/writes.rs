@@ -273,3 +273,407 @@ async fn a_scheme_cannot_be_linked_to_a_draft_the_caller_may_not_read() {
         .await;
     assert!(r.get("errors").is_none(), "{r}");
 }
+
+// ---- concurrent writes ----
+
+const GAPS: &str = "query($by: [GapDimension!]!) { fundingGaps(by: $by) { key { dimension value } activePractices requiredUsd fundedUsd pledgedUsd schemeCount donorCount } }";
+const TOTAL: &str = "{ fundingGapTotal { activePractices requiredUsd fundedUsd pledgedUsd schemeCount donorCount } }";
+/// Groupings whose cells every practice shares (the total, a theme) and finer ones.
+const GROUPINGS: [&[&str]; 3] = [
+    &["THEME"],
+    &["THEME", "ORIENTATION", "COUNTRY"],
+    &["MODALITY", "THEME"],
+];
+const RETAG: &str = "mutation($id: ID!, $v: Int!, $t: [Theme!]) { updatePractice(id: $id, version: $v, input: { themes: $t }) { version } }";
+const GRANT: &str = "mutation($p: ID!, $d: ID!, $a: Decimal!) { recordFunding(input: { practiceId: $p, donorId: $d, amount: $a, currency: \"USD\", year: 2001, status: COMMITTED, sourceType: GRANTS_LOANS }) { id } }";
+/// Two theme sets a practice moves between: a writer moving A to B takes out of cells another,
+/// moving B to A, puts into; the cells of every grouping are shared by all writers.
+const THEMES: [[&str; 2]; 2] = [["ENVIRONMENT", "HEALTH"], ["HOUSING", "SOCIAL_CULTURAL"]];
+
+/// A server for many concurrent writers on a shared, busy test machine: waits on the pool and
+/// statements as long as the slowest write there may take (the defaults suit a production host).
+async fn patient_app() -> std::sync::Arc<TestApp> {
+    std::sync::Arc::new(
+        TestApp::new()
+            .seeded()
+            .configure(|s| {
+                s.database.acquire_timeout = std::time::Duration::from_secs(20);
+                s.database.statement_timeout = std::time::Duration::from_secs(60);
+            })
+            .spawn()
+            .await,
+    )
+}
+
+/// Every grouping of [`GROUPINGS`] and the total, as the secretariat sees them (exact figures).
+async fn gap_answers(app: &TestApp, admin: &TestUser) -> Vec<Value> {
+    let mut answers = Vec::new();
+    for by in GROUPINGS {
+        answers.push(app.data_as(admin, GAPS, json!({ "by": by })).await);
+    }
+    answers.push(app.data_as(admin, TOTAL, json!({})).await);
+    answers
+}
+
+/// Drops every rollup behind the service's back, so that the next questions rebuild them from
+/// the base rows.
+async fn drop_rollups(app: &TestApp) {
+    let db = app.database().await;
+    for table in ["gap_rollup_member", "gap_rollup", "gap_combo"] {
+        db.execute_unprepared(&format!("DELETE FROM {table}"))
+            .await
+            .expect("rollups dropped");
+    }
+}
+
+/// The published practices of the base, with their versions, in id order.
+async fn published_practices(app: &TestApp, admin: &TestUser, n: usize) -> Vec<(String, i64)> {
+    let data = app
+        .data_as(
+            admin,
+            "query($n: Int) { practices(first: $n) { edges { node { id version } } } }",
+            json!({ "n": n }),
+        )
+        .await;
+    data["practices"]["edges"]
+        .as_array()
+        .expect("practices")
+        .iter()
+        .map(|e| {
+            let n = &e["node"];
+            (
+                n["id"].as_str().expect("id").to_string(),
+                n["version"].as_i64().expect("version"),
+            )
+        })
+        .collect()
+}
+
+/// `writers` clients at once: the first half each retag a practice of their own back and forth
+/// between [`THEMES`]; the others record grants on practices all of them share. Answers every
+/// response that carried an error.
+async fn concurrent_writes(
+    app: &std::sync::Arc<TestApp>,
+    admin: &TestUser,
+    writers: usize,
+    rounds: usize,
+) -> Vec<Value> {
+    let practices = published_practices(app, admin, writers).await;
+    assert!(practices.len() >= writers / 2, "enough practices to retag");
+    let donor = app.id_of("donors", "Netherlands Ministry").await;
+    let mut tasks = Vec::new();
+    for w in 0..writers {
+        let (app, admin, donor) = (app.clone(), admin.clone(), donor.clone());
+        let practices = practices.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut errors = Vec::new();
+            let (own, mut version) = practices[w % practices.len()].clone();
+            for round in 0..rounds {
+                let r = if w < writers / 2 {
+                    let themes = THEMES[(w + round) % 2];
+                    let r = app
+                        .graphql_as(
+                            Some(&admin),
+                            RETAG,
+                            json!({ "id": own, "v": version, "t": themes }),
+                        )
+                        .await;
+                    if let Some(v) = r["data"]["updatePractice"]["version"].as_i64() {
+                        version = v;
+                    }
+                    r
+                } else {
+                    let (shared, _) = &practices[(w * 7 + round) % practices.len()];
+                    let amount = format!("{}", 1000 + w * 10 + round);
+                    app.graphql_as(
+                        Some(&admin),
+                        GRANT,
+                        json!({ "p": shared, "d": donor, "a": amount }),
+                    )
+                    .await
+                };
+                if r.get("errors").is_some() {
+                    errors.push(r);
+                }
+            }
+            errors
+        }));
+    }
+    let mut errors = Vec::new();
+    for t in tasks {
+        errors.extend(t.await.expect("a writer finished"));
+    }
+    errors
+}
+
+#[tokio::test]
+async fn many_writers_on_shared_rollup_cells_all_succeed_and_the_rollups_stay_exact() {
+    let app = patient_app().await;
+    let admin = app.admin().await;
+    // The rollups exist before the writers start: every write maintains them. Not the total:
+    // its one cell would queue every writer behind one row lock.
+    for by in GROUPINGS {
+        app.data_as(&admin, GAPS, json!({ "by": by })).await;
+    }
+
+    let errors = concurrent_writes(&app, &admin, 32, 8).await;
+    assert!(
+        errors.is_empty(),
+        "{} of 256 writes failed, the first: {}",
+        errors.len(),
+        errors[0]
+    );
+
+    let maintained = gap_answers(&app, &admin).await;
+    drop_rollups(&app).await;
+    let rebuilt = gap_answers(&app, &admin).await;
+    assert_eq!(
+        maintained, rebuilt,
+        "maintained rollups (left) and a rebuild (right)"
+    );
+}
+
+/// Writes while the first question of a grouping builds its rollup on a base large enough for
+/// the build to take seconds: none fails, none waits for the build, and the rollup ends exact.
+#[tokio::test]
+async fn writes_during_a_rollup_build_neither_fail_nor_wait_for_it() {
+    let app = patient_app().await;
+    let admin = app.admin().await;
+    let db = persistence::db::Database::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let practices = if std::env::var("TEST_DATABASE_URL").is_ok() {
+        30_000
+    } else {
+        3_000
+    };
+    let options = tools::synthetic::SyntheticOptions { practices, seed: 7 };
+    tools::synthetic::seed_synthetic(&db, &options, &|_, _, _| {})
+        .await
+        .expect("a synthetic base");
+    db.close().await.expect("closed");
+    let by = ["THEME", "ORIENTATION", "COUNTRY"];
+
+    let builder = {
+        let (app, admin) = (app.clone(), admin.clone());
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            let r = app
+                .graphql_as(Some(&admin), GAPS, json!({ "by": by }))
+                .await;
+            (r, started.elapsed())
+        })
+    };
+    // Let the build start first.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let errors = concurrent_writes(&app, &admin, 16, 4).await;
+    let writing = started.elapsed();
+    let (built, building) = builder.await.expect("the build finished");
+    assert!(built.get("errors").is_none(), "{built}");
+    assert!(
+        errors.is_empty(),
+        "{} of 64 writes during the build failed, the first: {}",
+        errors.len(),
+        errors[0]
+    );
+    eprintln!("the build took {building:?}; 64 writes meanwhile {writing:?}");
+    if building > std::time::Duration::from_secs(3) {
+        assert!(
+            writing < building / 2,
+            "the writes ({writing:?}) waited for the build ({building:?})"
+        );
+    }
+
+    let maintained = app.data_as(&admin, GAPS, json!({ "by": by })).await;
+    drop_rollups(&app).await;
+    let rebuilt = app.data_as(&admin, GAPS, json!({ "by": by })).await;
+    assert_eq!(
+        maintained, rebuilt,
+        "maintained rollup (left) and a rebuild (right)"
+    );
+}
+
+// ---- the database going away ----
+
+/// A throw-away PostgreSQL cluster of the test's own, from the binaries in `TEST_PG_BIN`
+/// (`.ci/run` exports it), so that stopping it disturbs no other test.
+struct OwnCluster {
+    bin: std::path::PathBuf,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl OwnCluster {
+    fn command(&self, program: &str) -> std::process::Command {
+        let path = self.bin.join(program);
+        // initdb and postgres refuse to run as root: as the postgres user then.
+        if running_as_root() {
+            let mut c = std::process::Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            std::process::Command::new(path)
+        }
+    }
+
+    fn start() -> Option<OwnCluster> {
+        let bin = std::path::PathBuf::from(std::env::var("TEST_PG_BIN").ok()?);
+        let dir = tempfile::tempdir().expect("a directory for the cluster");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let cluster = OwnCluster { bin, dir, port };
+        if running_as_root() {
+            let ok = std::process::Command::new("chown")
+                .args(["-R", "postgres"])
+                .arg(cluster.dir.path())
+                .status()
+                .expect("chown")
+                .success();
+            assert!(ok, "the cluster directory given to postgres");
+        }
+        let ok = cluster
+            .command("initdb")
+            .arg("-D")
+            .arg(cluster.data())
+            .args(["-U", "postgres", "--auth=trust", "--encoding=UTF8"])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("initdb")
+            .success();
+        assert!(ok, "initdb");
+        cluster.pg_ctl("start");
+        Some(cluster)
+    }
+
+    fn data(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn pg_ctl(&self, action: &str) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let ok = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .arg("-l")
+            .arg(self.dir.path().join("server.log"))
+            .args(["-w", "-m", "fast", "-o", &options, action])
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("pg_ctl")
+            .success();
+        assert!(ok, "pg_ctl {action}");
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        let _ = self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "stop"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+fn running_as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+const ANY_READ: &str = "{ practices(first: 1) { totalCount } }";
+
+#[tokio::test]
+async fn while_the_database_is_away_requests_fail_fast_with_unavailable_and_recover() {
+    let Some(cluster) = OwnCluster::start() else {
+        eprintln!("TEST_PG_BIN is not set: the database-outage test needs PostgreSQL binaries");
+        return;
+    };
+    let url = cluster.url();
+    let app = std::sync::Arc::new(
+        TestApp::new()
+            .seeded()
+            .configure(move |s| s.database_url = url)
+            .spawn()
+            .await,
+    );
+    let ready = || async {
+        let started = std::time::Instant::now();
+        let status = app
+            .client
+            .get(format!("{}/readyz", app.address))
+            .send()
+            .await
+            .expect("readyz answers")
+            .status();
+        (status.as_u16(), started.elapsed())
+    };
+    assert_eq!(ready().await.0, 200);
+    assert!(
+        app.graphql(ANY_READ, json!({}))
+            .await
+            .get("errors")
+            .is_none()
+    );
+
+    // Requests in flight while the server stops.
+    let in_flight: Vec<_> = (0..8)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move { app.graphql(ANY_READ, json!({})).await })
+        })
+        .collect();
+    cluster.pg_ctl("stop");
+    for r in in_flight {
+        let r = r.await.expect("an answer");
+        if let Some(code) = r["errors"][0]["extensions"]["code"].as_str() {
+            assert_eq!(code, "UNAVAILABLE", "{r}");
+        }
+    }
+
+    let (status, took) = ready().await;
+    assert_eq!(status, 503);
+    assert!(
+        took < std::time::Duration::from_secs(1),
+        "/readyz took {took:?}"
+    );
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let r = app.graphql(ANY_READ, json!({})).await;
+        let took = started.elapsed();
+        assert_eq!(r["errors"][0]["extensions"]["code"], "UNAVAILABLE", "{r}");
+        assert!(
+            took < std::time::Duration::from_secs(4),
+            "a request took {took:?}"
+        );
+    }
+
+    cluster.pg_ctl("start");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let r = app.graphql(ANY_READ, json!({})).await;
+        if r.get("errors").is_none() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no recovery: {r}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(ready().await.0, 200);
+}
