@@ -29,7 +29,7 @@ impl App {
     /// empty database when `settings.seed_if_empty`; wires the store, the domain services, the
     /// token keys and the GraphQL schema. `settings.bind` is the server's and is not used here.
     pub async fn open(settings: &Settings) -> Result<App> {
-        let database = Database::connect(&settings.database_url).await?;
+        let database = Database::connect_with(&settings.database_url, &settings.database).await?;
         database.migrate().await?;
         database.ensure_reference_data().await?;
         if settings.seed_if_empty && database.is_empty().await? {

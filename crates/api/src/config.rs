@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+pub use persistence::db::DbOptions;
+
 use crate::auth::{HashingLimits, JwtKeys};
 pub use crate::budget::BudgetSettings;
 
@@ -35,6 +37,8 @@ pub struct Settings {
     pub metrics_token: Option<String>,
     /// Threads hashing passwords and requests that may wait for them.
     pub hashing: HashingLimits,
+    /// How long to wait on the database: pool acquire and statement timeouts.
+    pub database: DbOptions,
 }
 
 impl Default for Settings {
@@ -50,6 +54,7 @@ impl Default for Settings {
             metrics_bind: None,
             metrics_token: None,
             hashing: HashingLimits::default(),
+            database: Default::default(),
         }
     }
 }

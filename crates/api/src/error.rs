@@ -36,6 +36,11 @@ impl From<ApiError> for async_graphql::Error {
             }),
             RateLimited => async_graphql::Error::new("too many attempts, retry later")
                 .extend_with(|_, e| e.set("code", "RATE_LIMITED")),
+            Unavailable(detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                async_graphql::Error::new("the service is unavailable for a moment; retry later")
+                    .extend_with(|_, e| e.set("code", "UNAVAILABLE"))
+            }
             Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 async_graphql::Error::new("internal error")
@@ -88,6 +93,7 @@ mod tests {
             (domain::Error::Conflict("x".into()), "CONFLICT"),
             (domain::Error::validation("title", "empty"), "VALIDATION"),
             (domain::Error::RateLimited, "RATE_LIMITED"),
+            (domain::Error::unavailable("pool timed out"), "UNAVAILABLE"),
         ];
         for (err, expected) in cases {
             let e: async_graphql::Error = ApiError(err).into();

@@ -66,6 +66,12 @@ pub enum Command {
         /// Sign-ins and registrations that may wait for a hashing thread; beyond them RATE_LIMITED.
         #[arg(long, env = "C2C_HASH_QUEUE", default_value_t = api::auth::DEFAULT_HASH_QUEUE)]
         hash_queue: usize,
+        /// Milliseconds a request waits for a database connection before it answers UNAVAILABLE.
+        #[arg(long, env = "C2C_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000)]
+        db_acquire_timeout_ms: u64,
+        /// PostgreSQL statement_timeout in milliseconds (0: none); rollup builds are exempt.
+        #[arg(long, env = "C2C_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+        db_statement_timeout_ms: u64,
     },
     /// Apply pending migrations and load the reference data.
     Migrate {
@@ -146,6 +152,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             metrics_token,
             hash_workers,
             hash_queue,
+            db_acquire_timeout_ms,
+            db_statement_timeout_ms,
         } => {
             let secret = std::env::var("C2C_JWT_SECRET").ok();
             let jwt = api::config::jwt_keys(secret.as_deref(), dev)?;
@@ -167,6 +175,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 hashing: api::auth::HashingLimits {
                     workers: hash_workers.unwrap_or(api::auth::HashingLimits::default().workers),
                     queue: hash_queue,
+                },
+                database: api::config::DbOptions {
+                    acquire_timeout: Duration::from_millis(db_acquire_timeout_ms),
+                    statement_timeout: Duration::from_millis(db_statement_timeout_ms),
                 },
             })
             .await

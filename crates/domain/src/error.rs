@@ -15,6 +15,11 @@ pub enum Error {
     Validation { field: String, message: String },
     #[error("too many attempts, retry later")]
     RateLimited,
+    /// The database is away, gave up a statement that ran too long, or stayed locked: the same
+    /// request may succeed a moment later. Detail is for the log only; the API answers
+    /// UNAVAILABLE without it.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
     /// Detail is for the log only; the API answers INTERNAL without it.
     #[error("internal error: {0}")]
     Internal(String),
@@ -33,6 +38,10 @@ impl Error {
             entity,
             id: id.to_string(),
         }
+    }
+
+    pub fn unavailable(detail: impl ToString) -> Self {
+        Error::Unavailable(detail.to_string())
     }
 
     pub fn internal(detail: impl ToString) -> Self {

@@ -14,6 +14,7 @@ use sea_orm::{
 
 use crate::SeaStore;
 use crate::seed::{self, SeedReport};
+use crate::store::{db_err, is_retryable};
 
 /// Counters of the SQL statements executed, exported on `/metrics`; the statement-count test of
 /// the API reads them there to prove that a request costs a bounded number of statements.
@@ -32,11 +33,39 @@ pub struct Database {
     metrics: Arc<DbMetrics>,
 }
 
+/// How long the service waits on its database before it gives up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DbOptions {
+    /// The longest a request waits for a connection of the pool, opening one included. While
+    /// the database is away every request fails (UNAVAILABLE) after this, not later.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` on every connection: a statement running longer is
+    /// cancelled (UNAVAILABLE). Zero is none. A rollup build lifts it for its own statements.
+    pub statement_timeout: Duration,
+}
+
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+        }
+    }
+}
+
 impl Database {
-    /// Connects; nothing is migrated or loaded yet.
+    /// Connects with the default [`DbOptions`]; nothing is migrated or loaded yet.
     pub async fn connect(url: &str) -> Result<Database> {
+        Database::connect_with(url, &DbOptions::default()).await
+    }
+
+    /// Connects; nothing is migrated or loaded yet.
+    pub async fn connect_with(url: &str, options: &DbOptions) -> Result<Database> {
         let metrics = Arc::new(DbMetrics::default());
-        let connection = connect(url, metrics.clone()).await?;
+        let connection = connect_with(url, options, metrics.clone()).await?;
         Ok(Database {
             connection,
             metrics,
@@ -107,15 +136,29 @@ impl Database {
     }
 }
 
+/// A pool on `url` with the default [`DbOptions`].
 pub async fn connect(url: &str, metrics: Arc<DbMetrics>) -> Result<DatabaseConnection> {
+    connect_with(url, &DbOptions::default(), metrics).await
+}
+
+pub async fn connect_with(
+    url: &str,
+    settings: &DbOptions,
+    metrics: Arc<DbMetrics>,
+) -> Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(url.to_owned());
+    // sea-orm's connect timeout is the pool's acquire timeout too: both bound one wait.
     options
         .max_connections(if url.starts_with("sqlite") { 4 } else { 16 })
-        .connect_timeout(Duration::from_secs(10))
+        .connect_timeout(settings.acquire_timeout)
+        .acquire_timeout(settings.acquire_timeout)
         .sqlx_logging(false);
+    if !settings.statement_timeout.is_zero() && url.starts_with("postgres") {
+        options.statement_timeout(settings.statement_timeout);
+    }
     let mut db = sea_orm::Database::connect(options)
         .await
-        .map_err(|e| Error::internal(format!("cannot connect to the database: {e}")))?;
+        .map_err(|e| Error::unavailable(format!("cannot connect to the database: {e}")))?;
     db.set_metric_callback(move |info| {
         metrics.statements.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "statement");
@@ -140,7 +183,7 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
 pub async fn ping(db: &DatabaseConnection) -> Result<()> {
     db.ping()
         .await
-        .map_err(|e| Error::internal(format!("database unreachable: {e}")))
+        .map_err(|e| Error::unavailable(format!("database unreachable: {e}")))
 }
 
 /// A transaction that will write. On SQLite it takes the write lock at once (BEGIN IMMEDIATE):
@@ -152,5 +195,40 @@ pub async fn write_transaction(db: &DatabaseConnection) -> Result<DatabaseTransa
         ..Default::default()
     })
     .await
-    .map_err(|e| Error::internal(format!("cannot begin a transaction: {e}")))
+    .map_err(db_err)
+}
+
+/// How many times a write transaction the database rolled back to break a deadlock or on a
+/// serialization failure is run again before the request answers UNAVAILABLE.
+const RETRIES: u32 = 6;
+
+/// Runs `attempt`, one whole write transaction, again when the database rolled it back on a
+/// serialization failure or to break a deadlock (SQLSTATE 40001, 40P01): nothing of it was
+/// written, and what it decided from its reads is decided again. Each retry waits a little
+/// longer, with jitter, so that the transactions that collided do not collide again in step.
+pub(crate) async fn retrying<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut retries = 0;
+    loop {
+        match attempt().await {
+            Err(e) if is_retryable(&e) && retries < RETRIES => {
+                retries += 1;
+                tracing::debug!(retries, error = %e, "write transaction retried");
+                tokio::time::sleep(backoff(retries)).await;
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// 2, 4, 8… milliseconds, plus as much again at random.
+fn backoff(retries: u32) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let base = 1u64 << retries.min(8);
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(retries);
+    Duration::from_millis(base + hasher.finish() % (base + 1))
 }

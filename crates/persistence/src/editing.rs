@@ -45,7 +45,8 @@ impl EditRepository for SeaStore {
     }
 
     async fn link_scheme(&self, scheme_id: Id, practice_id: Id, audit: AuditEntry) -> Result<()> {
-        practice::link_scheme(self, scheme_id, practice_id, audit).await
+        crate::db::retrying(|| practice::link_scheme(self, scheme_id, practice_id, audit.clone()))
+            .await
     }
 
     async fn funding_by_id(&self, id: Id) -> Result<Option<(Funding, Option<i64>)>> {

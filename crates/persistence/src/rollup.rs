@@ -7,23 +7,56 @@
 //! write that changes what a practice contributes (the practice itself, its tags and cities, its
 //! funding, its scheme links, a city's country) takes the practice's contribution out before the
 //! change and puts it back after, in the same transaction, so a rollup never disagrees with the
-//! rows it summarizes. Contributions are sums, so concurrent writers compose; on PostgreSQL the
-//! practices being changed are locked first so that no writer subtracts what another added.
+//! rows it summarizes. Contributions are sums, so concurrent writers compose.
+//!
+//! Locks on PostgreSQL, always taken in this order: `gap_combo` in SHARE mode (the groupings a
+//! writer maintains cannot change under it), then one transaction-scoped advisory lock that
+//! every writer maintaining rollups takes ([`MAINTENANCE_LOCK`]), then the touched practices in
+//! id order, then the cells. A writer takes out a practice's cells before its change and puts
+//! back the cells after, which may be other cells (a practice retagged): two writers doing that
+//! at once would each hold a cell the other wants. The advisory lock makes rollup maintenance
+//! one writer at a time, so no cycle can form; writers queued on the shared cells (a theme, the
+//! total) were waiting for each other anyway, and each holds the lock for milliseconds. A
+//! deadlock elsewhere is still broken by the database and the write retried (see
+//! [`crate::db::retrying`]).
+//!
+//! A grouping's first question builds its rollup (see [`ensure_built`]) without holding
+//! writers back for the build's duration.
+//!
 //! Bulk loads drop the rollups instead; the next question rebuilds them.
 
 use domain::analytics::GapDimension;
 use domain::entities::Id;
 use domain::{Error, Result};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel, Statement,
+    TransactionTrait,
+};
 
 use crate::analytics::split;
 use crate::cells::practice_source;
 use crate::store::db_err;
 
+/// The key of the transaction-scoped advisory lock every writer that maintains rollups holds
+/// on PostgreSQL ("gaprollup" in ASCII): see the module's documentation.
+const MAINTENANCE_LOCK: i64 = 0x6761_7072_6f6c_6c75;
+
+/// In `gap_combo`, the row of a grouping being built is named with this before the grouping's
+/// name. From the moment it appears, writers put their changes to the grouping in cells named
+/// the same way, which the build adds to the grouping's own when it is done.
+const BUILDING: &str = "~";
+
+/// A build still marked in progress after this long died with its process: another takes over.
+const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(10);
+/// How often a question waits for the build another question started.
+const BUILD_POLL: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// A grouping in the form it is stored under: its dimensions sorted, without repeats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Combo {
     dims: Vec<GapDimension>,
+    /// Being built: the cells writers put their changes in meanwhile, named with [`BUILDING`].
+    building: bool,
 }
 
 impl Combo {
@@ -31,12 +64,15 @@ impl Combo {
         let mut dims = by.to_vec();
         dims.sort();
         dims.dedup();
-        Combo { dims }
+        Combo {
+            dims,
+            building: false,
+        }
     }
 
     /// "ALL" for the whole base, else the dimensions joined by commas.
     pub(crate) fn name(&self) -> String {
-        if self.dims.is_empty() {
+        let name = if self.dims.is_empty() {
             "ALL".into()
         } else {
             self.dims
@@ -44,12 +80,28 @@ impl Combo {
                 .map(|d| d.as_str())
                 .collect::<Vec<_>>()
                 .join(",")
+        };
+        if self.building {
+            format!("{BUILDING}{name}")
+        } else {
+            name
         }
     }
 
+    fn building(&self) -> Combo {
+        Combo {
+            building: true,
+            ..self.clone()
+        }
+    }
+
+    /// The grouping a `gap_combo` row names, built or being built.
     fn parse(name: &str) -> Option<Self> {
+        if let Some(built) = name.strip_prefix(BUILDING) {
+            return Combo::parse(built).map(|c| c.building());
+        }
         if name == "ALL" {
-            return Some(Combo { dims: vec![] });
+            return Some(Combo::of(&[]));
         }
         let dims = name
             .split(',')
@@ -251,6 +303,9 @@ impl Maintenance {
                 .map_err(db_err)?;
         }
         let combos = built_combos(txn).await?;
+        if postgres && !combos.is_empty() {
+            lock_maintenance(txn).await?;
+        }
         if let Some(restrict) = &restrict
             && !combos.is_empty()
         {
@@ -288,6 +343,15 @@ impl Maintenance {
     }
 }
 
+/// Waits for the writers maintaining rollups ahead, and holds the next ones back until commit.
+async fn lock_maintenance(txn: &DatabaseTransaction) -> Result<()> {
+    txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MAINTENANCE_LOCK})"))
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// The groupings writers maintain: those built and those being built.
 async fn built_combos<C: ConnectionTrait>(db: &C) -> Result<Vec<Combo>> {
     let rows = db
         .query_all_raw(Statement::from_string(
@@ -296,59 +360,286 @@ async fn built_combos<C: ConnectionTrait>(db: &C) -> Result<Vec<Combo>> {
         ))
         .await
         .map_err(db_err)?;
-    rows.iter()
-        .map(|r| {
-            let name: String = r.try_get_by_index(0).map_err(db_err)?;
-            Combo::parse(&name)
-                .ok_or_else(|| Error::internal(format!("unknown gap grouping {name}")))
-        })
-        .collect()
-}
-
-async fn is_built<C: ConnectionTrait>(db: &C, combo: &Combo) -> Result<bool> {
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            db.get_database_backend(),
-            match db.get_database_backend() {
-                DbBackend::Postgres => "SELECT 1 FROM gap_combo WHERE combo = $1",
-                _ => "SELECT 1 FROM gap_combo WHERE combo = ?",
-            },
-            [combo.name().into()],
-        ))
-        .await
-        .map_err(db_err)?;
-    Ok(row.is_some())
+    let mut combos = Vec::new();
+    for r in &rows {
+        let name: String = r.try_get_by_index(0).map_err(db_err)?;
+        let combo = Combo::parse(&name)
+            .ok_or_else(|| Error::internal(format!("unknown gap grouping {name}")))?;
+        if !combos.contains(&combo) {
+            combos.push(combo);
+        }
+    }
+    Ok(combos)
 }
 
 /// Builds the rollup of `combo` from the base unless it is there already. The first question
-/// for a grouping pays for this once; writes keep it current from then on.
+/// for a grouping pays for this once; writes keep it current from then on. A question arriving
+/// while another builds the grouping waits for that build.
+///
+/// On SQLite the build is one write transaction: SQLite has one writer at a time whatever is
+/// done. On PostgreSQL writers go on during the build (see [`build_beside_writers`]).
 pub(crate) async fn ensure_built(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
-    if is_built(db, combo).await? {
-        return Ok(());
-    }
-    let txn = crate::db::write_transaction(db).await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        // Waits for the writers in flight and holds new ones back until the rollup is in.
-        txn.execute_unprepared("LOCK TABLE gap_combo IN EXCLUSIVE MODE")
-            .await
-            .map_err(db_err)?;
-    }
-    if !is_built(&txn, combo).await? {
-        let started = std::time::Instant::now();
-        let name = combo.name();
-        for table in ["gap_rollup", "gap_rollup_member"] {
-            txn.execute_unprepared(&format!("DELETE FROM {table} WHERE combo = '{name}'"))
-                .await
-                .map_err(db_err)?;
+    loop {
+        match build_state(db, combo).await? {
+            BuildState::Built => return Ok(()),
+            BuildState::Building => tokio::time::sleep(BUILD_POLL).await,
+            BuildState::Absent | BuildState::Abandoned => {
+                if db.get_database_backend() == DbBackend::Postgres {
+                    build_beside_writers(db, combo).await?;
+                } else {
+                    build_at_once(db, combo).await?;
+                }
+            }
         }
-        add_contribution(&txn, std::slice::from_ref(combo), None, 1).await?;
-        let at = chrono::Utc::now().to_rfc3339();
-        txn.execute_unprepared(&format!(
-            "INSERT INTO gap_combo (combo, built_at) VALUES ('{name}', '{at}')"
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum BuildState {
+    Absent,
+    Building,
+    /// Marked as building for longer than any build takes: its builder is gone.
+    Abandoned,
+    Built,
+}
+
+async fn build_state<C: ConnectionTrait>(db: &C, combo: &Combo) -> Result<BuildState> {
+    let (name, building) = (combo.name(), combo.building().name());
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            match db.get_database_backend() {
+                DbBackend::Postgres => {
+                    "SELECT combo, built_at FROM gap_combo WHERE combo IN ($1, $2)"
+                }
+                _ => "SELECT combo, built_at FROM gap_combo WHERE combo IN (?, ?)",
+            },
+            [name.clone().into(), building.into()],
         ))
         .await
         .map_err(db_err)?;
+    let mut state = BuildState::Absent;
+    for r in rows {
+        let row_name: String = r.try_get_by_index(0).map_err(db_err)?;
+        if row_name == name {
+            return Ok(BuildState::Built);
+        }
+        let since: chrono::DateTime<chrono::Utc> = r.try_get_by_index(1).map_err(db_err)?;
+        state = if chrono::Utc::now() - since > ABANDONED_AFTER {
+            BuildState::Abandoned
+        } else {
+            BuildState::Building
+        };
+    }
+    Ok(state)
+}
+
+/// Deletes the cells stored under `name`.
+async fn delete_cells(txn: &DatabaseTransaction, name: &str) -> Result<()> {
+    for table in ["gap_rollup", "gap_rollup_member"] {
+        txn.execute_unprepared(&format!("DELETE FROM {table} WHERE combo = '{name}'"))
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// The SQLite build: the grouping computed and marked built in one write transaction.
+async fn build_at_once(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+    let txn = crate::db::write_transaction(db).await?;
+    if build_state(&txn, combo).await? != BuildState::Built {
+        let started = std::time::Instant::now();
+        let (name, building) = (combo.name(), combo.building().name());
+        delete_cells(&txn, &name).await?;
+        txn.execute_unprepared(&format!("DELETE FROM gap_combo WHERE combo = '{building}'"))
+            .await
+            .map_err(db_err)?;
+        add_contribution(&txn, std::slice::from_ref(combo), None, 1).await?;
+        mark_built(&txn, &name).await?;
         tracing::info!(grouping = %name, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built");
+    }
+    txn.commit().await.map_err(db_err)
+}
+
+async fn mark_built(txn: &DatabaseTransaction, name: &str) -> Result<()> {
+    let at = chrono::Utc::now().to_rfc3339();
+    txn.execute_unprepared(&format!(
+        "INSERT INTO gap_combo (combo, built_at) VALUES ('{name}', '{at}')"
+    ))
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// The PostgreSQL build, in three transactions, none of which holds writers back for long:
+///
+/// 1. `mark`: waits for the writers in flight (EXCLUSIVE on `gap_combo`, which their SHARE
+///    lock conflicts with), clears what an abandoned build left, and inserts the grouping's
+///    building row. Still holding the lock, a second connection's REPEATABLE READ transaction
+///    takes its snapshot; then `mark` commits. The snapshot therefore holds every write
+///    committed before the building row appeared and none after; every writer after it sees the
+///    building row and puts its changes to the grouping (differences, which may be negative) in
+///    the building cells.
+/// 2. `snapshot`: computes the grouping from its snapshot into the grouping's own cells, which
+///    no writer touches while the grouping is being built, with no statement timeout: the build
+///    takes what it takes, and nobody waits for it but the questions about this grouping.
+/// 3. `merge`: waits for the writers in flight again and adds the building cells (as many as
+///    the cells written meanwhile) to the grouping's, drops them, and marks the grouping built.
+///    Snapshot plus the changes since is the grouping as the base now is.
+///
+/// A failed build removes its building row so that the next question starts afresh; a builder
+/// that died leaves one that [`ABANDONED_AFTER`] lets the next question take over.
+async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+    let started = std::time::Instant::now();
+    let name = combo.name();
+    let building = combo.building().name();
+
+    // Both connections are taken from the pool before the lock: writers held back by it keep
+    // theirs, and the pool could stay empty until they time out.
+    let snapshot = db
+        .begin_with_config(Some(IsolationLevel::RepeatableRead), None)
+        .await
+        .map_err(db_err)?;
+    let mark = crate::db::write_transaction(db).await?;
+    mark.execute_unprepared("LOCK TABLE gap_combo IN EXCLUSIVE MODE")
+        .await
+        .map_err(db_err)?;
+    if matches!(
+        build_state(&mark, combo).await?,
+        BuildState::Built | BuildState::Building
+    ) {
+        // Another question started the build (or finished it) meanwhile.
+        return mark.commit().await.map_err(db_err);
+    }
+    for n in [&name, &building] {
+        delete_cells(&mark, n).await?;
+    }
+    mark.execute_unprepared(&format!("DELETE FROM gap_combo WHERE combo = '{building}'"))
+        .await
+        .map_err(db_err)?;
+    let since = chrono::Utc::now().to_rfc3339();
+    mark.execute_unprepared(&format!(
+        "INSERT INTO gap_combo (combo, built_at) VALUES ('{building}', '{since}')"
+    ))
+    .await
+    .map_err(db_err)?;
+    let computed = async {
+        snapshot
+            .execute_unprepared("SET LOCAL statement_timeout = 0")
+            .await
+            .map_err(db_err)?;
+        snapshot
+            .execute_unprepared("SELECT 1")
+            .await
+            .map_err(db_err)?;
+        mark.commit().await.map_err(db_err)?;
+        add_contribution(&snapshot, std::slice::from_ref(combo), None, 1).await?;
+        snapshot.commit().await.map_err(db_err)?;
+        merge_building(db, combo, &since).await
+    }
+    .await;
+    match computed {
+        Ok(()) => {
+            tracing::info!(grouping = %name, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built beside the writers");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(grouping = %name, error = %e, "funding-gap rollup build failed");
+            let _ = abandon(db, combo).await;
+            Err(e)
+        }
+    }
+}
+
+/// Step 3 of [`build_beside_writers`]: the building cells, which the writers filled meanwhile,
+/// added to the grouping's. `since` tells this build's building row from a later one's (after
+/// the rollups were dropped, say).
+async fn merge_building(db: &DatabaseConnection, combo: &Combo, since: &str) -> Result<()> {
+    let (name, building) = (combo.name(), combo.building().name());
+    let merge = crate::db::write_transaction(db).await?;
+    // No writer may be between reading the building row and writing the building cells.
+    merge
+        .execute_unprepared("LOCK TABLE gap_combo IN EXCLUSIVE MODE")
+        .await
+        .map_err(db_err)?;
+    let ours = merge
+        .execute_unprepared(&format!(
+            "DELETE FROM gap_combo WHERE combo = '{building}' AND built_at = '{since}'"
+        ))
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+    if ours == 0 {
+        // The rollups were dropped during the build: what was computed is stale.
+        delete_cells(&merge, &name).await?;
+        delete_cells(&merge, &building).await?;
+        return merge.commit().await.map_err(db_err);
+    }
+    for (table, keys) in [
+        ("gap_rollup", "combo, k1, k2, k3"),
+        ("gap_rollup_member", "combo, k1, k2, k3, kind, member_id"),
+    ] {
+        let sums = summed_columns(&merge, table, keys).await?;
+        let list = sums.join(", ");
+        let add = sums
+            .iter()
+            .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rest = keys.trim_start_matches("combo, ");
+        merge
+            .execute_unprepared(&format!(
+                "INSERT INTO {table} ({keys}, {list}) \
+                 SELECT '{name}', {rest}, {list} FROM {table} WHERE combo = '{building}' \
+                 ON CONFLICT ({keys}) DO UPDATE SET {add}"
+            ))
+            .await
+            .map_err(db_err)?;
+    }
+    delete_cells(&merge, &building).await?;
+    mark_built(&merge, &name).await?;
+    merge.commit().await.map_err(db_err)
+}
+
+/// The columns of a rollup table other than its key: each one a sum, which is what lets
+/// contributions be added and taken out. Read from the catalog, so that a new sum needs no
+/// change here.
+async fn summed_columns(txn: &DatabaseTransaction, table: &str, keys: &str) -> Result<Vec<String>> {
+    let rows = txn
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = '{table}' \
+                 ORDER BY ordinal_position"
+            ),
+        ))
+        .await
+        .map_err(db_err)?;
+    let keys: Vec<&str> = keys.split(", ").collect();
+    let mut sums = Vec::new();
+    for r in rows {
+        let column: String = r.try_get_by_index(0).map_err(db_err)?;
+        if !keys.contains(&column.as_str()) {
+            sums.push(column);
+        }
+    }
+    Ok(sums)
+}
+
+/// Removes a failed build's building row and cells, so that the next question builds afresh.
+async fn abandon(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+    let txn = crate::db::write_transaction(db).await?;
+    txn.execute_unprepared("LOCK TABLE gap_combo IN EXCLUSIVE MODE")
+        .await
+        .map_err(db_err)?;
+    if build_state(&txn, combo).await? != BuildState::Built {
+        let building = combo.building().name();
+        txn.execute_unprepared(&format!("DELETE FROM gap_combo WHERE combo = '{building}'"))
+            .await
+            .map_err(db_err)?;
+        delete_cells(&txn, &combo.name()).await?;
+        delete_cells(&txn, &building).await?;
     }
     txn.commit().await.map_err(db_err)
 }

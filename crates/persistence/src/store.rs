@@ -22,15 +22,77 @@ impl SeaStore {
     }
 }
 
-/// Unique-constraint violations are the caller's conflict; anything else is ours.
+/// Unique-constraint violations are the caller's conflict; a database that is away, a
+/// statement cancelled by `statement_timeout`, a lock not granted or a transaction rolled back to
+/// break a deadlock are UNAVAILABLE (a moment later the same request may succeed); anything else
+/// is ours.
 pub(crate) fn db_err(err: DbErr) -> Error {
     match err.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => {
-            Error::Conflict("a record with these values already exists".into())
+            return Error::Conflict("a record with these values already exists".into());
         }
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => {
-            Error::validation("id", "refers to a record that does not exist")
+            return Error::validation("id", "refers to a record that does not exist");
         }
-        _ => Error::internal(err),
+        _ => {}
+    }
+    match transience(&err) {
+        Some(Transience::Retry) => Error::Unavailable(format!("{RETRYABLE}{err}")),
+        Some(Transience::TimedOut) => Error::unavailable(format!("statement timed out: {err}")),
+        Some(Transience::Away) => Error::unavailable(format!("database unavailable: {err}")),
+        None => Error::internal(err),
+    }
+}
+
+/// How the detail of an UNAVAILABLE error starts when the whole transaction may simply be run
+/// again at once (see [`crate::db::retrying`]).
+const RETRYABLE: &str = "transaction rolled back by the database, to be retried: ";
+
+/// Whether `err` is a transaction the database rolled back on a serialization failure or to
+/// break a deadlock: running it again is expected to succeed.
+pub(crate) fn is_retryable(err: &Error) -> bool {
+    matches!(err, Error::Unavailable(detail) if detail.starts_with(RETRYABLE))
+}
+
+enum Transience {
+    /// SQLSTATE 40001 (serialization failure) or 40P01 (deadlock detected).
+    Retry,
+    /// SQLSTATE 57014: `statement_timeout` cancelled the statement.
+    TimedOut,
+    /// No connection could be had or kept, or the server is shutting down or starting.
+    Away,
+}
+
+fn transience(err: &DbErr) -> Option<Transience> {
+    use sea_orm::sqlx::Error as Sqlx;
+    let runtime = match err {
+        DbErr::ConnectionAcquire(_) => return Some(Transience::Away),
+        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => runtime,
+        _ => return None,
+    };
+    let sea_orm::RuntimeErr::SqlxError(sqlx) = runtime else {
+        return None;
+    };
+    match sqlx.as_ref() {
+        Sqlx::Database(db) => {
+            let code = db.code()?;
+            match code.as_ref() {
+                "40001" | "40P01" => Some(Transience::Retry),
+                "57014" => Some(Transience::TimedOut),
+                // Admin shutdown, crash shutdown, cannot connect now, and connection exceptions.
+                "57P01" | "57P02" | "57P03" => Some(Transience::Away),
+                c if c.starts_with("08") => Some(Transience::Away),
+                // SQLite: the database stayed locked by another writer past the busy timeout.
+                "5" | "6" | "261" | "517" => Some(Transience::Away),
+                _ => None,
+            }
+        }
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed
+        | Sqlx::Protocol(_) => Some(Transience::Away),
+        _ => None,
     }
 }

@@ -137,7 +137,23 @@ where
 
 /// Saves `record`: creates it when `expected_version` is None, else overwrites it if its stored
 /// version is still `expected_version` (CONFLICT when it has changed, NOT_FOUND when it is gone).
+/// A transaction the database rolls back to break a deadlock is run again (see
+/// [`crate::db::retrying`]).
 pub(crate) async fn save_versioned<A>(
+    store: &SeaStore,
+    record: &A,
+    expected_version: Option<i32>,
+    audit: AuditEntry,
+) -> Result<A::Saved>
+where
+    A: Versioned,
+    Model<A>: Sync,
+    <<A::Entity as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::ValueType: From<i64> + Into<i64>,
+{
+    crate::db::retrying(|| save_once(store, record, expected_version, audit.clone())).await
+}
+
+async fn save_once<A>(
     store: &SeaStore,
     record: &A,
     expected_version: Option<i32>,

@@ -29,10 +29,7 @@ pub struct FundingInput {
 
 impl Editor {
     pub async fn record_funding(&self, actor: &Actor, i: FundingInput) -> Result<Funding> {
-        let donor_id = policy::donor_of_new_funding(actor, i.donor_id)?;
-        let source_type = i
-            .source_type
-            .ok_or_else(|| Error::validation("sourceType", "required"))?;
+        policy::approved(actor)?;
         let (practice_id, scheme_id) = match (i.practice_id, i.scheme_id) {
             (Some(p), None) => (Some(p), None),
             (None, Some(s)) => (None, Some(s)),
@@ -43,11 +40,14 @@ impl Editor {
                 ));
             }
         };
-        let practice_cities = self.practice_cities_of(practice_id).await?;
-        if let Some(s) = scheme_id {
-            self.require_existing(ExistsIn::Schemes, "schemeId", &[s])
-                .await?;
-        }
+        // A recipient the caller may not read is NOT_FOUND before anything else is said.
+        let practice_cities = self
+            .readable_recipient(actor, practice_id, scheme_id)
+            .await?;
+        let donor_id = policy::donor_of_new_funding(actor, i.donor_id)?;
+        let source_type = i
+            .source_type
+            .ok_or_else(|| Error::validation("sourceType", "required"))?;
         if let Some(d) = donor_id {
             self.require_existing(ExistsIn::Donors, "donorId", &[d])
                 .await?;
@@ -98,7 +98,14 @@ impl Editor {
     ) -> Result<Funding> {
         policy::approved(actor)?;
         let (mut funding, cents) = found("Funding", id, self.repo.funding_by_id(id).await?)?;
-        let practice_cities = self.practice_cities_of(funding.practice_id).await?;
+        // A record is read only with what it funds: hidden alike, before any version check.
+        let practice_cities = self
+            .readable_recipient(actor, funding.practice_id, funding.scheme_id)
+            .await
+            .map_err(|e| match e {
+                Error::NotFound { .. } => Error::not_found("Funding", id),
+                e => e,
+            })?;
         let donor_id = funding.donor_id;
         policy::may_change_funding(actor, donor_id, funding.source_type, &practice_cities)?;
         if i.practice_id.is_some() || i.scheme_id.is_some() || i.donor_id.is_some() {
@@ -128,15 +135,19 @@ impl Editor {
             .await
     }
 
-    /// The cities of the practice a record funds: whose own budget it may be.
-    async fn practice_cities_of(&self, practice_id: Option<Id>) -> Result<Vec<Id>> {
+    /// The cities of the practice a record funds (whose own budget it may be), once the practice
+    /// or scheme it funds is known to be one the actor may read; NOT_FOUND otherwise.
+    async fn readable_recipient(
+        &self,
+        actor: &Actor,
+        practice_id: Option<Id>,
+        scheme_id: Option<Id>,
+    ) -> Result<Vec<Id>> {
+        if let Some(s) = scheme_id {
+            self.readable_scheme(actor, s).await?;
+        }
         match practice_id {
-            Some(p) => {
-                let record = self.repo.practice_record(p).await?.ok_or_else(|| {
-                    Error::validation("practiceId", format!("{p} does not exist"))
-                })?;
-                Ok(record.cities.iter().map(|(c, _)| *c).collect())
-            }
+            Some(p) => Ok(self.readable_practice(actor, p).await?.city_ids()),
             None => Ok(vec![]),
         }
     }

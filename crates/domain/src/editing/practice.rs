@@ -53,7 +53,7 @@ impl PracticeRecord {
         }
     }
 
-    fn city_ids(&self) -> Vec<Id> {
+    pub(super) fn city_ids(&self) -> Vec<Id> {
         self.cities.iter().map(|(c, _)| *c).collect()
     }
 
@@ -180,14 +180,22 @@ impl Editor {
 
     async fn practice_for_change(&self, actor: &Actor, id: Id) -> Result<PracticeRecord> {
         policy::approved(actor)?;
+        let record = self.readable_practice(actor, id).await?;
+        record.may_be_changed_by(actor)?;
+        Ok(record)
+    }
+
+    /// The practice, NOT_FOUND alike when it is missing and when the actor may not read it, so
+    /// that no answer tells a hidden draft from an id nobody uses.
+    pub(super) async fn readable_practice(&self, actor: &Actor, id: Id) -> Result<PracticeRecord> {
         let record = found("Practice", id, self.repo.practice_record(id).await?)?;
         let (p, owner) = (&record.practice, record.owner.as_ref());
         let (cities, associations) = (record.city_ids(), &record.association_ids);
-        if !policy::may_read_practice(actor, p.status, owner, &cities, associations) {
-            return Err(Error::not_found("Practice", id));
+        if policy::may_read_practice(actor, p.status, owner, &cities, associations) {
+            Ok(record)
+        } else {
+            Err(Error::not_found("Practice", id))
         }
-        record.may_be_changed_by(actor)?;
-        Ok(record)
     }
 
     async fn apply_practice(

@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 
-use super::{Editor, ExistsIn, Patch, found, status_action};
+use super::{Editor, Patch, found, status_action};
 use crate::actor::Affiliation;
 use crate::audit::AuditEntry;
 use crate::entities::*;
@@ -105,9 +105,11 @@ impl Editor {
         scheme_id: Id,
         practice_id: Id,
     ) -> Result<()> {
-        self.scheme_for_change(actor, scheme_id).await?;
-        self.require_existing(ExistsIn::Practices, "practiceId", &[practice_id])
-            .await?;
+        policy::approved(actor)?;
+        // Both records must be readable before whether the actor may link them is said.
+        let scheme = self.readable_scheme(actor, scheme_id).await?;
+        self.readable_practice(actor, practice_id).await?;
+        policy::may_change_scheme(actor, &scheme.operators)?;
         let audit = AuditEntry::new(
             actor,
             "LINK",
@@ -120,13 +122,20 @@ impl Editor {
 
     async fn scheme_for_change(&self, actor: &Actor, id: Id) -> Result<SchemeRecord> {
         policy::approved(actor)?;
-        let record = found("SupportScheme", id, self.repo.scheme_record(id).await?)?;
-        let (s, owner) = (&record.scheme, record.owner.as_ref());
-        if !policy::may_read_scheme(actor, s.status, owner, &record.operators) {
-            return Err(Error::not_found("SupportScheme", id));
-        }
+        let record = self.readable_scheme(actor, id).await?;
         policy::may_change_scheme(actor, &record.operators)?;
         Ok(record)
+    }
+
+    /// The scheme, NOT_FOUND alike when it is missing and when the actor may not read it.
+    pub(super) async fn readable_scheme(&self, actor: &Actor, id: Id) -> Result<SchemeRecord> {
+        let record = found("SupportScheme", id, self.repo.scheme_record(id).await?)?;
+        let (s, owner) = (&record.scheme, record.owner.as_ref());
+        if policy::may_read_scheme(actor, s.status, owner, &record.operators) {
+            Ok(record)
+        } else {
+            Err(Error::not_found("SupportScheme", id))
+        }
     }
 
     async fn apply_scheme(&self, r: &mut SchemeRecord, i: SchemeInput) -> Result<Vec<String>> {
