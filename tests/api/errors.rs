@@ -186,6 +186,15 @@ async fn documents_invalid_for_the_schema_answer_a_coded_error() {
         assert!(message(&r).len() < SHORT, "{} bytes", message(&r).len());
     }
 
+    // A value a scalar refuses only when the field runs.
+    let r = app
+        .graphql(
+            "mutation { createNeed(input: { cityId: \"1\", title: \"x\", themes: [HEALTH], amountRequired: \"abc\", amountRequiredCurrency: \"USD\" }) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&r), "GRAPHQL_VALIDATION_FAILED", "{r}");
+
     // An operation name the document does not hold.
     let r: Value = app
         .client

@@ -57,12 +57,9 @@ impl ExtensionFactory for DocumentGuard {
 impl Extension for DocumentGuard {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        // What is left without a code comes from async-graphql itself after validation: an
-        // operation name that names nothing, a value a scalar refuses at execution.
         for error in &mut response.errors {
             if code_of(error).is_none() {
-                set_code(error, VALIDATION_FAILED);
-                error.message = bounded(&error.message);
+                code_uncoded(error);
             }
         }
         response
@@ -104,6 +101,30 @@ impl Extension for DocumentGuard {
                 })
                 .collect()
         })
+    }
+}
+
+/// Gives a code to an error that has none. Before execution (no path) that is async-graphql
+/// refusing the request: an operation name that names nothing, say. During execution it is an
+/// argument a scalar or input object refused, or else a resolver that did not go through
+/// `api::error`: a fault of the service, whose detail goes to the log only.
+fn code_uncoded(error: &mut ServerError) {
+    let input = error.path.is_empty()
+        || [
+            "Failed to parse",
+            "Expected input type",
+            "Invalid value",
+            "Variable ",
+        ]
+        .iter()
+        .any(|start| error.message.starts_with(start));
+    if input {
+        set_code(error, VALIDATION_FAILED);
+        error.message = bounded(&error.message);
+    } else {
+        tracing::error!(detail = %error.message, path = ?error.path, "an error without a code");
+        set_code(error, "INTERNAL");
+        error.message = "internal error".into();
     }
 }
 
@@ -372,6 +393,24 @@ mod tests {
     #[test]
     fn the_introspection_query_of_tools_fits() {
         assert!(size(INTROSPECTION).is_ok());
+    }
+
+    #[test]
+    fn errors_without_a_code_get_one_and_faults_keep_their_detail_in_the_log() {
+        let mut refused = ServerError::new("Unknown operation named \"B\"", None);
+        code_uncoded(&mut refused);
+        assert_eq!(code(&refused), format!("\"{VALIDATION_FAILED}\""));
+
+        let mut input = ServerError::new("Failed to parse \"Decimal\": unknown character", None);
+        input.path = vec![async_graphql::PathSegment::Field("createNeed".into())];
+        code_uncoded(&mut input);
+        assert_eq!(code(&input), format!("\"{VALIDATION_FAILED}\""));
+
+        let mut fault = ServerError::new("Data `Catalog` does not exist.", None);
+        fault.path = vec![async_graphql::PathSegment::Field("practices".into())];
+        code_uncoded(&mut fault);
+        assert_eq!(code(&fault), "\"INTERNAL\"");
+        assert_eq!(fault.message, "internal error");
     }
 
     #[test]
