@@ -112,7 +112,7 @@ async fn deep_and_costly_queries_are_refused() {
 
     let costly = "{ practices(first: 100) { edges { node { cities { practices(first: 100) { edges { node { title summary cities { name } } } } } } } } }";
     let r = app.graphql(costly, json!({})).await;
-    assert_eq!(error_code(&r), "QUERY_TOO_LARGE", "{r}");
+    assert_eq!(error_code(&r), "COST_EXCEEDED", "{r}");
     assert!(
         r["errors"][0]["message"]
             .as_str()

@@ -89,6 +89,10 @@ impl TestAppBuilder {
             jwt: JwtKeys::from_secret(TEST_JWT_SECRET).expect("test secret"),
             ..Settings::default()
         };
+        // A test is one client firing many requests at once; tests of the client budget set
+        // their own.
+        settings.budget.client_rate = 1_000_000_000;
+        settings.budget.client_burst = 1_000_000_000;
         for configure in self.configure {
             configure(&mut settings);
         }

@@ -91,8 +91,7 @@ async fn fragment_cycles_are_refused() {
     assert!(r["data"].is_null(), "{r}");
 }
 
-/// The introspection query GraphQL tools send when they open (its type references nested only as
-/// deep as the depth limit allows).
+/// The introspection query GraphiQL sends when it opens, type references nested eight deep.
 const INTROSPECTION: &str = "
 query IntrospectionQuery {
   __schema {
@@ -114,7 +113,8 @@ fragment FullType on __Type {
 fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
 fragment TypeRef on __Type {
   kind name
-  ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } }
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
 }";
 
 #[tokio::test]

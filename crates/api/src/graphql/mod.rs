@@ -58,8 +58,10 @@ pub struct Mutation(
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Deepest nesting a query may use; enough for practice → city → country and back.
-pub const MAX_DEPTH: usize = 10;
+/// Deepest nesting a query may use: the introspection query GraphiQL and other tools send when
+/// they open nests type references 14 deep. What deep nesting could cost is the cost model's to
+/// bound, not this limit's.
+pub const MAX_DEPTH: usize = 14;
 /// Upper bound of the cost of one request (see [`cost`]), enforced with `COST_EXCEEDED` by
 /// [`crate::budget`].
 pub const MAX_COMPLEXITY: usize = cost::MAX_REQUEST_COST;
