@@ -3,6 +3,20 @@
 
 use domain::analytics::GapDimension;
 
+/// The joins (` JOIN (…) d0 ON d0.oid = p.id …`) placing practice `p` in its cells along `dims`,
+/// for the practices whose id satisfies `restrict` when given; dimension `i`'s value is `di.v`.
+pub(crate) fn practice_joins(dims: &[Option<GapDimension>], restrict: Option<&str>) -> String {
+    dims.iter()
+        .enumerate()
+        .map(|(i, d)| {
+            format!(
+                " JOIN ({}) d{i} ON d{i}.oid = p.id",
+                practice_source(*d, restrict)
+            )
+        })
+        .collect()
+}
+
 /// `(owner id, value)` rows of one dimension for practices, for those whose id satisfies
 /// `restrict` (an `IN (…)` clause) when given.
 pub(crate) fn practice_source(d: Option<GapDimension>, restrict: Option<&str>) -> String {

@@ -6,5 +6,6 @@ mod disclosure;
 mod documents;
 mod fuzz;
 mod inputs;
+mod not_found;
 mod sign_in;
 mod writes;

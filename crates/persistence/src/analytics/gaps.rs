@@ -8,7 +8,7 @@ use domain::framework::FundingStatus;
 use sea_orm::{ConnectionTrait, Statement};
 
 use super::{integer, money, split};
-use crate::cells::practice_source;
+use crate::cells::{practice_joins, practice_source};
 use crate::rollup::{self, Combo};
 use crate::store::{SeaStore, db_err};
 
@@ -115,17 +115,7 @@ fn practice_keys(dims: &[Option<GapDimension>], restrict: Option<&str>) -> (Stri
     let keys = (0..dims.len())
         .map(|i| format!(", d{i}.v AS k{}", i + 1))
         .collect();
-    let joins = dims
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            format!(
-                " JOIN ({}) d{i} ON d{i}.oid = p.id",
-                practice_source(*d, restrict)
-            )
-        })
-        .collect();
-    (keys, joins)
+    (keys, practice_joins(dims, restrict))
 }
 
 /// A confidential amount of `cents` as aggregates count it for callers who may not see it:

@@ -1,0 +1,294 @@
+//! Building a grouping's rollup the first time it is asked for, beside the writers that keep
+//! the built ones current.
+
+use domain::{Error, Result};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, IsolationLevel, Statement,
+    TransactionTrait,
+};
+
+use super::*;
+use crate::store::db_err;
+
+/// Builds the rollup of `combo` from the base unless it is there already. The first question
+/// for a grouping pays for this once; writes keep it current from then on. A question arriving
+/// while another builds the grouping waits for that build.
+///
+/// On SQLite the build is one write transaction: SQLite has one writer at a time whatever is
+/// done. On PostgreSQL writers go on during the build (see [`build_beside_writers`]).
+///
+/// The build runs as a task of its own, so that a question abandoned at its deadline (or by its
+/// client) leaves it running to the end: dropped halfway, a build marked as running would keep
+/// every question about its grouping waiting until it counts as abandoned.
+pub(crate) async fn ensure_built(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+    let (db, combo) = (db.clone(), combo.clone());
+    tokio::spawn(async move { build_unless_built(&db, &combo).await })
+        .await
+        .map_err(|e| Error::internal(format!("building a funding-gap rollup: {e}")))?
+}
+
+async fn build_unless_built(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+    loop {
+        match build_state(db, combo).await? {
+            BuildState::Built => return Ok(()),
+            BuildState::Building => tokio::time::sleep(BUILD_POLL).await,
+            BuildState::Absent | BuildState::Abandoned => {
+                if db.get_database_backend() == DbBackend::Postgres {
+                    build_beside_writers(db, combo).await?;
+                } else {
+                    build_at_once(db, combo).await?;
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum BuildState {
+    Absent,
+    Building,
+    /// Marked as building for longer than any build takes: its builder is gone.
+    Abandoned,
+    Built,
+}
+
+async fn build_state<C: ConnectionTrait>(db: &C, combo: &Combo) -> Result<BuildState> {
+    let (name, building) = (combo.name(), combo.building().name());
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            match db.get_database_backend() {
+                DbBackend::Postgres => {
+                    "SELECT combo, built_at FROM gap_combo WHERE combo IN ($1, $2)"
+                }
+                _ => "SELECT combo, built_at FROM gap_combo WHERE combo IN (?, ?)",
+            },
+            [name.clone().into(), building.into()],
+        ))
+        .await
+        .map_err(db_err)?;
+    let mut state = BuildState::Absent;
+    for r in rows {
+        let row_name: String = r.try_get_by_index(0).map_err(db_err)?;
+        if row_name == name {
+            return Ok(BuildState::Built);
+        }
+        let since: chrono::DateTime<chrono::Utc> = r.try_get_by_index(1).map_err(db_err)?;
+        state = if chrono::Utc::now() - since > ABANDONED_AFTER {
+            BuildState::Abandoned
+        } else {
+            BuildState::Building
+        };
+    }
+    Ok(state)
+}
+
+/// Deletes the cells stored under `name`.
+async fn delete_cells(txn: &DatabaseTransaction, name: &str) -> Result<()> {
+    for table in ["gap_rollup", "gap_rollup_member"] {
+        txn.execute_unprepared(&format!("DELETE FROM {table} WHERE combo = '{name}'"))
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// The SQLite build: the grouping computed and marked built in one write transaction.
+async fn build_at_once(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+    let txn = crate::db::write_transaction(db).await?;
+    if build_state(&txn, combo).await? != BuildState::Built {
+        let started = std::time::Instant::now();
+        let (name, building) = (combo.name(), combo.building().name());
+        delete_cells(&txn, &name).await?;
+        txn.execute_unprepared(&format!("DELETE FROM gap_combo WHERE combo = '{building}'"))
+            .await
+            .map_err(db_err)?;
+        add_contribution(&txn, std::slice::from_ref(combo), None, 1).await?;
+        mark_built(&txn, &name).await?;
+        tracing::info!(grouping = %name, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built");
+    }
+    txn.commit().await.map_err(db_err)
+}
+
+async fn mark_built(txn: &DatabaseTransaction, name: &str) -> Result<()> {
+    let at = chrono::Utc::now().to_rfc3339();
+    txn.execute_unprepared(&format!(
+        "INSERT INTO gap_combo (combo, built_at) VALUES ('{name}', '{at}')"
+    ))
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// The PostgreSQL build, in three transactions, none of which holds writers back for long:
+///
+/// 1. `mark`: waits for the writers in flight (EXCLUSIVE on `gap_combo`, which their SHARE
+///    lock conflicts with), clears what an abandoned build left, and inserts the grouping's
+///    building row. Still holding the lock, a second connection's REPEATABLE READ transaction
+///    takes its snapshot; then `mark` commits. The snapshot therefore holds every write
+///    committed before the building row appeared and none after; every writer after it sees the
+///    building row and puts its changes to the grouping (differences, which may be negative) in
+///    the building cells.
+/// 2. `snapshot`: computes the grouping from its snapshot into the grouping's own cells, which
+///    no writer touches while the grouping is being built, with no statement timeout: the build
+///    takes what it takes, and nobody waits for it but the questions about this grouping.
+/// 3. `merge`: waits for the writers in flight again and adds the building cells (as many as
+///    the cells written meanwhile) to the grouping's, drops them, and marks the grouping built.
+///    Snapshot plus the changes since is the grouping as the base now is.
+///
+/// A failed build removes its building row so that the next question starts afresh; a builder
+/// that died leaves one that [`ABANDONED_AFTER`] lets the next question take over.
+async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+    let started = std::time::Instant::now();
+    let name = combo.name();
+    let building = combo.building().name();
+
+    // Both connections are taken from the pool before the lock: writers held back by it keep
+    // theirs, and the pool could stay empty until they time out.
+    let snapshot = db
+        .begin_with_config(Some(IsolationLevel::RepeatableRead), None)
+        .await
+        .map_err(db_err)?;
+    let mark = crate::db::write_transaction(db).await?;
+    mark.execute_unprepared("LOCK TABLE gap_combo IN EXCLUSIVE MODE")
+        .await
+        .map_err(db_err)?;
+    if matches!(
+        build_state(&mark, combo).await?,
+        BuildState::Built | BuildState::Building
+    ) {
+        // Another question started the build (or finished it) meanwhile.
+        return mark.commit().await.map_err(db_err);
+    }
+    for n in [&name, &building] {
+        delete_cells(&mark, n).await?;
+    }
+    mark.execute_unprepared(&format!("DELETE FROM gap_combo WHERE combo = '{building}'"))
+        .await
+        .map_err(db_err)?;
+    let since = chrono::Utc::now().to_rfc3339();
+    mark.execute_unprepared(&format!(
+        "INSERT INTO gap_combo (combo, built_at) VALUES ('{building}', '{since}')"
+    ))
+    .await
+    .map_err(db_err)?;
+    let computed = async {
+        snapshot
+            .execute_unprepared("SET LOCAL statement_timeout = 0")
+            .await
+            .map_err(db_err)?;
+        snapshot
+            .execute_unprepared("SELECT 1")
+            .await
+            .map_err(db_err)?;
+        mark.commit().await.map_err(db_err)?;
+        add_contribution(&snapshot, std::slice::from_ref(combo), None, 1).await?;
+        snapshot.commit().await.map_err(db_err)?;
+        merge_building(db, combo, &since).await
+    }
+    .await;
+    match computed {
+        Ok(()) => {
+            tracing::info!(grouping = %name, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built beside the writers");
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(grouping = %name, error = %e, "funding-gap rollup build failed");
+            let _ = abandon(db, combo).await;
+            Err(e)
+        }
+    }
+}
+
+/// Step 3 of [`build_beside_writers`]: the building cells, which the writers filled meanwhile,
+/// added to the grouping's. `since` tells this build's building row from a later one's (after
+/// the rollups were dropped, say).
+async fn merge_building(db: &DatabaseConnection, combo: &Combo, since: &str) -> Result<()> {
+    let (name, building) = (combo.name(), combo.building().name());
+    let merge = crate::db::write_transaction(db).await?;
+    // No writer may be between reading the building row and writing the building cells.
+    merge
+        .execute_unprepared("LOCK TABLE gap_combo IN EXCLUSIVE MODE")
+        .await
+        .map_err(db_err)?;
+    let ours = merge
+        .execute_unprepared(&format!(
+            "DELETE FROM gap_combo WHERE combo = '{building}' AND built_at = '{since}'"
+        ))
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+    if ours == 0 {
+        // The rollups were dropped during the build: what was computed is stale.
+        delete_cells(&merge, &name).await?;
+        delete_cells(&merge, &building).await?;
+        return merge.commit().await.map_err(db_err);
+    }
+    for (table, keys) in [
+        ("gap_rollup", "combo, k1, k2, k3"),
+        ("gap_rollup_member", "combo, k1, k2, k3, kind, member_id"),
+    ] {
+        let sums = summed_columns(&merge, table, keys).await?;
+        let list = sums.join(", ");
+        let add = sums
+            .iter()
+            .map(|c| format!("{c} = {table}.{c} + excluded.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rest = keys.trim_start_matches("combo, ");
+        merge
+            .execute_unprepared(&format!(
+                "INSERT INTO {table} ({keys}, {list}) \
+                 SELECT '{name}', {rest}, {list} FROM {table} WHERE combo = '{building}' \
+                 ON CONFLICT ({keys}) DO UPDATE SET {add}"
+            ))
+            .await
+            .map_err(db_err)?;
+    }
+    delete_cells(&merge, &building).await?;
+    mark_built(&merge, &name).await?;
+    merge.commit().await.map_err(db_err)
+}
+
+/// The columns of a rollup table other than its key: each one a sum, which is what lets
+/// contributions be added and taken out. Read from the catalog, so that a new sum needs no
+/// change here.
+async fn summed_columns(txn: &DatabaseTransaction, table: &str, keys: &str) -> Result<Vec<String>> {
+    let rows = txn
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!(
+                "SELECT column_name::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = '{table}' \
+                 ORDER BY ordinal_position"
+            ),
+        ))
+        .await
+        .map_err(db_err)?;
+    let keys: Vec<&str> = keys.split(", ").collect();
+    let mut sums = Vec::new();
+    for r in rows {
+        let column: String = r.try_get_by_index(0).map_err(db_err)?;
+        if !keys.contains(&column.as_str()) {
+            sums.push(column);
+        }
+    }
+    Ok(sums)
+}
+
+/// Removes a failed build's building row and cells, so that the next question builds afresh.
+async fn abandon(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+    let txn = crate::db::write_transaction(db).await?;
+    txn.execute_unprepared("LOCK TABLE gap_combo IN EXCLUSIVE MODE")
+        .await
+        .map_err(db_err)?;
+    if build_state(&txn, combo).await? != BuildState::Built {
+        let building = combo.building().name();
+        txn.execute_unprepared(&format!("DELETE FROM gap_combo WHERE combo = '{building}'"))
+            .await
+            .map_err(db_err)?;
+        delete_cells(&txn, &combo.name()).await?;
+        delete_cells(&txn, &building).await?;
+    }
+    txn.commit().await.map_err(db_err)
+}
