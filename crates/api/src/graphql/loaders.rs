@@ -25,7 +25,7 @@ pub type Loaders = DataLoader<AppLoader>;
 
 /// Batches (each one statement) that one request's loaders run at a time: a page with many
 /// kinds of nested lists waits rather than taking the pool's connections from other requests.
-pub const BATCHES_AT_ONCE: usize = 4;
+pub const BATCHES_AT_ONCE: usize = 8;
 
 /// Creates the loaders of one request. `window` is how long a loader gathers keys before it
 /// queries (see [`crate::Settings::batch_window`]).
