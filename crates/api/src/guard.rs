@@ -30,8 +30,14 @@ use async_graphql::{
 /// cities, schemes and funding under 100.
 pub const MAX_DOCUMENT_SIZE: u64 = 2_000;
 
-/// Deepest nesting of selections and fragment spreads measured; async-graphql refuses beyond 32,
-/// this only bounds the measuring itself.
+/// Deepest nesting of fields a data query may use, fragments expanded. The subtree of an
+/// introspection field (`__schema`, `__type`) does not count: it is bounded by the schema, and
+/// the introspection query every GraphQL tool sends nests type references 9 deep and more. What
+/// deep data queries could cost is bounded by the cost model; this limit keeps them readable.
+pub const MAX_DEPTH: u64 = 12;
+
+/// Deepest nesting of selections and fragment spreads measured at all, introspection included:
+/// bounds the measuring itself.
 const MAX_NESTING: usize = 64;
 
 /// Longest error message about a document: messages must not echo what the client sent.
@@ -181,21 +187,31 @@ fn parse(query: &str) -> ServerResult<ExecutableDocument> {
     })
 }
 
-/// Refuses a document larger than [`MAX_DOCUMENT_SIZE`] once expanded, or whose fragments spread
-/// each other in a cycle.
+/// Refuses a document larger than [`MAX_DOCUMENT_SIZE`] once expanded, nested deeper than
+/// [`MAX_DEPTH`], or whose fragments spread each other in a cycle.
 fn check_size(document: &ExecutableDocument) -> ServerResult<()> {
     let mut measure = Measure {
         fragments: &document.fragments,
         sizes: HashMap::new(),
     };
     let mut total: u64 = 0;
+    let mut deepest: u64 = 0;
     for (_, operation) in document.operations.iter() {
         let own = directives_size(&operation.node.directives);
-        let size = measure.selection_set(&operation.node.selection_set, 0)?;
-        total = total.saturating_add(own).saturating_add(size);
+        let set = measure.selection_set(&operation.node.selection_set, 0)?;
+        total = total.saturating_add(own).saturating_add(set.size);
+        deepest = deepest.max(set.depth);
     }
     for name in document.fragments.keys() {
-        total = total.saturating_add(measure.fragment(name, 0)?);
+        total = total.saturating_add(measure.fragment(name, 0)?.size);
+    }
+    if deepest > MAX_DEPTH {
+        return Err(coded(
+            format!(
+                "the query is nested too deep: {deepest} levels of fields, at most {MAX_DEPTH}"
+            ),
+            TOO_LARGE,
+        ));
     }
     if total > MAX_DOCUMENT_SIZE {
         return Err(coded(
@@ -213,10 +229,23 @@ fn check_size(document: &ExecutableDocument) -> ServerResult<()> {
     Ok(())
 }
 
+/// What is measured of a selection set or a fragment, fragments expanded.
+#[derive(Clone, Copy, Default)]
+struct Extent {
+    size: u64,
+    /// Levels of fields, introspection subtrees not counted.
+    depth: u64,
+}
+
 enum Sized {
     /// Being measured: meeting it again is a cycle.
     Open,
-    Done(u64),
+    Done(Extent),
+}
+
+/// Fields whose subtree is introspection: bounded by the schema, not by the client.
+fn is_introspection(name: &str) -> bool {
+    matches!(name, "__schema" | "__type")
 }
 
 struct Measure<'d> {
@@ -225,9 +254,9 @@ struct Measure<'d> {
 }
 
 impl<'d> Measure<'d> {
-    fn fragment(&mut self, name: &'d Name, nesting: usize) -> ServerResult<u64> {
+    fn fragment(&mut self, name: &'d Name, nesting: usize) -> ServerResult<Extent> {
         match self.sizes.get(name.as_str()) {
-            Some(Sized::Done(size)) => return Ok(*size),
+            Some(Sized::Done(extent)) => return Ok(*extent),
             Some(Sized::Open) => {
                 return Err(coded(
                     format!("fragment {name} spreads itself"),
@@ -238,46 +267,69 @@ impl<'d> Measure<'d> {
         }
         // A spread of a fragment that does not exist is validation's to report.
         let Some(fragment) = self.fragments.get(name) else {
-            return Ok(0);
+            return Ok(Extent::default());
         };
         self.sizes.insert(name.as_str(), Sized::Open);
-        let size = directives_size(&fragment.node.directives)
-            .saturating_add(self.selection_set(&fragment.node.selection_set, nesting)?);
-        self.sizes.insert(name.as_str(), Sized::Done(size));
-        Ok(size)
+        let set = self.selection_set(&fragment.node.selection_set, nesting)?;
+        let extent = Extent {
+            size: directives_size(&fragment.node.directives).saturating_add(set.size),
+            depth: set.depth,
+        };
+        self.sizes.insert(name.as_str(), Sized::Done(extent));
+        Ok(extent)
     }
 
     fn selection_set(
         &mut self,
         set: &'d Positioned<SelectionSet>,
         nesting: usize,
-    ) -> ServerResult<u64> {
+    ) -> ServerResult<Extent> {
         if nesting > MAX_NESTING {
             return Err(coded("the document is nested too deep", TOO_LARGE));
         }
-        let mut size: u64 = 0;
+        let mut total = Extent::default();
         for selection in &set.node.items {
-            let one = match &selection.node {
+            let (own, inner, depth) = match &selection.node {
                 Selection::Field(field) => {
                     let field = &field.node;
                     let arguments = field
                         .arguments
                         .iter()
                         .fold(0u64, |n, (_, v)| n.saturating_add(value_size(&v.node)));
-                    1u64.saturating_add(arguments)
-                        .saturating_add(directives_size(&field.directives))
-                        .saturating_add(self.selection_set(&field.selection_set, nesting + 1)?)
+                    let inner = self.selection_set(&field.selection_set, nesting + 1)?;
+                    let below = if is_introspection(field.name.node.as_str()) {
+                        0
+                    } else {
+                        inner.depth
+                    };
+                    let own = arguments.saturating_add(directives_size(&field.directives));
+                    (own, inner.size, 1 + below)
                 }
-                Selection::InlineFragment(inline) => 1u64
-                    .saturating_add(directives_size(&inline.node.directives))
-                    .saturating_add(self.selection_set(&inline.node.selection_set, nesting + 1)?),
-                Selection::FragmentSpread(spread) => 1u64
-                    .saturating_add(directives_size(&spread.node.directives))
-                    .saturating_add(self.fragment(&spread.node.fragment_name.node, nesting + 1)?),
+                Selection::InlineFragment(inline) => {
+                    let inner = self.selection_set(&inline.node.selection_set, nesting + 1)?;
+                    (
+                        directives_size(&inline.node.directives),
+                        inner.size,
+                        inner.depth,
+                    )
+                }
+                Selection::FragmentSpread(spread) => {
+                    let inner = self.fragment(&spread.node.fragment_name.node, nesting + 1)?;
+                    (
+                        directives_size(&spread.node.directives),
+                        inner.size,
+                        inner.depth,
+                    )
+                }
             };
-            size = size.saturating_add(one);
+            total.size = total
+                .size
+                .saturating_add(1)
+                .saturating_add(own)
+                .saturating_add(inner);
+            total.depth = total.depth.max(depth);
         }
-        Ok(size)
+        Ok(total)
     }
 }
 
@@ -335,6 +387,33 @@ mod tests {
                 err.message
             );
         }
+    }
+
+    fn nested(levels: usize, field: &str) -> String {
+        format!(
+            "{}{}",
+            format!("{field} {{ ").repeat(levels),
+            "}".repeat(levels)
+        )
+    }
+
+    #[test]
+    fn data_queries_are_bounded_in_depth_and_introspection_is_not() {
+        let data = |levels| format!("{{ {} }}", nested(levels, "a").replace("{ }", "{ b }"));
+        assert!(size(&data(MAX_DEPTH as usize - 1)).is_ok());
+        let err = size(&data(MAX_DEPTH as usize + 1)).expect_err("too deep");
+        assert_eq!(code(&err), format!("\"{TOO_LARGE}\""), "{}", err.message);
+        // Through fragments the depth adds up as well.
+        let levels = MAX_DEPTH as usize / 2 + 1;
+        let outer = nested(levels, "a").replace("{ }", "{ ...F }");
+        let inner = nested(levels, "a").replace("{ }", "{ b }");
+        let via = format!("{{ {outer} }} fragment F on A {{ {inner} }}");
+        let err = size(&via).expect_err("too deep through a fragment");
+        assert_eq!(code(&err), format!("\"{TOO_LARGE}\""), "{}", err.message);
+        // Type references nested far deeper than any tool's introspection query.
+        let types = nested(30, "ofType").replace("{ }", "{ name }");
+        assert!(size(&format!("{{ __schema {{ types {{ {types} }} }} }}")).is_ok());
+        assert!(size(&format!("{{ __type(name: \"Practice\") {{ {types} }} }}")).is_ok());
     }
 
     #[test]

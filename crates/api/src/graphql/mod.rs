@@ -58,10 +58,6 @@ pub struct Mutation(
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
-/// Deepest nesting a query may use: the introspection query GraphiQL and other tools send when
-/// they open nests type references 14 deep. What deep nesting could cost is the cost model's to
-/// bound, not this limit's.
-pub const MAX_DEPTH: usize = 14;
 /// Upper bound of the cost of one request (see [`cost`]), enforced with `COST_EXCEEDED` by
 /// [`crate::budget`].
 pub const MAX_COMPLEXITY: usize = cost::MAX_REQUEST_COST;
@@ -71,14 +67,16 @@ pub const MAX_COMPLEXITY: usize = cost::MAX_REQUEST_COST;
 pub fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     // The document guard first: it must refuse a fragment bomb before anything walks it.
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        // Depth is the guard's to bound too: it leaves introspection out (see `MAX_DEPTH`).
         .extension(crate::guard::DocumentGuard)
-        .limit_depth(MAX_DEPTH)
 }
 
 pub fn schema() -> AppSchema {
     builder().finish()
 }
 
+/// The SDL clients build against: with `@specifiedBy` on the scalars that have it, as the
+/// introspection answer has it.
 pub fn sdl() -> String {
-    schema().sdl()
+    schema().sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
