@@ -10,6 +10,7 @@ mod helpers;
 mod hostile;
 mod matching;
 mod operations;
+mod over_http;
 mod read_graph;
 mod schema;
 mod statements;

@@ -7,6 +7,7 @@ pub mod config;
 pub mod error;
 pub mod graphql;
 pub mod guard;
+pub mod media;
 pub mod metrics;
 pub mod proxy;
 pub mod startup;

@@ -292,7 +292,10 @@ async fn graphql_post(
     if response.is_err() {
         count_error(&state);
     }
-    HttpResponse::Ok().json(response)
+    crate::media::answer(
+        response,
+        crate::media::wants_graphql_response(http.headers()),
+    )
 }
 
 async fn graphiql() -> HttpResponse {

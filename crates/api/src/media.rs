@@ -1,0 +1,110 @@
+//! GraphQL over HTTP's two answer formats. `application/json` answers every request that reached
+//! GraphQL with 200, as older clients expect. A client that accepts
+//! `application/graphql-response+json` gets that content type, and a request that failed before
+//! it could run (not GraphQL, not valid, too large or costly, its variables of the wrong type,
+//! over its budget) gets a 4xx or 5xx status and no `data` entry, so that it cannot be mistaken
+//! for an answer whose fields are null.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderMap};
+
+pub const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+/// Whether the client lists `application/graphql-response+json` among what it accepts (not
+/// refused with `q=0`).
+pub fn wants_graphql_response(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|range| {
+            let mut parts = range.split(';').map(str::trim);
+            let essence = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            essence.eq_ignore_ascii_case(GRAPHQL_RESPONSE) && !refused
+        })
+}
+
+/// The status of a request that did not run, by its first error's code.
+fn status_of(code: Option<&str>) -> StatusCode {
+    match code {
+        Some("RATE_LIMITED") => StatusCode::TOO_MANY_REQUESTS,
+        Some("UNAVAILABLE") => StatusCode::SERVICE_UNAVAILABLE,
+        Some("TIMEOUT") => StatusCode::GATEWAY_TIMEOUT,
+        Some("UNAUTHENTICATED") => StatusCode::UNAUTHORIZED,
+        Some("INTERNAL") => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// Whether the response is a request error: nothing ran, so there is no data at all. An error
+/// raised while running has a path; a field that failed leaves `data` (possibly null) behind.
+fn is_request_error(response: &async_graphql::Response) -> bool {
+    !response.errors.is_empty()
+        && response.data == async_graphql::Value::Null
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// The HTTP answer of an executed request in the format the client asked for.
+pub fn answer(response: async_graphql::Response, graphql_response: bool) -> HttpResponse {
+    if !graphql_response {
+        return HttpResponse::Ok().json(response);
+    }
+    let content_type = (
+        header::CONTENT_TYPE,
+        format!("{GRAPHQL_RESPONSE}; charset=utf-8"),
+    );
+    if is_request_error(&response) {
+        let code = response.errors[0]
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .and_then(|v| match v {
+                async_graphql::Value::String(s) => Some(s.as_str()),
+                _ => None,
+            });
+        let mut body = serde_json::json!({ "errors": response.errors });
+        if !response.extensions.is_empty() {
+            body["extensions"] = serde_json::json!(response.extensions);
+        }
+        return HttpResponse::build(status_of(code))
+            .insert_header(content_type)
+            .body(body.to_string());
+    }
+    HttpResponse::Ok()
+        .insert_header(content_type)
+        .body(serde_json::to_string(&response).unwrap_or_else(|_| "{}".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::http::header::HeaderValue;
+
+    fn accepting(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn the_new_media_type_is_chosen_only_when_accepted() {
+        assert!(wants_graphql_response(&accepting(
+            "application/graphql-response+json, application/json;q=0.9"
+        )));
+        assert!(wants_graphql_response(&accepting(
+            "application/json, Application/GraphQL-Response+JSON; charset=utf-8"
+        )));
+        assert!(!wants_graphql_response(&accepting("application/json")));
+        assert!(!wants_graphql_response(&accepting("*/*")));
+        assert!(!wants_graphql_response(&accepting(
+            "application/graphql-response+json;q=0, application/json"
+        )));
+        assert!(!wants_graphql_response(&HeaderMap::new()));
+    }
+}
