@@ -422,6 +422,28 @@ impl TestApp {
     }
 }
 
+/// Runs a script of `tests/js` with Node.js, its packages found in `modules` (a `node_modules`
+/// folder), off the runtime that serves the app; fails the test unless it exits 0.
+pub async fn run_node(script: &str, args: Vec<String>, modules: String) {
+    let path = format!("{}/tests/js/{script}", env!("CARGO_MANIFEST_DIR"));
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(path)
+            .args(args)
+            .env("NODE_PATH", modules)
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .expect("node finished");
+    assert!(
+        output.status.success(),
+        "{script}: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 /// The first error's `extensions.code`.
 pub fn error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]

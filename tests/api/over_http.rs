@@ -99,21 +99,5 @@ async fn graphql_http_audit_passes_every_must_and_should() {
     };
     let app = spawn_app().await;
     let url = format!("{}/graphql", app.address);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/js/audit.cjs");
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(script)
-            .arg(url)
-            .env("NODE_PATH", modules)
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .expect("node finished");
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    crate::helpers::run_node("audit.cjs", vec![url], modules).await;
 }

@@ -31,26 +31,9 @@ async fn graphql_js_builds_the_committed_schema_from_introspection() {
         return;
     };
     let app = crate::helpers::spawn_app().await;
-    let root = env!("CARGO_MANIFEST_DIR");
     let url = format!("{}/graphql", app.address);
-    // Blocking for node, off the runtime that serves the app.
-    let output = tokio::task::spawn_blocking(move || {
-        std::process::Command::new("node")
-            .arg(format!("{root}/tests/js/introspection.cjs"))
-            .arg(url)
-            .arg(format!("{root}/schema.graphql"))
-            .env("NODE_PATH", modules)
-            .output()
-            .expect("node runs")
-    })
-    .await
-    .expect("node finished");
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let sdl = format!("{}/schema.graphql", env!("CARGO_MANIFEST_DIR"));
+    crate::helpers::run_node("introspection.cjs", vec![url, sdl], modules).await;
 }
 
 #[tokio::test]

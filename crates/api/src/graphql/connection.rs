@@ -131,15 +131,28 @@ pub async fn nested<K: Key, N: OutputType>(
         },
     )
     .await?;
-    let has_next_page = children.len() as u64 > page.first;
-    children.truncate(page.first as usize);
+    let counted = Counted::Nested(nested, parent);
+    loaded_page(ctx, &mut children, page.first, key, wrap, counted).await
+}
+
+/// The connection of a page of child ids read with one more than `first` (which tells whether
+/// more follow), each child loaded by `key`; those the actor may not see are left out.
+async fn loaded_page<K: Key, N: OutputType>(
+    ctx: &Context<'_>,
+    children: &mut Vec<Id>,
+    first: u64,
+    key: impl Fn(Id) -> K,
+    wrap: fn(K::Value) -> N,
+    counted: Counted,
+) -> async_graphql::Result<ListConnection<N>> {
+    let has_next_page = children.len() as u64 > first;
+    children.truncate(first as usize);
     let keys: Vec<K> = children.iter().map(|&c| key(c)).collect();
     let mut found = K::load(loaders(ctx), keys.clone()).await.api()?;
-    let mut conn =
-        Connection::with_additional_fields(false, has_next_page, Counted::Nested(nested, parent));
+    let mut conn = Connection::with_additional_fields(false, has_next_page, counted);
     conn.edges.extend(
         children
-            .into_iter()
+            .drain(..)
             .zip(keys)
             .filter_map(|(id, k)| found.remove(&k).map(|v| Edge::new(cursor(id), wrap(v)))),
     );
@@ -165,18 +178,15 @@ pub async fn held_page<K: Key, N: OutputType>(
         .filter(|&id| page.after.is_none_or(|after| id > after))
         .take(page.first as usize + 1)
         .collect();
-    let has_next_page = children.len() as u64 > page.first;
-    children.truncate(page.first as usize);
-    let keys: Vec<K> = children.iter().map(|&c| key(c)).collect();
-    let mut found = K::load(loaders(ctx), keys.clone()).await.api()?;
-    let mut conn = Connection::with_additional_fields(false, has_next_page, Counted::Known(total));
-    conn.edges.extend(
-        children
-            .into_iter()
-            .zip(keys)
-            .filter_map(|(id, k)| found.remove(&k).map(|v| Edge::new(cursor(id), wrap(v)))),
-    );
-    Ok(conn)
+    loaded_page(
+        ctx,
+        &mut children,
+        page.first,
+        key,
+        wrap,
+        Counted::Known(total),
+    )
+    .await
 }
 
 /// Complexity of a list field: its page size times what each node costs.
