@@ -10,6 +10,7 @@ mod helpers;
 mod hostile;
 mod matching;
 mod operations;
+mod plans;
 mod read_graph;
 mod schema;
 mod statements;

@@ -9,12 +9,13 @@ use domain::page::{Page, PageRequest};
 use domain::repository::{Nested, NestedRepository, NestedRows};
 use domain::{Error, Result, Visibility};
 use sea_orm::sea_query::{
-    Alias, Expr, Func, LikeExpr, Query, SelectStatement, SimpleExpr, WindowStatement,
+    Alias, Expr, Func, IntoColumnRef, IntoTableRef, LikeExpr, Query, SelectStatement, SimpleExpr,
+    WindowStatement,
 };
 use sea_orm::*;
 
 use crate::entities::*;
-use crate::funding::funding_visible;
+use crate::funding::{funding_visible, funding_visible_hashed};
 use crate::mapping;
 use crate::store::{SeaStore, db_err};
 
@@ -118,6 +119,56 @@ pub(crate) fn need_visible(vis: &Visibility) -> Condition {
             }
             any
         }
+    }
+}
+
+/// `EXISTS (SELECT 1 FROM table WHERE condition)`.
+fn exists_where(table: impl IntoTableRef, condition: Condition) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(table)
+            .cond_where(condition)
+            .to_owned(),
+    )
+}
+
+/// The practice `practice_id` (a column of the row being read) is one the viewer may see, as a
+/// correlated `EXISTS`: one probe of the practice's key per row read. The same test written
+/// `practice_id IN (SELECT id FROM practice WHERE …)` makes PostgreSQL hash every visible
+/// practice on each statement whenever it sits under an `OR` (as in the funding's visibility),
+/// a cost that grows with the base instead of with the answer.
+pub(crate) fn practice_visible_at(
+    practice_id: impl IntoColumnRef,
+) -> impl Fn(&Visibility) -> SimpleExpr {
+    let practice_id = practice_id.into_column_ref();
+    move |vis| {
+        exists_where(
+            practice::Entity,
+            Condition::all()
+                .add(
+                    Expr::col((practice::Entity, practice::Column::Id)).equals(practice_id.clone()),
+                )
+                .add(practice_visible(vis)),
+        )
+    }
+}
+
+/// The scheme `scheme_id` is one the viewer may see; correlated, as [`practice_visible_at`].
+pub(crate) fn scheme_visible_at(
+    scheme_id: impl IntoColumnRef,
+) -> impl Fn(&Visibility) -> SimpleExpr {
+    let scheme_id = scheme_id.into_column_ref();
+    move |vis| {
+        exists_where(
+            support_scheme::Entity,
+            Condition::all()
+                .add(
+                    Expr::col((support_scheme::Entity, support_scheme::Column::Id))
+                        .equals(scheme_id.clone()),
+                )
+                .add(scheme_visible(vis)),
+        )
     }
 }
 
@@ -371,26 +422,38 @@ struct NestedTable {
 }
 
 fn nested_table(nested: Nested, vis: &Visibility) -> NestedTable {
-    let practices = || {
+    let practices = |table: &'static str| {
         if *vis == Visibility::Everything {
             Condition::all()
         } else {
-            Condition::all()
-                .add(Expr::col(Alias::new("practice_id")).in_subquery(visible_practice_ids(vis)))
+            Condition::all().add(practice_visible_at((
+                Alias::new(table),
+                Alias::new("practice_id"),
+            ))(vis))
         }
     };
     let (table, parent, child, visible) = match nested {
-        Nested::DonorFunding => ("funding", "donor_id", "id", funding_visible(vis)),
-        Nested::SchemeFunding => ("funding", "scheme_id", "id", funding_visible(vis)),
-        Nested::CityPractices => ("practice_city", "city_id", "practice_id", practices()),
+        Nested::DonorFunding => ("funding", "donor_id", "id", funding_visible_hashed(vis)),
+        Nested::SchemeFunding => ("funding", "scheme_id", "id", funding_visible_hashed(vis)),
+        Nested::CityPractices => (
+            "practice_city",
+            "city_id",
+            "practice_id",
+            practices("practice_city"),
+        ),
         Nested::CityNeeds => ("need", "city_id", "id", need_visible(vis)),
         Nested::AssociationPractices => (
             "practice_association",
             "association_id",
             "practice_id",
-            practices(),
+            practices("practice_association"),
         ),
-        Nested::SchemePractices => ("practice_scheme", "scheme_id", "practice_id", practices()),
+        Nested::SchemePractices => (
+            "practice_scheme",
+            "scheme_id",
+            "practice_id",
+            practices("practice_scheme"),
+        ),
         Nested::AssociationMemberCities => (
             "association_city",
             "association_id",
