@@ -59,7 +59,7 @@ pub(crate) fn funding_visible(vis: &Visibility) -> Condition {
         .add(
             Condition::any()
                 .add(F::PracticeId.is_null())
-                .add(practice_visible_at((funding::Entity, F::PracticeId))(vis)),
+                .add(practice_visible_at((funding::Entity, F::PracticeId), vis)),
         )
         .add(scheme_part_visible(vis))
 }
@@ -93,7 +93,7 @@ fn scheme_part_visible(vis: &Visibility) -> Condition {
     }
     Condition::any()
         .add(F::SchemeId.is_null())
-        .add(scheme_visible_at((funding::Entity, F::SchemeId))(vis))
+        .add(scheme_visible_at((funding::Entity, F::SchemeId), vis))
 }
 
 /// The funding record with its amount in USD cents, as a change needs it.

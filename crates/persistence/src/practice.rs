@@ -140,10 +140,10 @@ impl PracticeRepository for SeaStore {
         let mut select = practice_city::Entity::find()
             .filter(practice_city::Column::CityId.is_in(city_ids.iter().copied()));
         if *vis != Visibility::Everything {
-            select = select.filter(practice_visible_at((
-                practice_city::Entity,
-                practice_city::Column::PracticeId,
-            ))(vis));
+            select = select.filter(practice_visible_at(
+                (practice_city::Entity, practice_city::Column::PracticeId),
+                vis,
+            ));
         }
         let rows = select
             .order_by_asc(practice_city::Column::PracticeId)

@@ -138,38 +138,23 @@ fn exists_where(table: impl IntoTableRef, condition: Condition) -> SimpleExpr {
 /// `practice_id IN (SELECT id FROM practice WHERE …)` makes PostgreSQL hash every visible
 /// practice on each statement whenever it sits under an `OR` (as in the funding's visibility),
 /// a cost that grows with the base instead of with the answer.
-pub(crate) fn practice_visible_at(
-    practice_id: impl IntoColumnRef,
-) -> impl Fn(&Visibility) -> SimpleExpr {
-    let practice_id = practice_id.into_column_ref();
-    move |vis| {
-        exists_where(
-            practice::Entity,
-            Condition::all()
-                .add(
-                    Expr::col((practice::Entity, practice::Column::Id)).equals(practice_id.clone()),
-                )
-                .add(practice_visible(vis)),
-        )
-    }
+pub(crate) fn practice_visible_at(practice_id: impl IntoColumnRef, vis: &Visibility) -> SimpleExpr {
+    exists_where(
+        practice::Entity,
+        Condition::all()
+            .add(Expr::col((practice::Entity, practice::Column::Id)).equals(practice_id))
+            .add(practice_visible(vis)),
+    )
 }
 
 /// The scheme `scheme_id` is one the viewer may see; correlated, as [`practice_visible_at`].
-pub(crate) fn scheme_visible_at(
-    scheme_id: impl IntoColumnRef,
-) -> impl Fn(&Visibility) -> SimpleExpr {
-    let scheme_id = scheme_id.into_column_ref();
-    move |vis| {
-        exists_where(
-            support_scheme::Entity,
-            Condition::all()
-                .add(
-                    Expr::col((support_scheme::Entity, support_scheme::Column::Id))
-                        .equals(scheme_id.clone()),
-                )
-                .add(scheme_visible(vis)),
-        )
-    }
+pub(crate) fn scheme_visible_at(scheme_id: impl IntoColumnRef, vis: &Visibility) -> SimpleExpr {
+    exists_where(
+        support_scheme::Entity,
+        Condition::all()
+            .add(Expr::col((support_scheme::Entity, support_scheme::Column::Id)).equals(scheme_id))
+            .add(scheme_visible(vis)),
+    )
 }
 
 pub(crate) fn visible_practice_ids(vis: &Visibility) -> SelectStatement {
@@ -426,10 +411,10 @@ fn nested_table(nested: Nested, vis: &Visibility) -> NestedTable {
         if *vis == Visibility::Everything {
             Condition::all()
         } else {
-            Condition::all().add(practice_visible_at((
-                Alias::new(table),
-                Alias::new("practice_id"),
-            ))(vis))
+            Condition::all().add(practice_visible_at(
+                (Alias::new(table), Alias::new("practice_id")),
+                vis,
+            ))
         }
     };
     let (table, parent, child, visible) = match nested {
