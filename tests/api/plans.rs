@@ -84,7 +84,6 @@ struct Known {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code)]
 enum Backends {
     Both,
     Postgres,
