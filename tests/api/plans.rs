@@ -134,7 +134,7 @@ const KNOWN: &[Known] = &[
     },
     Known {
         case: "donors",
-        sql: "ROW_NUMBER()",
+        sql: "\"donor_id\" AS \"parent\", \"id\" AS \"child\"",
         on: Backends::Postgres,
         settled: true,
         reason: "a nested page numbers all of each donor's funding (as for cities)",
@@ -146,6 +146,20 @@ const KNOWN: &[Known] = &[
         settled: false,
         reason: "on a base this small the planner may hash the visible practices rather than \
                  probe each record's; on 100,000 practices it probes (1 ms)",
+    },
+    Known {
+        case: "practice page",
+        sql: "\"funding\".\"id\" IN (",
+        on: Backends::Postgres,
+        settled: false,
+        reason: "the records of a nested funding page by id, as for donors",
+    },
+    Known {
+        case: "filtered practice page",
+        sql: "\"funding\".\"id\" IN (",
+        on: Backends::Postgres,
+        settled: false,
+        reason: "the records of a nested funding page by id, as for donors",
     },
     Known {
         case: "donors",
@@ -266,30 +280,31 @@ struct Ids {
 
 const PAGE: &str = "{ practices(first: 50) { totalCount edges { node { id title
     participants { role city { name country { code bloc } } }
-    schemes { name donors { name } }
-    funding { amount year donor { name } }
-    donors { name } } } } }";
+    schemes(first: 10) { edges { node { name donors(first: 5) { edges { node { name } } } } } }
+    funding(first: 10) { totalCount edges { node { amount year donor { name } } } }
+    donors(first: 10) { edges { node { name } } } } } } }";
 
 const FILTERED_PAGE: &str =
     "{ practices(first: 50, filter: { themes: [HEALTH], activeInYear: 2010 }) {
-    edges { node { id title cities { name } funding { amount } } } } }";
+    edges { node { id title cities { name } funding(first: 5) { edges { node { amount } } } } } } }";
 
 const CITIES: &str = "{ cities(first: 20) { edges { node { name country { code }
     practices(first: 5) { totalCount edges { node { title } } }
     participations(first: 5) { edges { node { role practice { title } } } }
     needs(first: 5) { edges { node { title } } }
-    memberships { name } } } } }";
+    memberships(first: 5) { edges { node { name } } } } } } }";
 
 const ASSOCIATIONS: &str = "{ associations(first: 20) { edges { node { name
     memberCities(first: 5) { edges { node { name } } }
     practices(first: 5) { totalCount edges { node { title } } }
-    schemesOperated { name } } } } }";
+    schemesOperated(first: 5) { edges { node { name } } } } } } }";
 
 const DONORS: &str = "{ donors(first: 20) { edges { node { name agenda { themes }
     funding(first: 10) { totalCount edges { node { amount practice { title } } } }
-    schemes { name } } } } }";
+    schemes(first: 5) { edges { node { name } } } } } } }";
 
-const SCHEMES: &str = "{ supportSchemes(first: 20) { edges { node { name donors { name }
+const SCHEMES: &str =
+    "{ supportSchemes(first: 20) { edges { node { name donors(first: 5) { edges { node { name } } }
     funding(first: 5) { totalCount edges { node { amount } } }
     practices(first: 5) { totalCount edges { node { title } } } } } } }";
 
@@ -302,7 +317,8 @@ const TOTAL: &str = "query($f: GapFilter) { fundingGapTotal(filter: $f) {
     openNeeds activePractices requiredUsd fundedUsd gapUsd disclosure } }";
 
 const OVERLAPS: &str =
-    "{ schemeOverlaps { overlaps { theme schemes { name } sharedPractices { title } }
+    "{ schemeOverlaps { overlaps { theme schemes(first: 5) { edges { node { name } } }
+    sharedPractices(first: 5) { edges { node { title } } } }
     unsupported { theme orientation practices } } }";
 
 const MATCHES: &str = "query($n: ID!) { matches(needId: $n, first: 20) {

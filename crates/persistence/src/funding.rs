@@ -1,8 +1,6 @@
 //! Funding records: who may see them, and the rows one is saved as.
 
-use async_trait::async_trait;
 use domain::entities::*;
-use domain::repository::{FundingOwner, FundingRepository};
 use domain::{Result, Visibility};
 use sea_orm::*;
 
@@ -12,40 +10,8 @@ use crate::query::{
     practice_visible_at, scheme_visible_at, visible_practice_ids, visible_scheme_ids,
 };
 use crate::rollup::Touched;
-use crate::store::{SeaStore, db_err};
+use crate::store::SeaStore;
 use crate::versioned::{Versioned, stored, text, versioned_as};
-
-#[async_trait]
-impl FundingRepository for SeaStore {
-    async fn funding_of(
-        &self,
-        owner: FundingOwner,
-        ids: &[Id],
-        vis: &Visibility,
-    ) -> Result<Vec<Funding>> {
-        use crate::entities::funding::Column as F;
-        if ids.is_empty() {
-            return Ok(vec![]);
-        }
-        let (column, visible) = match owner {
-            // The practices are ones the viewer sees (their records were read with its
-            // visibility), so their funding is visible but for the scheme it may name.
-            FundingOwner::Practice => (F::PracticeId, scheme_part_visible(vis)),
-            FundingOwner::Scheme => (F::SchemeId, funding_visible(vis)),
-            FundingOwner::Donor => (F::DonorId, funding_visible(vis)),
-        };
-        let cond = Condition::all()
-            .add(column.is_in(ids.iter().copied()))
-            .add(visible);
-        let rows = funding::Entity::find()
-            .filter(cond)
-            .order_by_asc(F::Id)
-            .all(self.connection())
-            .await
-            .map_err(db_err)?;
-        rows.into_iter().map(mapping::funding).collect()
-    }
-}
 
 /// Funding records the viewer may see: those not attached to a practice or scheme it may not see.
 pub(crate) fn funding_visible(vis: &Visibility) -> Condition {
@@ -86,7 +52,7 @@ pub(crate) fn funding_visible_hashed(vis: &Visibility) -> Condition {
 }
 
 /// The scheme a funding record names, if any, is one the viewer may see.
-fn scheme_part_visible(vis: &Visibility) -> Condition {
+pub(crate) fn scheme_part_visible(vis: &Visibility) -> Condition {
     use crate::entities::funding::Column as F;
     if *vis == Visibility::Everything {
         return Condition::all();
