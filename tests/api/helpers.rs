@@ -414,6 +414,16 @@ impl TestApp {
             .expect("c2c_db_statements_total in /metrics")
     }
 
+    /// Starts keeping the SQL statements the server executes, with their bound values.
+    pub fn record_statements(&self) {
+        self.app.database().metrics().record();
+    }
+
+    /// The statements executed since [`TestApp::record_statements`], in order; stops keeping.
+    pub fn recorded_statements(&self) -> Vec<sea_orm::Statement> {
+        self.app.database().metrics().take_recorded()
+    }
+
     /// A connection of the test's own to the app's database.
     pub async fn database(&self) -> DatabaseConnection {
         db::connect(&self.database_url, Arc::new(DbMetrics::default()))

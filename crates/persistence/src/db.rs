@@ -1,15 +1,15 @@
 //! Connecting, migrating and counting what the database is asked; [`Database`] is the handle the
 //! layers above hold, so that none of them needs sea-orm.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use domain::{Error, Result};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    PaginatorTrait, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 use crate::SeaStore;
@@ -18,11 +18,33 @@ use crate::store::{db_err, is_retryable};
 
 /// Counters of the SQL statements executed, exported on `/metrics`; the statement-count test of
 /// the API reads them there to prove that a request costs a bounded number of statements.
+/// While a recording is on, the statements themselves are kept too, with their bound values: the
+/// plan test of the API runs each again under `EXPLAIN`.
 #[derive(Debug, Default)]
 pub struct DbMetrics {
     pub statements: AtomicU64,
     pub failed: AtomicU64,
     pub micros: AtomicU64,
+    recording: Mutex<Option<Vec<Statement>>>,
+}
+
+impl DbMetrics {
+    /// Starts keeping every statement executed from now on (dropping any kept before).
+    pub fn record(&self) {
+        *self.recorded() = Some(Vec::new());
+    }
+
+    /// The statements kept since [`DbMetrics::record`], in the order they ran; stops keeping.
+    pub fn take_recorded(&self) -> Vec<Statement> {
+        self.recorded().take().unwrap_or_default()
+    }
+
+    fn recorded(&self) -> std::sync::MutexGuard<'_, Option<Vec<Statement>>> {
+        // A panic while holding the lock leaves a list that is still a list.
+        self.recording
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// A pool of connections to one database and the counters of the statements run through it.
@@ -167,6 +189,9 @@ pub async fn connect_with(
             .fetch_add(info.elapsed.as_micros() as u64, Ordering::Relaxed);
         if info.failed {
             metrics.failed.fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(kept) = metrics.recorded().as_mut() {
+            kept.push(info.statement.clone());
         }
     });
     Ok(db)

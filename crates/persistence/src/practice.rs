@@ -13,7 +13,7 @@ use sea_orm::*;
 
 use crate::entities::*;
 use crate::mapping;
-use crate::query::{self, PRACTICE_TAGS, in_select, practice_visible, visible_practice_ids};
+use crate::query::{self, PRACTICE_TAGS, in_select, practice_visible, practice_visible_at};
 use crate::rollup::{Maintenance, Touched};
 use crate::store::{SeaStore, db_err};
 use crate::versioned::{
@@ -140,8 +140,10 @@ impl PracticeRepository for SeaStore {
         let mut select = practice_city::Entity::find()
             .filter(practice_city::Column::CityId.is_in(city_ids.iter().copied()));
         if *vis != Visibility::Everything {
-            select = select
-                .filter(practice_city::Column::PracticeId.in_subquery(visible_practice_ids(vis)));
+            select = select.filter(practice_visible_at(
+                (practice_city::Entity, practice_city::Column::PracticeId),
+                vis,
+            ));
         }
         let rows = select
             .order_by_asc(practice_city::Column::PracticeId)

@@ -9,13 +9,13 @@ use domain::page::{Page, PageRequest};
 use domain::repository::{Nested, NestedRepository, NestedRows};
 use domain::{Error, Result, Visibility};
 use sea_orm::sea_query::{
-    Alias, Expr, Func, IntoIden, LikeExpr, Query, SelectStatement, SimpleExpr, UnionType,
-    WindowStatement,
+    Alias, Expr, Func, IntoColumnRef, IntoIden, IntoTableRef, LikeExpr, Query, SelectStatement,
+    SimpleExpr, UnionType, WindowStatement,
 };
 use sea_orm::*;
 
 use crate::entities::*;
-use crate::funding::funding_visible;
+use crate::funding::{funding_visible, funding_visible_hashed, scheme_part_visible};
 use crate::mapping;
 use crate::store::{SeaStore, db_err};
 
@@ -120,6 +120,41 @@ pub(crate) fn need_visible(vis: &Visibility) -> Condition {
             any
         }
     }
+}
+
+/// `EXISTS (SELECT 1 FROM table WHERE condition)`.
+fn exists_where(table: impl IntoTableRef, condition: Condition) -> SimpleExpr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(table)
+            .cond_where(condition)
+            .to_owned(),
+    )
+}
+
+/// The practice `practice_id` (a column of the row being read) is one the viewer may see, as a
+/// correlated `EXISTS`: one probe of the practice's key per row read. The same test written
+/// `practice_id IN (SELECT id FROM practice WHERE …)` makes PostgreSQL hash every visible
+/// practice on each statement whenever it sits under an `OR` (as in the funding's visibility),
+/// a cost that grows with the base instead of with the answer.
+pub(crate) fn practice_visible_at(practice_id: impl IntoColumnRef, vis: &Visibility) -> SimpleExpr {
+    exists_where(
+        practice::Entity,
+        Condition::all()
+            .add(Expr::col((practice::Entity, practice::Column::Id)).equals(practice_id))
+            .add(practice_visible(vis)),
+    )
+}
+
+/// The scheme `scheme_id` is one the viewer may see; correlated, as [`practice_visible_at`].
+pub(crate) fn scheme_visible_at(scheme_id: impl IntoColumnRef, vis: &Visibility) -> SimpleExpr {
+    exists_where(
+        support_scheme::Entity,
+        Condition::all()
+            .add(Expr::col((support_scheme::Entity, support_scheme::Column::Id)).equals(scheme_id))
+            .add(scheme_visible(vis)),
+    )
 }
 
 pub(crate) fn visible_practice_ids(vis: &Visibility) -> SelectStatement {
@@ -418,7 +453,16 @@ fn nested_table(nested: Nested, parents: &[Id], vis: &Visibility) -> NestedTable
             Condition::all().add(Expr::col(Alias::new(column)).in_subquery(ids))
         }
     };
-    let practices = || visible_ids("practice_id", visible_practice_ids(vis));
+    let practices = |table: &'static str| {
+        if everything {
+            Condition::all()
+        } else {
+            Condition::all().add(practice_visible_at(
+                (Alias::new(table), Alias::new("practice_id")),
+                vis,
+            ))
+        }
+    };
     let schemes = || visible_ids("scheme_id", visible_scheme_ids(vis));
     let table = |table, parent, child, visible| NestedTable {
         source: Source::Table(table),
@@ -433,20 +477,30 @@ fn nested_table(nested: Nested, parents: &[Id], vis: &Visibility) -> NestedTable
         visible: Condition::all(),
     };
     match nested {
-        Nested::DonorFunding => table("funding", "donor_id", "id", funding_visible(vis)),
-        Nested::SchemeFunding => table("funding", "scheme_id", "id", funding_visible(vis)),
-        Nested::PracticeFunding => table("funding", "practice_id", "id", funding_visible(vis)),
-        Nested::CityPractices => table("practice_city", "city_id", "practice_id", practices()),
+        Nested::DonorFunding => table("funding", "donor_id", "id", funding_visible_hashed(vis)),
+        Nested::SchemeFunding => table("funding", "scheme_id", "id", funding_visible_hashed(vis)),
+        // The practices are ones the viewer sees (read with its visibility), so their funding is
+        // visible but for the scheme it may name.
+        Nested::PracticeFunding => table("funding", "practice_id", "id", scheme_part_visible(vis)),
+        Nested::CityPractices => table(
+            "practice_city",
+            "city_id",
+            "practice_id",
+            practices("practice_city"),
+        ),
         Nested::CityNeeds => table("need", "city_id", "id", need_visible(vis)),
         Nested::AssociationPractices => table(
             "practice_association",
             "association_id",
             "practice_id",
-            practices(),
+            practices("practice_association"),
         ),
-        Nested::SchemePractices => {
-            table("practice_scheme", "scheme_id", "practice_id", practices())
-        }
+        Nested::SchemePractices => table(
+            "practice_scheme",
+            "scheme_id",
+            "practice_id",
+            practices("practice_scheme"),
+        ),
         Nested::PracticeSchemes => table("practice_scheme", "practice_id", "scheme_id", schemes()),
         Nested::AssociationSchemes => {
             table("scheme_operator", "association_id", "scheme_id", schemes())
@@ -481,7 +535,7 @@ fn nested_table(nested: Nested, parents: &[Id], vis: &Visibility) -> NestedTable
             "practice_id",
             "donor_id",
             parents,
-            funding_visible(vis),
+            scheme_part_visible(vis),
         )),
         Nested::SchemeDonors => derived(distinct_pairs(
             funding::Entity,
