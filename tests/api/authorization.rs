@@ -279,11 +279,11 @@ async fn funding_version(app: &TestApp, fx: &Fixture) -> i64 {
     let data = app
         .data_as(
             &fx.admin,
-            "query($id: ID!) { practice(id: $id) { funding { id version } } }",
+            "query($id: ID!) { practice(id: $id) { funding(first: 100) { nodes { id version } } } }",
             json!({ "id": fx.practice }),
         )
         .await;
-    data["practice"]["funding"]
+    data["practice"]["funding"]["nodes"]
         .as_array()
         .unwrap()
         .iter()

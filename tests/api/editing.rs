@@ -169,7 +169,7 @@ async fn confidential_amounts_are_hidden_but_the_funding_is_not() {
     let funding_id = f["id"].as_str().unwrap().to_string();
 
     let query = "query($p: ID!, $d: ID!) {
-        practice(id: $p) { funding { id amount amountUsd confidential } }
+        practice(id: $p) { funding(first: 100) { nodes { id amount amountUsd confidential } } }
         donor(id: $d) { funding(first: 100) { edges { node { id amount } } } }
     }";
     let nl = app.id_of("donors", "Netherlands Ministry").await;
@@ -183,7 +183,7 @@ async fn confidential_amounts_are_hidden_but_the_funding_is_not() {
         let r = app
             .graphql_as(viewer, query, json!({ "p": practice, "d": nl }))
             .await;
-        let in_practice = r["data"]["practice"]["funding"]
+        let in_practice = r["data"]["practice"]["funding"]["nodes"]
             .as_array()
             .unwrap()
             .iter()
@@ -449,11 +449,11 @@ async fn a_new_rate_applies_to_new_records_and_old_ones_keep_theirs() {
     let funding = app
         .data_as(
             &w.admin,
-            "query($p: ID!) { practice(id: $p) { funding { id rate } } }",
+            "query($p: ID!) { practice(id: $p) { funding(first: 100) { nodes { id rate } } } }",
             json!({ "p": practice }),
         )
         .await;
-    let old = funding["practice"]["funding"]
+    let old = funding["practice"]["funding"]["nodes"]
         .as_array()
         .unwrap()
         .iter()

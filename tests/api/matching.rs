@@ -68,7 +68,7 @@ async fn overlaps_and_unsupported_cells() {
     .unwrap();
     let data = app
         .data(
-            "{ schemeOverlaps { overlaps { theme orientation supportModality schemes { name } sharedPractices { title } }
+            "{ schemeOverlaps { overlaps { theme orientation supportModality schemes { totalCount nodes { name } } sharedPractices { totalCount nodes { title } } }
                unsupported { theme orientation practices } } }",
             json!({}),
         )
@@ -78,9 +78,11 @@ async fn overlaps_and_unsupported_cells() {
     assert_eq!(
         report["overlaps"],
         json!([{ "theme": "ENVIRONMENT", "orientation": "NORTH_SOUTH", "supportModality": "STAFF_EXCHANGE",
-                 "schemes": [{ "name": "Scheme s1" }, { "name": "Scheme s2" }], "sharedPractices": [{ "title": "Practice p1" }] },
+                 "schemes": { "totalCount": 2, "nodes": [{ "name": "Scheme s1" }, { "name": "Scheme s2" }] },
+                 "sharedPractices": { "totalCount": 1, "nodes": [{ "title": "Practice p1" }] } },
                { "theme": "ENVIRONMENT", "orientation": "WEST_EAST", "supportModality": "STAFF_EXCHANGE",
-                 "schemes": [{ "name": "Scheme s4" }, { "name": "Scheme s5" }], "sharedPractices": [{ "title": "Practice p3" }] }])
+                 "schemes": { "totalCount": 2, "nodes": [{ "name": "Scheme s4" }, { "name": "Scheme s5" }] },
+                 "sharedPractices": { "totalCount": 1, "nodes": [{ "title": "Practice p3" }] } }])
     );
     assert_eq!(
         report["unsupported"],

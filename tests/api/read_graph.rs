@@ -237,12 +237,18 @@ async fn funding_is_exact_and_normalised_to_usd() {
     let data = app
         .data(
             r#"{ practices(first: 1, filter: { text: "Jalchatra" }) { edges { node {
-                funding { amount currency amountUsd rate status sourceType sourceName confidential donor { id } sourceCity { name } }
-                donors { name } } } } }"#,
+                funding { totalCount nodes { amount currency amountUsd rate status sourceType sourceName confidential donor { id } sourceCity { name } } }
+                donors { totalCount nodes { name } } } } } }"#,
             json!({}),
         )
         .await;
-    let funding = &data["practices"]["edges"][0]["node"]["funding"][0];
+    let node = &data["practices"]["edges"][0]["node"];
+    assert_eq!(node["funding"]["totalCount"], 1);
+    assert_eq!(
+        node["donors"]["totalCount"], 0,
+        "a city's own budget has no donor"
+    );
+    let funding = &node["funding"]["nodes"][0];
     assert_eq!(funding["amount"], "40000");
     assert_eq!(funding["currency"], "USD");
     assert_eq!(funding["amountUsd"], "40000.00");
@@ -259,7 +265,7 @@ async fn every_read_query_of_the_contract_answers_with_data() {
 
     let data = app
         .data(
-            r#"{ cities(first: 100, filter: { countryCode: "NL" }) { totalCount edges { node { id name country { code } practices(first: 100) { edges { node { title } } } memberships { name } } } } }"#,
+            r#"{ cities(first: 100, filter: { countryCode: "NL" }) { totalCount edges { node { id name country { code } practices(first: 100) { edges { node { title } } } memberships(first: 5) { totalCount nodes { name } } } } } }"#,
             json!({}),
         )
         .await;
@@ -298,7 +304,7 @@ async fn every_read_query_of_the_contract_answers_with_data() {
 
     let data = app
         .data(
-            r#"{ associations(first: 100, filter: { text: "WACLAC" }) { edges { node { id acronym scope memberAssociations { acronym memberOf { acronym } } } } } }"#,
+            r#"{ associations(first: 20, filter: { text: "WACLAC" }) { edges { node { id acronym scope memberAssociations(first: 20) { totalCount nodes { acronym memberOf(first: 2) { nodes { acronym } } } } } } } }"#,
             json!({}),
         )
         .await;
@@ -310,7 +316,7 @@ async fn every_read_query_of_the_contract_answers_with_data() {
         .find(|n| n["acronym"] == "WACLAC")
         .expect("WACLAC found by its acronym");
     assert_eq!(waclac["acronym"], "WACLAC");
-    let members: Vec<&str> = waclac["memberAssociations"]
+    let members: Vec<&str> = waclac["memberAssociations"]["nodes"]
         .as_array()
         .unwrap()
         .iter()
@@ -321,7 +327,7 @@ async fn every_read_query_of_the_contract_answers_with_data() {
         "{members:?}"
     );
     assert_eq!(
-        waclac["memberAssociations"][0]["memberOf"][0]["acronym"],
+        waclac["memberAssociations"]["nodes"][0]["memberOf"]["nodes"][0]["acronym"],
         "WACLAC"
     );
     let data = app
@@ -334,18 +340,22 @@ async fn every_read_query_of_the_contract_answers_with_data() {
 
     let data = app
         .data(
-            r#"{ donors(first: 100, filter: { text: "USAID" }) { edges { node { id name kind agenda { themes orientations countryCodes } schemes { name } funding(first: 100) { totalCount edges { node { amount } } } } } } }"#,
+            r#"{ donors(first: 5, filter: { text: "USAID" }) { edges { node { id name kind agenda { themes orientations countryCodes } schemes(first: 20) { totalCount nodes { name donors(first: 5) { nodes { name } } } } funding(first: 100) { totalCount edges { node { amount } } } } } } }"#,
             json!({}),
         )
         .await;
     let usaid = &data["donors"]["edges"][0]["node"];
     assert_eq!(usaid["kind"], "BILATERAL");
     assert!(
-        usaid["schemes"]
+        usaid["schemes"]["nodes"]
             .as_array()
             .unwrap()
             .iter()
             .any(|s| s["name"].as_str().unwrap().contains("CityLinks"))
+    );
+    assert_eq!(
+        usaid["schemes"]["totalCount"].as_u64().unwrap() as usize,
+        usaid["schemes"]["nodes"].as_array().unwrap().len()
     );
     let data = app
         .data(
@@ -357,8 +367,8 @@ async fn every_read_query_of_the_contract_answers_with_data() {
 
     let data = app
         .data(
-            r#"{ supportSchemes(first: 100, filter: { text: "CityLinks" }) { totalCount edges { node { id name openForApplications supportModalities themes orientations facilitatingStructures fundingSources
-                operators { __typename ... on Association { acronym } ... on Donor { name } } donors { name } practices(first: 50) { edges { node { title cities { name } } } } } } } }"#,
+            r#"{ supportSchemes(first: 20, filter: { text: "CityLinks" }) { totalCount edges { node { id name openForApplications supportModalities themes orientations facilitatingStructures fundingSources
+                operators { __typename ... on Association { acronym } ... on Donor { name } } donors(first: 5) { nodes { name } } practices(first: 50) { edges { node { title cities { name } } } } } } } }"#,
             json!({}),
         )
         .await;
@@ -412,7 +422,7 @@ async fn every_read_query_of_the_contract_answers_with_data() {
     assert_eq!(data["need"]["title"], needs[0]["node"]["title"]);
 
     let data = app
-        .data("{ practices(first: 1) { edges { node { id title associations { name } partners { name kind } schemes { name } } } } }", json!({}))
+        .data("{ practices(first: 1) { edges { node { id title associations { name } partners { name kind } schemes { nodes { name } } } } } }", json!({}))
         .await;
     let first = &data["practices"]["edges"][0]["node"];
     let data = app

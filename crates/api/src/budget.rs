@@ -9,17 +9,21 @@
 //! - an expensive request (cost at least [`EXPENSIVE`]) waits for one of a few process-wide
 //!   permits, so that a flood of them cannot take every database connection from the others;
 //! - a query (not a mutation, which must not be cut in the middle) that runs longer than the
-//!   deadline is abandoned with `TIMEOUT`.
+//!   deadline is abandoned with `TIMEOUT`;
+//! - within one query at most [`ROOT_FIELDS_AT_ONCE`] root fields run at a time, so that a
+//!   hundred aliases cannot hold a hundred database connections (nested lists are bounded the
+//!   same way by the request's loaders, see [`crate::graphql::loaders::BATCHES_AT_ONCE`]).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextResolve,
+    NextValidation, ResolveInfo,
 };
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
-use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
 use tokio::sync::Semaphore;
 
 pub use crate::graphql::cost::{EXPENSIVE, MAX_REQUEST_COST};
@@ -57,6 +61,8 @@ pub const DEFAULT_CLIENT_RATE: u64 = 50_000;
 pub const DEFAULT_CLIENT_BURST: u64 = 1_000_000;
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 pub const DEFAULT_EXPENSIVE_CONCURRENCY: usize = 2;
+/// Root fields of one query resolved at a time, each with everything below it.
+pub const ROOT_FIELDS_AT_ONCE: usize = 4;
 
 impl Default for BudgetSettings {
     fn default() -> Self {
@@ -165,6 +171,7 @@ impl ExtensionFactory for Budget {
         Arc::new(Spending {
             budget: self.clone(),
             request: Mutex::new(Request::default()),
+            root_fields: Semaphore::new(ROOT_FIELDS_AT_ONCE),
         })
     }
 }
@@ -179,6 +186,7 @@ struct Request {
 struct Spending {
     budget: Budget,
     request: Mutex<Request>,
+    root_fields: Semaphore,
 }
 
 impl Spending {
@@ -278,6 +286,22 @@ impl Extension for Spending {
             )]),
         }
     }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        // A mutation's root fields already run one after the other.
+        let root = info.path_node.parent.is_none() && !self.request().mutation;
+        let _permit = if root {
+            self.root_fields.acquire().await.ok()
+        } else {
+            None
+        };
+        next.run(ctx, info).await
+    }
 }
 
 #[cfg(test)]
@@ -321,5 +345,62 @@ mod tests {
         assert!(b.clients.len() <= MAX_CLIENTS + 1);
         b.charge("late", 5.0, t + Duration::from_secs(10)).unwrap();
         assert!(b.clients.len() < 10, "idle clients forgotten");
+    }
+
+    /// Counts how many of its instances are between start and end at once.
+    #[derive(Default)]
+    struct Gauge {
+        now: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Gauge {
+        async fn hold(&self) {
+            use std::sync::atomic::Ordering::SeqCst;
+            let n = self.now.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(n, SeqCst);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            self.now.fetch_sub(1, SeqCst);
+        }
+    }
+
+    struct Root;
+    struct Leaf;
+
+    #[async_graphql::Object]
+    impl Root {
+        async fn leaf(&self) -> Leaf {
+            Leaf
+        }
+    }
+
+    #[async_graphql::Object]
+    impl Leaf {
+        /// Stands for a statement: the work below a root field.
+        async fn work(&self, ctx: &async_graphql::Context<'_>) -> i32 {
+            ctx.data_unchecked::<Arc<Gauge>>().hold().await;
+            1
+        }
+    }
+
+    #[tokio::test]
+    async fn aliases_of_a_root_field_run_a_few_at_a_time_with_everything_below_them() {
+        let schema = async_graphql::Schema::build(
+            Root,
+            async_graphql::EmptyMutation,
+            async_graphql::EmptySubscription,
+        )
+        .extension(Budget::new(&BudgetSettings::default()))
+        .finish();
+        let gauge = Arc::new(Gauge::default());
+        let fields: String = (0..24).map(|i| format!("a{i}: leaf {{ work }} ")).collect();
+        let request = async_graphql::Request::new(format!("{{ {fields} }}")).data(gauge.clone());
+        let response = schema.execute(request).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let most = gauge.most.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(
+            (2..=ROOT_FIELDS_AT_ONCE).contains(&most),
+            "{most} root fields ran at once"
+        );
     }
 }

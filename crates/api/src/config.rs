@@ -39,6 +39,8 @@ pub struct Settings {
     pub hashing: HashingLimits,
     /// How long to wait on the database: pool acquire and statement timeouts.
     pub database: DbOptions,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (see [`crate::proxy`]).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Settings {
@@ -55,6 +57,7 @@ impl Default for Settings {
             metrics_token: None,
             hashing: HashingLimits::default(),
             database: Default::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }

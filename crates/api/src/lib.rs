@@ -8,6 +8,7 @@ pub mod error;
 pub mod graphql;
 pub mod guard;
 pub mod metrics;
+pub mod proxy;
 pub mod startup;
 pub mod telemetry;
 

@@ -37,6 +37,7 @@ struct State {
     /// SHA-256 of the token `/metrics` asks for, if any: compared digest to digest so the time
     /// a comparison takes says nothing about the token.
     metrics_token: Option<[u8; 32]>,
+    trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Application {
@@ -54,6 +55,7 @@ impl Application {
                 .as_deref()
                 .filter(|t| !t.is_empty())
                 .map(digest),
+            trusted_proxies: settings.trusted_proxies.clone(),
         });
         let metrics_here = settings.metrics_bind.is_none();
         let main_state = state.clone();
@@ -276,11 +278,16 @@ async fn graphql_post(
                 .json(error_body("INTERNAL", "internal error"));
         }
     };
-    // The peer address, not a forwarded header a client could forge.
-    let client = http
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
+    // The peer address; a forwarded header only from a proxy the operator trusts.
+    let forwarded = http
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let client = crate::proxy::client_address(
+        http.peer_addr().map(|a| a.ip()),
+        forwarded,
+        &state.trusted_proxies,
+    );
     let response = services.execute(request, actor, client).await;
     if response.is_err() {
         count_error(&state);

@@ -57,6 +57,14 @@ pub enum Command {
         /// Serve /metrics on this address instead of the main one.
         #[arg(long, env = "C2C_METRICS_BIND")]
         metrics_bind: Option<String>,
+        /// Reverse proxies (IP addresses) whose X-Forwarded-For names the client; repeat the flag
+        /// or separate them with commas. None by default: the peer address is the client.
+        #[arg(
+            long = "trusted-proxy",
+            env = "C2C_TRUSTED_PROXIES",
+            value_delimiter = ','
+        )]
+        trusted_proxies: Vec<std::net::IpAddr>,
         /// Serve /metrics only with `Authorization: Bearer <token>`.
         #[arg(long, env = "C2C_METRICS_TOKEN", hide_env_values = true)]
         metrics_token: Option<String>,
@@ -149,6 +157,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             expensive_concurrency,
             cors_origins,
             metrics_bind,
+            trusted_proxies,
             metrics_token,
             hash_workers,
             hash_queue,
@@ -180,6 +189,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     acquire_timeout: Duration::from_millis(db_acquire_timeout_ms),
                     statement_timeout: Duration::from_millis(db_statement_timeout_ms),
                 },
+                trusted_proxies,
             })
             .await
             .map_err(|e| e.to_string())?;

@@ -26,6 +26,10 @@ pub const MAX_SEARCH_TEXT: usize = 200;
 
 /// Cities taking part in one practice.
 pub const MAX_CITIES: usize = 500;
+/// Associations and networks named by one practice.
+pub const MAX_ASSOCIATIONS: usize = 50;
+/// Partners (NGOs, universities, firms) of one practice.
+pub const MAX_PARTNERS: usize = 50;
 /// Indicators of one practice.
 pub const MAX_INDICATORS: usize = 50;
 /// Countries on one donor's agenda.

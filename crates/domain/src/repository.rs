@@ -66,17 +66,8 @@ pub struct NeedFilter {
 /// Many-to-many and one-to-many relations loaded as id pairs `(from, to)`, batched by `from`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Link {
+    /// The associations a practice names: a short list, bounded when the practice is saved.
     PracticeAssociations,
-    AssociationPractices,
-    PracticeSchemes,
-    SchemePractices,
-    AssociationMemberCities,
-    CityMemberships,
-    AssociationMemberAssociations,
-    AssociationParents,
-    AssociationSchemes,
-    DonorSchemes,
-    CityNeeds,
 }
 
 #[async_trait]
@@ -143,25 +134,6 @@ pub trait PracticeRepository: Send + Sync {
     async fn indicators(&self, practice_ids: &[Id]) -> Result<Vec<Indicator>>;
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FundingOwner {
-    Practice,
-    Scheme,
-    Donor,
-}
-
-#[async_trait]
-pub trait FundingRepository: Send + Sync {
-    /// Funding of these practices, schemes or donors, leaving out records attached to a
-    /// practice or scheme the viewer may not see. Amounts are not redacted here.
-    async fn funding_of(
-        &self,
-        owner: FundingOwner,
-        ids: &[Id],
-        vis: &Visibility,
-    ) -> Result<Vec<Funding>>;
-}
-
 #[async_trait]
 pub trait NeedRepository: Send + Sync {
     async fn needs_by_ids(&self, ids: &[Id], vis: &Visibility) -> Result<Vec<Need>>;
@@ -197,6 +169,24 @@ pub enum Nested {
     SchemePractices,
     /// The cities that are members of an association.
     AssociationMemberCities,
+    /// Funding records attached to a practice.
+    PracticeFunding,
+    /// The support schemes behind a practice.
+    PracticeSchemes,
+    /// The donors of a practice's funding records, each once.
+    PracticeDonors,
+    /// The donors of a support scheme's funding records, each once.
+    SchemeDonors,
+    /// The support schemes a donor funds or operates.
+    DonorSchemes,
+    /// The support schemes an association operates.
+    AssociationSchemes,
+    /// The associations a city is a member of.
+    CityMemberships,
+    /// The associations that are members of an association.
+    AssociationMembers,
+    /// The associations an association is a member of.
+    AssociationParents,
 }
 
 /// One page of the children of one parent record: `(parent, child id)` pairs in child-id order.
@@ -254,7 +244,6 @@ sum_trait!(
         + DonorRepository
         + SchemeRepository
         + PracticeRepository
-        + FundingRepository
         + NeedRepository
         + LinkRepository
         + NestedRepository

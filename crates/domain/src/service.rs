@@ -249,21 +249,6 @@ impl Catalog {
             .await
     }
 
-    /// Funding records with confidential amounts hidden from everyone but their donor and ADMIN:
-    /// others learn that the funding exists, not how much it is.
-    pub async fn funding_of(
-        &self,
-        actor: &Actor,
-        owner: FundingOwner,
-        ids: &[Id],
-    ) -> Result<Vec<Funding>> {
-        let records = self
-            .store
-            .funding_of(owner, ids, &actor.visibility())
-            .await?;
-        Ok(redacted(actor, records))
-    }
-
     /// A page of each parent's nested list, as `(parent, child id)` pairs; see
     /// [`NestedRepository::nested_page`]. The children are then read by id, which applies the
     /// actor's visibility once more.
@@ -296,7 +281,8 @@ impl Catalog {
         self.store.participations(pairs).await
     }
 
-    /// Funding records by id, with the same redaction as [`Self::funding_of`].
+    /// Funding records by id, with confidential amounts hidden from everyone but their donor
+    /// and ADMIN: others learn that the funding exists, not how much it is.
     pub async fn funding_by_ids(&self, actor: &Actor, ids: &[Id]) -> Result<Vec<Funding>> {
         let records = self.store.funding_by_ids(ids, &actor.visibility()).await?;
         Ok(redacted(actor, records))

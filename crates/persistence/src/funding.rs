@@ -1,8 +1,6 @@
 //! Funding records: who may see them, and the rows one is saved as.
 
-use async_trait::async_trait;
 use domain::entities::*;
-use domain::repository::{FundingOwner, FundingRepository};
 use domain::{Result, Visibility};
 use sea_orm::*;
 
@@ -10,38 +8,8 @@ use crate::entities::funding;
 use crate::mapping;
 use crate::query::{visible_practice_ids, visible_scheme_ids};
 use crate::rollup::Touched;
-use crate::store::{SeaStore, db_err};
+use crate::store::SeaStore;
 use crate::versioned::{Versioned, stored, text, versioned_as};
-
-#[async_trait]
-impl FundingRepository for SeaStore {
-    async fn funding_of(
-        &self,
-        owner: FundingOwner,
-        ids: &[Id],
-        vis: &Visibility,
-    ) -> Result<Vec<Funding>> {
-        use crate::entities::funding::Column as F;
-        if ids.is_empty() {
-            return Ok(vec![]);
-        }
-        let column = match owner {
-            FundingOwner::Practice => F::PracticeId,
-            FundingOwner::Scheme => F::SchemeId,
-            FundingOwner::Donor => F::DonorId,
-        };
-        let cond = Condition::all()
-            .add(column.is_in(ids.iter().copied()))
-            .add(funding_visible(vis));
-        let rows = funding::Entity::find()
-            .filter(cond)
-            .order_by_asc(F::Id)
-            .all(self.connection())
-            .await
-            .map_err(db_err)?;
-        rows.into_iter().map(mapping::funding).collect()
-    }
-}
 
 /// Funding records the viewer may see: those not attached to a practice or scheme it may not see.
 pub(crate) fn funding_visible(vis: &Visibility) -> Condition {

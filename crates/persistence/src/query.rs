@@ -9,7 +9,8 @@ use domain::page::{Page, PageRequest};
 use domain::repository::{Nested, NestedRepository, NestedRows};
 use domain::{Error, Result, Visibility};
 use sea_orm::sea_query::{
-    Alias, Expr, Func, LikeExpr, Query, SelectStatement, SimpleExpr, WindowStatement,
+    Alias, Expr, Func, IntoIden, LikeExpr, Query, SelectStatement, SimpleExpr, UnionType,
+    WindowStatement,
 };
 use sea_orm::*;
 
@@ -361,48 +362,158 @@ pub(crate) async fn pairs(db: &DatabaseConnection, stmt: SelectStatement) -> Res
         .collect()
 }
 
-/// Where a nested list is stored: the table, its parent and child columns, and which children
+/// Where a nested list's `(parent, child)` pairs come from: a table, or for lists derived from
+/// another relation (a practice's donors, a donor's schemes) a statement already narrowed to the
+/// batch's parents.
+enum Source {
+    Table(&'static str),
+    Derived(Box<SelectStatement>),
+}
+
+/// Where a nested list is stored: its source, the parent and child columns, and which children
 /// the viewer may see.
 struct NestedTable {
-    table: &'static str,
+    source: Source,
     parent: &'static str,
     child: &'static str,
     visible: Condition,
 }
 
-fn nested_table(nested: Nested, vis: &Visibility) -> NestedTable {
-    let practices = || {
-        if *vis == Visibility::Everything {
+impl NestedTable {
+    fn from(&self, select: &mut SelectStatement) {
+        match &self.source {
+            Source::Table(table) => select.from(Alias::new(*table)),
+            Source::Derived(derived) => {
+                select.from_subquery((**derived).clone(), Alias::new("source"))
+            }
+        };
+    }
+}
+
+/// `SELECT DISTINCT parent, child` of a derived source, named as the window query expects.
+fn distinct_pairs(
+    table: impl IntoIden,
+    parent: &'static str,
+    child: &'static str,
+    parents: &[Id],
+    cond: Condition,
+) -> SelectStatement {
+    Query::select()
+        .distinct()
+        .expr_as(Expr::col(Alias::new(parent)), Alias::new("parent"))
+        .expr_as(Expr::col(Alias::new(child)), Alias::new("child"))
+        .from(table)
+        .and_where(Expr::col(Alias::new(parent)).is_in(parents.iter().copied()))
+        .and_where(Expr::col(Alias::new(child)).is_not_null())
+        .cond_where(cond)
+        .to_owned()
+}
+
+fn nested_table(nested: Nested, parents: &[Id], vis: &Visibility) -> NestedTable {
+    let everything = *vis == Visibility::Everything;
+    let visible_ids = |column: &'static str, ids: SelectStatement| {
+        if everything {
             Condition::all()
         } else {
-            Condition::all()
-                .add(Expr::col(Alias::new("practice_id")).in_subquery(visible_practice_ids(vis)))
+            Condition::all().add(Expr::col(Alias::new(column)).in_subquery(ids))
         }
     };
-    let (table, parent, child, visible) = match nested {
-        Nested::DonorFunding => ("funding", "donor_id", "id", funding_visible(vis)),
-        Nested::SchemeFunding => ("funding", "scheme_id", "id", funding_visible(vis)),
-        Nested::CityPractices => ("practice_city", "city_id", "practice_id", practices()),
-        Nested::CityNeeds => ("need", "city_id", "id", need_visible(vis)),
-        Nested::AssociationPractices => (
+    let practices = || visible_ids("practice_id", visible_practice_ids(vis));
+    let schemes = || visible_ids("scheme_id", visible_scheme_ids(vis));
+    let table = |table, parent, child, visible| NestedTable {
+        source: Source::Table(table),
+        parent,
+        child,
+        visible,
+    };
+    let derived = |select| NestedTable {
+        source: Source::Derived(Box::new(select)),
+        parent: "parent",
+        child: "child",
+        visible: Condition::all(),
+    };
+    match nested {
+        Nested::DonorFunding => table("funding", "donor_id", "id", funding_visible(vis)),
+        Nested::SchemeFunding => table("funding", "scheme_id", "id", funding_visible(vis)),
+        Nested::PracticeFunding => table("funding", "practice_id", "id", funding_visible(vis)),
+        Nested::CityPractices => table("practice_city", "city_id", "practice_id", practices()),
+        Nested::CityNeeds => table("need", "city_id", "id", need_visible(vis)),
+        Nested::AssociationPractices => table(
             "practice_association",
             "association_id",
             "practice_id",
             practices(),
         ),
-        Nested::SchemePractices => ("practice_scheme", "scheme_id", "practice_id", practices()),
-        Nested::AssociationMemberCities => (
+        Nested::SchemePractices => {
+            table("practice_scheme", "scheme_id", "practice_id", practices())
+        }
+        Nested::PracticeSchemes => table("practice_scheme", "practice_id", "scheme_id", schemes()),
+        Nested::AssociationSchemes => {
+            table("scheme_operator", "association_id", "scheme_id", schemes())
+        }
+        Nested::AssociationMemberCities => table(
             "association_city",
             "association_id",
             "city_id",
             Condition::all(),
         ),
-    };
-    NestedTable {
-        table,
-        parent,
-        child,
-        visible,
+        Nested::CityMemberships => table(
+            "association_city",
+            "city_id",
+            "association_id",
+            Condition::all(),
+        ),
+        Nested::AssociationMembers => table(
+            "association_member",
+            "association_id",
+            "member_id",
+            Condition::all(),
+        ),
+        Nested::AssociationParents => table(
+            "association_member",
+            "member_id",
+            "association_id",
+            Condition::all(),
+        ),
+        // A donor is listed when the viewer may see one of its funding records there.
+        Nested::PracticeDonors => derived(distinct_pairs(
+            funding::Entity,
+            "practice_id",
+            "donor_id",
+            parents,
+            funding_visible(vis),
+        )),
+        Nested::SchemeDonors => derived(distinct_pairs(
+            funding::Entity,
+            "scheme_id",
+            "donor_id",
+            parents,
+            funding_visible(vis),
+        )),
+        // Schemes the donor funds (through a record the viewer may see) or operates.
+        Nested::DonorSchemes => {
+            let mut funded = distinct_pairs(
+                funding::Entity,
+                "donor_id",
+                "scheme_id",
+                parents,
+                funding_visible(vis),
+            );
+            funded.union(
+                UnionType::Distinct,
+                distinct_pairs(
+                    scheme_operator::Entity,
+                    "donor_id",
+                    "scheme_id",
+                    parents,
+                    Condition::all(),
+                ),
+            );
+            NestedTable {
+                visible: visible_ids("child", visible_scheme_ids(vis)),
+                ..derived(funded)
+            }
+        }
     }
 }
 
@@ -414,7 +525,7 @@ fn nested_page_select(
     vis: &Visibility,
     page: PageRequest,
 ) -> SelectStatement {
-    let t = nested_table(nested, vis);
+    let t = nested_table(nested, parents, vis);
     let (parent, child) = (Alias::new(t.parent), Alias::new(t.child));
     let mut numbered = Query::select();
     numbered
@@ -426,10 +537,11 @@ fn nested_page_select(
                 .order_by(child.clone(), Order::Asc)
                 .to_owned(),
             Alias::new("position"),
-        )
-        .from(Alias::new(t.table))
+        );
+    t.from(&mut numbered);
+    numbered
         .and_where(Expr::col(parent).is_in(parents.iter().copied()))
-        .cond_where(t.visible);
+        .cond_where(t.visible.clone());
     if let Some(after) = page.after {
         numbered.and_where(Expr::col(child).gt(after));
     }
@@ -470,16 +582,15 @@ impl NestedRepository for SeaStore {
         if parents.is_empty() {
             return Ok(vec![]);
         }
-        let t = nested_table(nested, vis);
+        let t = nested_table(nested, parents, vis);
         let parent = Alias::new(t.parent);
-        let stmt = Query::select()
-            .column(parent.clone())
-            .expr(Expr::col(Alias::new(t.child)).count())
-            .from(Alias::new(t.table))
-            .and_where(Expr::col(parent.clone()).is_in(parents.iter().copied()))
-            .cond_where(t.visible)
-            .group_by_col(parent)
-            .to_owned();
+        let mut stmt = Query::select();
+        stmt.column(parent.clone())
+            .expr(Expr::col(Alias::new(t.child)).count());
+        t.from(&mut stmt);
+        stmt.and_where(Expr::col(parent.clone()).is_in(parents.iter().copied()))
+            .cond_where(t.visible.clone())
+            .group_by_col(parent);
         pairs(self.connection(), stmt).await
     }
 

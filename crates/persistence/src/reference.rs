@@ -63,50 +63,19 @@ fn pair_select(
         .to_owned()
 }
 
-/// Schemes a donor funds or operates.
-fn donor_schemes(from: &[Id]) -> SelectStatement {
-    let mut funded = Query::select()
-        .column(funding::Column::DonorId)
-        .column(funding::Column::SchemeId)
-        .from(funding::Entity)
-        .and_where(funding::Column::DonorId.is_in(from.iter().copied()))
-        .and_where(funding::Column::SchemeId.is_not_null())
-        .to_owned();
-    let operated = Query::select()
-        .column(scheme_operator::Column::DonorId)
-        .column(scheme_operator::Column::SchemeId)
-        .from(scheme_operator::Entity)
-        .and_where(scheme_operator::Column::DonorId.is_in(from.iter().copied()))
-        .to_owned();
-    funded.union(UnionType::Distinct, operated);
-    funded
-}
-
 #[async_trait]
 impl LinkRepository for SeaStore {
     async fn links(&self, link: Link, from: &[Id]) -> Result<Vec<(Id, Id)>> {
         if from.is_empty() {
             return Ok(vec![]);
         }
-        let pair = |table, a, b| pair_select(table, a, b, from);
         let stmt = match link {
-            Link::PracticeAssociations => {
-                pair("practice_association", "practice_id", "association_id")
-            }
-            Link::AssociationPractices => {
-                pair("practice_association", "association_id", "practice_id")
-            }
-            Link::PracticeSchemes => pair("practice_scheme", "practice_id", "scheme_id"),
-            Link::SchemePractices => pair("practice_scheme", "scheme_id", "practice_id"),
-            Link::AssociationMemberCities => pair("association_city", "association_id", "city_id"),
-            Link::CityMemberships => pair("association_city", "city_id", "association_id"),
-            Link::AssociationMemberAssociations => {
-                pair("association_member", "association_id", "member_id")
-            }
-            Link::AssociationParents => pair("association_member", "member_id", "association_id"),
-            Link::AssociationSchemes => pair("scheme_operator", "association_id", "scheme_id"),
-            Link::CityNeeds => pair("need", "city_id", "id"),
-            Link::DonorSchemes => donor_schemes(from),
+            Link::PracticeAssociations => pair_select(
+                "practice_association",
+                "practice_id",
+                "association_id",
+                from,
+            ),
         };
         let mut rows = query::pairs(self.connection(), stmt).await?;
         rows.sort_unstable();

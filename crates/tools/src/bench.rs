@@ -101,13 +101,13 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
         (
             "practices: filtered, nested, 50 per page",
             "{ practices(first: 50, filter: { themes: [ENVIRONMENT], orientation: NORTH_SOUTH, activeInYear: 2010 }) { totalCount edges { node {
-                title themes cities { name country { code bloc ldc } } schemes { name } funding { amountUsd status donor { name } } } } } }"
+                title themes cities { name country { code bloc ldc } } schemes { nodes { name } } funding { nodes { amountUsd status donor { name } } } } } } }"
                 .into(),
             json!({}),
         ),
         (
             "schemeOverlaps",
-            "{ schemeOverlaps { overlaps { theme orientation supportModality schemes { name } sharedPractices { title } } unsupported { theme orientation practices } } }".into(),
+            "{ schemeOverlaps { overlaps { theme orientation supportModality schemes { nodes { name } } sharedPractices { nodes { title } } } unsupported { theme orientation practices } } }".into(),
             json!({}),
         ),
     ];

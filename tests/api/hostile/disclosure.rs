@@ -166,11 +166,11 @@ async fn a_mutation_answers_no_more_than_a_query_shows() {
     let read = app
         .data_as(
             &of_b,
-            "query($p: ID!) { practice(id: $p) { funding { id amount amountUsd } } }",
+            "query($p: ID!) { practice(id: $p) { funding(first: 100) { nodes { id amount amountUsd } } } }",
             json!({ "p": practice }),
         )
         .await;
-    let seen = read["practice"]["funding"]
+    let seen = read["practice"]["funding"]["nodes"]
         .as_array()
         .unwrap()
         .iter()

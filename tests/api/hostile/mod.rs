@@ -8,4 +8,5 @@ mod fuzz;
 mod inputs;
 mod not_found;
 mod sign_in;
+mod timeouts;
 mod writes;

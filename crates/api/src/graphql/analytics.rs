@@ -5,13 +5,13 @@ use domain::analytics::{self as a, Analytics, Matchmaking};
 use rust_decimal::Decimal;
 
 use super::city::City;
-use super::connection::page_complexity;
+use super::connection::{ListConnection, held_page, page_complexity};
 use super::donor::Donor;
 use super::enums::{FundingStatus, GeographicOrientation, SupportModality, Theme};
 use super::ids::parse_id;
 use super::loaders::{CityKey, DonorKey, PracticeKey, SchemeKey};
 use super::practice::Practice;
-use super::relations::{by_ids, one};
+use super::relations::one;
 use super::resolve::actor;
 use super::scheme::SupportScheme;
 use crate::error::ResultExt;
@@ -245,21 +245,27 @@ impl SchemeOverlap {
     async fn support_modality(&self) -> SupportModality {
         self.0.modality.into()
     }
-    #[graphql(complexity = "super::cost::list(child_complexity)")]
-    async fn schemes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupportScheme>> {
-        by_ids(
-            ctx,
-            self.0.scheme_ids.iter().copied(),
-            SchemeKey,
-            SupportScheme,
-        )
-        .await
+    /// The published schemes of the cell, in id order.
+    #[graphql(complexity = "super::cost::page(first, child_complexity)")]
+    async fn schemes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<SupportScheme>> {
+        let ids = &self.0.scheme_ids;
+        held_page(ctx, ids, first, after, SchemeKey, SupportScheme).await
     }
-    /// Published practices supported by two or more of these schemes.
-    #[graphql(complexity = "super::cost::list(child_complexity)")]
-    async fn shared_practices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Practice>> {
-        let ids = self.0.shared_practice_ids.iter().copied();
-        by_ids(ctx, ids, PracticeKey, Practice).await
+    /// Published practices supported by two or more of these schemes, in id order.
+    #[graphql(complexity = "super::cost::page(first, child_complexity)")]
+    async fn shared_practices(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Practice>> {
+        let ids = &self.0.shared_practice_ids;
+        held_page(ctx, ids, first, after, PracticeKey, Practice).await
     }
 }
 

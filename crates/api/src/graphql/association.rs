@@ -4,7 +4,7 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use domain::editing as e;
 use domain::entities as d;
-use domain::repository::{self as r, Link, Nested};
+use domain::repository::{self as r, Nested};
 
 use super::city::City;
 use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
@@ -55,18 +55,45 @@ impl Association {
         let of = Nested::AssociationMemberCities;
         nested(ctx, of, self.0.id, first, after, CityKey, City).await
     }
+    /// The associations that are members of this one.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn member_associations(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<Association>> {
-        let link = Link::AssociationMemberAssociations;
-        linked(ctx, link, self.0.id, AssociationKey, Association).await
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Association>> {
+        let of = Nested::AssociationMembers;
+        nested(
+            ctx,
+            of,
+            self.0.id,
+            first,
+            after,
+            AssociationKey,
+            Association,
+        )
+        .await
     }
     /// The associations this one is a member of (IULA and UTO in WACLAC, for instance).
-    #[graphql(complexity = "super::cost::list(child_complexity)")]
-    async fn member_of(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Association>> {
-        let link = Link::AssociationParents;
-        linked(ctx, link, self.0.id, AssociationKey, Association).await
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn member_of(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Association>> {
+        let of = Nested::AssociationParents;
+        nested(
+            ctx,
+            of,
+            self.0.id,
+            first,
+            after,
+            AssociationKey,
+            Association,
+        )
+        .await
     }
     /// Practices the association is involved in.
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
@@ -80,12 +107,15 @@ impl Association {
         nested(ctx, of, self.0.id, first, after, PracticeKey, Practice).await
     }
     /// Support schemes the association operates.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn schemes_operated(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<SupportScheme>> {
-        let link = Link::AssociationSchemes;
-        linked(ctx, link, self.0.id, SchemeKey, SupportScheme).await
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<SupportScheme>> {
+        let of = Nested::AssociationSchemes;
+        nested(ctx, of, self.0.id, first, after, SchemeKey, SupportScheme).await
     }
 }
 

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use domain::editing as e;
 use domain::entities as d;
-use domain::repository::{self as r, Link, Nested};
+use domain::repository::{self as r, Nested};
 
 use super::association::Association;
 use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
@@ -90,10 +90,24 @@ impl City {
         .await
     }
     /// The associations and networks the city is a member of.
-    #[graphql(complexity = "super::cost::list(child_complexity)")]
-    async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Association>> {
-        let link = Link::CityMemberships;
-        linked(ctx, link, self.0.id, AssociationKey, Association).await
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Association>> {
+        let of = Nested::CityMemberships;
+        nested(
+            ctx,
+            of,
+            self.0.id,
+            first,
+            after,
+            AssociationKey,
+            Association,
+        )
+        .await
     }
 }
 

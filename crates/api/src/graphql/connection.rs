@@ -46,6 +46,8 @@ impl<F: Listing> Total for F {
 pub enum Counted {
     Root(Box<dyn Total>),
     Nested(Nested, Id),
+    /// A list already computed in full (the members of an analytic cell).
+    Known(usize),
 }
 
 #[Object]
@@ -55,6 +57,7 @@ impl Counted {
         match self {
             Counted::Root(filter) => filter.total(catalog(ctx), actor(ctx)).await.api(),
             Counted::Nested(nested, parent) => held(ctx, NestedCountKey(*nested, *parent)).await,
+            Counted::Known(n) => Ok(*n as i64),
         }
     }
 }
@@ -134,6 +137,39 @@ pub async fn nested<K: Key, N: OutputType>(
     let mut found = K::load(loaders(ctx), keys.clone()).await.api()?;
     let mut conn =
         Connection::with_additional_fields(false, has_next_page, Counted::Nested(nested, parent));
+    conn.edges.extend(
+        children
+            .into_iter()
+            .zip(keys)
+            .filter_map(|(id, k)| found.remove(&k).map(|v| Edge::new(cursor(id), wrap(v)))),
+    );
+    Ok(conn)
+}
+
+/// A page of a list of ids already held in full, each item then loaded by `key`.
+pub async fn held_page<K: Key, N: OutputType>(
+    ctx: &Context<'_>,
+    ids: &[Id],
+    first: Option<i32>,
+    after: Option<String>,
+    key: impl Fn(Id) -> K,
+    wrap: fn(K::Value) -> N,
+) -> async_graphql::Result<ListConnection<N>> {
+    let page = page_request(first, after)?;
+    let mut sorted = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let total = sorted.len();
+    let mut children: Vec<Id> = sorted
+        .into_iter()
+        .filter(|&id| page.after.is_none_or(|after| id > after))
+        .take(page.first as usize + 1)
+        .collect();
+    let has_next_page = children.len() as u64 > page.first;
+    children.truncate(page.first as usize);
+    let keys: Vec<K> = children.iter().map(|&c| key(c)).collect();
+    let mut found = K::load(loaders(ctx), keys.clone()).await.api()?;
+    let mut conn = Connection::with_additional_fields(false, has_next_page, Counted::Known(total));
     conn.edges.extend(
         children
             .into_iter()

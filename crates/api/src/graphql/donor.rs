@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use domain::editing as e;
 use domain::entities as d;
-use domain::repository::{self as r, Link, Nested};
+use domain::repository::{self as r, Nested};
 
 use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
 use super::enums::*;
@@ -78,9 +78,15 @@ impl Donor {
         nested(ctx, of, self.0.id, first, after, FundingRecordKey, Funding).await
     }
     /// Support schemes the donor funds or operates.
-    #[graphql(complexity = "super::cost::list(child_complexity)")]
-    async fn schemes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupportScheme>> {
-        linked(ctx, Link::DonorSchemes, self.0.id, SchemeKey, SupportScheme).await
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn schemes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<SupportScheme>> {
+        let of = Nested::DonorSchemes;
+        nested(ctx, of, self.0.id, first, after, SchemeKey, SupportScheme).await
     }
 }
 

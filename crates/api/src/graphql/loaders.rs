@@ -5,13 +5,16 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
+use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::futures_util::future::BoxFuture;
 use domain::entities::*;
 use domain::page::PageRequest;
-use domain::repository::{FundingOwner, Link, Nested};
+use domain::repository::{Link, Nested};
 use domain::service::{Catalog, Tagged};
 use domain::{Actor, Error};
+use tokio::sync::Semaphore;
 
 pub struct AppLoader {
     catalog: Catalog,
@@ -20,10 +23,32 @@ pub struct AppLoader {
 
 pub type Loaders = DataLoader<AppLoader>;
 
+/// Batches (each one statement) that one request's loaders run at a time: a page with many
+/// kinds of nested lists waits rather than taking the pool's connections from other requests.
+pub const BATCHES_AT_ONCE: usize = 8;
+
 /// Creates the loaders of one request. `window` is how long a loader gathers keys before it
 /// queries (see [`crate::Settings::batch_window`]).
 pub fn loaders(catalog: Catalog, actor: Actor, window: std::time::Duration) -> Loaders {
-    DataLoader::new(AppLoader { catalog, actor }, tokio::spawn).delay(window)
+    DataLoader::new(
+        AppLoader { catalog, actor },
+        bounded_spawner(BATCHES_AT_ONCE),
+    )
+    .delay(window)
+}
+
+/// Spawns each batch as its own task, at most `limit` of them running at once.
+fn bounded_spawner(
+    limit: usize,
+) -> impl Fn(BoxFuture<'static, ()>) -> tokio::task::JoinHandle<()> + Send + Sync + 'static {
+    let permits = Arc::new(Semaphore::new(limit));
+    move |batch| {
+        let permits = permits.clone();
+        tokio::spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            batch.await
+        })
+    }
 }
 
 /// A key the request's loaders answer, with the value they hold for it.
@@ -61,8 +86,6 @@ pub struct PartnersKey(pub Id);
 pub struct IndicatorsKey(pub Id);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TagsKey(pub Tagged, pub Id);
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FundingKey(pub FundingOwner, pub Id);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct LinkKey(pub Link, pub Id);
 
@@ -221,29 +244,6 @@ impl Loader<CountryKey> for AppLoader {
     }
 }
 
-impl Loader<FundingKey> for AppLoader {
-    type Value = Vec<Funding>;
-    type Error = Error;
-
-    async fn load(&self, keys: &[FundingKey]) -> Result<HashMap<FundingKey, Vec<Funding>>, Error> {
-        let mut map: HashMap<FundingKey, Vec<Funding>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        for (owner, ids) in by_kind(keys, |k| (k.0, k.1)) {
-            for f in self.catalog.funding_of(&self.actor, owner, &ids).await? {
-                let id = match owner {
-                    FundingOwner::Practice => f.practice_id,
-                    FundingOwner::Scheme => f.scheme_id,
-                    FundingOwner::Donor => f.donor_id,
-                };
-                if let Some(list) = id.and_then(|id| map.get_mut(&FundingKey(owner, id))) {
-                    list.push(f);
-                }
-            }
-        }
-        Ok(map)
-    }
-}
-
 impl Loader<LinkKey> for AppLoader {
     type Value = Vec<Id>;
     type Error = Error;
@@ -371,5 +371,49 @@ impl Loader<ParticipationKey> for AppLoader {
             .into_iter()
             .map(|p| (ParticipationKey(p.city_id, p.practice_id), p))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    #[derive(Default)]
+    struct Slow {
+        now: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl Loader<u32> for Slow {
+        type Value = u32;
+        type Error = Error;
+
+        async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, Error> {
+            let n = self.now.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(n, SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            self.now.fetch_sub(1, SeqCst);
+            Ok(keys.iter().map(|k| (*k, *k)).collect())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_runs_a_bounded_number_of_batches_at_once() {
+        // One key a batch: twenty batches, all wanted at the same time.
+        let loader = Arc::new(
+            DataLoader::new(Slow::default(), bounded_spawner(BATCHES_AT_ONCE)).max_batch_size(1),
+        );
+        let wanted = (0..20u32).map(|k| {
+            let loader = loader.clone();
+            async move { loader.load_one(k).await }
+        });
+        let found = async_graphql::futures_util::future::join_all(wanted).await;
+        assert!(found.iter().all(|f| matches!(f, Ok(Some(_)))));
+        let most = loader.loader().most.load(SeqCst);
+        assert!(
+            (2..=BATCHES_AT_ONCE).contains(&most),
+            "{most} batches ran at once"
+        );
     }
 }

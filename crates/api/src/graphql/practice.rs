@@ -5,13 +5,13 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use domain::editing as e;
 use domain::entities as d;
 use domain::framework::PublicationStatus as Status;
-use domain::repository::{self as r, FundingOwner, Link};
+use domain::repository::{self as r, Link, Nested};
 use domain::service::Tagged;
 use rust_decimal::Decimal;
 
 use super::association::Association;
 use super::city::{City, Participation};
-use super::connection::{FilterInput, root_fields};
+use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
 use super::donor::Donor;
 use super::enums::*;
 use super::funding::Funding;
@@ -109,25 +109,37 @@ impl Practice {
         Ok(partners.into_iter().map(Partner::from).collect())
     }
     /// The support schemes behind the practice.
-    #[graphql(complexity = "super::cost::list(child_complexity)")]
-    async fn schemes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SupportScheme>> {
-        linked(
-            ctx,
-            Link::PracticeSchemes,
-            self.0.id,
-            SchemeKey,
-            SupportScheme,
-        )
-        .await
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn schemes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<SupportScheme>> {
+        let of = Nested::PracticeSchemes;
+        nested(ctx, of, self.0.id, first, after, SchemeKey, SupportScheme).await
     }
-    #[graphql(complexity = "super::cost::list(child_complexity)")]
-    async fn funding(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Funding>> {
-        funding(ctx, FundingOwner::Practice, self.0.id).await
+    /// Funding records attached to the practice.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn funding(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Funding>> {
+        let of = Nested::PracticeFunding;
+        nested(ctx, of, self.0.id, first, after, FundingRecordKey, Funding).await
     }
-    /// Donors with funding records on this practice.
-    #[graphql(complexity = "super::cost::list(child_complexity)")]
-    async fn donors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Donor>> {
-        donors_of(ctx, FundingOwner::Practice, self.0.id).await
+    /// Donors with funding records on this practice, in id order.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn donors(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Donor>> {
+        let of = Nested::PracticeDonors;
+        nested(ctx, of, self.0.id, first, after, DonorKey, Donor).await
     }
     #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn indicators(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Indicator>> {

@@ -3,13 +3,11 @@
 
 use async_graphql::{Context, ID};
 use domain::entities::{self as d, Id};
-use domain::repository::{FundingOwner, Link};
+use domain::repository::Link;
 use domain::service::Tagged;
 
-use super::donor::Donor;
-use super::funding::Funding;
 use super::ids::parse_id;
-use super::loaders::{CountryKey, DonorKey, FundingKey, Key, LinkKey, TagsKey};
+use super::loaders::{CountryKey, Key, LinkKey, TagsKey};
 use super::reference::Country;
 use super::resolve::loaders;
 use crate::error::{ApiError, ResultExt};
@@ -117,31 +115,6 @@ pub async fn tagged<A: Copy, B: From<A>>(
 ) -> async_graphql::Result<Vec<B>> {
     let tags = held(ctx, TagsKey(of, id)).await?;
     Ok(super::enums::from_domain(pick(&tags)))
-}
-
-pub async fn funding(
-    ctx: &Context<'_>,
-    owner: FundingOwner,
-    id: Id,
-) -> async_graphql::Result<Vec<Funding>> {
-    let records: Vec<d::Funding> = held(ctx, FundingKey(owner, id)).await?;
-    Ok(records.into_iter().map(Funding).collect())
-}
-
-/// Donors named by funding records, in order of first appearance.
-pub async fn donors_of(
-    ctx: &Context<'_>,
-    owner: FundingOwner,
-    id: Id,
-) -> async_graphql::Result<Vec<Donor>> {
-    let records: Vec<d::Funding> = held(ctx, FundingKey(owner, id)).await?;
-    let mut keys: Vec<DonorKey> = Vec::new();
-    for donor in records.iter().filter_map(|f| f.donor_id) {
-        if !keys.contains(&DonorKey(donor)) {
-            keys.push(DonorKey(donor));
-        }
-    }
-    ordered(ctx, keys, Donor).await
 }
 
 /// A country of the reference data; one missing is a broken installation, not a client error.

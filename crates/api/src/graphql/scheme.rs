@@ -5,7 +5,7 @@ use async_graphql::{Context, ID, InputObject, Object, Union};
 use domain::editing as e;
 use domain::entities as d;
 use domain::framework::PublicationStatus as Status;
-use domain::repository::{self as r, FundingOwner, Nested};
+use domain::repository::{self as r, Nested};
 use domain::service::Tagged;
 use rust_decimal::Decimal;
 
@@ -121,10 +121,16 @@ impl SupportScheme {
             .chain(donors?.into_iter().map(Organisation::Donor))
             .collect())
     }
-    /// Donors with funding records on this scheme.
-    #[graphql(complexity = "super::cost::list(child_complexity)")]
-    async fn donors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Donor>> {
-        donors_of(ctx, FundingOwner::Scheme, self.0.id).await
+    /// Donors with funding records on this scheme, in id order.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn donors(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<ListConnection<Donor>> {
+        let of = Nested::SchemeDonors;
+        nested(ctx, of, self.0.id, first, after, DonorKey, Donor).await
     }
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
     async fn funding(

@@ -232,6 +232,12 @@ impl Editor {
         }
         if let Some(ids) = patch.given("associationIds", i.association_ids) {
             let ids = super::patch::dedup(&ids);
+            if ids.len() > limits::MAX_ASSOCIATIONS {
+                return Err(Error::validation(
+                    "associationIds",
+                    format!("at most {} associations", limits::MAX_ASSOCIATIONS),
+                ));
+            }
             self.require_existing(ExistsIn::Associations, "associationIds", &ids)
                 .await?;
             r.association_ids = ids;

@@ -225,6 +225,21 @@ impl Reference {
     }
 
     pub(super) fn practice(&self, p: &SeedPractice, keys: &Keys) -> Result<PracticeRecord> {
+        // The lists a practice shows unpaged are bounded, seeded or edited alike.
+        for (field, len, max) in [
+            ("cities", p.cities.len(), limits::MAX_CITIES),
+            (
+                "associations",
+                p.associations.len(),
+                limits::MAX_ASSOCIATIONS,
+            ),
+            ("partners", p.partners.len(), limits::MAX_PARTNERS),
+            ("indicators", p.indicators.len(), limits::MAX_INDICATORS),
+        ] {
+            if len > max {
+                return Err(Error::validation(field, format!("at most {max}")));
+            }
+        }
         let (start_year, end_year) = values::year_range(p.start_year, p.end_year)?;
         let mut cities: Vec<(Id, CityRole)> = Vec::new();
         for c in &p.cities {
