@@ -170,17 +170,24 @@ const commands = {
       r.pg_cpu_percent === null ? "–" : num(r.pg_cpu_percent),
     ];
     const ratio = (a, b) => (b > 0 ? `${(a / b).toFixed(2)}×` : "–");
-    // A ratio row after the pair of each query both servers answered.
+    // Ratio rows after the rows of each query both servers answered: this service with its
+    // response cache (the default) and without it, each against PostGraphile.
+    const ours = [
+      ["c2c-forum", "ours / PostGraphile"],
+      ["c2c-forum-uncached", "uncached / PostGraphile"],
+    ];
     const out = [];
     for (const r of rows) {
       out.push(cells(r));
-      const mine = rows.find((o) => o.query === r.query && o.server === "c2c-forum");
       const theirs = rows.find((o) => o.query === r.query && o.server === "postgraphile");
       const last = rows.filter((o) => o.query === r.query).at(-1) === r;
-      if (mine && theirs && last) {
+      if (!theirs || !last) continue;
+      for (const [server, label] of ours) {
+        const mine = rows.find((o) => o.query === r.query && o.server === server);
+        if (!mine) continue;
         out.push([
           r.query,
-          "ours / PostGraphile",
+          label,
           ratio(mine.rps, theirs.rps),
           ratio(mine.p50_ms, theirs.p50_ms),
           ratio(mine.p95_ms, theirs.p95_ms),

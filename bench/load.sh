@@ -16,8 +16,8 @@ usage: bench/load.sh [options]
   --threads T                 wrk threads (default 2)
   --timeout S                 wrk's per-request timeout (default 30)
   --queries a,b,…             only these queries (names of bench/queries/*.graphql)
-  --port-base P               PostgreSQL on P, this service on P+1, PostGraphile on P+2
-                              (default 55434)
+  --port-base P               PostgreSQL on P, this service on P+1, PostGraphile on P+2,
+                              this service without its response cache on P+3 (default 55434)
   --data-dir DIR              keep the database in DIR and reuse it when it already holds
                               the same seeded base (default: a throw-away directory)
   --out FILE                  the markdown table (default target/load-bench-<database>.md)
@@ -67,6 +67,7 @@ out=${out:-$repo/target/load-bench-$database.md}
 pg_port=$port_base
 our_port=$((port_base + 1))
 pgl_port=$((port_base + 2))
+raw_port=$((port_base + 3))
 
 step() { printf '\n== %s (%s)\n' "$1" "$(date -u +%H:%M:%S)"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -195,16 +196,28 @@ fi
 
 our_url="http://127.0.0.1:$our_port/graphql"
 pgl_url="http://127.0.0.1:$pgl_port/graphql"
+raw_url="http://127.0.0.1:$raw_port/graphql"
 
-step "c2c-forum serve on port $our_port"
 # One wrk client would spend the default per-client budget in a fraction of a second and be
-# answered RATE_LIMITED; every other setting stays at its default.
-C2C_JWT_SECRET=$(head -c 48 /dev/urandom | base64 -w 0) "$bin" serve --no-seed \
-  --bind "127.0.0.1:$our_port" --database-url "$database_url" \
-  --client-rate 1000000000000 --client-burst 1000000000000 >"$run_dir/c2c-forum.log" 2>&1 &
+# answered RATE_LIMITED; every other setting stays at its default. The second server is the same
+# without its response cache, so that every request it answers runs its statements.
+secret=$(head -c 48 /dev/urandom | base64 -w 0)
+serve() {
+  local port=$1 log=$2
+  shift 2
+  C2C_JWT_SECRET=$secret "$bin" serve --no-seed --bind "127.0.0.1:$port" \
+    --database-url "$database_url" --client-rate 1000000000000 --client-burst 1000000000000 \
+    "$@" >"$log" 2>&1 &
+}
+step "c2c-forum serve on port $our_port, and without its response cache on port $raw_port"
+serve "$our_port" "$run_dir/c2c-forum.log"
 our_pid=$!
 pids+=("$our_pid")
+serve "$raw_port" "$run_dir/c2c-forum-uncached.log" --response-cache-bytes 0
+raw_pid=$!
+pids+=("$raw_pid")
 helper wait "$our_url" 120 || { cat "$run_dir/c2c-forum.log" >&2; exit 1; }
+helper wait "$raw_url" 120 || { cat "$run_dir/c2c-forum-uncached.log" >&2; exit 1; }
 
 pgl_pid=""
 if [ "$database" = postgres ]; then
@@ -309,6 +322,7 @@ uptime
 for query in "${all_queries[@]}"; do
   selected "$query" || continue
   run "$query" c2c-forum "$our_url" "$our_pid" "$bench/queries/$query.graphql"
+  run "$query" c2c-forum-uncached "$raw_url" "$raw_pid" "$bench/queries/$query.graphql"
   if [ -n "$pgl_pid" ] && [ -f "$bench/queries/$query.postgraphile.graphql" ]; then
     run "$query" postgraphile "$pgl_url" "$pgl_pid" "$bench/queries/$query.postgraphile.graphql"
   fi

@@ -13,5 +13,6 @@ mod operations;
 mod over_http;
 mod plans;
 mod read_graph;
+mod response_cache;
 mod schema;
 mod statements;

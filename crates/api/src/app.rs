@@ -13,9 +13,11 @@ use persistence::db::Database;
 
 use crate::auth::{self, JwtKeys};
 use crate::budget::{Budget, ClientKey};
+use crate::cache::{Hit, RequestFacts, ResponseCache};
 use crate::config::Settings;
 use crate::graphql::account::ClientAddress;
 use crate::graphql::{self, AppSchema, loaders::loaders};
+use crate::media;
 
 /// A prepared database and the services wired on it. Cloning shares both.
 #[derive(Clone)]
@@ -74,16 +76,25 @@ pub struct Services {
     matchmaking: Matchmaking,
     jwt: JwtKeys,
     batch_window: Duration,
+    budget: Budget,
+    cache: ResponseCache,
+}
+
+/// An HTTP answer to a GraphQL request, and whether it carried errors.
+pub struct Answer {
+    pub response: actix_web::HttpResponse,
+    pub failed: bool,
 }
 
 impl Services {
     fn new(database: &Database, settings: &Settings) -> Self {
         let store = Arc::new(database.store());
         let (hasher, tokens) = auth::token_services(settings.hashing);
+        let budget = Budget::new(&settings.budget);
         Services {
-            schema: graphql::builder()
-                .extension(Budget::new(&settings.budget))
-                .finish(),
+            schema: graphql::builder().extension(budget.clone()).finish(),
+            budget,
+            cache: ResponseCache::new(settings.response_cache),
             catalog: Catalog::new(store.clone()),
             accounts: Accounts::new(store.clone(), hasher, tokens),
             analytics: Analytics::new(store.clone()),
@@ -102,6 +113,77 @@ impl Services {
         &self.jwt
     }
 
+    pub fn cache(&self) -> &ResponseCache {
+        &self.cache
+    }
+
+    /// Answers one request as `actor` in the format the client asked for: an anonymous query
+    /// from the response cache when it holds the answer (charged to the client all the same),
+    /// else by running it, keeping the answer when it may be kept (see [`crate::cache`]).
+    pub async fn answer(
+        &self,
+        request: async_graphql::Request,
+        actor: domain::Actor,
+        client: String,
+        graphql_response: bool,
+    ) -> Answer {
+        let key = match actor {
+            domain::Actor::Anonymous => self.cache.key(&request),
+            _ => None,
+        };
+        if let Some(key) = &key
+            && let Some(hit) = self.cache.get(key)
+        {
+            if let Err(e) = self.budget.pay(&ClientKey::of(&actor, &client), hit.cost) {
+                let refused = async_graphql::Response::from_errors(vec![e]);
+                return Answer {
+                    response: media::answer(refused, graphql_response),
+                    failed: true,
+                };
+            }
+            return Answer {
+                response: media::body(hit.body, graphql_response),
+                failed: false,
+            };
+        }
+        let generation = self.cache.generation();
+        let facts = Arc::new(RequestFacts::default());
+        let response = self
+            .execute_with(request, actor, client, facts.clone())
+            .await;
+        if facts.mutation() {
+            self.cache.invalidate();
+        }
+        let failed = response.is_err();
+        let Some(key) = key.filter(|_| !failed && !facts.mutation()) else {
+            return Answer {
+                response: media::answer(response, graphql_response),
+                failed,
+            };
+        };
+        match serde_json::to_vec(&response) {
+            Ok(body) => {
+                let body = actix_web::web::Bytes::from(body);
+                self.cache.put(
+                    key,
+                    generation,
+                    Hit {
+                        body: body.clone(),
+                        cost: facts.cost(),
+                    },
+                );
+                Answer {
+                    response: media::body(body, graphql_response),
+                    failed,
+                }
+            }
+            Err(_) => Answer {
+                response: media::answer(response, graphql_response),
+                failed,
+            },
+        }
+    }
+
     /// Executes one request as `actor`, with fresh dataloaders.
     pub async fn execute(
         &self,
@@ -109,7 +191,25 @@ impl Services {
         actor: domain::Actor,
         client: String,
     ) -> async_graphql::Response {
+        let facts = Arc::new(RequestFacts::default());
+        let response = self
+            .execute_with(request, actor, client, facts.clone())
+            .await;
+        if facts.mutation() {
+            self.cache.invalidate();
+        }
+        response
+    }
+
+    async fn execute_with(
+        &self,
+        request: async_graphql::Request,
+        actor: domain::Actor,
+        client: String,
+        facts: Arc<RequestFacts>,
+    ) -> async_graphql::Response {
         let request = request
+            .data(facts)
             .data(loaders(
                 self.catalog.clone(),
                 actor.clone(),

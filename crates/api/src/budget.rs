@@ -15,6 +15,7 @@
 //!   same way by the request's loaders, see [`crate::graphql::loaders::BATCHES_AT_ONCE`]).
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,7 @@ use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
 use tokio::sync::Semaphore;
 
+use crate::cache::RequestFacts;
 pub use crate::graphql::cost::{EXPENSIVE, MAX_REQUEST_COST};
 
 /// Who a request's cost is charged to: `user:<id>` for a signed-in caller, else
@@ -164,6 +166,18 @@ impl Budget {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         buckets.charge(&client.0, cost as f64, Instant::now())
     }
+
+    /// Charges `cost` to the client, or the `RATE_LIMITED` error that says when to retry.
+    pub fn pay(&self, client: &ClientKey, cost: usize) -> Result<(), ServerError> {
+        self.charge(client, cost).map_err(|wait| {
+            let seconds = wait.as_secs_f64().ceil() as u64;
+            coded(
+                format!("over this client's budget, retry in {seconds} s"),
+                "RATE_LIMITED",
+                Some(("retryAfterSeconds", seconds.max(1))),
+            )
+        })
+    }
 }
 
 impl ExtensionFactory for Budget {
@@ -216,10 +230,14 @@ impl Extension for Spending {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        self.request().mutation = document
+        let mutation = document
             .operations
             .iter()
             .any(|(_, op)| op.node.ty == OperationType::Mutation);
+        self.request().mutation = mutation;
+        if let Some(facts) = ctx.data_opt::<Arc<RequestFacts>>() {
+            facts.mutation.store(mutation, Ordering::Relaxed);
+        }
         Ok(document)
     }
 
@@ -239,17 +257,13 @@ impl Extension for Spending {
                 Some(("cost", cost as u64)),
             )]);
         }
-        if let Some(client) = ctx.data_opt::<ClientKey>()
-            && let Err(wait) = self.budget.charge(client, cost)
-        {
-            let seconds = wait.as_secs_f64().ceil() as u64;
-            return Err(vec![coded(
-                format!("over this client's budget, retry in {seconds} s"),
-                "RATE_LIMITED",
-                Some(("retryAfterSeconds", seconds.max(1))),
-            )]);
+        if let Some(client) = ctx.data_opt::<ClientKey>() {
+            self.budget.pay(client, cost).map_err(|e| vec![e])?;
         }
         self.request().cost = cost;
+        if let Some(facts) = ctx.data_opt::<Arc<RequestFacts>>() {
+            facts.cost.store(cost, Ordering::Relaxed);
+        }
         Ok(result)
     }
 

@@ -6,6 +6,7 @@ pub use persistence::db::DbOptions;
 
 use crate::auth::{HashingLimits, JwtKeys};
 pub use crate::budget::BudgetSettings;
+pub use crate::cache::CacheSettings;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://c2c-forum.db?mode=rwc";
@@ -41,6 +42,8 @@ pub struct Settings {
     pub database: DbOptions,
     /// Reverse proxies whose `X-Forwarded-For` names the client (see [`crate::proxy`]).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The cache of anonymous answers (see [`crate::cache`]).
+    pub response_cache: CacheSettings,
 }
 
 impl Default for Settings {
@@ -58,6 +61,7 @@ impl Default for Settings {
             hashing: HashingLimits::default(),
             database: Default::default(),
             trusted_proxies: Vec::new(),
+            response_cache: CacheSettings::default(),
         }
     }
 }

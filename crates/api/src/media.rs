@@ -81,6 +81,18 @@ pub fn answer(response: async_graphql::Response, graphql_response: bool) -> Http
         .body(serde_json::to_string(&response).unwrap_or_else(|_| "{}".into()))
 }
 
+/// The HTTP answer of a request that ran without errors, from its serialized body.
+pub fn body(body: actix_web::web::Bytes, graphql_response: bool) -> HttpResponse {
+    let content_type = if graphql_response {
+        "application/graphql-response+json; charset=utf-8"
+    } else {
+        "application/json"
+    };
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, content_type))
+        .body(body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

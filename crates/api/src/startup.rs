@@ -288,14 +288,14 @@ async fn graphql_post(
         forwarded,
         &state.trusted_proxies,
     );
-    let response = services.execute(request, actor, client).await;
-    if response.is_err() {
+    let graphql_response = crate::media::wants_graphql_response(http.headers());
+    let answer = services
+        .answer(request, actor, client, graphql_response)
+        .await;
+    if answer.failed {
         count_error(&state);
     }
-    crate::media::answer(
-        response,
-        crate::media::wants_graphql_response(http.headers()),
-    )
+    answer.response
 }
 
 async fn graphiql() -> HttpResponse {

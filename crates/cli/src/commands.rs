@@ -80,6 +80,13 @@ pub enum Command {
         /// PostgreSQL statement_timeout in milliseconds (0: none); rollup builds are exempt.
         #[arg(long, env = "C2C_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
         db_statement_timeout_ms: u64,
+        /// Bytes of anonymous answers the response cache keeps (0: no cache).
+        #[arg(long, env = "C2C_RESPONSE_CACHE_BYTES", default_value_t = api::cache::DEFAULT_MAX_BYTES)]
+        response_cache_bytes: usize,
+        /// Milliseconds a cached answer is served at most: how long a write made through another
+        /// process takes to show to anonymous readers (0: no cache).
+        #[arg(long, env = "C2C_RESPONSE_CACHE_TTL_MS", default_value_t = api::cache::DEFAULT_TTL.as_millis() as u64)]
+        response_cache_ttl_ms: u64,
     },
     /// Apply pending migrations and load the reference data.
     Migrate {
@@ -163,6 +170,8 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             hash_queue,
             db_acquire_timeout_ms,
             db_statement_timeout_ms,
+            response_cache_bytes,
+            response_cache_ttl_ms,
         } => {
             let secret = std::env::var("C2C_JWT_SECRET").ok();
             let jwt = api::config::jwt_keys(secret.as_deref(), dev)?;
@@ -190,6 +199,10 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     statement_timeout: Duration::from_millis(db_statement_timeout_ms),
                 },
                 trusted_proxies,
+                response_cache: api::config::CacheSettings {
+                    max_bytes: response_cache_bytes,
+                    ttl: Duration::from_millis(response_cache_ttl_ms),
+                },
             })
             .await
             .map_err(|e| e.to_string())?;
