@@ -11,6 +11,7 @@ mod hostile;
 mod matching;
 mod operations;
 mod over_http;
+mod persisted;
 mod plans;
 mod read_graph;
 mod response_cache;

@@ -18,6 +18,7 @@ use crate::config::Settings;
 use crate::graphql::account::ClientAddress;
 use crate::graphql::{self, AppSchema, loaders::loaders};
 use crate::media;
+use crate::persisted::PersistedQueries;
 
 /// A prepared database and the services wired on it. Cloning shares both.
 #[derive(Clone)]
@@ -41,7 +42,12 @@ impl App {
                 "seeded the information base into an empty database"
             );
         }
-        let services = Services::new(&database, settings);
+        let persisted = PersistedQueries::from_setting(settings.trusted_documents.as_deref())
+            .map_err(|e| domain::Error::validation("trustedDocuments", e))?;
+        if let Some(count) = persisted.trusted_count() {
+            tracing::info!(count, "only trusted documents run");
+        }
+        let services = Services::new(&database, settings, persisted);
         Ok(App { database, services })
     }
 
@@ -78,16 +84,36 @@ pub struct Services {
     batch_window: Duration,
     budget: Budget,
     cache: ResponseCache,
+    persisted: PersistedQueries,
 }
 
-/// An HTTP answer to a GraphQL request, and whether it carried errors.
+/// An HTTP answer to a GraphQL request, whether it carried errors, and the body of a
+/// successful one.
 pub struct Answer {
     pub response: actix_web::HttpResponse,
     pub failed: bool,
+    pub body: Option<actix_web::web::Bytes>,
+}
+
+impl Answer {
+    fn refused(response: actix_web::HttpResponse) -> Answer {
+        Answer {
+            response,
+            failed: true,
+            body: None,
+        }
+    }
+}
+
+/// How a request came: a `GET` may only read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
 }
 
 impl Services {
-    fn new(database: &Database, settings: &Settings) -> Self {
+    fn new(database: &Database, settings: &Settings, persisted: PersistedQueries) -> Self {
         let store = Arc::new(database.store());
         let (hasher, tokens) = auth::token_services(settings.hashing);
         let budget = Budget::new(&settings.budget);
@@ -95,6 +121,7 @@ impl Services {
             schema: graphql::builder().extension(budget.clone()).finish(),
             budget,
             cache: ResponseCache::new(settings.response_cache),
+            persisted,
             catalog: Catalog::new(store.clone()),
             accounts: Accounts::new(store.clone(), hasher, tokens),
             analytics: Analytics::new(store.clone()),
@@ -126,7 +153,25 @@ impl Services {
         actor: domain::Actor,
         client: String,
         graphql_response: bool,
+        method: Method,
     ) -> Answer {
+        let request = match self.persisted.resolve(request) {
+            Ok(request) => request,
+            Err(e) => {
+                let refused = async_graphql::Response::from_errors(vec![e]);
+                return Answer::refused(media::answer(refused, graphql_response));
+            }
+        };
+        if method == Method::Get && is_mutation(&request) {
+            return Answer::refused(
+                actix_web::HttpResponse::MethodNotAllowed()
+                    .insert_header((actix_web::http::header::ALLOW, "POST"))
+                    .json(serde_json::json!({ "errors": [{
+                        "message": "a mutation is sent with POST",
+                        "extensions": { "code": "BAD_REQUEST" },
+                    }] })),
+            );
+        }
         let key = match actor {
             domain::Actor::Anonymous => self.cache.key(&request),
             _ => None,
@@ -136,14 +181,12 @@ impl Services {
         {
             if let Err(e) = self.budget.pay(&ClientKey::of(&actor, &client), hit.cost) {
                 let refused = async_graphql::Response::from_errors(vec![e]);
-                return Answer {
-                    response: media::answer(refused, graphql_response),
-                    failed: true,
-                };
+                return Answer::refused(media::answer(refused, graphql_response));
             }
             return Answer {
-                response: media::body(hit.body, graphql_response),
+                response: media::body(hit.body.clone(), graphql_response),
                 failed: false,
+                body: Some(hit.body),
             };
         }
         let generation = self.cache.generation();
@@ -155,31 +198,37 @@ impl Services {
             self.cache.invalidate();
         }
         let failed = response.is_err();
-        let Some(key) = key.filter(|_| !failed && !facts.mutation()) else {
+        let key = key.filter(|_| !failed && !facts.mutation());
+        if key.is_none() && (failed || method == Method::Post) {
             return Answer {
                 response: media::answer(response, graphql_response),
                 failed,
+                body: None,
             };
-        };
+        }
         match serde_json::to_vec(&response) {
             Ok(body) => {
                 let body = actix_web::web::Bytes::from(body);
-                self.cache.put(
-                    key,
-                    generation,
-                    Hit {
-                        body: body.clone(),
-                        cost: facts.cost(),
-                    },
-                );
+                if let Some(key) = key {
+                    self.cache.put(
+                        key,
+                        generation,
+                        Hit {
+                            body: body.clone(),
+                            cost: facts.cost(),
+                        },
+                    );
+                }
                 Answer {
-                    response: media::body(body, graphql_response),
+                    response: media::body(body.clone(), graphql_response),
                     failed,
+                    body: Some(body),
                 }
             }
             Err(_) => Answer {
                 response: media::answer(response, graphql_response),
                 failed,
+                body: None,
             },
         }
     }
@@ -225,5 +274,24 @@ impl Services {
             .data(ClientAddress(client))
             .data(actor);
         self.schema.execute(request).await
+    }
+}
+
+/// Whether the operation a request runs is a mutation. A document that does not parse or names
+/// no operation is left for execution to refuse with its own error.
+fn is_mutation(request: &async_graphql::Request) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let is = |ty: OperationType| ty == OperationType::Mutation;
+    match (&document.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => is(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => {
+            ops.get(name).is_some_and(|op| is(op.node.ty))
+        }
+        (DocumentOperations::Multiple(ops), None) => {
+            ops.len() == 1 && ops.values().any(|op| is(op.node.ty))
+        }
     }
 }

@@ -224,6 +224,11 @@ impl ResponseCache {
         })
     }
 
+    /// How long an answer is served at most; zero when the cache is off.
+    pub fn ttl(&self) -> Duration {
+        self.inner.as_ref().map_or(Duration::ZERO, |i| i.ttl)
+    }
+
     /// Bytes of answers held now.
     pub fn bytes(&self) -> usize {
         self.inner.as_ref().map_or(0, |i| i.lock().bytes)

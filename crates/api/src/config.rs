@@ -44,6 +44,8 @@ pub struct Settings {
     pub trusted_proxies: Vec<std::net::IpAddr>,
     /// The cache of anonymous answers (see [`crate::cache`]).
     pub response_cache: CacheSettings,
+    /// Run only the documents of this manifest (see [`crate::persisted`]).
+    pub trusted_documents: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -62,6 +64,7 @@ impl Default for Settings {
             database: Default::default(),
             trusted_proxies: Vec::new(),
             response_cache: CacheSettings::default(),
+            trusted_documents: None,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod graphql;
 pub mod guard;
 pub mod media;
 pub mod metrics;
+pub mod persisted;
 pub mod proxy;
 pub mod startup;
 pub mod telemetry;

@@ -93,6 +93,47 @@ pub fn body(body: actix_web::web::Bytes, graphql_response: bool) -> HttpResponse
         .body(body)
 }
 
+/// A successful answer to a `GET` with the headers caches go by: an `ETag` of its body (a
+/// request whose `If-None-Match` names it is answered 304 without one), and `Cache-Control` —
+/// public for as long as the server's own cache may serve it when the caller is anonymous
+/// (`public_for`), private otherwise.
+pub fn cacheable(
+    mut response: HttpResponse,
+    body: &[u8],
+    public_for: Option<std::time::Duration>,
+    request: &HeaderMap,
+) -> HttpResponse {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(body);
+    let tag: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let etag = format!("\"{tag}\"");
+    let cache_control = match public_for.map(|d| d.as_secs()) {
+        Some(0) => "public, no-cache".to_string(),
+        Some(seconds) => format!("public, max-age={seconds}"),
+        None => "private, no-cache".to_string(),
+    };
+    let fresh = request
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*");
+    if fresh {
+        response = HttpResponse::NotModified().finish();
+    }
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::ETAG, etag),
+        (header::CACHE_CONTROL, cache_control),
+        (header::VARY, "Accept, Authorization".to_string()),
+    ] {
+        if let Ok(value) = header::HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

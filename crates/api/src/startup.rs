@@ -15,6 +15,7 @@ use domain::{Error, Result};
 use sha2::{Digest, Sha256};
 
 use crate::app::App;
+use crate::app::Method;
 pub use crate::app::Services;
 use crate::auth;
 use crate::config::{MAX_REQUEST_BYTES, Settings};
@@ -70,7 +71,7 @@ impl Application {
                             cors(&cors_origins),
                         ))
                         .route(web::post().to(graphql_post))
-                        .route(web::get().to(graphiql)),
+                        .route(web::get().to(graphql_get)),
                 )
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
@@ -258,6 +259,28 @@ async fn graphql_post(
             ));
         }
     };
+    let (actor, client) = match caller(&state, &http).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    let graphql_response = crate::media::wants_graphql_response(http.headers());
+    let answer = state
+        .app
+        .services()
+        .answer(request, actor, client, graphql_response, Method::Post)
+        .await;
+    if answer.failed {
+        count_error(&state);
+    }
+    answer.response
+}
+
+/// Who is asking: the actor of the bearer token, and the client address budgets are kept by
+/// (the peer, or what a trusted proxy forwarded). A token that is not valid is answered at once.
+async fn caller(
+    state: &State,
+    http: &HttpRequest,
+) -> std::result::Result<(domain::Actor, String), HttpResponse> {
     let header = http
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
@@ -266,16 +289,17 @@ async fn graphql_post(
     let actor = match auth::actor_from_header(header, services.jwt(), services.accounts()).await {
         Ok(actor) => actor,
         Err(Error::Unauthenticated) => {
-            count_error(&state);
-            return HttpResponse::Unauthorized().json(error_body(
+            count_error(state);
+            return Err(HttpResponse::Unauthorized().json(error_body(
                 "UNAUTHENTICATED",
                 "the access token is invalid or expired; sign in or refresh",
-            ));
+            )));
         }
         Err(e) => {
             tracing::error!(error = %e, "resolving the actor failed");
-            return HttpResponse::InternalServerError()
-                .json(error_body("INTERNAL", "internal error"));
+            return Err(
+                HttpResponse::InternalServerError().json(error_body("INTERNAL", "internal error"))
+            );
         }
     };
     // The peer address; a forwarded header only from a proxy the operator trusts.
@@ -288,14 +312,91 @@ async fn graphql_post(
         forwarded,
         &state.trusted_proxies,
     );
+    Ok((actor, client))
+}
+
+/// The parameters of a GraphQL request in a URL, as GraphQL over HTTP names them.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetParams {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+impl GetParams {
+    fn into_request(self) -> std::result::Result<async_graphql::Request, String> {
+        let json = |name: &str, text: Option<String>| match text {
+            None => Ok(serde_json::Value::Null),
+            Some(text) => {
+                serde_json::from_str(&text).map_err(|e| format!("`{name}` is not JSON: {e}"))
+            }
+        };
+        let variables = json("variables", self.variables)?;
+        let extensions = json("extensions", self.extensions)?;
+        serde_json::from_value(serde_json::json!({
+            "query": self.query.unwrap_or_default(),
+            "operationName": self.operation_name,
+            "variables": variables,
+            "extensions": extensions,
+        }))
+        .map_err(|e| format!("the URL's parameters are not a GraphQL request: {e}"))
+    }
+}
+
+/// `GET /graphql`: a query in the URL (so that a CDN or browser may cache its answer), or
+/// GraphiQL when the URL carries none.
+async fn graphql_get(state: web::Data<State>, http: HttpRequest) -> HttpResponse {
+    let params = match web::Query::<GetParams>::from_query(http.query_string()) {
+        Ok(params) => params.into_inner(),
+        Err(e) => {
+            count_error(&state);
+            return HttpResponse::BadRequest().json(error_body(
+                BAD_REQUEST,
+                &crate::guard::bounded(&format!(
+                    "the URL's parameters are not a GraphQL request: {e}"
+                )),
+            ));
+        }
+    };
+    if params.query.is_none() && params.extensions.is_none() {
+        return graphiql().await;
+    }
+    state
+        .http_metrics
+        .graphql_requests
+        .fetch_add(1, Ordering::Relaxed);
+    let request = match params.into_request() {
+        Ok(request) => request,
+        Err(message) => {
+            count_error(&state);
+            return HttpResponse::BadRequest()
+                .json(error_body(BAD_REQUEST, &crate::guard::bounded(&message)));
+        }
+    };
+    let (actor, client) = match caller(&state, &http).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    let anonymous = matches!(actor, domain::Actor::Anonymous);
     let graphql_response = crate::media::wants_graphql_response(http.headers());
+    let services = state.app.services();
     let answer = services
-        .answer(request, actor, client, graphql_response)
+        .answer(request, actor, client, graphql_response, Method::Get)
         .await;
     if answer.failed {
         count_error(&state);
     }
-    answer.response
+    let Some(body) = answer.body.filter(|_| !answer.failed) else {
+        return answer.response;
+    };
+    crate::media::cacheable(
+        answer.response,
+        &body,
+        anonymous.then(|| services.cache().ttl()),
+        http.headers(),
+    )
 }
 
 async fn graphiql() -> HttpResponse {

@@ -87,6 +87,9 @@ pub enum Command {
         /// process takes to show to anonymous readers (0: no cache).
         #[arg(long, env = "C2C_RESPONSE_CACHE_TTL_MS", default_value_t = api::cache::DEFAULT_TTL.as_millis() as u64)]
         response_cache_ttl_ms: u64,
+        /// Run only the documents of this JSON manifest (SHA-256 hex → document); refuse the rest.
+        #[arg(long, env = "C2C_TRUSTED_DOCUMENTS")]
+        trusted_documents: Option<std::path::PathBuf>,
     },
     /// Apply pending migrations and load the reference data.
     Migrate {
@@ -172,6 +175,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             db_statement_timeout_ms,
             response_cache_bytes,
             response_cache_ttl_ms,
+            trusted_documents,
         } => {
             let secret = std::env::var("C2C_JWT_SECRET").ok();
             let jwt = api::config::jwt_keys(secret.as_deref(), dev)?;
@@ -203,6 +207,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     max_bytes: response_cache_bytes,
                     ttl: Duration::from_millis(response_cache_ttl_ms),
                 },
+                trusted_documents,
             })
             .await
             .map_err(|e| e.to_string())?;
