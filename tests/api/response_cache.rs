@@ -163,3 +163,41 @@ async fn with_the_cache_off_every_query_runs() {
     app.data(CITIES, json!({})).await;
     assert!(app.statements_executed().await > before);
 }
+
+#[tokio::test]
+async fn readers_asking_the_same_missing_answer_at_once_cost_one_run() {
+    let app = TestApp::new().seeded().spawn().await;
+    let page = "query($f: Int!) { practices(first: $f) { nodes { title participants { city { name country { name } } } funding { nodes { amount donor { name } } } } } }";
+    let before = app.statements_executed().await;
+    app.data(page, json!({ "f": 10 })).await;
+    let one_run = app.statements_executed().await - before;
+    assert!(one_run >= 3, "a page runs statements: {one_run}");
+
+    let before = app.statements_executed().await;
+    let mut readers = tokio::task::JoinSet::new();
+    for _ in 0..16 {
+        let request = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .json(&json!({ "query": page, "variables": { "f": 11 } }));
+        readers.spawn(async move {
+            let answer: serde_json::Value = request
+                .send()
+                .await
+                .expect("sent")
+                .json()
+                .await
+                .expect("JSON");
+            answer
+        });
+    }
+    let answers: Vec<serde_json::Value> = readers.join_all().await;
+    assert!(answers[0]["errors"].is_null(), "{}", answers[0]);
+    let sixteen = app.statements_executed().await - before;
+    assert!(answers.windows(2).all(|w| w[0] == w[1]));
+    // One split batch may add a statement or two (see `statements`).
+    assert!(
+        sixteen <= one_run + 2,
+        "16 readers at once ran {sixteen} statements; one run is {one_run}"
+    );
+}

@@ -13,7 +13,7 @@ use persistence::db::Database;
 
 use crate::auth::{self, JwtKeys};
 use crate::budget::{Budget, ClientKey};
-use crate::cache::{Hit, RequestFacts, ResponseCache};
+use crate::cache::{Flight, Hit, RequestFacts, ResponseCache};
 use crate::config::Settings;
 use crate::graphql::account::ClientAddress;
 use crate::graphql::{self, AppSchema, loaders::loaders};
@@ -176,18 +176,23 @@ impl Services {
             domain::Actor::Anonymous => self.cache.key(&request),
             _ => None,
         };
-        if let Some(key) = &key
-            && let Some(hit) = self.cache.get(key)
-        {
-            if let Err(e) = self.budget.pay(&ClientKey::of(&actor, &client), hit.cost) {
-                let refused = async_graphql::Response::from_errors(vec![e]);
-                return Answer::refused(media::answer(refused, graphql_response));
+        // Held until the answer is stored, so that others asking the same wait for it.
+        let mut _leading = None;
+        if let Some(key) = key {
+            if let Some(hit) = self.cache.get(&key) {
+                return self.served(hit, &actor, &client, graphql_response);
             }
-            return Answer {
-                response: media::body(hit.body.clone(), graphql_response),
-                failed: false,
-                body: Some(hit.body),
-            };
+            match self.cache.flight(key) {
+                Some(Flight::Follow(mut done)) => {
+                    let _ = done.changed().await;
+                    if let Some(hit) = self.cache.get(&key) {
+                        return self.served(hit, &actor, &client, graphql_response);
+                    }
+                    // The run it waited for kept no answer (it failed): run its own.
+                }
+                Some(Flight::Lead(guard)) => _leading = Some(guard),
+                None => {}
+            }
         }
         let generation = self.cache.generation();
         let facts = Arc::new(RequestFacts::default());
@@ -230,6 +235,25 @@ impl Services {
                 failed,
                 body: None,
             },
+        }
+    }
+
+    /// A cached answer, charged to the client like the run it replaces.
+    fn served(
+        &self,
+        hit: Hit,
+        actor: &domain::Actor,
+        client: &str,
+        graphql_response: bool,
+    ) -> Answer {
+        if let Err(e) = self.budget.pay(&ClientKey::of(actor, client), hit.cost) {
+            let refused = async_graphql::Response::from_errors(vec![e]);
+            return Answer::refused(media::answer(refused, graphql_response));
+        }
+        Answer {
+            response: media::body(hit.body.clone(), graphql_response),
+            failed: false,
+            body: Some(hit.body),
         }
     }
 

@@ -15,14 +15,21 @@
 //!
 //! A hit is charged to the client's budget like the run it replaces (see
 //! [`crate::budget`]): whether an answer is cached changes its speed, never its price.
+//!
+//! When an answer is missing or has just expired, the first request runs the query and the
+//! others asking the same meanwhile wait for its answer ([`ResponseCache::flight`]) rather than
+//! all running it at once: a popular page expiring under load costs one run, not one per
+//! waiting reader.
 
+use std::collections::HashMap;
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::web::Bytes;
 use sha2::{Digest, Sha256};
+use tokio::sync::watch;
 
 pub const DEFAULT_MAX_BYTES: usize = 8 * 1024 * 1024;
 pub const DEFAULT_TTL: Duration = Duration::from_secs(1);
@@ -89,11 +96,13 @@ struct Entries {
 /// See the module's documentation. Cloning shares the cache.
 #[derive(Clone)]
 pub struct ResponseCache {
-    inner: Option<std::sync::Arc<Inner>>,
+    inner: Option<Arc<Inner>>,
 }
 
 struct Inner {
     entries: Mutex<Entries>,
+    /// The runs under way for keys the cache lacks; a run's end closes its channel.
+    flights: Mutex<HashMap<Key, watch::Receiver<()>>>,
     /// Bumped by every mutation; an answer is stored only under the generation its query
     /// started in.
     generation: AtomicU64,
@@ -108,12 +117,13 @@ impl ResponseCache {
         let on = settings.max_bytes > 0 && !settings.ttl.is_zero();
         ResponseCache {
             inner: on.then(|| {
-                std::sync::Arc::new(Inner {
+                Arc::new(Inner {
                     entries: Mutex::new(Entries {
                         // The byte budget is what bounds it; the count only bounds the map.
                         lru: lru::LruCache::new(NonZeroUsize::new(100_000).expect("non-zero")),
                         bytes: 0,
                     }),
+                    flights: Mutex::new(HashMap::new()),
                     generation: AtomicU64::new(0),
                     max_bytes: settings.max_bytes,
                     ttl: settings.ttl,
@@ -205,6 +215,24 @@ impl ResponseCache {
         }
     }
 
+    /// Whether this request runs the query for `key` (holding the returned guard until its
+    /// answer is stored) or waits for the run already under way: once the receiver's
+    /// `changed()` returns, the answer is in the cache if it could be kept.
+    pub fn flight(&self, key: Key) -> Option<Flight> {
+        let inner = self.inner.as_ref()?;
+        let mut flights = inner.flights.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(running) = flights.get(&key) {
+            return Some(Flight::Follow(running.clone()));
+        }
+        let (done, running) = watch::channel(());
+        flights.insert(key, running);
+        Some(Flight::Lead(FlightGuard {
+            inner: inner.clone(),
+            key,
+            _done: done,
+        }))
+    }
+
     /// Forgets every answer: called once a mutation has run.
     pub fn invalidate(&self) {
         let Some(inner) = &self.inner else { return };
@@ -232,6 +260,27 @@ impl ResponseCache {
     /// Bytes of answers held now.
     pub fn bytes(&self) -> usize {
         self.inner.as_ref().map_or(0, |i| i.lock().bytes)
+    }
+}
+
+/// See [`ResponseCache::flight`].
+pub enum Flight {
+    Lead(FlightGuard),
+    Follow(watch::Receiver<()>),
+}
+
+/// Held by the request running a query others wait for; dropping it releases them.
+pub struct FlightGuard {
+    inner: Arc<Inner>,
+    key: Key,
+    // Dropped after `drop` has run: closing the channel wakes the waiting requests.
+    _done: watch::Sender<()>,
+}
+
+impl Drop for FlightGuard {
+    fn drop(&mut self) {
+        let mut flights = self.inner.flights.lock().unwrap_or_else(|e| e.into_inner());
+        flights.remove(&self.key);
     }
 }
 
@@ -311,6 +360,37 @@ mod tests {
         c.put(key, c.generation(), hit("two"));
         assert_eq!(c.get(&key).unwrap().body, "two");
         assert_eq!(c.counts(), (3, 2));
+    }
+
+    #[tokio::test]
+    async fn one_request_runs_a_missing_answer_while_the_others_wait_for_it() {
+        let c = cache(1 << 20, Duration::from_secs(60));
+        let key = c.key(&request("{ a }", serde_json::json!({}))).unwrap();
+        let Some(Flight::Lead(guard)) = c.flight(key) else {
+            panic!("the first request leads")
+        };
+        let waiters: Vec<_> = (0..3)
+            .map(|_| match c.flight(key) {
+                Some(Flight::Follow(mut done)) => {
+                    let c = c.clone();
+                    tokio::spawn(async move {
+                        let _ = done.changed().await;
+                        c.get(&key).map(|h| h.body)
+                    })
+                }
+                _ => panic!("the others follow"),
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        c.put(key, c.generation(), hit("run once"));
+        drop(guard);
+        for waiter in waiters {
+            assert_eq!(waiter.await.unwrap().unwrap(), "run once");
+        }
+        assert!(
+            matches!(c.flight(key), Some(Flight::Lead(_))),
+            "the run is over: the next miss leads again"
+        );
     }
 
     #[test]
