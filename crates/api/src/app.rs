@@ -8,6 +8,7 @@ use domain::Result;
 use domain::account::Accounts;
 use domain::analytics::{Analytics, Matchmaking};
 use domain::editing::Editor;
+use domain::exchange::Exchange;
 use domain::service::Catalog;
 use persistence::db::Database;
 
@@ -72,6 +73,7 @@ pub struct Services {
     editor: Editor,
     analytics: Analytics,
     matchmaking: Matchmaking,
+    exchange: Exchange,
     jwt: JwtKeys,
     batch_window: Duration,
 }
@@ -85,6 +87,7 @@ impl Services {
                 .extension(Budget::new(&settings.budget))
                 .finish(),
             catalog: Catalog::new(store.clone()),
+            exchange: Exchange::new(Catalog::new(store.clone()), store.clone()),
             accounts: Accounts::new(store.clone(), hasher, tokens),
             analytics: Analytics::new(store.clone()),
             matchmaking: Matchmaking::new(store.clone()),
@@ -96,6 +99,11 @@ impl Services {
 
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
+    }
+
+    /// The exports' reads: activity records, with the same read rules as the GraphQL reads.
+    pub fn exchange(&self) -> &Exchange {
+        &self.exchange
     }
 
     pub fn jwt(&self) -> &JwtKeys {

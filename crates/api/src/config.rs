@@ -12,6 +12,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://c2c-forum.db?mode=rwc";
 pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_millis(2);
 /// Largest request body accepted on `POST /graphql`.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// The IATI identifier exports report under until the operator sets the publisher's own
+/// (registered with IATI: an agency prefix and a number, such as `XM-DAC-41120`).
+pub const DEFAULT_IATI_REPORTING_ORG: &str = "XX-C2C-FORUM";
 
 #[derive(Clone)]
 pub struct Settings {
@@ -41,6 +44,9 @@ pub struct Settings {
     pub database: DbOptions,
     /// Reverse proxies whose `X-Forwarded-For` names the client (see [`crate::proxy`]).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The reporting organisation's IATI identifier: `reporting-org/@ref` of the IATI export and
+    /// the prefix of every `iati-identifier`.
+    pub iati_reporting_org: String,
 }
 
 impl Default for Settings {
@@ -58,6 +64,7 @@ impl Default for Settings {
             hashing: HashingLimits::default(),
             database: Default::default(),
             trusted_proxies: Vec::new(),
+            iati_reporting_org: DEFAULT_IATI_REPORTING_ORG.into(),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod budget;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod graphql;
 pub mod guard;
 pub mod media;

@@ -57,6 +57,10 @@ impl Application {
                 .map(digest),
             trusted_proxies: settings.trusted_proxies.clone(),
         });
+        let export_state = web::Data::new(crate::export::ExportState {
+            app: app.clone(),
+            reporting_org: settings.iati_reporting_org.clone(),
+        });
         let metrics_here = settings.metrics_bind.is_none();
         let main_state = state.clone();
         let server = HttpServer::new(move || {
@@ -72,6 +76,8 @@ impl Application {
                         .route(web::post().to(graphql_post))
                         .route(web::get().to(graphiql)),
                 )
+                .app_data(export_state.clone())
+                .configure(crate::export::routes)
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .configure(|config| {
