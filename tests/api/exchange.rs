@@ -222,3 +222,153 @@ async fn two_exports_of_the_same_base_are_identical_but_for_when_they_were_gener
     );
     assert!(first.contains("generated-datetime=\""));
 }
+
+// ---- CSV ----
+
+/// A CSV export as `user` sees it: status and the parsed records (the header row first).
+async fn csv_as(app: &TestApp, user: Option<&TestUser>, path: &str) -> (u16, Vec<Vec<String>>) {
+    let mut request = app.client.get(format!("{}/export/{path}", app.address));
+    if let Some(u) = user {
+        request = request.bearer_auth(&u.access_token);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    let body = response.bytes().await.expect("a body");
+    if status != 200 {
+        return (
+            status,
+            vec![vec![String::from_utf8_lossy(&body).into_owned()]],
+        );
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(body.as_ref());
+    let records = reader
+        .records()
+        .map(|r| {
+            r.expect("well-formed CSV")
+                .iter()
+                .map(String::from)
+                .collect()
+        })
+        .collect();
+    (status, records)
+}
+
+fn column(records: &[Vec<String>], name: &str) -> usize {
+    records[0]
+        .iter()
+        .position(|c| c == name)
+        .unwrap_or_else(|| panic!("no column {name} in {:?}", records[0]))
+}
+
+#[tokio::test]
+async fn csv_lists_apply_the_graphql_filters_and_read_rules() {
+    let app = TestApp::new().seeded().with_user(Role::Donor).spawn().await;
+
+    let (status, all) = csv_as(&app, None, "practices.csv").await;
+    assert_eq!(status, 200);
+    assert_eq!(all[0][..3], ["id", "status", "title"]);
+    assert_eq!(all.len() - 1, 39);
+
+    // The same filter as the GraphQL list, the same rows.
+    let listed = app
+        .data(
+            "{ practices(first: 100, filter: { themes: [ENVIRONMENT, HOUSING], countryCode: \"NL\" }) { totalCount edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    let expected: Vec<String> = listed["practices"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!expected.is_empty(), "the filter selects some practices");
+    let (_, filtered) = csv_as(
+        &app,
+        None,
+        "practices.csv?themes=ENVIRONMENT,HOUSING&countryCode=NL",
+    )
+    .await;
+    let ids: Vec<String> = filtered[1..].iter().map(|r| r[0].clone()).collect();
+    assert_eq!(ids, expected);
+
+    // HXL hashtags in a second row.
+    let (_, tagged) = csv_as(&app, None, "practices.csv?hxl=1&countryCode=NL").await;
+    assert_eq!(tagged[1][0], "#activity+id");
+    assert!(tagged[1].iter().all(|t| t.starts_with('#')));
+    assert!(tagged[1].contains(&"#country+code".to_string()));
+    assert_eq!(tagged.len(), filtered.len() + 1);
+
+    // A confidential amount: empty for anyone but its donor.
+    let practice = first_practice(&app).await;
+    let donor = app.user_of(Role::Donor);
+    record_funding(&app, donor, &practice, "4321.5", true).await;
+    let find = |records: &[Vec<String>]| {
+        let amount = column(records, "amount");
+        let confidential = column(records, "confidential");
+        records[1..]
+            .iter()
+            .find(|r| r[confidential] == "true")
+            .map(|r| r[amount].clone())
+    };
+    let (_, tagged) = csv_as(&app, None, "funding.csv?hxl=1").await;
+    assert_eq!(tagged[1][column(&tagged, "amount_usd")], "#value+usd");
+    let (_, anonymous) = csv_as(&app, None, "funding.csv").await;
+    assert_eq!(
+        find(&anonymous),
+        Some(String::new()),
+        "the record exists, its amount is hidden"
+    );
+    let (_, own) = csv_as(&app, Some(donor), "funding.csv").await;
+    assert_eq!(find(&own), Some("4321.5".to_string()));
+
+    // Needs: the rows of the list.
+    let count = app.data("{ needs { totalCount } }", json!({})).await["needs"]["totalCount"]
+        .as_i64()
+        .unwrap();
+    let (_, needs) = csv_as(&app, None, "needs.csv").await;
+    assert_eq!(needs.len() as i64 - 1, count);
+    assert!(count > 0);
+
+    // The funding-gap table: one row per cell, the same gaps as the question.
+    let gaps = app
+        .data(
+            "{ fundingGaps(by: [THEME, ORIENTATION]) { key { value } gapUsd } }",
+            json!({}),
+        )
+        .await;
+    let cells = gaps["fundingGaps"].as_array().unwrap();
+    let (_, table) = csv_as(&app, None, "funding-gaps.csv?by=THEME,ORIENTATION").await;
+    assert_eq!(table[0][..2], ["theme", "orientation"]);
+    assert_eq!(table.len() - 1, cells.len());
+    let gap = column(&table, "gap_usd");
+    for (row, cell) in table[1..].iter().zip(cells) {
+        assert_eq!(row[0], cell["key"][0]["value"].as_str().unwrap());
+        assert_eq!(row[1], cell["key"][1]["value"].as_str().unwrap());
+        assert_eq!(row[gap], cell["gapUsd"].as_str().unwrap());
+    }
+
+    // Refused filters are errors with the field, not a whole unfiltered file.
+    for (path, field) in [
+        ("practices.csv?themes=GARDENING", "themes"),
+        ("practices.csv?tehmes=HOUSING", "tehmes"),
+        ("needs.csv?cityId=abc", "cityId"),
+        ("funding-gaps.csv", "by"),
+    ] {
+        let response = app
+            .client
+            .get(format!("{}/export/{path}", app.address))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "VALIDATION",
+            "{path}"
+        );
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{path}");
+    }
+}

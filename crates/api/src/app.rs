@@ -101,6 +101,14 @@ impl Services {
         &self.accounts
     }
 
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn analytics(&self) -> &Analytics {
+        &self.analytics
+    }
+
     /// The exports' reads: activity records, with the same read rules as the GraphQL reads.
     pub fn exchange(&self) -> &Exchange {
         &self.exchange

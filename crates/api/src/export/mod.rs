@@ -1,6 +1,9 @@
-//! Files for the aid-data ecosystem: `GET /export/iati/activities.xml`, and the same document
-//! for the command line. The document is written a page of practices at a time and sent as it
-//! is written (a chunked response), so its size does not bound what the server holds.
+//! Files for the aid-data ecosystem: `GET /export/iati/activities.xml` (and the same document
+//! for the command line) and the CSV files of [`csv`]. Documents are written a page of records
+//! at a time and sent as they are written (chunked responses), so their size does not bound
+//! what the server holds.
+
+mod csv;
 
 use std::io::Write;
 
@@ -30,6 +33,69 @@ pub fn routes(config: &mut web::ServiceConfig) {
         "/export/iati/activities.xml",
         web::get().to(iati_activities),
     );
+    csv::routes(config);
+}
+
+/// A refused request as the JSON error GraphQL answers with: the same codes, the field of a
+/// validation error, nothing internal.
+fn error_answer(err: Error) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    let (status, code, message, field) = match err {
+        Error::Validation { field, message } => (
+            StatusCode::BAD_REQUEST,
+            "VALIDATION",
+            format!("invalid {field}: {message}"),
+            Some(field),
+        ),
+        Error::NotFound { entity, id } => (
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("{entity} {id} not found"),
+            None,
+        ),
+        Error::Unauthenticated => (
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHENTICATED",
+            "authentication required".into(),
+            None,
+        ),
+        Error::Forbidden(why) => (
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            format!("forbidden: {why}"),
+            None,
+        ),
+        Error::RateLimited => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            "too many attempts, retry later".into(),
+            None,
+        ),
+        Error::Unavailable(detail) => {
+            tracing::warn!(%detail, "database unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
+                "the service is unavailable for a moment; retry later".into(),
+                None,
+            )
+        }
+        other => {
+            tracing::error!(error = %other, "an export failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "INTERNAL",
+                "internal error".into(),
+                None,
+            )
+        }
+    };
+    let mut extensions = serde_json::json!({ "code": code });
+    if let Some(field) = field {
+        extensions["field"] = serde_json::Value::String(field);
+    }
+    HttpResponse::build(status)
+        .json(serde_json::json!({ "errors": [{ "message": message, "extensions": extensions }] }))
 }
 
 /// Where the writing of a document is.
