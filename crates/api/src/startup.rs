@@ -57,10 +57,10 @@ impl Application {
                 .map(digest),
             trusted_proxies: settings.trusted_proxies.clone(),
         });
-        let export_state = web::Data::new(crate::export::ExportState {
-            app: app.clone(),
-            reporting_org: settings.iati_reporting_org.clone(),
-        });
+        let export_state = web::Data::new(crate::export::ExportState::new(
+            app.clone(),
+            settings.iati_reporting_org.clone(),
+        ));
         let metrics_here = settings.metrics_bind.is_none();
         let main_state = state.clone();
         let server = HttpServer::new(move || {

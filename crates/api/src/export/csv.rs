@@ -17,7 +17,7 @@ use domain::service::{Catalog, Tagged};
 use domain::{Actor, Error, Result};
 use futures_util::stream::{self, Stream};
 
-use super::{ExportState, actor_of, error_answer};
+use super::{ExportState, actor_of, error_answer, streamed};
 
 /// Which list a request asks for, with its filter.
 #[derive(Clone)]
@@ -222,6 +222,9 @@ async fn answer(
             Ok(parsed) => parsed,
             Err(e) => return error_answer(e),
         };
+    let Some(permit) = state.permit() else {
+        return error_answer(Error::RateLimited);
+    };
     let services = state.app.services();
     let reader = Reader {
         catalog: services.catalog().clone(),
@@ -248,14 +251,7 @@ async fn answer(
     }
     let chunks =
         stream::once(async move { Ok::<_, Error>(Bytes::from(head)) }).chain_pages(reader, first);
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8; header=present")
-        .streaming(futures_util::StreamExt::map(chunks, |chunk| {
-            chunk.map_err(|e| {
-                tracing::error!(error = %e, "a CSV export stopped");
-                actix_web::error::ErrorInternalServerError("the export stopped")
-            })
-        }))
+    streamed("text/csv; charset=utf-8; header=present", chunks, permit)
 }
 
 /// A page of rows and the cursor after it; `None` when it was the last.

@@ -6,6 +6,7 @@
 mod csv;
 
 use std::io::Write;
+use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::web::Bytes;
@@ -17,15 +18,57 @@ use domain::exchange::{EXPORT_PAGE, Exchange};
 use domain::repository::PracticeFilter;
 use domain::{Actor, Error, Result};
 use futures_util::stream::{self, Stream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::app::App;
 use crate::auth;
 
-/// What the export routes need: the app, and the reporting organisation's identifier.
+/// Exports the process runs at once; more are answered RATE_LIMITED. A whole-base export reads
+/// every page of the base, so a few at once would leave the database no time for anything else
+/// (they bypass the GraphQL budgets, which price one answer, not a file).
+pub const EXPORTS_AT_ONCE: usize = 2;
+
+/// What the export routes need: the app, the reporting organisation's identifier, and the
+/// permits of the exports running.
 #[derive(Clone)]
 pub struct ExportState {
-    pub app: App,
-    pub reporting_org: String,
+    app: App,
+    reporting_org: String,
+    running: Arc<Semaphore>,
+}
+
+impl ExportState {
+    pub fn new(app: App, reporting_org: String) -> Self {
+        ExportState {
+            app,
+            reporting_org,
+            running: Arc::new(Semaphore::new(EXPORTS_AT_ONCE)),
+        }
+    }
+
+    /// A permit for one more export, held until its answer has been sent or dropped; `None`
+    /// when as many run already.
+    fn permit(&self) -> Option<OwnedSemaphorePermit> {
+        self.running.clone().try_acquire_owned().ok()
+    }
+}
+
+/// A streamed answer; `permit` is released when the stream is done or the client goes away.
+fn streamed(
+    content_type: &'static str,
+    chunks: impl Stream<Item = Result<Bytes>> + 'static,
+    permit: OwnedSemaphorePermit,
+) -> HttpResponse {
+    let logged = futures_util::StreamExt::map(chunks, move |chunk| {
+        let _running = &permit;
+        chunk.map_err(|e| {
+            tracing::error!(error = %e, "an export stopped");
+            actix_web::error::ErrorInternalServerError("the export stopped")
+        })
+    });
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .streaming(logged)
 }
 
 pub fn routes(config: &mut web::ServiceConfig) {
@@ -209,16 +252,14 @@ async fn iati_activities(state: web::Data<ExportState>, http: HttpRequest) -> Ht
         Ok(actor) => actor,
         Err(answer) => return answer,
     };
+    let Some(permit) = state.permit() else {
+        return error_answer(Error::RateLimited);
+    };
     let options = options(&state.reporting_org, Utc::now());
     let exchange = state.app.services().exchange().clone();
-    let chunks = iati_chunks(exchange, actor, options);
-    let logged = futures_util::StreamExt::map(chunks, |chunk| {
-        chunk.map_err(|e| {
-            tracing::error!(error = %e, "the IATI export stopped");
-            actix_web::error::ErrorInternalServerError("the export stopped")
-        })
-    });
-    HttpResponse::Ok()
-        .content_type("application/xml; charset=utf-8")
-        .streaming(logged)
+    streamed(
+        "application/xml; charset=utf-8",
+        iati_chunks(exchange, actor, options),
+        permit,
+    )
 }
