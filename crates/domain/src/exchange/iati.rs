@@ -444,6 +444,120 @@ mod tests {
         }
     }
 
+    use crate::entities::{Funding, Practice};
+    use crate::framework::*;
+
+    fn record() -> ActivityRecord {
+        let at = DateTime::parse_from_rfc3339("2026-03-04T05:06:07Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        ActivityRecord {
+            practice: Practice {
+                id: 7,
+                version: 1,
+                status: PublicationStatus::Published,
+                title: "Water & <sanitation>".into(),
+                summary: None,
+                context: None,
+                outcomes: None,
+                issues: None,
+                source: None,
+                start_year: None,
+                end_year: None,
+                orientation: GeographicOrientation::NorthSouth,
+                modality: LinkingModality::OneOnOne,
+                amount_required: None,
+                amount_required_currency: None,
+            },
+            created: at,
+            updated: at,
+            tags: Default::default(),
+            participants: Vec::new(),
+            associations: Vec::new(),
+            partners: Vec::new(),
+            funding: Vec::new(),
+            indicators: Vec::new(),
+        }
+    }
+
+    fn funding(id: i64, amount: Option<&str>, year: Option<i32>) -> FundingFlow {
+        FundingFlow {
+            funding: Funding {
+                id,
+                version: 1,
+                practice_id: Some(7),
+                scheme_id: None,
+                donor_id: None,
+                source_city_id: None,
+                source_name: Some("Local partners".into()),
+                source_type: FundingSource::LocalPartners,
+                amount: amount.map(|a| a.parse().unwrap()),
+                currency: "NLG".into(),
+                rate: Decimal::ONE,
+                rate_source: None,
+                amount_usd: None,
+                year,
+                status: FundingStatus::Disbursed,
+                confidential: false,
+                note: None,
+            },
+            donor: None,
+            source_city: None,
+        }
+    }
+
+    fn options() -> ExportOptions {
+        ExportOptions {
+            reporting_org: "XM-EXAMPLE".into(),
+            generated: DateTime::parse_from_rfc3339("2026-11-30T00:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        }
+    }
+
+    #[test]
+    fn what_iati_requires_and_the_forum_lacks_is_said_not_invented() {
+        let xml = activity(&record(), &options());
+        assert!(xml.contains("<iati-identifier>XM-EXAMPLE-7</iati-identifier>"));
+        // The title stands in for a missing summary, escaped.
+        assert!(xml.contains(
+            "<description type=\"1\">\n      <narrative>Water &amp; &lt;sanitation&gt;</narrative>"
+        ));
+        // No organisation: the Forum answers for the practice.
+        assert!(xml.contains("<participating-org ref=\"XM-EXAMPLE\" type=\"90\" role=\"2\">"));
+        // No years: the day the practice entered the base, said so.
+        assert!(xml.contains("<activity-date type=\"2\" iso-date=\"2026-03-04\">"));
+        assert!(xml.contains(UNDATED));
+    }
+
+    #[test]
+    fn only_funding_with_an_amount_and_a_year_is_a_transaction() {
+        let mut r = record();
+        r.funding = vec![
+            funding(1, Some("1500.50"), Some(1998)),
+            funding(2, None, Some(1998)),
+            funding(3, Some("99"), None),
+        ];
+        let xml = activity(&r, &options());
+        assert_eq!(xml.matches("<transaction ").count(), 1);
+        assert!(xml.contains("<transaction ref=\"funding-1\">"));
+        assert!(xml.contains("<transaction-type code=\"1\"/>"));
+        assert!(xml.contains("<value currency=\"NLG\" value-date=\"1998-01-01\">1500.5</value>"));
+        assert!(xml.contains("<provider-org>\n        <narrative>Local partners</narrative>"));
+    }
+
+    #[test]
+    fn years_give_actual_or_planned_dates_by_the_export_day() {
+        let mut r = record();
+        r.practice.start_year = Some(2020);
+        r.practice.end_year = Some(2030);
+        let xml = activity(&r, &options());
+        assert!(xml.contains("<activity-date type=\"2\" iso-date=\"2020-01-01\"/>"));
+        assert!(xml.contains("<activity-date type=\"3\" iso-date=\"2030-12-31\"/>"));
+        assert!(xml.contains("<activity-status code=\"2\"/>"));
+        assert!(!xml.contains(UNDATED));
+    }
+
     #[test]
     fn identifiers_join_the_reporting_org_and_the_practice() {
         assert_eq!(identifier("XM-EXAMPLE", 42), "XM-EXAMPLE-42");
