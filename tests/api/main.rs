@@ -5,6 +5,7 @@ mod accounts;
 mod authorization;
 mod editing;
 mod errors;
+mod exchange;
 mod gaps;
 mod helpers;
 mod hostile;

@@ -8,6 +8,7 @@ use domain::Result;
 use domain::account::Accounts;
 use domain::analytics::{Analytics, Matchmaking};
 use domain::editing::Editor;
+use domain::exchange::Exchange;
 use domain::service::Catalog;
 use persistence::db::Database;
 
@@ -80,6 +81,7 @@ pub struct Services {
     editor: Editor,
     analytics: Analytics,
     matchmaking: Matchmaking,
+    exchange: Exchange,
     jwt: JwtKeys,
     batch_window: Duration,
     budget: Budget,
@@ -123,6 +125,7 @@ impl Services {
             cache: ResponseCache::new(settings.response_cache),
             persisted,
             catalog: Catalog::new(store.clone()),
+            exchange: Exchange::new(Catalog::new(store.clone()), store.clone()),
             accounts: Accounts::new(store.clone(), hasher, tokens),
             analytics: Analytics::new(store.clone()),
             matchmaking: Matchmaking::new(store.clone()),
@@ -134,6 +137,19 @@ impl Services {
 
     pub fn accounts(&self) -> &Accounts {
         &self.accounts
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn analytics(&self) -> &Analytics {
+        &self.analytics
+    }
+
+    /// The exports' reads: activity records, with the same read rules as the GraphQL reads.
+    pub fn exchange(&self) -> &Exchange {
+        &self.exchange
     }
 
     pub fn jwt(&self) -> &JwtKeys {

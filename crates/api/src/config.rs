@@ -13,6 +13,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://c2c-forum.db?mode=rwc";
 pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_millis(2);
 /// Largest request body accepted on `POST /graphql`.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// The IATI identifier exports report under until the operator sets the publisher's own
+/// (registered with IATI: an agency prefix and a number, such as `XM-DAC-41120`).
+pub const DEFAULT_IATI_REPORTING_ORG: &str = "XX-C2C-FORUM";
 
 #[derive(Clone)]
 pub struct Settings {
@@ -46,6 +49,9 @@ pub struct Settings {
     pub response_cache: CacheSettings,
     /// Run only the documents of this manifest (see [`crate::persisted`]).
     pub trusted_documents: Option<std::path::PathBuf>,
+    /// The reporting organisation's IATI identifier: `reporting-org/@ref` of the IATI export and
+    /// the prefix of every `iati-identifier`.
+    pub iati_reporting_org: String,
 }
 
 impl Default for Settings {
@@ -65,6 +71,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             response_cache: CacheSettings::default(),
             trusted_documents: None,
+            iati_reporting_org: DEFAULT_IATI_REPORTING_ORG.into(),
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod budget;
 pub mod cache;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod graphql;
 pub mod guard;
 pub mod media;

@@ -58,6 +58,10 @@ impl Application {
                 .map(digest),
             trusted_proxies: settings.trusted_proxies.clone(),
         });
+        let export_state = web::Data::new(crate::export::ExportState::new(
+            app.clone(),
+            settings.iati_reporting_org.clone(),
+        ));
         let metrics_here = settings.metrics_bind.is_none();
         let main_state = state.clone();
         let server = HttpServer::new(move || {
@@ -73,6 +77,8 @@ impl Application {
                         .route(web::post().to(graphql_post))
                         .route(web::get().to(graphql_get)),
                 )
+                .app_data(export_state.clone())
+                .configure(crate::export::routes)
                 .route("/healthz", web::get().to(healthz))
                 .route("/readyz", web::get().to(readyz))
                 .configure(|config| {

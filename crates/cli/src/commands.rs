@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use api::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, Settings};
+use api::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, DEFAULT_IATI_REPORTING_ORG, Settings};
 use api::{App, Application};
 use clap::{Parser, Subcommand};
 use domain::actor::Role;
@@ -90,6 +90,9 @@ pub enum Command {
         /// Run only the documents of this JSON manifest (SHA-256 hex → document); refuse the rest.
         #[arg(long, env = "C2C_TRUSTED_DOCUMENTS")]
         trusted_documents: Option<std::path::PathBuf>,
+        /// The publisher's IATI organisation identifier, reported by GET /export/iati/activities.xml.
+        #[arg(long = "reporting-org", env = "C2C_IATI_REPORTING_ORG", default_value = DEFAULT_IATI_REPORTING_ORG)]
+        reporting_org: String,
     },
     /// Apply pending migrations and load the reference data.
     Migrate {
@@ -127,10 +130,28 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL); `schema.graphql` must equal it.
     ExportSchema,
+    /// Write the published information base in an exchange format to standard output.
+    Export {
+        #[command(subcommand)]
+        format: ExportFormat,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportFormat {
+    /// Every published practice as an IATI 2.03 activity (XML), confidential amounts left out.
+    Iati {
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
+        /// The publisher's IATI organisation identifier: reporting-org/@ref and the prefix of
+        /// every iati-identifier.
+        #[arg(long = "reporting-org", env = "C2C_IATI_REPORTING_ORG", default_value = DEFAULT_IATI_REPORTING_ORG)]
+        reporting_org: String,
     },
 }
 
@@ -176,6 +197,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             response_cache_bytes,
             response_cache_ttl_ms,
             trusted_documents,
+            reporting_org,
         } => {
             let secret = std::env::var("C2C_JWT_SECRET").ok();
             let jwt = api::config::jwt_keys(secret.as_deref(), dev)?;
@@ -208,6 +230,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     ttl: Duration::from_millis(response_cache_ttl_ms),
                 },
                 trusted_documents,
+                iati_reporting_org: reporting_org,
             })
             .await
             .map_err(|e| e.to_string())?;
@@ -314,6 +337,30 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 user.email,
                 user.id
             );
+            Ok(())
+        }
+        Command::Export {
+            format:
+                ExportFormat::Iati {
+                    database_url,
+                    reporting_org,
+                },
+        } => {
+            let app = open(&database_url).await?;
+            let started = Instant::now();
+            let options = api::export::options(&reporting_org, chrono::Utc::now());
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            // Anonymous: what is exported for publication is the published base.
+            let written = api::export::write_iati(
+                app.services().exchange(),
+                &domain::Actor::Anonymous,
+                &options,
+                &mut out,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            eprintln!("exported {written} activities in {:.1?}", started.elapsed());
             Ok(())
         }
         Command::ExportSchema => {

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod editing;
 pub mod entities;
 pub mod error;
+pub mod exchange;
 pub mod framework;
 pub mod limits;
 pub mod orientation;

@@ -12,6 +12,7 @@ mod cells;
 pub mod db;
 mod editing;
 mod entities;
+mod export;
 mod funding;
 mod mapping;
 mod need;
