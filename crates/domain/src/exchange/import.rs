@@ -62,6 +62,9 @@ pub struct ResultIndicator {
 pub struct Location {
     pub name: String,
     pub point: Option<(f64, f64)>,
+    /// The country of an `administrative` area of vocabulary A4 (ISO 3166-1), as the
+    /// Forum's export writes it.
+    pub country: Option<String>,
 }
 
 /// An `iati-activity` with what the Forum keeps of it.
@@ -175,6 +178,7 @@ struct Walk {
     org: Option<(String, Org)>,
     location_name: Option<String>,
     location_point: Option<(f64, f64)>,
+    location_country: Option<String>,
     description_type: String,
     narrative_taken: bool,
 }
@@ -415,6 +419,12 @@ impl Walk {
             (0, "location") => {
                 self.location_name = None;
                 self.location_point = None;
+                self.location_country = None;
+            }
+            (1, "administrative")
+                if parent == "location" && attr(e, "vocabulary").as_deref() == Some("A4") =>
+            {
+                self.location_country = non_empty(attr(e, "code")).map(|c| c.to_uppercase());
             }
             (0, "participating-org") if attr(e, "role").as_deref() == Some("1") => {
                 self.org = Some((
@@ -567,6 +577,7 @@ impl Walk {
                     self.activity.locations.push(Location {
                         name,
                         point: self.location_point.take(),
+                        country: self.location_country.take(),
                     });
                 }
             }
@@ -735,7 +746,7 @@ mod tests {
     <activity-date type="2" iso-date="2019-03-01"/>
     <activity-date type="3" iso-date="2022-12-31"/>
     <recipient-country code="NI"><narrative>Nicaragua</narrative></recipient-country>
-    <location><name><narrative>León</narrative></name><point srsName="x"><pos>12.43 -86.88</pos></point></location>
+    <location><name><narrative>León</narrative></name><administrative vocabulary="A4" code="ni"/><point srsName="x"><pos>12.43 -86.88</pos></point></location>
     <sector vocabulary="1" code="41010"/>
     <sector vocabulary="1" code="99999"/>
     <transaction>
@@ -768,6 +779,7 @@ mod tests {
         assert_eq!(a.countries, vec![("NI".into(), Some("Nicaragua".into()))]);
         assert_eq!(a.locations[0].name, "León");
         assert_eq!(a.locations[0].point, Some((12.43, -86.88)));
+        assert_eq!(a.locations[0].country.as_deref(), Some("NI"));
         assert_eq!(a.funders[0].reference.as_deref(), Some("XM-DAC-7"));
         assert_eq!(a.sectors.len(), 2);
         let t = &a.transactions[0];
