@@ -497,6 +497,7 @@ impl Importing<'_> {
             [one] => Some(one.clone()),
             _ => None,
         };
+        let mut donors_funding: Vec<Id> = stored.iter().filter_map(|f| f.donor_id).collect();
         for (n, t) in a.transactions.iter().enumerate() {
             let Some(status) = codes::funding_status(&t.type_code) else {
                 self.report.unmapped.push(format!(
@@ -546,6 +547,7 @@ impl Importing<'_> {
                 Some(org) => self.donor(org).await?,
                 None => None,
             };
+            donors_funding.extend(donor_id);
             let note = format!(
                 "IATI transaction {}",
                 t.reference.clone().unwrap_or_else(|| (n + 1).to_string())
@@ -608,6 +610,42 @@ impl Importing<'_> {
                     save_in(self.txn, &row, None, audit).await?;
                 }
             }
+        }
+        // A funder named without a transaction is what the export writes for a record whose
+        // sum the source did not give: a funding record without an amount.
+        for org in &a.funders {
+            let Some(donor_id) = self.donor(org).await? else {
+                continue;
+            };
+            if donors_funding.contains(&donor_id) {
+                continue;
+            }
+            donors_funding.push(donor_id);
+            let record = Funding {
+                id: 0,
+                version: 1,
+                practice_id: Some(practice_id),
+                scheme_id: None,
+                donor_id: Some(donor_id),
+                source_city_id: None,
+                source_name: None,
+                source_type: FundingSource::DevelopmentProgramme,
+                amount: None,
+                currency: String::new(),
+                rate: rust_decimal::Decimal::ZERO,
+                rate_source: None,
+                amount_usd: None,
+                year: None,
+                status: FundingStatus::Committed,
+                confidential: false,
+                note: Some("IATI participating-org, role 1 (funding)".into()),
+            };
+            let audit = AuditEntry::new(self.actor, "CREATE", "Funding", 0, vec!["iati".into()]);
+            let row = FundingRow {
+                funding: &record,
+                usd_cents: None,
+            };
+            save_in(self.txn, &row, None, audit).await?;
         }
         Ok(())
     }

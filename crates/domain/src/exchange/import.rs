@@ -550,6 +550,10 @@ impl Walk {
                     .push((self.description_type.clone(), text));
                 self.narrative_taken = true;
             }
+            // The export's date of entry of an undated practice says nothing of its years.
+            (1, "narrative") if parent == "activity-date" && text == super::iati::UNDATED => {
+                self.activity.dates.pop();
+            }
             (1, "narrative") if parent == "recipient-country" => {
                 if let Some(last) = self.activity.countries.last_mut()
                     && last.1.is_none()
@@ -635,7 +639,9 @@ impl Walk {
                     && i.unit.is_none()
                     && !text.is_empty()
                 {
-                    i.unit = Some(text);
+                    // The export describes an indicator by its unit, "Unit: cities".
+                    let unit = text.strip_prefix("Unit: ").unwrap_or(&text);
+                    i.unit = Some(unit.to_string());
                 }
             }
             (0, "result") => {
