@@ -424,6 +424,11 @@ impl TestApp {
         self.app.database().metrics().take_recorded()
     }
 
+    /// The app the server runs, for what only the command line does (imports).
+    pub fn app(&self) -> &App {
+        &self.app
+    }
+
     /// A connection of the test's own to the app's database.
     pub async fn database(&self) -> DatabaseConnection {
         db::connect(&self.database_url, Arc::new(DbMetrics::default()))

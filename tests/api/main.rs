@@ -6,6 +6,7 @@ mod authorization;
 mod editing;
 mod errors;
 mod exchange;
+mod exchange_import;
 mod gaps;
 mod helpers;
 mod hostile;

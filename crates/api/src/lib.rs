@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod graphql;
 pub mod guard;
+pub mod import;
 pub mod media;
 pub mod metrics;
 pub mod persisted;

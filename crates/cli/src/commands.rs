@@ -1,5 +1,7 @@
 //! The `c2c-forum` command line.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use api::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, DEFAULT_IATI_REPORTING_ORG, Settings};
@@ -135,6 +137,12 @@ pub enum Command {
         #[command(subcommand)]
         format: ExportFormat,
     },
+    /// Read activity files into the information base: each becomes or updates a draft
+    /// practice, one transaction per file; prints a report per file.
+    Import {
+        #[command(subcommand)]
+        format: ImportFormat,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -152,6 +160,21 @@ pub enum ExportFormat {
         /// every iati-identifier.
         #[arg(long = "reporting-org", env = "C2C_IATI_REPORTING_ORG", default_value = DEFAULT_IATI_REPORTING_ORG)]
         reporting_org: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportFormat {
+    /// IATI 2.03 activity files (XML).
+    Iati {
+        /// The files, each imported whole or not at all.
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+        /// The email of the ADMIN account the import is made and audited in the name of.
+        #[arg(long = "as", env = "C2C_IMPORT_AS")]
+        email: String,
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
     },
 }
 
@@ -363,10 +386,94 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             eprintln!("exported {written} activities in {:.1?}", started.elapsed());
             Ok(())
         }
+        Command::Import {
+            format:
+                ImportFormat::Iati {
+                    files,
+                    email,
+                    database_url,
+                },
+        } => {
+            let app = open(&database_url).await?;
+            let actor = api::import::actor_by_email(&app, &email)
+                .await
+                .map_err(|e| e.to_string())?;
+            let mut failed = 0;
+            for file in &files {
+                let started = Instant::now();
+                match import_file(&app, &actor, file).await {
+                    Ok(report) => {
+                        println!("{}:", file.display());
+                        print!("{}", report.render());
+                        eprintln!(
+                            "{}: read {} activities in {:.1?}",
+                            file.display(),
+                            report.created.len()
+                                + report.updated.len()
+                                + report.unchanged.len()
+                                + report.skipped.len(),
+                            started.elapsed()
+                        );
+                    }
+                    Err(e) => {
+                        failed += 1;
+                        eprintln!("{}: not imported, nothing written: {e}", file.display());
+                    }
+                }
+            }
+            if failed > 0 {
+                return Err(format!("{failed} of {} files not imported", files.len()));
+            }
+            Ok(())
+        }
         Command::ExportSchema => {
             print!("{}", api::graphql::sdl());
             Ok(())
         }
+    }
+}
+
+/// Imports one file, with a bar of the bytes read on standard error.
+async fn import_file(
+    app: &App,
+    actor: &domain::Actor,
+    path: &std::path::Path,
+) -> Result<api::import::ImportReport, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let total = file.metadata().map(|m| m.len()).unwrap_or(0) as usize;
+    let read = Arc::new(AtomicUsize::new(0));
+    let input = std::io::BufReader::with_capacity(
+        64 * 1024,
+        Counted {
+            inner: file,
+            read: read.clone(),
+        },
+    );
+    let progress = Progress::new();
+    let stage = path.display().to_string();
+    // The bar ends when the import does, not when the last byte is buffered.
+    let report = api::import::import_iati(app, actor, input, &|_| {
+        let done = read.load(Ordering::Relaxed).min(total.saturating_sub(1));
+        progress.report(&stage, done, total)
+    })
+    .await
+    .map_err(|e| e.to_string());
+    progress.report(&stage, total, total);
+    progress.finish();
+    report
+}
+
+/// Counts the bytes read from a file, for the progress bar.
+struct Counted<R> {
+    inner: R,
+    read: Arc<AtomicUsize>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read.fetch_add(n, Ordering::Relaxed);
+        Ok(n)
     }
 }
 

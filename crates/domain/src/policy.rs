@@ -34,6 +34,12 @@ fn standing(actor: &Actor) -> Result<(Role, Option<&Affiliation>)> {
 }
 
 /// The secretariat's own work: account approval, the USD rate table, the audit trail.
+/// Importing a file creates and changes records of every kind at once (practices, cities,
+/// donors, funding): the secretariat's.
+pub fn may_import(actor: &Actor) -> Result<()> {
+    require_admin(actor)
+}
+
 pub fn require_admin(actor: &Actor) -> Result<()> {
     match actor {
         Actor::User {

@@ -87,6 +87,32 @@ macro_rules! entity {
     };
 }
 
+pub mod iati_activity {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "iati_activity")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub identifier: String,
+        pub practice_id: i64,
+        pub digest: String,
+    }
+    no_relations!();
+}
+
+/// The IATI organisation identifiers of donors an import made or matched.
+pub mod iati_organisation {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "iati_organisation")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub reference: String,
+        pub donor_id: i64,
+    }
+    no_relations!();
+}
+
 pub mod country {
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -14,6 +14,7 @@ mod editing;
 mod entities;
 mod export;
 mod funding;
+pub mod import;
 mod mapping;
 mod need;
 mod practice;

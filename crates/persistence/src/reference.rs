@@ -163,7 +163,7 @@ async fn facets(db: &DatabaseConnection, stmt: SelectStatement) -> Result<Vec<Fa
     Ok(facets)
 }
 
-fn rate(m: currency_rate::Model) -> Result<CurrencyRate> {
+pub(crate) fn rate(m: currency_rate::Model) -> Result<CurrencyRate> {
     Ok(CurrencyRate {
         usd_per_unit: Decimal::from_str(&m.usd_per_unit).map_err(Error::internal)?,
         currency: m.currency,

@@ -157,6 +157,25 @@ async fn save_once<A>(
     store: &SeaStore,
     record: &A,
     expected_version: Option<i32>,
+    audit: AuditEntry,
+) -> Result<A::Saved>
+where
+    A: Versioned,
+    Model<A>: Sync,
+    <<A::Entity as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::ValueType: From<i64> + Into<i64>,
+{
+    let txn = crate::db::write_transaction(store.connection()).await?;
+    let saved = save_in(&txn, record, expected_version, audit).await?;
+    txn.commit().await.map_err(db_err)?;
+    Ok(saved)
+}
+
+/// What [`save_versioned`] does, inside a transaction the caller commits: for writes of many
+/// records that stand or fall together (an import).
+pub(crate) async fn save_in<A>(
+    txn: &Txn,
+    record: &A,
+    expected_version: Option<i32>,
     mut audit: AuditEntry,
 ) -> Result<A::Saved>
 where
@@ -166,37 +185,35 @@ where
 {
     let now = Utc::now();
     let creating = expected_version.is_none();
-    let txn = crate::db::write_transaction(store.connection()).await?;
     let rollups = match record.touched(creating) {
-        Some(touched) => Some(Maintenance::begin(&txn, touched).await?),
+        Some(touched) => Some(Maintenance::begin(txn, touched).await?),
         None => None,
     };
     let (id, rollups) = match expected_version {
         None => {
-            let id = insert(&txn, record, now).await?;
+            let id = insert(txn, record, now).await?;
             (id, rollups.map(|r| r.created(id)))
         }
         Some(version) => {
             let mut row = record.row();
             set::<A::Entity>(&mut row, "updated_at", now.into())?;
-            update_versioned::<A::Entity>(&txn, row, record.id(), version, A::NAME).await?;
-            record.write_children(&txn, record.id(), false).await?;
+            update_versioned::<A::Entity>(txn, row, record.id(), version, A::NAME).await?;
+            record.write_children(txn, record.id(), false).await?;
             (record.id(), rollups)
         }
     };
     if let Some(rollups) = rollups {
-        rollups.finish(&txn).await?;
+        rollups.finish(txn).await?;
     }
     if audit.entity_id == 0 {
         audit.entity_id = id;
     }
-    write_audit_entry(&txn, audit).await?;
+    write_audit_entry(txn, audit).await?;
     let saved = A::Entity::find_by_id(id)
-        .one(&txn)
+        .one(txn)
         .await
         .map_err(db_err)?
         .ok_or_else(|| Error::internal(format!("saved {} {id} vanished", A::NAME)))?;
-    txn.commit().await.map_err(db_err)?;
     A::saved(saved)
 }
 

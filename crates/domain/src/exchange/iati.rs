@@ -173,6 +173,16 @@ pub fn activity(record: &ActivityRecord, options: &ExportOptions) -> String {
         // LocationReach 1: the activity happens here.
         w.empty("location-reach", &[("code", "1")]);
         narrated(&mut w, "name", &[], &x.city.name);
+        // AdministrativeAreaVocabulary A4 (ISO 3166-1 alpha-2), level 0: the city's country,
+        // so that a reader can tell which of several recipient countries the place is in.
+        w.empty(
+            "administrative",
+            &[
+                ("vocabulary", "A4"),
+                ("level", "0"),
+                ("code", &x.city.country_code),
+            ],
+        );
         if let (Some(lat), Some(lon)) = (x.city.latitude, x.city.longitude) {
             w.open("point", &[("srsName", WGS84)]);
             w.text("pos", &[], &format!("{lat} {lon}"));

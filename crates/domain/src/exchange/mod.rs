@@ -7,6 +7,7 @@
 
 pub mod codes;
 pub mod iati;
+pub mod import;
 pub mod xml;
 
 use std::collections::{BTreeMap, BTreeSet};
