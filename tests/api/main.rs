@@ -9,6 +9,7 @@ mod gaps;
 mod helpers;
 mod hostile;
 mod matching;
+mod observability;
 mod operations;
 mod over_http;
 mod plans;

@@ -16,6 +16,8 @@ use crate::budget::{Budget, ClientKey};
 use crate::config::Settings;
 use crate::graphql::account::ClientAddress;
 use crate::graphql::{self, AppSchema, loaders::loaders};
+use crate::metrics::Metrics;
+use crate::observe::Observe;
 
 /// A prepared database and the services wired on it. Cloning shares both.
 #[derive(Clone)]
@@ -74,16 +76,20 @@ pub struct Services {
     matchmaking: Matchmaking,
     jwt: JwtKeys,
     batch_window: Duration,
+    metrics: Arc<Metrics>,
 }
 
 impl Services {
     fn new(database: &Database, settings: &Settings) -> Self {
         let store = Arc::new(database.store());
         let (hasher, tokens) = auth::token_services(settings.hashing);
+        let metrics = Arc::new(Metrics::new());
         Services {
             schema: graphql::builder()
+                .extension(Observe::new(metrics.clone(), settings.slow_operation))
                 .extension(Budget::new(&settings.budget))
                 .finish(),
+            metrics,
             catalog: Catalog::new(store.clone()),
             accounts: Accounts::new(store.clone(), hasher, tokens),
             analytics: Analytics::new(store.clone()),
@@ -100,6 +106,11 @@ impl Services {
 
     pub fn jwt(&self) -> &JwtKeys {
         &self.jwt
+    }
+
+    /// What `/metrics` reports of the requests these services answered.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Executes one request as `actor`, with fresh dataloaders.

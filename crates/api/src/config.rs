@@ -41,6 +41,8 @@ pub struct Settings {
     pub database: DbOptions,
     /// Reverse proxies whose `X-Forwarded-For` names the client (see [`crate::proxy`]).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// GraphQL operations taking this long or longer are logged at WARN.
+    pub slow_operation: Duration,
 }
 
 impl Default for Settings {
@@ -58,6 +60,7 @@ impl Default for Settings {
             hashing: HashingLimits::default(),
             database: Default::default(),
             trusted_proxies: Vec::new(),
+            slow_operation: crate::observe::DEFAULT_SLOW_OPERATION,
         }
     }
 }

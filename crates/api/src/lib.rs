@@ -9,6 +9,7 @@ pub mod graphql;
 pub mod guard;
 pub mod media;
 pub mod metrics;
+pub mod observe;
 pub mod proxy;
 pub mod startup;
 pub mod telemetry;

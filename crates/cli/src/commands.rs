@@ -16,6 +16,9 @@ use tools::synthetic::{self, SyntheticOptions};
     about = "The GraphQL API of the Forum on City-to-City Cooperation"
 )]
 pub struct Cli {
+    /// How log lines are written: text, or json (one object a line).
+    #[arg(long, env = "C2C_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: api::telemetry::LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -80,6 +83,9 @@ pub enum Command {
         /// PostgreSQL statement_timeout in milliseconds (0: none); rollup builds are exempt.
         #[arg(long, env = "C2C_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
         db_statement_timeout_ms: u64,
+        /// GraphQL operations taking this many milliseconds or more are logged at WARN.
+        #[arg(long, env = "C2C_SLOW_OPERATION_MS", default_value_t = 1_000)]
+        slow_operation_ms: u64,
     },
     /// Apply pending migrations and load the reference data.
     Migrate {
@@ -163,6 +169,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
             hash_queue,
             db_acquire_timeout_ms,
             db_statement_timeout_ms,
+            slow_operation_ms,
         } => {
             let secret = std::env::var("C2C_JWT_SECRET").ok();
             let jwt = api::config::jwt_keys(secret.as_deref(), dev)?;
@@ -190,6 +197,7 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                     statement_timeout: Duration::from_millis(db_statement_timeout_ms),
                 },
                 trusted_proxies,
+                slow_operation: Duration::from_millis(slow_operation_ms),
             })
             .await
             .map_err(|e| e.to_string())?;

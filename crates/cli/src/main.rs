@@ -6,8 +6,8 @@ use clap::Parser;
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
-    api::telemetry::init();
     let cli = commands::Cli::parse();
+    api::telemetry::init_with(cli.log_format);
     match commands::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
