@@ -152,7 +152,7 @@ fn bind(address: &str) -> Result<(TcpListener, u16)> {
 
 /// The allowed origins, each exactly as a browser sends it in `Origin` (`https://host[:port]`,
 /// no path, no wildcard): anything else would silently never match.
-fn checked_origins(origins: &[String]) -> Result<Vec<String>> {
+pub fn checked_origins(origins: &[String]) -> Result<Vec<String>> {
     origins
         .iter()
         .map(|o| o.trim())
