@@ -2,6 +2,7 @@
 //! PostgreSQL when `TEST_DATABASE_URL` is set). One binary, so linking happens once.
 
 mod accounts;
+mod accounts_admin;
 mod authorization;
 mod editing;
 mod errors;

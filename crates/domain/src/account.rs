@@ -218,6 +218,13 @@ pub trait AccountRepository: Send + Sync {
     /// Whether the user has a refresh token of the family and none of it is revoked (a family
     /// is revoked as a whole).
     async fn sign_in_is_live(&self, user_id: Id, family: &str) -> Result<bool>;
+
+    /// Sets the account's status and a new version (so access tokens issued before stop);
+    /// disabling also revokes every sign-in of the account. NOT_FOUND without the account.
+    async fn set_status(&self, id: Id, status: UserStatus, audit: AuditEntry) -> Result<User>;
+    /// Replaces the password hash and revokes every sign-in of the account, in one transaction.
+    async fn set_password_hash(&self, id: Id, password_hash: &str, audit: AuditEntry)
+    -> Result<()>;
 }
 
 /// What a successful sign-in or refresh yields; the API turns it into an access token.
@@ -516,6 +523,87 @@ impl Accounts {
 
     pub async fn user(&self, id: Id) -> Result<Option<User>> {
         self.repo.user_by_id(id).await
+    }
+
+    /// ADMIN disables an account (its access and refresh tokens stop at once, and it can no
+    /// longer sign in) or enables it again (ACTIVE when it has a role, else PENDING).
+    pub async fn set_disabled(&self, actor: &Actor, user_id: Id, disabled: bool) -> Result<User> {
+        crate::policy::may_set_user_status(actor, user_id)?;
+        let user = self
+            .repo
+            .user_by_id(user_id)
+            .await?
+            .ok_or_else(|| Error::not_found("User", user_id))?;
+        let status = match (disabled, &user.role) {
+            (true, _) => UserStatus::Disabled,
+            (false, Some(_)) => UserStatus::Active,
+            (false, None) => UserStatus::Pending,
+        };
+        if status == user.status {
+            return Ok(user);
+        }
+        let action = if disabled { "DISABLE" } else { "ENABLE" };
+        let audit = AuditEntry::new(actor, action, "User", user_id, vec!["status".into()]);
+        self.repo.set_status(user_id, status, audit).await
+    }
+
+    /// The signed-in user's new password, given the current one. Every sign-in of the account,
+    /// this one included, is revoked; the answer is a new one. Wrong current passwords are
+    /// counted like failed sign-ins of the account, so the form cannot be used to guess.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        current: &str,
+        new: &str,
+    ) -> Result<Session> {
+        let user_id = crate::policy::may_change_own_password(actor)?;
+        let throttle = format!("change-password account:{user_id}");
+        if self
+            .repo
+            .count_attempt(&throttle, Utc::now(), THROTTLE_WINDOW)
+            .await?
+            > MAX_FAILURES_PER_ACCOUNT
+        {
+            return Err(Error::RateLimited);
+        }
+        let hash = self
+            .repo
+            .password_hash(user_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        if !self.hasher.verify(current, &hash).await? {
+            return Err(Error::validation(
+                "currentPassword",
+                "the current password is not this one",
+            ));
+        }
+        check_password(new).map_err(|_| {
+            Error::validation(
+                "newPassword",
+                format!(
+                    "a password has {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters, not only spaces"
+                ),
+            )
+        })?;
+        let new_hash = self.hasher.hash(new).await?;
+        let audit = AuditEntry::new(
+            actor,
+            "CHANGE_PASSWORD",
+            "User",
+            user_id,
+            vec!["password".into(), "session".into()],
+        );
+        self.repo
+            .set_password_hash(user_id, &new_hash, audit)
+            .await?;
+        self.repo.clear_attempts(&throttle).await?;
+        let user = self
+            .repo
+            .user_by_id(user_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        self.new_session(user, self.tokens.new_family(), "LOGIN")
+            .await
     }
 
     async fn new_session(&self, user: User, family: String, action: &str) -> Result<Session> {
