@@ -222,3 +222,94 @@ async fn guessing_the_current_password_is_throttled() {
     let right = change(&app, &user, PASSWORD, "a brand new password").await;
     assert_eq!(error_code(&right), "RATE_LIMITED");
 }
+
+const RESET: &str =
+    "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) }";
+
+#[tokio::test]
+async fn a_reset_token_sets_a_new_password_once() {
+    let app = TestApp::new().seeded().with_user(Role::Donor).spawn().await;
+    let user = app.user_of(Role::Donor).clone();
+    let accounts = app.services().accounts();
+    // What `c2c-forum user reset-password --email E` prints.
+    let (token, _) = accounts
+        .issue_reset_token(&user.email, domain::account::RESET_TOKEN_LIFETIME)
+        .await
+        .expect("a token");
+
+    let short = app
+        .graphql(RESET, json!({ "t": token, "p": "short" }))
+        .await;
+    assert_eq!(
+        short["errors"][0]["extensions"]["field"], "newPassword",
+        "{short}"
+    );
+    let forged = app
+        .graphql(
+            RESET,
+            json!({ "t": "not-a-token", "p": "a reset password!" }),
+        )
+        .await;
+    assert_eq!(
+        forged["errors"][0]["extensions"]["field"], "token",
+        "{forged}"
+    );
+
+    // The refused password above did not spend the token.
+    let reset = app
+        .graphql(RESET, json!({ "t": token, "p": "a reset password!" }))
+        .await;
+    assert_eq!(reset["data"]["resetPassword"], true, "{reset}");
+    assert_eq!(
+        viewer_with(&app, &user.access_token).await.0,
+        401,
+        "sign-ins end"
+    );
+    let again = app
+        .graphql(RESET, json!({ "t": token, "p": "another password!" }))
+        .await;
+    assert_eq!(error_code(&again), "VALIDATION", "{again}");
+    assert_eq!(again["errors"][0]["extensions"]["field"], "token");
+
+    let signed_in = app
+        .graphql(LOGIN, json!({ "e": user.email, "p": "a reset password!" }))
+        .await;
+    assert!(
+        signed_in["data"]["login"]["accessToken"].is_string(),
+        "{signed_in}"
+    );
+    let actions = audit_actions(&app, &user.id).await;
+    for action in ["ISSUE_PASSWORD_RESET", "RESET_PASSWORD"] {
+        assert!(actions.contains(&action.to_string()), "{actions:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_reset_token_is_refused() {
+    let app = TestApp::new().seeded().with_user(Role::Donor).spawn().await;
+    let user = app.user_of(Role::Donor).clone();
+    let (token, _) = app
+        .services()
+        .accounts()
+        .issue_reset_token(&user.email, chrono::Duration::seconds(-1))
+        .await
+        .expect("a token");
+    let expired = app
+        .graphql(RESET, json!({ "t": token, "p": "a reset password!" }))
+        .await;
+    assert_eq!(
+        expired["errors"][0]["extensions"]["field"], "token",
+        "{expired}"
+    );
+    // The old password still works.
+    assert_eq!(viewer_with(&app, &user.access_token).await.0, 200);
+    let unknown = app
+        .services()
+        .accounts()
+        .issue_reset_token(
+            "nobody@forum.example",
+            domain::account::RESET_TOKEN_LIFETIME,
+        )
+        .await;
+    assert!(unknown.is_err());
+}

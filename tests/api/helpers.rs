@@ -353,6 +353,11 @@ impl TestApp {
         response["data"].clone()
     }
 
+    /// The services the server answers from, for what only the command line does.
+    pub fn services(&self) -> &api::app::Services {
+        self.app.services()
+    }
+
     /// An ADMIN made the way the first one is: directly through the domain, as
     /// `c2c-forum user create` does.
     pub async fn admin(&self) -> TestUser {

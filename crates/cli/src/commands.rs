@@ -157,6 +157,14 @@ pub struct ServeArgs {
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum UserCommand {
+    /// Print a one-time token resetting the password of the account of EMAIL (good for 30
+    /// minutes); the user sends it with a new password in the resetPassword mutation.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
     /// Create an active account; the way to make the first ADMIN.
     Create {
         #[arg(long)]
@@ -350,6 +358,24 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
                 user.email,
                 user.id
             );
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::ResetPassword {
+                    email,
+                    database_url,
+                },
+        } => {
+            let app = open(&database_url).await?;
+            let (token, expires) = app
+                .services()
+                .accounts()
+                .issue_reset_token(&email, domain::account::RESET_TOKEN_LIFETIME)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("password-reset token for {email}, good until {expires} (once):");
+            println!("{token}");
             Ok(())
         }
         Command::ExportSchema => {

@@ -441,6 +441,54 @@ impl AccountRepository for SeaStore {
         crate::audit::write_audit_entry(&txn, audit).await?;
         txn.commit().await.map_err(db_err)
     }
+
+    async fn store_reset_token(
+        &self,
+        user_id: Id,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        audit: AuditEntry,
+    ) -> Result<()> {
+        let txn = crate::db::write_transaction(self.connection()).await?;
+        password_reset::Entity::insert(password_reset::ActiveModel {
+            user_id: Set(user_id),
+            token_hash: Set(token_hash.into()),
+            created_at: Set(Utc::now()),
+            expires_at: Set(expires_at),
+            used_at: Set(None),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await
+        .map_err(db_err)?;
+        crate::audit::write_audit_entry(&txn, audit).await?;
+        txn.commit().await.map_err(db_err)
+    }
+
+    async fn take_reset_token(&self, token_hash: &str) -> Result<Option<(Id, DateTime<Utc>)>> {
+        let txn = crate::db::write_transaction(self.connection()).await?;
+        // The conditional update is the claim: only one use finds the token unspent.
+        let done = password_reset::Entity::update_many()
+            .col_expr(
+                password_reset::Column::UsedAt,
+                Expr::value(Some(Utc::now())),
+            )
+            .filter(password_reset::Column::TokenHash.eq(token_hash))
+            .filter(password_reset::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected == 0 {
+            return Ok(None);
+        }
+        let row = password_reset::Entity::find()
+            .filter(password_reset::Column::TokenHash.eq(token_hash))
+            .one(&txn)
+            .await
+            .map_err(db_err)?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(row.map(|r| (r.user_id, r.expires_at)))
+    }
 }
 
 /// Revokes every refresh token of the user not revoked yet: every sign-in, and with them the

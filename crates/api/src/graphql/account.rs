@@ -332,4 +332,21 @@ impl AccountMutation {
             .api()?;
         session_payload(ctx, session)
     }
+
+    /// A new password with a one-time token from `c2c-forum user reset-password`; the token is
+    /// spent and every sign-in of the account revoked. An unknown, used or expired token is a
+    /// VALIDATION error on `token`.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        new_password: String,
+    ) -> async_graphql::Result<bool> {
+        let client = &ctx.data_unchecked::<ClientAddress>().0;
+        accounts(ctx)
+            .reset_password(&token, &new_password, client)
+            .await
+            .api()?;
+        Ok(true)
+    }
 }
