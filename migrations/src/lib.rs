@@ -9,7 +9,7 @@ mod m20261122_000004_rate_sources;
 mod m20261125_000005_gap_rollups;
 mod m20261130_000006_rollup_money_parts;
 mod m20261130_140000_sign_in_attempts;
-mod m20261130_210000_password_resets;
+mod m20261130_211000_password_resets;
 
 pub struct Migrator;
 
@@ -24,7 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_gap_rollups::Migration),
             Box::new(m20261130_000006_rollup_money_parts::Migration),
             Box::new(m20261130_140000_sign_in_attempts::Migration),
-            Box::new(m20261130_210000_password_resets::Migration),
+            Box::new(m20261130_211000_password_resets::Migration),
         ]
     }
 }

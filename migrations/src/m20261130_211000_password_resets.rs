@@ -8,7 +8,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261130_210000_password_resets"
+        "m20261130_211000_password_resets"
     }
 }
 
