@@ -10,6 +10,7 @@ mod m20261125_000005_gap_rollups;
 mod m20261130_000006_rollup_money_parts;
 mod m20261130_140000_sign_in_attempts;
 mod m20261130_210000_iati_activities;
+mod m20261130_211000_password_resets;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_rollup_money_parts::Migration),
             Box::new(m20261130_140000_sign_in_attempts::Migration),
             Box::new(m20261130_210000_iati_activities::Migration),
+            Box::new(m20261130_211000_password_resets::Migration),
         ]
     }
 }

@@ -20,7 +20,10 @@ const ACTORS: [&str; 9] = [
 
 /// One row per mutation; one letter per caller in `ACTORS` order:
 /// O = succeeds, U = UNAUTHENTICATED, F = FORBIDDEN, N = NOT_FOUND (a record the caller may not
-/// read, such as another city's draft need, is not told to exist). The rows after
+/// read, such as another city's draft need, is not told to exist), V = VALIDATION (past
+/// authorization, refused on its input: `changePassword` is sent with a wrong current password,
+/// since a success would end the caller's sign-ins for the rows after it; successes are in
+/// accounts_admin.rs). The rows after
 /// `archivePractice` work on the archived practice, which only its cities, its associations and
 /// the secretariat still read: funding and links to it are NOT_FOUND for everyone else.
 const MATRIX: &[(&str, &str)] = &[
@@ -29,6 +32,10 @@ const MATRIX: &[(&str, &str)] = &[
     ("refresh", "OOOOOOOOO"),
     ("logout", "OOOOOOOOO"),
     ("approveUser", "UFFFFFFFO"),
+    ("disableUser", "UFFFFFFFO"),
+    ("enableUser", "UFFFFFFFO"),
+    ("changePassword", "UVVVVVVVV"),
+    ("resetPassword", "OOOOOOOOO"),
     ("createPractice", "UFOFFFFFO"),
     ("updatePractice", "UFOFFFFFO"),
     ("publishPractice", "UFOFFFFFO"),
@@ -197,6 +204,29 @@ async fn request(
             let (id, _) = app.register("PRACTITIONER", Some(("cityId", &fx.haarlem))).await;
             ("mutation($id: ID!) { approveUser(userId: $id) { id } }".into(), json!({ "id": id }))
         }
+        "disableUser" => {
+            let (id, _) = unthrottled_account(app).await;
+            ("mutation($id: ID!) { disableUser(userId: $id) { id } }".into(), json!({ "id": id }))
+        }
+        "enableUser" => {
+            let (id, _) = unthrottled_account(app).await;
+            app.data_as(&fx.admin, "mutation($id: ID!) { disableUser(userId: $id) { id } }", json!({ "id": id })).await;
+            ("mutation($id: ID!) { enableUser(userId: $id) { id } }".into(), json!({ "id": id }))
+        }
+        "changePassword" => (
+            "mutation { changePassword(currentPassword: \"not the password\", newPassword: \"a long enough secret\") { accessToken } }".into(),
+            json!({}),
+        ),
+        "resetPassword" => {
+            let (_, email) = unthrottled_account(app).await;
+            let (token, _) = app
+                .services()
+                .accounts()
+                .issue_reset_token(&email, domain::account::RESET_TOKEN_LIFETIME)
+                .await
+                .expect("a reset token");
+            ("mutation($t: String!) { resetPassword(token: $t, newPassword: \"a long enough secret\") }".into(), json!({ "t": token }))
+        }
         "createPractice" => (
             "mutation($c: [ID!]) { createPractice(input: { title: \"Composting pilot\", themes: [ENVIRONMENT], modality: ONE_ON_ONE, managementFocus: [TECHNICAL_EXPERTISE], cooperatingParties: [LOCAL_AUTHORITY_SERVICES], cityIds: $c }) { id } }".into(),
             json!({ "c": [fx.haarlem, fx.mutare] }),
@@ -275,6 +305,19 @@ async fn request(
     }
 }
 
+/// An account made as the command line makes one, not counted against the registrations one
+/// client address may make (the matrix makes many): its id and email.
+async fn unthrottled_account(app: &TestApp) -> (String, String) {
+    let email = format!("made-{}@forum.example", uuid::Uuid::new_v4().simple());
+    let user = app
+        .services()
+        .accounts()
+        .create_active(&email, PASSWORD, "N", domain::actor::Role::Admin, None)
+        .await
+        .expect("an account");
+    (user.id.to_string(), email)
+}
+
 async fn funding_version(app: &TestApp, fx: &Fixture) -> i64 {
     let data = app
         .data_as(
@@ -338,6 +381,7 @@ async fn every_mutation_answers_every_kind_of_caller_as_the_design_says() {
                 Some("UNAUTHENTICATED") => "U".into(),
                 Some("FORBIDDEN") => "F".into(),
                 Some("NOT_FOUND") => "N".into(),
+                Some("VALIDATION") => "V".into(),
                 other => format!("{other:?}: {}", response["errors"]),
             };
             if got != outcome.to_string() {

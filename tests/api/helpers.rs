@@ -80,7 +80,7 @@ impl TestAppBuilder {
     }
 
     pub async fn spawn(self) -> TestApp {
-        api::telemetry::init();
+        capture_logs();
         let database = TestDatabase::create().await;
         let mut settings = Settings {
             bind: "127.0.0.1:0".into(),
@@ -122,6 +122,52 @@ impl Drop for TestApp {
         // Sends the stop at once; what it returns only waits for the server to finish.
         drop(self.server.stop(false));
     }
+}
+
+/// The lines the test servers have logged, newest last (the oldest are dropped beyond a bound).
+static LOG_LINES: std::sync::Mutex<std::collections::VecDeque<String>> =
+    std::sync::Mutex::new(std::collections::VecDeque::new());
+const KEPT_LOG_LINES: usize = 200_000;
+
+/// One log writer: whole lines go to [`LOG_LINES`], and to standard output too with `TEST_LOG`.
+struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(bytes);
+        if std::env::var_os("TEST_LOG").is_some() {
+            print!("{text}");
+        }
+        let mut lines = LOG_LINES.lock().unwrap_or_else(|e| e.into_inner());
+        for line in text.lines().filter(|l| !l.is_empty()) {
+            if lines.len() == KEPT_LOG_LINES {
+                lines.pop_front();
+            }
+            lines.push_back(line.to_string());
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every test server in this process logs as JSON into a buffer the tests can read
+/// ([`logged_lines`]); servers run on threads of their own, so a per-test subscriber could not
+/// see them.
+fn capture_logs() {
+    api::telemetry::install(api::telemetry::LogFormat::Json, || LogSink);
+}
+
+/// The captured log lines that contain `needle`.
+pub fn logged_lines(needle: &str) -> Vec<String> {
+    let lines = LOG_LINES.lock().unwrap_or_else(|e| e.into_inner());
+    lines
+        .iter()
+        .filter(|l| l.contains(needle))
+        .cloned()
+        .collect()
 }
 
 /// A fresh database: a new PostgreSQL database on the `TEST_DATABASE_URL` server, dropped with
@@ -307,6 +353,11 @@ impl TestApp {
         response["data"].clone()
     }
 
+    /// The services the server answers from, for what only the command line does.
+    pub fn services(&self) -> &api::app::Services {
+        self.app.services()
+    }
+
     /// An ADMIN made the way the first one is: directly through the domain, as
     /// `c2c-forum user create` does.
     pub async fn admin(&self) -> TestUser {
@@ -399,6 +450,11 @@ impl TestApp {
 
     /// The SQL statements the server has executed so far, from `/metrics`.
     pub async fn statements_executed(&self) -> u64 {
+        self.metric("c2c_db_statements_total").await as u64
+    }
+
+    /// The value of one series of `/metrics` (its name with any labels, as printed).
+    pub async fn metric(&self, series: &str) -> f64 {
         let text = self
             .client
             .get(format!("{}/metrics", self.address))
@@ -409,9 +465,9 @@ impl TestApp {
             .await
             .expect("text");
         text.lines()
-            .find_map(|l| l.strip_prefix("c2c_db_statements_total "))
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
             .and_then(|v| v.trim().parse().ok())
-            .expect("c2c_db_statements_total in /metrics")
+            .unwrap_or_else(|| panic!("{series} in /metrics:\n{text}"))
     }
 
     /// Starts keeping the SQL statements the server executes, with their bound values.

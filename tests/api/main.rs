@@ -2,6 +2,7 @@
 //! PostgreSQL when `TEST_DATABASE_URL` is set). One binary, so linking happens once.
 
 mod accounts;
+mod accounts_admin;
 mod authorization;
 mod editing;
 mod errors;
@@ -11,6 +12,7 @@ mod gaps;
 mod helpers;
 mod hostile;
 mod matching;
+mod observability;
 mod operations;
 mod over_http;
 mod persisted;

@@ -201,3 +201,25 @@ async fn readers_asking_the_same_missing_answer_at_once_cost_one_run() {
         "16 readers at once ran {sixteen} statements; one run is {one_run}"
     );
 }
+
+#[tokio::test]
+async fn hits_and_misses_are_counted_in_the_metrics() {
+    let app = TestApp::new().seeded().spawn().await;
+    let admin = app.admin().await;
+    let before = count(&app).await;
+    app.data(CITIES, json!({})).await;
+    app.data(CITIES, json!({})).await;
+    app.data(CITIES, json!({})).await;
+    // A signed-in caller never reaches the cache: neither a hit nor a miss.
+    app.data_as(&admin, CITIES, json!({})).await;
+    let after = count(&app).await;
+    assert_eq!(after.0 - before.0, 2.0, "two hits");
+    assert_eq!(after.1 - before.1, 1.0, "one miss");
+}
+
+async fn count(app: &TestApp) -> (f64, f64) {
+    (
+        app.metric("c2c_response_cache_hits_total").await,
+        app.metric("c2c_response_cache_misses_total").await,
+    )
+}

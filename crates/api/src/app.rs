@@ -19,6 +19,8 @@ use crate::config::Settings;
 use crate::graphql::account::ClientAddress;
 use crate::graphql::{self, AppSchema, loaders::loaders};
 use crate::media;
+use crate::metrics::Metrics;
+use crate::observe::Observe;
 use crate::persisted::PersistedQueries;
 
 /// A prepared database and the services wired on it. Cloning shares both.
@@ -87,6 +89,7 @@ pub struct Services {
     budget: Budget,
     cache: ResponseCache,
     persisted: PersistedQueries,
+    metrics: Arc<Metrics>,
 }
 
 /// An HTTP answer to a GraphQL request, whether it carried errors, and the body of a
@@ -119,11 +122,16 @@ impl Services {
         let store = Arc::new(database.store());
         let (hasher, tokens) = auth::token_services(settings.hashing);
         let budget = Budget::new(&settings.budget);
+        let metrics = Arc::new(Metrics::new());
         Services {
-            schema: graphql::builder().extension(budget.clone()).finish(),
+            schema: graphql::builder()
+                .extension(Observe::new(metrics.clone(), settings.slow_operation))
+                .extension(budget.clone())
+                .finish(),
             budget,
             cache: ResponseCache::new(settings.response_cache),
             persisted,
+            metrics,
             catalog: Catalog::new(store.clone()),
             exchange: Exchange::new(Catalog::new(store.clone()), store.clone()),
             accounts: Accounts::new(store.clone(), hasher, tokens),
@@ -209,6 +217,7 @@ impl Services {
                 Some(Flight::Lead(guard)) => _leading = Some(guard),
                 None => {}
             }
+            self.metrics.cache_misses.inc();
         }
         let generation = self.cache.generation();
         let facts = Arc::new(RequestFacts::default());
@@ -262,6 +271,7 @@ impl Services {
         client: &str,
         graphql_response: bool,
     ) -> Answer {
+        self.metrics.cache_hits.inc();
         if let Err(e) = self.budget.pay(&ClientKey::of(actor, client), hit.cost) {
             let refused = async_graphql::Response::from_errors(vec![e]);
             return Answer::refused(media::answer(refused, graphql_response));
@@ -271,6 +281,11 @@ impl Services {
             failed: false,
             body: Some(hit.body),
         }
+    }
+
+    /// What `/metrics` reports of the requests these services answered.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Executes one request as `actor`, with fresh dataloaders.

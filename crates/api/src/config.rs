@@ -52,6 +52,8 @@ pub struct Settings {
     /// The reporting organisation's IATI identifier: `reporting-org/@ref` of the IATI export and
     /// the prefix of every `iati-identifier`.
     pub iati_reporting_org: String,
+    /// GraphQL operations taking this long or longer are logged at WARN.
+    pub slow_operation: Duration,
 }
 
 impl Default for Settings {
@@ -72,6 +74,7 @@ impl Default for Settings {
             response_cache: CacheSettings::default(),
             trusted_documents: None,
             iati_reporting_org: DEFAULT_IATI_REPORTING_ORG.into(),
+            slow_operation: crate::observe::DEFAULT_SLOW_OPERATION,
         }
     }
 }

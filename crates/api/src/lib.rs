@@ -12,6 +12,7 @@ pub mod guard;
 pub mod import;
 pub mod media;
 pub mod metrics;
+pub mod observe;
 pub mod persisted;
 pub mod proxy;
 pub mod startup;

@@ -1,52 +1,228 @@
-//! A few counters in the Prometheus text format. Hand-written: four counters do not justify a
-//! metrics framework.
+//! What `/metrics` reports, in the Prometheus text format: requests and errors, the latency of
+//! each GraphQL operation, the database's statements and its pool.
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::collections::HashSet;
+use std::sync::Mutex;
 
-use persistence::db::DbMetrics;
+use persistence::db::Database;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntGauge, Opts, Registry, TextEncoder,
+};
 
-#[derive(Debug, Default)]
-pub struct HttpMetrics {
-    pub graphql_requests: AtomicU64,
-    pub graphql_errors: AtomicU64,
+/// Distinct operation names a process labels its latencies with; operations under names beyond
+/// these are counted as [`OTHER`]. Clients choose the names, so without a bound each new name
+/// would add series to every scrape for the life of the process.
+pub const MAX_OPERATION_NAMES: usize = 200;
+/// The label of an operation without a name.
+pub const ANONYMOUS: &str = "anonymous";
+/// The label of the operations named once [`MAX_OPERATION_NAMES`] names have been seen.
+pub const OTHER: &str = "other";
+/// Longest operation name kept as a label; longer ones count as [`OTHER`].
+const MAX_NAME_LENGTH: usize = 64;
+
+pub struct Metrics {
+    registry: Registry,
+    pub graphql_requests: IntCounter,
+    pub graphql_errors: IntCounter,
+    /// Anonymous queries answered from the response cache.
+    pub cache_hits: IntCounter,
+    /// Anonymous queries the response cache could hold but did not, so they ran.
+    pub cache_misses: IntCounter,
+    operation_seconds: HistogramVec,
+    names: Mutex<HashSet<String>>,
+    db_statements: IntCounter,
+    db_failed: IntCounter,
+    db_micros: IntCounter,
+    pool_in_use: IntGauge,
+    pool_idle: IntGauge,
+    pool_max: IntGauge,
+    /// Held while the database's counters are copied in, so that two scrapes at once do not both
+    /// add the same increase.
+    sync: Mutex<()>,
 }
 
-pub fn render(http: &HttpMetrics, db: &DbMetrics) -> String {
-    let counters: [(&str, &str, &AtomicU64); 5] = [
-        (
-            "c2c_graphql_requests_total",
-            "GraphQL requests answered.",
-            &http.graphql_requests,
-        ),
-        (
-            "c2c_graphql_errors_total",
-            "GraphQL responses that carried errors.",
-            &http.graphql_errors,
-        ),
-        (
-            "c2c_db_statements_total",
-            "SQL statements executed.",
-            &db.statements,
-        ),
-        (
-            "c2c_db_statement_errors_total",
-            "SQL statements that failed.",
-            &db.failed,
-        ),
-        (
-            "c2c_db_statement_microseconds_total",
-            "Time spent in SQL statements.",
-            &db.micros,
-        ),
-    ];
-    let mut out = String::new();
-    for (name, help, value) in counters {
-        let value = value.load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-        );
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
     }
-    out
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    let counter = IntCounter::new(name, help).expect("a valid counter name");
+    registry
+        .register(Box::new(counter.clone()))
+        .expect("each metric registered once");
+    counter
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
+    let gauge = IntGauge::new(name, help).expect("a valid gauge name");
+    registry
+        .register(Box::new(gauge.clone()))
+        .expect("each metric registered once");
+    gauge
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let operation_seconds = HistogramVec::new(
+            HistogramOpts::from(Opts::new(
+                "c2c_graphql_operation_duration_seconds",
+                "Time to answer a GraphQL operation, by operation name.",
+            ))
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
+            &["operation"],
+        )
+        .expect("a valid histogram");
+        registry
+            .register(Box::new(operation_seconds.clone()))
+            .expect("each metric registered once");
+        Metrics {
+            graphql_requests: counter(
+                &registry,
+                "c2c_graphql_requests_total",
+                "GraphQL requests answered.",
+            ),
+            graphql_errors: counter(
+                &registry,
+                "c2c_graphql_errors_total",
+                "GraphQL responses that carried errors.",
+            ),
+            cache_hits: counter(
+                &registry,
+                "c2c_response_cache_hits_total",
+                "Anonymous queries answered from the response cache.",
+            ),
+            cache_misses: counter(
+                &registry,
+                "c2c_response_cache_misses_total",
+                "Anonymous queries the response cache did not hold, so they ran.",
+            ),
+            db_statements: counter(
+                &registry,
+                "c2c_db_statements_total",
+                "SQL statements executed.",
+            ),
+            db_failed: counter(
+                &registry,
+                "c2c_db_statement_errors_total",
+                "SQL statements that failed.",
+            ),
+            db_micros: counter(
+                &registry,
+                "c2c_db_statement_microseconds_total",
+                "Time spent in SQL statements.",
+            ),
+            pool_in_use: gauge(
+                &registry,
+                "c2c_db_pool_connections_in_use",
+                "Connections of the pool lent to a request.",
+            ),
+            pool_idle: gauge(
+                &registry,
+                "c2c_db_pool_connections_idle",
+                "Open connections of the pool waiting for a request.",
+            ),
+            pool_max: gauge(
+                &registry,
+                "c2c_db_pool_connections_max",
+                "The most connections the pool opens.",
+            ),
+            operation_seconds,
+            names: Mutex::new(HashSet::new()),
+            sync: Mutex::new(()),
+            registry,
+        }
+    }
+
+    /// The label an operation's latency is recorded under: its name while the process has seen
+    /// fewer than [`MAX_OPERATION_NAMES`] names, else [`OTHER`].
+    pub fn operation_label(&self, name: Option<&str>) -> String {
+        let Some(name) = name.filter(|n| !n.is_empty()) else {
+            return ANONYMOUS.into();
+        };
+        let is_name = name.len() <= MAX_NAME_LENGTH
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !name.as_bytes()[0].is_ascii_digit();
+        if !is_name || name == OTHER || name == ANONYMOUS {
+            return OTHER.into();
+        }
+        let mut names = self.names.lock().unwrap_or_else(|e| e.into_inner());
+        if names.contains(name) {
+            return name.into();
+        }
+        if names.len() < MAX_OPERATION_NAMES {
+            names.insert(name.into());
+            return name.into();
+        }
+        OTHER.into()
+    }
+
+    /// Records how long an operation, labelled by [`Metrics::operation_label`], took.
+    pub fn observe_operation(&self, label: &str, seconds: f64) {
+        self.operation_seconds
+            .with_label_values(&[label])
+            .observe(seconds);
+    }
+
+    /// Everything, with the database's counters and pool read now.
+    pub fn render(&self, database: &Database) -> String {
+        {
+            let _one_at_a_time = self.sync.lock().unwrap_or_else(|e| e.into_inner());
+            let db = database.metrics();
+            let load =
+                |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+            // The database counts in its own atomics; these counters follow them.
+            for (counter, now) in [
+                (&self.db_statements, load(&db.statements)),
+                (&self.db_failed, load(&db.failed)),
+                (&self.db_micros, load(&db.micros)),
+            ] {
+                counter.inc_by(now.saturating_sub(counter.get()));
+            }
+            let pool = database.pool_stats();
+            self.pool_in_use.set(pool.in_use.into());
+            self.pool_idle.set(pool.idle.into());
+            self.pool_max.set(pool.max.into());
+        }
+        let mut out = Vec::new();
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(error = %e, "encoding the metrics failed");
+        }
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_names_are_bounded() {
+        let metrics = Metrics::new();
+        assert_eq!(metrics.operation_label(None), ANONYMOUS);
+        assert_eq!(metrics.operation_label(Some("")), ANONYMOUS);
+        assert_eq!(metrics.operation_label(Some("Practices")), "Practices");
+        assert_eq!(metrics.operation_label(Some("not a name")), OTHER);
+        assert_eq!(metrics.operation_label(Some(&"a".repeat(65))), OTHER);
+        for i in 1..MAX_OPERATION_NAMES {
+            assert_eq!(
+                metrics.operation_label(Some(&format!("Op{i}"))),
+                format!("Op{i}")
+            );
+        }
+        assert_eq!(metrics.operation_label(Some("OneTooMany")), OTHER);
+        // Names seen before the bound keep their own label.
+        assert_eq!(metrics.operation_label(Some("Practices")), "Practices");
+        assert_eq!(metrics.operation_label(Some("Op7")), "Op7");
+    }
 }

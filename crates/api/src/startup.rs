@@ -1,7 +1,6 @@
 //! Building and running the HTTP server.
 
 use std::net::TcpListener;
-use std::sync::atomic::Ordering;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -19,7 +18,6 @@ use crate::app::Method;
 pub use crate::app::Services;
 use crate::auth;
 use crate::config::{MAX_REQUEST_BYTES, Settings};
-use crate::metrics::{self, HttpMetrics};
 
 /// The code of an HTTP request that is not a GraphQL request this server takes: a body that is
 /// not JSON or too large, a content type other than JSON.
@@ -34,7 +32,6 @@ pub struct Application {
 
 struct State {
     app: App,
-    http_metrics: HttpMetrics,
     /// SHA-256 of the token `/metrics` asks for, if any: compared digest to digest so the time
     /// a comparison takes says nothing about the token.
     metrics_token: Option<[u8; 32]>,
@@ -50,7 +47,6 @@ impl Application {
         let (listener, port) = bind(&settings.bind)?;
         let state = web::Data::new(State {
             app: app.clone(),
-            http_metrics: HttpMetrics::default(),
             metrics_token: settings
                 .metrics_token
                 .as_deref()
@@ -66,6 +62,7 @@ impl Application {
         let main_state = state.clone();
         let server = HttpServer::new(move || {
             HttpApp::new()
+                .wrap(actix_web::middleware::from_fn(crate::observe::request_id))
                 .app_data(main_state.clone())
                 .app_data(web::PayloadConfig::new(MAX_REQUEST_BYTES))
                 .service(
@@ -162,7 +159,7 @@ fn bind(address: &str) -> Result<(TcpListener, u16)> {
 
 /// The allowed origins, each exactly as a browser sends it in `Origin` (`https://host[:port]`,
 /// no path, no wildcard): anything else would silently never match.
-fn checked_origins(origins: &[String]) -> Result<Vec<String>> {
+pub fn checked_origins(origins: &[String]) -> Result<Vec<String>> {
     origins
         .iter()
         .map(|o| o.trim())
@@ -200,10 +197,7 @@ fn digest(token: &str) -> [u8; 32] {
 
 /// Counts a GraphQL request that carried errors.
 fn count_error(state: &State) {
-    state
-        .http_metrics
-        .graphql_errors
-        .fetch_add(1, Ordering::Relaxed);
+    state.app.services().metrics().graphql_errors.inc();
 }
 
 fn error_body(code: &str, message: &str) -> serde_json::Value {
@@ -231,10 +225,7 @@ async fn graphql_post(
     http: HttpRequest,
     body: std::result::Result<web::Bytes, actix_web::Error>,
 ) -> HttpResponse {
-    state
-        .http_metrics
-        .graphql_requests
-        .fetch_add(1, Ordering::Relaxed);
+    state.app.services().metrics().graphql_requests.inc();
     if !is_json(http.headers()) {
         count_error(&state);
         return HttpResponse::UnsupportedMediaType().json(error_body(
@@ -369,10 +360,7 @@ async fn graphql_get(state: web::Data<State>, http: HttpRequest) -> HttpResponse
     if params.query.is_none() && params.extensions.is_none() {
         return graphiql().await;
     }
-    state
-        .http_metrics
-        .graphql_requests
-        .fetch_add(1, Ordering::Relaxed);
+    state.app.services().metrics().graphql_requests.inc();
     let request = match params.into_request() {
         Ok(request) => request,
         Err(message) => {
@@ -456,10 +444,7 @@ async fn metrics_text(state: web::Data<State>, http: HttpRequest) -> HttpRespons
     }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(metrics::render(
-            &state.http_metrics,
-            state.app.database().metrics(),
-        ))
+        .body(state.app.services().metrics().render(state.app.database()))
 }
 
 #[cfg(test)]

@@ -6,95 +6,37 @@ use std::time::{Duration, Instant};
 
 use api::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, DEFAULT_IATI_REPORTING_ORG, Settings};
 use api::{App, Application};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use domain::actor::Role;
 use tools::progress::Progress;
 use tools::synthetic::{self, SyntheticOptions};
 
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(
     name = "c2c-forum",
     version,
     about = "The GraphQL API of the Forum on City-to-City Cooperation"
 )]
 pub struct Cli {
+    /// How log lines are written: text, or json (one object a line).
+    #[arg(long, env = "C2C_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: api::telemetry::LogFormat,
+    /// A TOML file of settings (keys as `config check` prints them); flags and environment
+    /// variables win over it.
+    #[arg(long, env = "C2C_CONFIG", global = true)]
+    pub config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand, Debug, Clone)]
 pub enum Command {
     /// Migrate, seed the report's information base into an empty database, and serve.
-    Serve {
-        #[arg(long, env = "C2C_BIND", default_value = DEFAULT_BIND)]
-        bind: String,
-        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-        database_url: String,
-        /// Serve an empty database as it is instead of seeding it.
-        #[arg(long)]
-        no_seed: bool,
-        /// Without C2C_JWT_SECRET, sign tokens with a key generated for this process (release builds
-        /// refuse to start without a secret otherwise).
-        #[arg(long)]
-        dev: bool,
-        /// Milliseconds a dataloader gathers keys before it queries.
-        #[arg(long, env = "C2C_BATCH_WINDOW_MS", default_value_t = 2)]
-        batch_window_ms: u64,
-        /// Cost units a client's budget regains per second.
-        #[arg(long, env = "C2C_CLIENT_RATE", default_value_t = api::budget::DEFAULT_CLIENT_RATE)]
-        client_rate: u64,
-        /// Cost units a client may spend at once (at least one request's maximum, 50,000).
-        #[arg(long, env = "C2C_CLIENT_BURST", default_value_t = api::budget::DEFAULT_CLIENT_BURST)]
-        client_burst: u64,
-        /// Milliseconds a query may run before it is abandoned with TIMEOUT.
-        #[arg(long, env = "C2C_QUERY_DEADLINE_MS", default_value_t = 10_000)]
-        query_deadline_ms: u64,
-        /// Expensive requests (cost 5,000 or more) run at once in the process.
-        #[arg(long, env = "C2C_EXPENSIVE_CONCURRENCY", default_value_t = api::budget::DEFAULT_EXPENSIVE_CONCURRENCY)]
-        expensive_concurrency: usize,
-        /// Web origins whose pages may call the API (`https://forum.example`); repeat the flag or
-        /// separate them with commas. None by default: no CORS headers.
-        #[arg(long = "cors-origin", env = "C2C_CORS_ORIGINS", value_delimiter = ',')]
-        cors_origins: Vec<String>,
-        /// Serve /metrics on this address instead of the main one.
-        #[arg(long, env = "C2C_METRICS_BIND")]
-        metrics_bind: Option<String>,
-        /// Reverse proxies (IP addresses) whose X-Forwarded-For names the client; repeat the flag
-        /// or separate them with commas. None by default: the peer address is the client.
-        #[arg(
-            long = "trusted-proxy",
-            env = "C2C_TRUSTED_PROXIES",
-            value_delimiter = ','
-        )]
-        trusted_proxies: Vec<std::net::IpAddr>,
-        /// Serve /metrics only with `Authorization: Bearer <token>`.
-        #[arg(long, env = "C2C_METRICS_TOKEN", hide_env_values = true)]
-        metrics_token: Option<String>,
-        /// Threads hashing passwords at once (each holds 19 MiB while it works); default: one a core.
-        #[arg(long, env = "C2C_HASH_WORKERS")]
-        hash_workers: Option<usize>,
-        /// Sign-ins and registrations that may wait for a hashing thread; beyond them RATE_LIMITED.
-        #[arg(long, env = "C2C_HASH_QUEUE", default_value_t = api::auth::DEFAULT_HASH_QUEUE)]
-        hash_queue: usize,
-        /// Milliseconds a request waits for a database connection before it answers UNAVAILABLE.
-        #[arg(long, env = "C2C_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000)]
-        db_acquire_timeout_ms: u64,
-        /// PostgreSQL statement_timeout in milliseconds (0: none); rollup builds are exempt.
-        #[arg(long, env = "C2C_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
-        db_statement_timeout_ms: u64,
-        /// Bytes of anonymous answers the response cache keeps (0: no cache).
-        #[arg(long, env = "C2C_RESPONSE_CACHE_BYTES", default_value_t = api::cache::DEFAULT_MAX_BYTES)]
-        response_cache_bytes: usize,
-        /// Milliseconds a cached answer is served at most: how long a write made through another
-        /// process takes to show to anonymous readers (0: no cache).
-        #[arg(long, env = "C2C_RESPONSE_CACHE_TTL_MS", default_value_t = api::cache::DEFAULT_TTL.as_millis() as u64)]
-        response_cache_ttl_ms: u64,
-        /// Run only the documents of this JSON manifest (SHA-256 hex → document); refuse the rest.
-        #[arg(long, env = "C2C_TRUSTED_DOCUMENTS")]
-        trusted_documents: Option<std::path::PathBuf>,
-        /// The publisher's IATI organisation identifier, reported by GET /export/iati/activities.xml.
-        #[arg(long = "reporting-org", env = "C2C_IATI_REPORTING_ORG", default_value = DEFAULT_IATI_REPORTING_ORG)]
-        reporting_org: String,
+    Serve(ServeArgs),
+    /// The configuration: `config check` prints the effective one.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Apply pending migrations and load the reference data.
     Migrate {
@@ -150,7 +92,7 @@ pub enum Command {
     },
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand, Debug, Clone)]
 pub enum ExportFormat {
     /// Every published practice as an IATI 2.03 activity (XML), confidential amounts left out.
     Iati {
@@ -163,7 +105,7 @@ pub enum ExportFormat {
     },
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand, Debug, Clone)]
 pub enum ImportFormat {
     /// IATI 2.03 activity files (XML).
     Iati {
@@ -178,8 +120,105 @@ pub enum ImportFormat {
     },
 }
 
-#[derive(Subcommand, Debug)]
+#[derive(Subcommand, Debug, Clone)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (secrets masked) and where each value comes from;
+    /// fails on an invalid one.
+    Check(ServeArgs),
+}
+
+/// The settings of a server: flags, environment variables, or keys of the configuration file
+/// (each field's name).
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[arg(long, env = "C2C_BIND", default_value = DEFAULT_BIND)]
+    pub bind: String,
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Serve an empty database as it is instead of seeding it.
+    #[arg(long)]
+    pub no_seed: bool,
+    /// Without C2C_JWT_SECRET, sign tokens with a key generated for this process (release builds
+    /// refuse to start without a secret otherwise).
+    #[arg(long)]
+    pub dev: bool,
+    /// Milliseconds a dataloader gathers keys before it queries.
+    #[arg(long, env = "C2C_BATCH_WINDOW_MS", default_value_t = 2)]
+    pub batch_window_ms: u64,
+    /// Cost units a client's budget regains per second.
+    #[arg(long, env = "C2C_CLIENT_RATE", default_value_t = api::budget::DEFAULT_CLIENT_RATE)]
+    pub client_rate: u64,
+    /// Cost units a client may spend at once (at least one request's maximum, 50,000).
+    #[arg(long, env = "C2C_CLIENT_BURST", default_value_t = api::budget::DEFAULT_CLIENT_BURST)]
+    pub client_burst: u64,
+    /// Milliseconds a query may run before it is abandoned with TIMEOUT.
+    #[arg(long, env = "C2C_QUERY_DEADLINE_MS", default_value_t = 10_000)]
+    pub query_deadline_ms: u64,
+    /// Expensive requests (cost 5,000 or more) run at once in the process.
+    #[arg(long, env = "C2C_EXPENSIVE_CONCURRENCY", default_value_t = api::budget::DEFAULT_EXPENSIVE_CONCURRENCY)]
+    pub expensive_concurrency: usize,
+    /// Web origins whose pages may call the API (`https://forum.example`); repeat the flag or
+    /// separate them with commas. None by default: no CORS headers.
+    #[arg(long = "cors-origin", env = "C2C_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Serve /metrics on this address instead of the main one.
+    #[arg(long, env = "C2C_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+    /// Reverse proxies (IP addresses) whose X-Forwarded-For names the client; repeat the flag
+    /// or separate them with commas. None by default: the peer address is the client.
+    #[arg(
+        long = "trusted-proxy",
+        env = "C2C_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Serve /metrics only with `Authorization: Bearer <token>`.
+    #[arg(long, env = "C2C_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Threads hashing passwords at once (each holds 19 MiB while it works); default: one a core.
+    #[arg(long, env = "C2C_HASH_WORKERS")]
+    pub hash_workers: Option<usize>,
+    /// Sign-ins and registrations that may wait for a hashing thread; beyond them RATE_LIMITED.
+    #[arg(long, env = "C2C_HASH_QUEUE", default_value_t = api::auth::DEFAULT_HASH_QUEUE)]
+    pub hash_queue: usize,
+    /// Milliseconds a request waits for a database connection before it answers UNAVAILABLE.
+    #[arg(long, env = "C2C_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3_000)]
+    pub db_acquire_timeout_ms: u64,
+    /// PostgreSQL statement_timeout in milliseconds (0: none); rollup builds are exempt.
+    #[arg(long, env = "C2C_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub db_statement_timeout_ms: u64,
+    /// GraphQL operations taking this many milliseconds or more are logged at WARN.
+    #[arg(long, env = "C2C_SLOW_OPERATION_MS", default_value_t = 1_000)]
+    pub slow_operation_ms: u64,
+    /// The key access tokens are signed with, 32 bytes or more (prefer the environment or the
+    /// file: flags show in the process list).
+    #[arg(long, env = "C2C_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Bytes of anonymous answers the response cache keeps (0: no cache).
+    #[arg(long, env = "C2C_RESPONSE_CACHE_BYTES", default_value_t = api::cache::DEFAULT_MAX_BYTES)]
+    pub response_cache_bytes: usize,
+    /// Milliseconds a cached answer is served at most: how long a write made through another
+    /// process takes to show to anonymous readers (0: no cache).
+    #[arg(long, env = "C2C_RESPONSE_CACHE_TTL_MS", default_value_t = api::cache::DEFAULT_TTL.as_millis() as u64)]
+    pub response_cache_ttl_ms: u64,
+    /// Run only the documents of this JSON manifest (SHA-256 hex → document); refuse the rest.
+    #[arg(long, env = "C2C_TRUSTED_DOCUMENTS")]
+    pub trusted_documents: Option<std::path::PathBuf>,
+    /// The publisher's IATI organisation identifier, reported by GET /export/iati/activities.xml.
+    #[arg(long = "reporting-org", env = "C2C_IATI_REPORTING_ORG", default_value = DEFAULT_IATI_REPORTING_ORG)]
+    pub reporting_org: String,
+}
+
+#[derive(Subcommand, Debug, Clone)]
 pub enum UserCommand {
+    /// Print a one-time token resetting the password of the account of EMAIL (good for 30
+    /// minutes); the user sends it with a new password in the resetPassword mutation.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
     /// Create an active account; the way to make the first ADMIN.
     Create {
         #[arg(long)]
@@ -197,67 +236,90 @@ pub enum UserCommand {
     },
 }
 
-pub async fn run(cli: Cli) -> Result<(), String> {
-    match cli.command {
-        Command::Serve {
-            bind,
-            database_url,
-            no_seed,
-            dev,
-            batch_window_ms,
+/// The settings `serve` runs with; an invalid one is an error naming it.
+pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
+    let ServeArgs {
+        bind,
+        database_url,
+        no_seed,
+        dev,
+        batch_window_ms,
+        client_rate,
+        client_burst,
+        query_deadline_ms,
+        expensive_concurrency,
+        cors_origins,
+        metrics_bind,
+        trusted_proxies,
+        metrics_token,
+        hash_workers,
+        hash_queue,
+        db_acquire_timeout_ms,
+        db_statement_timeout_ms,
+        slow_operation_ms,
+        jwt_secret,
+        response_cache_bytes,
+        response_cache_ttl_ms,
+        trusted_documents,
+        reporting_org,
+    } = args;
+    let jwt = api::config::jwt_keys(jwt_secret.as_deref(), dev)
+        .map_err(|e| format!("jwt_secret: {e}"))?;
+    if hash_workers == Some(0) {
+        return Err("hash_workers: at least one thread hashes passwords".into());
+    }
+    Ok(Settings {
+        bind,
+        database_url,
+        seed_if_empty: !no_seed,
+        batch_window: Duration::from_millis(batch_window_ms),
+        jwt,
+        budget: api::budget::BudgetSettings {
             client_rate,
             client_burst,
-            query_deadline_ms,
+            deadline: Duration::from_millis(query_deadline_ms),
             expensive_concurrency,
-            cors_origins,
-            metrics_bind,
-            trusted_proxies,
-            metrics_token,
-            hash_workers,
-            hash_queue,
-            db_acquire_timeout_ms,
-            db_statement_timeout_ms,
-            response_cache_bytes,
-            response_cache_ttl_ms,
-            trusted_documents,
-            reporting_org,
-        } => {
-            let secret = std::env::var("C2C_JWT_SECRET").ok();
-            let jwt = api::config::jwt_keys(secret.as_deref(), dev)?;
-            let app = Application::build(Settings {
-                bind,
-                database_url,
-                seed_if_empty: !no_seed,
-                batch_window: Duration::from_millis(batch_window_ms),
-                jwt,
-                budget: api::budget::BudgetSettings {
-                    client_rate,
-                    client_burst,
-                    deadline: Duration::from_millis(query_deadline_ms),
-                    expensive_concurrency,
-                },
-                cors_origins,
-                metrics_bind,
-                metrics_token,
-                hashing: api::auth::HashingLimits {
-                    workers: hash_workers.unwrap_or(api::auth::HashingLimits::default().workers),
-                    queue: hash_queue,
-                },
-                database: api::config::DbOptions {
-                    acquire_timeout: Duration::from_millis(db_acquire_timeout_ms),
-                    statement_timeout: Duration::from_millis(db_statement_timeout_ms),
-                },
-                trusted_proxies,
-                response_cache: api::config::CacheSettings {
-                    max_bytes: response_cache_bytes,
-                    ttl: Duration::from_millis(response_cache_ttl_ms),
-                },
-                trusted_documents,
-                iati_reporting_org: reporting_org,
-            })
-            .await
-            .map_err(|e| e.to_string())?;
+        },
+        cors_origins,
+        metrics_bind,
+        metrics_token,
+        hashing: api::auth::HashingLimits {
+            workers: hash_workers.unwrap_or(api::auth::HashingLimits::default().workers),
+            queue: hash_queue,
+        },
+        database: api::config::DbOptions {
+            acquire_timeout: Duration::from_millis(db_acquire_timeout_ms),
+            statement_timeout: Duration::from_millis(db_statement_timeout_ms),
+        },
+        trusted_proxies,
+        slow_operation: Duration::from_millis(slow_operation_ms),
+        response_cache: api::config::CacheSettings {
+            max_bytes: response_cache_bytes,
+            ttl: Duration::from_millis(response_cache_ttl_ms),
+        },
+        trusted_documents,
+        iati_reporting_org: reporting_org,
+    })
+}
+
+pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
+    match loaded.cli.command.clone() {
+        Command::Serve(args) => {
+            let app = Application::build(settings_of(args)?)
+                .await
+                .map_err(|e| e.to_string())?;
             app.run_until_stopped().await.map_err(|e| e.to_string())
+        }
+        Command::Config {
+            command: ConfigCommand::Check(args),
+        } => {
+            for line in crate::config_file::describe(loaded) {
+                println!("{line}");
+            }
+            let settings = settings_of(args)?;
+            api::startup::checked_origins(&settings.cors_origins).map_err(|e| e.to_string())?;
+            println!("# the configuration is valid");
+            Ok(())
         }
         Command::Migrate { database_url } => {
             open(&database_url).await?;
@@ -360,6 +422,24 @@ pub async fn run(cli: Cli) -> Result<(), String> {
                 user.email,
                 user.id
             );
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::ResetPassword {
+                    email,
+                    database_url,
+                },
+        } => {
+            let app = open(&database_url).await?;
+            let (token, expires) = app
+                .services()
+                .accounts()
+                .issue_reset_token(&email, domain::account::RESET_TOKEN_LIFETIME)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("password-reset token for {email}, good until {expires} (once):");
+            println!("{token}");
             Ok(())
         }
         Command::Export {

@@ -1,14 +1,19 @@
 //! `c2c-forum`: serves the API and administers its database (see `commands`).
 
 mod commands;
-
-use clap::Parser;
+mod config_file;
 
 #[actix_web::main]
 async fn main() -> std::process::ExitCode {
-    api::telemetry::init();
-    let cli = commands::Cli::parse();
-    match commands::run(cli).await {
+    let loaded = match config_file::load(std::env::args_os().collect()) {
+        Ok(loaded) => loaded,
+        Err(message) => {
+            eprintln!("c2c-forum: {message}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    api::telemetry::init_with(loaded.cli.log_format);
+    match commands::run(&loaded).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("c2c-forum: {message}");

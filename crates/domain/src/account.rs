@@ -218,7 +218,30 @@ pub trait AccountRepository: Send + Sync {
     /// Whether the user has a refresh token of the family and none of it is revoked (a family
     /// is revoked as a whole).
     async fn sign_in_is_live(&self, user_id: Id, family: &str) -> Result<bool>;
+
+    /// Sets the account's status and a new version (so access tokens issued before stop);
+    /// disabling also revokes every sign-in of the account. NOT_FOUND without the account.
+    async fn set_status(&self, id: Id, status: UserStatus, audit: AuditEntry) -> Result<User>;
+    /// Replaces the password hash and revokes every sign-in of the account, in one transaction.
+    async fn set_password_hash(&self, id: Id, password_hash: &str, audit: AuditEntry)
+    -> Result<()>;
+    /// Keeps a password-reset token's hash for the user until `expires_at`.
+    async fn store_reset_token(
+        &self,
+        user_id: Id,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        audit: AuditEntry,
+    ) -> Result<()>;
+    /// Marks the reset token spent and answers its user and expiry; None when there is no such
+    /// token or it was spent already. Atomic: of two concurrent uses one gets it.
+    async fn take_reset_token(&self, token_hash: &str) -> Result<Option<(Id, DateTime<Utc>)>>;
 }
+
+/// How long a password-reset token printed by `c2c-forum user reset-password` is good for.
+pub const RESET_TOKEN_LIFETIME: Duration = Duration::minutes(30);
+/// Password resets one client address may try within [`THROTTLE_WINDOW`].
+pub const MAX_RESETS_PER_CLIENT: u64 = MAX_FAILURES_PER_CLIENT;
 
 /// What a successful sign-in or refresh yields; the API turns it into an access token.
 #[derive(Debug, Clone)]
@@ -518,6 +541,149 @@ impl Accounts {
         self.repo.user_by_id(id).await
     }
 
+    /// ADMIN disables an account (its access and refresh tokens stop at once, and it can no
+    /// longer sign in) or enables it again (ACTIVE when it has a role, else PENDING).
+    pub async fn set_disabled(&self, actor: &Actor, user_id: Id, disabled: bool) -> Result<User> {
+        crate::policy::may_set_user_status(actor, user_id)?;
+        let user = self
+            .repo
+            .user_by_id(user_id)
+            .await?
+            .ok_or_else(|| Error::not_found("User", user_id))?;
+        let status = match (disabled, &user.role) {
+            (true, _) => UserStatus::Disabled,
+            (false, Some(_)) => UserStatus::Active,
+            (false, None) => UserStatus::Pending,
+        };
+        if status == user.status {
+            return Ok(user);
+        }
+        let action = if disabled { "DISABLE" } else { "ENABLE" };
+        let audit = AuditEntry::new(actor, action, "User", user_id, vec!["status".into()]);
+        self.repo.set_status(user_id, status, audit).await
+    }
+
+    /// A one-time token resetting the password of the account of `email`, good for `lifetime`
+    /// (the secretariat hands it over; only its hash is kept). NOT_FOUND without such an
+    /// account.
+    pub async fn issue_reset_token(
+        &self,
+        email: &str,
+        lifetime: Duration,
+    ) -> Result<(String, DateTime<Utc>)> {
+        let email = normalise_email(email)?;
+        let user = self
+            .repo
+            .user_by_email(&email)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                entity: "User",
+                id: email.clone(),
+            })?;
+        let (token, hash) = self.tokens.new_token();
+        let expires = Utc::now() + lifetime;
+        let audit = AuditEntry::new(
+            &Actor::Anonymous,
+            "ISSUE_PASSWORD_RESET",
+            "User",
+            user.id,
+            vec!["passwordReset".into()],
+        );
+        self.repo
+            .store_reset_token(user.id, &hash, expires, audit)
+            .await?;
+        Ok((token, expires))
+    }
+
+    /// A new password in exchange for a reset token, once: the token is spent, every sign-in
+    /// of the account revoked. Attempts are counted per client address like sign-ins.
+    pub async fn reset_password(&self, token: &str, new: &str, client: &str) -> Result<()> {
+        let throttle = format!("reset-password client:{client}");
+        if self
+            .repo
+            .count_attempt(&throttle, Utc::now(), THROTTLE_WINDOW)
+            .await?
+            > MAX_RESETS_PER_CLIENT
+        {
+            return Err(Error::RateLimited);
+        }
+        // Checked before the token is spent, so that a refused password does not cost it.
+        check_password(new).map_err(|_| new_password_error())?;
+        let invalid = || Error::validation("token", "the token is unknown, used or expired");
+        let (user_id, expires) = self
+            .repo
+            .take_reset_token(&self.tokens.hash(token))
+            .await?
+            .ok_or_else(invalid)?;
+        if expires <= Utc::now() {
+            return Err(invalid());
+        }
+        let new_hash = self.hasher.hash(new).await?;
+        let audit = AuditEntry::new(
+            &Actor::Anonymous,
+            "RESET_PASSWORD",
+            "User",
+            user_id,
+            vec!["password".into(), "session".into()],
+        );
+        self.repo
+            .set_password_hash(user_id, &new_hash, audit)
+            .await?;
+        self.repo.refund_attempt(&throttle).await
+    }
+
+    /// The signed-in user's new password, given the current one. Every sign-in of the account,
+    /// this one included, is revoked; the answer is a new one. Wrong current passwords are
+    /// counted like failed sign-ins of the account, so the form cannot be used to guess.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        current: &str,
+        new: &str,
+    ) -> Result<Session> {
+        let user_id = crate::policy::may_change_own_password(actor)?;
+        let throttle = format!("change-password account:{user_id}");
+        if self
+            .repo
+            .count_attempt(&throttle, Utc::now(), THROTTLE_WINDOW)
+            .await?
+            > MAX_FAILURES_PER_ACCOUNT
+        {
+            return Err(Error::RateLimited);
+        }
+        let hash = self
+            .repo
+            .password_hash(user_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        if !self.hasher.verify(current, &hash).await? {
+            return Err(Error::validation(
+                "currentPassword",
+                "the current password is not this one",
+            ));
+        }
+        check_password(new).map_err(|_| new_password_error())?;
+        let new_hash = self.hasher.hash(new).await?;
+        let audit = AuditEntry::new(
+            actor,
+            "CHANGE_PASSWORD",
+            "User",
+            user_id,
+            vec!["password".into(), "session".into()],
+        );
+        self.repo
+            .set_password_hash(user_id, &new_hash, audit)
+            .await?;
+        self.repo.clear_attempts(&throttle).await?;
+        let user = self
+            .repo
+            .user_by_id(user_id)
+            .await?
+            .ok_or(Error::Unauthenticated)?;
+        self.new_session(user, self.tokens.new_family(), "LOGIN")
+            .await
+    }
+
     async fn new_session(&self, user: User, family: String, action: &str) -> Result<Session> {
         let (token, hash) = self.tokens.new_token();
         let expires = Utc::now() + REFRESH_TOKEN_LIFETIME;
@@ -532,6 +698,15 @@ impl Accounts {
             refresh_expires_at: expires,
         })
     }
+}
+
+fn new_password_error() -> Error {
+    Error::validation(
+        "newPassword",
+        format!(
+            "a password has {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters, not only spaces"
+        ),
+    )
 }
 
 fn email_taken(e: Error) -> Error {

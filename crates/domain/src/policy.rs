@@ -354,5 +354,22 @@ pub fn may_approve_users(actor: &Actor) -> Result<()> {
     require_admin(actor)
 }
 
+/// The secretariat disables and enables accounts, but not its own: an administrator locking
+/// themself out could leave the Forum without one.
+pub fn may_set_user_status(actor: &Actor, user_id: Id) -> Result<()> {
+    require_admin(actor)?;
+    if actor.user_id() == Some(user_id) {
+        return Err(forbidden(
+            "an administrator cannot disable or enable their own account",
+        ));
+    }
+    Ok(())
+}
+
+/// Anyone signed in changes their own password, and only their own: the user it applies to.
+pub fn may_change_own_password(actor: &Actor) -> Result<Id> {
+    actor.user_id().ok_or(Error::Unauthenticated)
+}
+
 #[cfg(test)]
 mod tests;

@@ -389,4 +389,120 @@ impl AccountRepository for SeaStore {
             .map_err(db_err)?;
         Ok(token.is_some_and(|t| t.revoked_at.is_none()))
     }
+
+    async fn set_status(&self, id: Id, status: UserStatus, audit: AuditEntry) -> Result<User> {
+        let txn = crate::db::write_transaction(self.connection()).await?;
+        let done = app_user::Entity::update_many()
+            .col_expr(app_user::Column::Status, Expr::value(status.as_str()))
+            .col_expr(app_user::Column::UpdatedAt, Expr::value(Utc::now()))
+            // A new version stops the access tokens issued before, at their next request.
+            .col_expr(
+                app_user::Column::Version,
+                Expr::col(app_user::Column::Version).add(1),
+            )
+            .filter(app_user::Column::Id.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected == 0 {
+            return Err(Error::not_found("User", id));
+        }
+        if status == UserStatus::Disabled {
+            revoke_all(&txn, id).await?;
+        }
+        crate::audit::write_audit_entry(&txn, audit).await?;
+        let saved = app_user::Entity::find_by_id(id)
+            .one(&txn)
+            .await
+            .map_err(db_err)?
+            .ok_or_else(|| Error::not_found("User", id))?;
+        txn.commit().await.map_err(db_err)?;
+        user(saved)
+    }
+
+    async fn set_password_hash(
+        &self,
+        id: Id,
+        password_hash: &str,
+        audit: AuditEntry,
+    ) -> Result<()> {
+        let txn = crate::db::write_transaction(self.connection()).await?;
+        let done = app_user::Entity::update_many()
+            .col_expr(app_user::Column::PasswordHash, Expr::value(password_hash))
+            .col_expr(app_user::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(app_user::Column::Id.eq(id))
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected == 0 {
+            return Err(Error::not_found("User", id));
+        }
+        revoke_all(&txn, id).await?;
+        crate::audit::write_audit_entry(&txn, audit).await?;
+        txn.commit().await.map_err(db_err)
+    }
+
+    async fn store_reset_token(
+        &self,
+        user_id: Id,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        audit: AuditEntry,
+    ) -> Result<()> {
+        let txn = crate::db::write_transaction(self.connection()).await?;
+        password_reset::Entity::insert(password_reset::ActiveModel {
+            user_id: Set(user_id),
+            token_hash: Set(token_hash.into()),
+            created_at: Set(Utc::now()),
+            expires_at: Set(expires_at),
+            used_at: Set(None),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await
+        .map_err(db_err)?;
+        crate::audit::write_audit_entry(&txn, audit).await?;
+        txn.commit().await.map_err(db_err)
+    }
+
+    async fn take_reset_token(&self, token_hash: &str) -> Result<Option<(Id, DateTime<Utc>)>> {
+        let txn = crate::db::write_transaction(self.connection()).await?;
+        // The conditional update is the claim: only one use finds the token unspent.
+        let done = password_reset::Entity::update_many()
+            .col_expr(
+                password_reset::Column::UsedAt,
+                Expr::value(Some(Utc::now())),
+            )
+            .filter(password_reset::Column::TokenHash.eq(token_hash))
+            .filter(password_reset::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await
+            .map_err(db_err)?;
+        if done.rows_affected == 0 {
+            return Ok(None);
+        }
+        let row = password_reset::Entity::find()
+            .filter(password_reset::Column::TokenHash.eq(token_hash))
+            .one(&txn)
+            .await
+            .map_err(db_err)?;
+        txn.commit().await.map_err(db_err)?;
+        Ok(row.map(|r| (r.user_id, r.expires_at)))
+    }
+}
+
+/// Revokes every refresh token of the user not revoked yet: every sign-in, and with them the
+/// access tokens naming them.
+async fn revoke_all(txn: &DatabaseTransaction, user_id: Id) -> Result<()> {
+    refresh_token::Entity::update_many()
+        .col_expr(
+            refresh_token::Column::RevokedAt,
+            Expr::value(Some(Utc::now())),
+        )
+        .filter(refresh_token::Column::UserId.eq(user_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(txn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
 }

@@ -47,6 +47,14 @@ impl DbMetrics {
     }
 }
 
+/// The connections of a pool at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// A pool of connections to one database and the counters of the statements run through it.
 /// Cloning shares both.
 #[derive(Clone)]
@@ -138,6 +146,34 @@ impl Database {
 
     pub fn metrics(&self) -> &DbMetrics {
         &self.metrics
+    }
+
+    /// How many connections the pool holds, how many of them wait idle, and the most it opens.
+    pub fn pool_stats(&self) -> PoolStats {
+        let (open, idle, max) = match self.connection.get_database_backend() {
+            sea_orm::DbBackend::Sqlite => {
+                let pool = self.connection.get_sqlite_connection_pool();
+                (
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+            _ => {
+                let pool = self.connection.get_postgres_connection_pool();
+                (
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(open);
+        PoolStats {
+            in_use: open - idle,
+            idle,
+            max,
+        }
     }
 
     /// The repositories the domain services work on.

@@ -261,6 +261,12 @@ entity! { keyed refresh_token, "refresh_token" {
     used_at: Option<ChronoDateTimeUtc>, revoked_at: Option<ChronoDateTimeUtc>,
 }}
 
+entity! { keyed password_reset, "password_reset" {
+    user_id: i64, token_hash: String,
+    created_at: ChronoDateTimeUtc, expires_at: ChronoDateTimeUtc,
+    used_at: Option<ChronoDateTimeUtc>,
+}}
+
 entity! { keyed audit_entry, "audit_entry" {
     at: ChronoDateTimeUtc, actor_user_id: Option<i64>, action: String, entity: String,
     entity_id: i64, changes: String,

@@ -293,4 +293,60 @@ impl AccountMutation {
                 .api()?,
         ))
     }
+
+    /// ADMIN: disables an account. Its tokens stop at once and it can no longer sign in; not
+    /// one's own account.
+    async fn disable_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
+        let user_id = parse_id("userId", &user_id)?;
+        Ok(User(
+            accounts(ctx)
+                .set_disabled(actor(ctx), user_id, true)
+                .await
+                .api()?,
+        ))
+    }
+
+    /// ADMIN: enables a disabled account again (ACTIVE, or PENDING if it was never approved).
+    async fn enable_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
+        let user_id = parse_id("userId", &user_id)?;
+        Ok(User(
+            accounts(ctx)
+                .set_disabled(actor(ctx), user_id, false)
+                .await
+                .api()?,
+        ))
+    }
+
+    /// The signed-in user's own password. Every sign-in of the account, this one included, is
+    /// revoked: the answer carries the tokens of a new one. A wrong current password is a
+    /// VALIDATION error on `currentPassword`, counted like a failed sign-in.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        let session = accounts(ctx)
+            .change_password(actor(ctx), &current_password, &new_password)
+            .await
+            .api()?;
+        session_payload(ctx, session)
+    }
+
+    /// A new password with a one-time token from `c2c-forum user reset-password`; the token is
+    /// spent and every sign-in of the account revoked. An unknown, used or expired token is a
+    /// VALIDATION error on `token`.
+    async fn reset_password(
+        &self,
+        ctx: &Context<'_>,
+        token: String,
+        new_password: String,
+    ) -> async_graphql::Result<bool> {
+        let client = &ctx.data_unchecked::<ClientAddress>().0;
+        accounts(ctx)
+            .reset_password(&token, &new_password, client)
+            .await
+            .api()?;
+        Ok(true)
+    }
 }

@@ -370,3 +370,40 @@ fn a_draft_practice_or_scheme_is_read_by_those_taking_part() {
     assert!(!may_read_scheme(&city, Draft, Some(&owner), &operators));
     assert!(may_read_scheme(&city, Published, Some(&owner), &operators));
 }
+
+#[test]
+fn only_the_secretariat_sets_an_accounts_status_and_not_its_own() {
+    let admin = user(Role::Admin, None);
+    assert!(may_set_user_status(&admin, 7).is_ok());
+    assert!(matches!(
+        may_set_user_status(&admin, 1),
+        Err(Error::Forbidden(_))
+    ));
+    for (name, caller) in CALLERS.iter().filter(|(_, a)| {
+        !matches!(
+            a,
+            Actor::User {
+                role: Role::Admin,
+                ..
+            }
+        )
+    }) {
+        assert!(may_set_user_status(caller, 7).is_err(), "{name}");
+    }
+}
+
+#[test]
+fn everyone_signed_in_changes_only_their_own_password() {
+    assert!(matches!(
+        may_change_own_password(&Actor::Anonymous),
+        Err(Error::Unauthenticated)
+    ));
+    assert_eq!(
+        may_change_own_password(&Actor::Pending { id: 2 }).ok(),
+        Some(2)
+    );
+    assert_eq!(
+        may_change_own_password(&user(Role::Donor, None)).ok(),
+        Some(1)
+    );
+}

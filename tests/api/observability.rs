@@ -1,0 +1,244 @@
+//! Following a request: its id in the answer and on its log lines, the latency of each named
+//! operation and the database pool in `/metrics`, slow operations logged.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, logged_lines};
+
+async fn post(app: &TestApp, request_id: Option<&str>, body: Value) -> reqwest::Response {
+    let mut request = app.client.post(format!("{}/graphql", app.address));
+    if let Some(id) = request_id {
+        request = request.header("x-request-id", id);
+    }
+    request.json(&body).send().await.expect("an answer")
+}
+
+fn request_id(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("x-request-id")
+        .expect("an X-Request-Id in the answer")
+        .to_str()
+        .expect("ASCII")
+        .to_string()
+}
+
+async fn metrics(app: &TestApp) -> String {
+    app.client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text")
+}
+
+fn value_of(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{series} in /metrics:\n{metrics}"))
+}
+
+#[tokio::test]
+async fn a_sane_request_id_is_echoed_and_any_other_replaced() {
+    let app = TestApp::new().spawn().await;
+    let query = json!({ "query": "{ countries { code } }" });
+
+    let echoed = post(&app, Some("client-id-42.a_b"), query.clone()).await;
+    assert_eq!(request_id(&echoed), "client-id-42.a_b");
+
+    let generated = request_id(&post(&app, None, query.clone()).await);
+    assert!(uuid::Uuid::parse_str(&generated).is_ok(), "{generated}");
+    let again = request_id(&post(&app, None, query.clone()).await);
+    assert_ne!(generated, again, "each request gets its own id");
+
+    for insane in ["x".repeat(129), "two words".to_string()] {
+        let replaced = request_id(&post(&app, Some(&insane), query.clone()).await);
+        assert!(
+            uuid::Uuid::parse_str(&replaced).is_ok(),
+            "{insane} → {replaced}"
+        );
+    }
+
+    // Not only GraphQL: every route answers with an id.
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await
+        .expect("an answer");
+    assert!(uuid::Uuid::parse_str(&request_id(&health)).is_ok());
+}
+
+#[tokio::test]
+async fn the_log_lines_of_a_request_carry_its_id_and_parse_as_json() {
+    // Every operation is slow at a zero threshold, so the operation logs from inside execution.
+    let app = TestApp::new()
+        .configure(|s| s.slow_operation = Duration::ZERO)
+        .spawn()
+        .await;
+    let id = format!("logs-{}", uuid::Uuid::new_v4());
+    let response = post(
+        &app,
+        Some(&id),
+        json!({ "query": "query CountryCodes { countries { code } }" }),
+    )
+    .await;
+    assert!(response.status().is_success());
+    // The answer line is written once the body is on its way: give it a moment.
+    let mut lines = Vec::new();
+    for _ in 0..50 {
+        lines = logged_lines(&id);
+        if lines.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let lines: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let in_request_span = |line: &Value| {
+        line["spans"]
+            .as_array()
+            .is_some_and(|spans| spans.iter().any(|s| s["request_id"] == id.as_str()))
+    };
+    let slow = lines
+        .iter()
+        .find(|l| l["message"] == "slow operation")
+        .unwrap_or_else(|| panic!("a slow-operation line among {lines:?}"));
+    assert_eq!(slow["level"], "WARN");
+    assert_eq!(slow["request_id"], id.as_str());
+    assert_eq!(slow["operation"], "CountryCodes");
+    assert!(slow["duration_ms"].is_u64());
+    assert!(slow["cost"].as_u64().is_some_and(|c| c > 0), "{slow}");
+    assert!(in_request_span(slow), "{slow}");
+
+    let answered = lines
+        .iter()
+        .find(|l| l["message"] == "answered")
+        .unwrap_or_else(|| panic!("an answered line among {lines:?}"));
+    assert_eq!(answered["status"], 200);
+    assert!(in_request_span(answered), "{answered}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["timestamp"].is_string() && l["level"].is_string())
+    );
+}
+
+#[tokio::test]
+async fn fast_operations_are_not_logged_as_slow() {
+    let app = TestApp::new()
+        .configure(|s| s.slow_operation = Duration::from_secs(60))
+        .spawn()
+        .await;
+    let id = format!("fast-{}", uuid::Uuid::new_v4());
+    post(
+        &app,
+        Some(&id),
+        json!({ "query": "{ countries { code } }" }),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let lines = logged_lines(&id);
+    assert!(!lines.is_empty(), "the request is logged");
+    assert!(
+        !lines.iter().any(|l| l.contains("slow operation")),
+        "{lines:?}"
+    );
+}
+
+#[tokio::test]
+async fn metrics_have_a_latency_histogram_per_operation_and_the_pool() {
+    // The histogram times operations that run; with the cache on, repeats would be hits.
+    let app = TestApp::new()
+        .configure(|s| s.response_cache.max_bytes = 0)
+        .spawn()
+        .await;
+    for _ in 0..3 {
+        post(
+            &app,
+            None,
+            json!({ "query": "query CountryCodes { countries { code } }" }),
+        )
+        .await;
+    }
+    post(&app, None, json!({ "query": "{ countries { code } }" })).await;
+    // Of two operations in one document, the one asked for names the latency.
+    post(
+        &app,
+        None,
+        json!({
+            "query": "query A { countries { code } } query B { countries { name } }",
+            "operationName": "B"
+        }),
+    )
+    .await;
+
+    let text = metrics(&app).await;
+    let op = "c2c_graphql_operation_duration_seconds";
+    assert_eq!(
+        value_of(&text, &format!("{op}_count{{operation=\"CountryCodes\"}}")),
+        3.0
+    );
+    assert_eq!(
+        value_of(
+            &text,
+            &format!("{op}_bucket{{operation=\"CountryCodes\",le=\"+Inf\"}}")
+        ),
+        3.0
+    );
+    assert!(value_of(&text, &format!("{op}_sum{{operation=\"CountryCodes\"}}")) > 0.0);
+    assert_eq!(
+        value_of(&text, &format!("{op}_count{{operation=\"anonymous\"}}")),
+        1.0
+    );
+    assert_eq!(
+        value_of(&text, &format!("{op}_count{{operation=\"B\"}}")),
+        1.0
+    );
+    assert!(!text.contains("operation=\"A\""), "{text}");
+
+    assert!(value_of(&text, "c2c_db_pool_connections_max") >= 1.0);
+    assert!(value_of(&text, "c2c_db_pool_connections_in_use") >= 0.0);
+    assert!(value_of(&text, "c2c_db_pool_connections_idle") >= 0.0);
+    // The earlier names keep working.
+    assert!(value_of(&text, "c2c_graphql_requests_total") >= 5.0);
+    assert!(value_of(&text, "c2c_db_statements_total") >= 1.0);
+    value_of(&text, "c2c_graphql_errors_total");
+    value_of(&text, "c2c_db_statement_errors_total");
+    value_of(&text, "c2c_db_statement_microseconds_total");
+}
+
+#[tokio::test]
+async fn clients_cannot_grow_the_operation_labels_without_bound() {
+    let app = TestApp::new().spawn().await;
+    let bound = api::metrics::MAX_OPERATION_NAMES;
+    for i in 0..bound + 20 {
+        post(
+            &app,
+            None,
+            json!({ "query": format!("query Name{i} {{ countries {{ code }} }}") }),
+        )
+        .await;
+    }
+    let text = metrics(&app).await;
+    let labels = text
+        .lines()
+        .filter(|l| l.starts_with("c2c_graphql_operation_duration_seconds_count{"))
+        .count();
+    assert_eq!(labels, bound + 1, "{bound} names and other");
+    assert_eq!(
+        value_of(
+            &text,
+            "c2c_graphql_operation_duration_seconds_count{operation=\"other\"}"
+        ),
+        20.0
+    );
+}
