@@ -313,3 +313,118 @@ async fn an_expired_reset_token_is_refused() {
         .await;
     assert!(unknown.is_err());
 }
+
+const USERS: &str = "query($filter: UserFilter, $first: Int, $after: String) {
+  users(filter: $filter, first: $first, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { node { id email status role requestedRole } }
+  }
+}";
+
+fn ids_of(page: &Value) -> Vec<String> {
+    page["users"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_secretariat_lists_pending_accounts_by_role_page_by_page() {
+    let app = TestApp::new()
+        .seeded()
+        .with_user(Role::Practitioner)
+        .spawn()
+        .await;
+    let admin = app.admin().await;
+    let donors = app
+        .data("{ donors(first: 1) { edges { node { id } } } }", json!({}))
+        .await;
+    let donor = donors["donors"]["edges"][0]["node"]["id"]
+        .as_str()
+        .expect("a donor in the seeded base")
+        .to_string();
+    let mut pending_donors = Vec::new();
+    for _ in 0..3 {
+        pending_donors.push(app.register("DONOR", Some(("donorId", &donor))).await.0);
+    }
+    let cities = app
+        .data("{ cities(first: 1) { nodes { id } } }", json!({}))
+        .await;
+    let city = cities["cities"]["nodes"][0]["id"]
+        .as_str()
+        .expect("a city in the seeded base");
+    let (other, _) = app.register("PRACTITIONER", Some(("cityId", city))).await;
+
+    let pending = app
+        .data_as(
+            &admin,
+            USERS,
+            json!({ "filter": { "status": "PENDING" }, "first": 100 }),
+        )
+        .await;
+    let listed = ids_of(&pending);
+    assert_eq!(pending["users"]["totalCount"], 4, "{pending}");
+    assert!(listed.contains(&other));
+    assert!(pending_donors.iter().all(|id| listed.contains(id)));
+    for edge in pending["users"]["edges"].as_array().expect("edges") {
+        assert_eq!(edge["node"]["status"], "PENDING");
+        assert_eq!(edge["node"]["role"], Value::Null);
+    }
+
+    // Page by page through the pending donors: each once, in registration order.
+    let filter = json!({ "status": "PENDING", "role": "DONOR" });
+    let first = app
+        .data_as(&admin, USERS, json!({ "filter": filter, "first": 2 }))
+        .await;
+    assert_eq!(first["users"]["totalCount"], 3);
+    assert_eq!(first["users"]["pageInfo"]["hasNextPage"], true);
+    let after = first["users"]["pageInfo"]["endCursor"].clone();
+    let second = app
+        .data_as(
+            &admin,
+            USERS,
+            json!({ "filter": filter, "first": 2, "after": after }),
+        )
+        .await;
+    assert_eq!(second["users"]["pageInfo"]["hasNextPage"], false);
+    let mut walked = ids_of(&first);
+    walked.extend(ids_of(&second));
+    assert_eq!(walked, pending_donors);
+
+    // The approved practitioner is ACTIVE with its role; the admin too.
+    let active = app
+        .data_as(
+            &admin,
+            USERS,
+            json!({ "filter": { "status": "ACTIVE", "role": "PRACTITIONER" } }),
+        )
+        .await;
+    assert_eq!(active["users"]["totalCount"], 1, "{active}");
+    assert_eq!(
+        active["users"]["edges"][0]["node"]["id"],
+        app.user_of(Role::Practitioner).id.as_str()
+    );
+}
+
+#[tokio::test]
+async fn only_the_secretariat_lists_accounts() {
+    let app = TestApp::new()
+        .seeded()
+        .with_user(Role::Practitioner)
+        .spawn()
+        .await;
+    let refused = app
+        .graphql_as(Some(app.user_of(Role::Practitioner)), USERS, json!({}))
+        .await;
+    assert_eq!(error_code(&refused), "FORBIDDEN", "{refused}");
+    assert!(refused["data"].is_null() || refused["data"]["users"].is_null());
+    let anonymous = app.graphql(USERS, json!({})).await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
+    let too_many = app
+        .graphql_as(Some(&app.admin().await), USERS, json!({ "first": 101 }))
+        .await;
+    assert_eq!(error_code(&too_many), "VALIDATION", "{too_many}");
+}

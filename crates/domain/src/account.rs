@@ -12,6 +12,7 @@ use crate::actor::{Affiliation, Role};
 use crate::audit::AuditEntry;
 use crate::entities::Id;
 use crate::framework::vocabulary;
+use crate::page::{Page, PageRequest};
 use crate::values::{self, bounded_text};
 use crate::{Actor, Error, Result, limits};
 
@@ -45,6 +46,15 @@ pub struct User {
     pub requested_role: Role,
     pub requested_affiliation: Option<Affiliation>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Which accounts an administrator lists; an absent field selects every account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserFilter {
+    pub status: Option<UserStatus>,
+    /// The approved role, or for an account not yet approved the role it asked for: the
+    /// secretariat looks for pending donors' accounts by the role they would get.
+    pub role: Option<Role>,
 }
 
 impl User {
@@ -222,6 +232,10 @@ pub trait AccountRepository: Send + Sync {
     /// Sets the account's status and a new version (so access tokens issued before stop);
     /// disabling also revokes every sign-in of the account. NOT_FOUND without the account.
     async fn set_status(&self, id: Id, status: UserStatus, audit: AuditEntry) -> Result<User>;
+    /// A page of the accounts `filter` selects, in id order.
+    async fn list_users(&self, filter: &UserFilter, page: PageRequest) -> Result<Page<User>>;
+    /// How many accounts `filter` selects.
+    async fn count_users(&self, filter: &UserFilter) -> Result<i64>;
     /// Replaces the password hash and revokes every sign-in of the account, in one transaction.
     async fn set_password_hash(&self, id: Id, password_hash: &str, audit: AuditEntry)
     -> Result<()>;
@@ -539,6 +553,23 @@ impl Accounts {
 
     pub async fn user(&self, id: Id) -> Result<Option<User>> {
         self.repo.user_by_id(id).await
+    }
+
+    /// ADMIN lists accounts, for instance the pending ones waiting for approval.
+    pub async fn users(
+        &self,
+        actor: &Actor,
+        filter: &UserFilter,
+        page: PageRequest,
+    ) -> Result<Page<User>> {
+        crate::policy::may_list_users(actor)?;
+        self.repo.list_users(filter, page).await
+    }
+
+    /// ADMIN: how many accounts `filter` selects.
+    pub async fn count_users(&self, actor: &Actor, filter: &UserFilter) -> Result<i64> {
+        crate::policy::may_list_users(actor)?;
+        self.repo.count_users(filter).await
     }
 
     /// ADMIN disables an account (its access and refresh tokens stop at once, and it can no

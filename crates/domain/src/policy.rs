@@ -356,6 +356,11 @@ pub fn may_approve_users(actor: &Actor) -> Result<()> {
 
 /// The secretariat disables and enables accounts, but not its own: an administrator locking
 /// themself out could leave the Forum without one.
+/// Only the secretariat sees the list of accounts: emails are personal data.
+pub fn may_list_users(actor: &Actor) -> Result<()> {
+    require_admin(actor)
+}
+
 pub fn may_set_user_status(actor: &Actor, user_id: Id) -> Result<()> {
     require_admin(actor)?;
     if actor.user_id() == Some(user_id) {

@@ -6,12 +6,34 @@ use domain::account::*;
 use domain::actor::{Affiliation, Role};
 use domain::audit::AuditEntry;
 use domain::entities::Id;
+use domain::page::{Page, PageRequest};
 use domain::{Error, Result};
 use sea_orm::sea_query::Expr;
 use sea_orm::*;
 
 use crate::entities::*;
 use crate::store::{SeaStore, db_err};
+
+/// The accounts `filter` selects; a role matches the approved one, or the requested one of an
+/// account that has none yet.
+fn user_condition(filter: &UserFilter) -> Condition {
+    let mut condition = Condition::all();
+    if let Some(status) = filter.status {
+        condition = condition.add(app_user::Column::Status.eq(status.as_str()));
+    }
+    if let Some(role) = filter.role {
+        condition = condition.add(
+            Condition::any()
+                .add(app_user::Column::Role.eq(role.as_str()))
+                .add(
+                    Condition::all()
+                        .add(app_user::Column::Role.is_null())
+                        .add(app_user::Column::RequestedRole.eq(role.as_str())),
+                ),
+        );
+    }
+    condition
+}
 
 fn user(m: app_user::Model) -> Result<User> {
     let affiliation = |kind: &Option<String>, id: Option<i64>| match (kind, id) {
@@ -418,6 +440,27 @@ impl AccountRepository for SeaStore {
             .ok_or_else(|| Error::not_found("User", id))?;
         txn.commit().await.map_err(db_err)?;
         user(saved)
+    }
+
+    async fn list_users(&self, filter: &UserFilter, page: PageRequest) -> Result<Page<User>> {
+        let mut select = app_user::Entity::find()
+            .filter(user_condition(filter))
+            .order_by_asc(app_user::Column::Id)
+            .limit(page.first + 1);
+        if let Some(after) = page.after {
+            select = select.filter(app_user::Column::Id.gt(after));
+        }
+        let mut rows = select.all(self.connection()).await.map_err(db_err)?;
+        let has_next_page = rows.len() as u64 > page.first;
+        rows.truncate(page.first as usize);
+        Ok(Page {
+            items: rows.into_iter().map(user).collect::<Result<_>>()?,
+            has_next_page,
+        })
+    }
+
+    async fn count_users(&self, filter: &UserFilter) -> Result<i64> {
+        crate::query::count::<app_user::Entity>(self.connection(), user_condition(filter)).await
     }
 
     async fn set_password_hash(

@@ -7,6 +7,7 @@ use domain::actor::{Affiliation, Role as DomainRole};
 
 use super::association::Association;
 use super::city::City;
+use super::connection::{connection, page_complexity, page_request};
 use super::donor::Donor;
 use super::ids::{id, parse_id};
 use super::loaders::{AssociationKey, CityKey, DonorKey};
@@ -212,7 +213,56 @@ impl AccountQuery {
             None => Ok(None),
         }
     }
+
+    /// ADMIN: the accounts, in the order they registered; `filter: { status: PENDING }` lists
+    /// those waiting for approval.
+    #[graphql(complexity = "page_complexity(first, child_complexity)")]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<UserFilter>,
+        #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<UserConnection> {
+        let page = page_request(first, after)?;
+        let filter = filter.map(UserFilter::into_domain).unwrap_or_default();
+        let users = accounts(ctx).users(actor(ctx), &filter, page).await.api()?;
+        Ok(connection(users, |u| u.id, User, UserCount(filter)))
+    }
 }
+
+/// Which accounts `users` lists; an absent field selects all.
+#[derive(InputObject, Default)]
+pub struct UserFilter {
+    pub status: Option<UserStatus>,
+    /// The approved role, or for an account not yet approved the role it asked for.
+    pub role: Option<Role>,
+}
+
+impl UserFilter {
+    fn into_domain(self) -> acc::UserFilter {
+        acc::UserFilter {
+            status: self.status.map(|s| match s {
+                UserStatus::Pending => acc::UserStatus::Pending,
+                UserStatus::Active => acc::UserStatus::Active,
+                UserStatus::Disabled => acc::UserStatus::Disabled,
+            }),
+            role: self.role.map(Into::into),
+        }
+    }
+}
+
+pub struct UserCount(acc::UserFilter);
+
+#[Object]
+impl UserCount {
+    /// The number of accounts the filter selects, over all pages.
+    async fn total_count(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        accounts(ctx).count_users(actor(ctx), &self.0).await.api()
+    }
+}
+
+pub type UserConnection = async_graphql::connection::Connection<String, User, UserCount>;
 
 #[derive(Default)]
 pub struct AccountMutation;
