@@ -46,6 +46,12 @@ pub struct AuditFilter {
 
 impl AuditFilter {
     fn into_domain(self) -> async_graphql::Result<a::AuditFilter> {
+        // PostgreSQL refuses NUL in text: a filter holding one is refused here, by name.
+        for (field, text) in [("entity", &self.entity), ("action", &self.action)] {
+            if let Some(text) = text {
+                domain::values::without_nul(field, text).api()?;
+            }
+        }
         Ok(a::AuditFilter {
             entity: self.entity,
             entity_id: parse_opt_id("entityId", &self.entity_id)?,
