@@ -61,7 +61,6 @@ async fn the_page_and_everything_it_loads_come_from_the_service() {
     for directive in [
         "default-src 'none'",
         "script-src 'self'",
-        "style-src 'self'",
         "connect-src 'self'",
         "img-src 'self' data:",
         "font-src 'self' data:",
@@ -71,6 +70,17 @@ async fn the_page_and_everything_it_loads_come_from_the_service() {
     ] {
         assert!(policy.contains(&directive), "{directive} in {policy:?}");
     }
+    let styles = policy
+        .iter()
+        .find(|d| d.starts_with("style-src "))
+        .expect("style-src");
+    assert!(
+        styles
+            .split_whitespace()
+            .skip(1)
+            .all(|source| source == "'self'" || source.starts_with("'sha256-")),
+        "styles only from the service or by hash: {styles}"
+    );
     assert!(!policy.iter().any(|d| d.contains("unsafe")), "{policy:?}");
 
     for external in ["http:", "https:", "//"] {

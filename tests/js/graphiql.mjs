@@ -1,6 +1,6 @@
 // GraphiQL in a real Chromium with no network beyond the service: opens the page, waits for the
-// documentation explorer to list `Query`, types a query, runs it and looks for an expected value
-// in the result. Exits 1 when any step fails, when the page asks for anything that is not on the
+// documentation explorer to list `Query`, types a query, runs it, looks for an expected value
+// in the result, and opens and closes the settings dialog. Exits 1 when any step fails, when the page asks for anything that is not on the
 // service's origin, or when the browser logs an error (a Content-Security-Policy violation among
 // them).
 //
@@ -106,6 +106,13 @@ try {
     .filter({ hasText: `"code": "${expected}"` })
     .waitFor();
   console.log(`the result shows "code": "${expected}"`);
+
+  // The dialogs write a <style> element of their own, which the policy must let through.
+  step = "opening the settings dialog";
+  await page.getByRole("button", { name: "Open settings dialog" }).click();
+  await page.getByRole("dialog").waitFor();
+  await page.keyboard.press("Escape");
+  await page.getByRole("dialog").waitFor({ state: "detached" });
 } catch (error) {
   problems.push(`while ${step}: ${error.message.split("\n")[0]}`);
 } finally {

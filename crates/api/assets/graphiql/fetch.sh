@@ -3,6 +3,8 @@
 # as published (not edited), and checks each against the SHA-256 written in VERSIONS.
 #
 #   crates/api/assets/graphiql/fetch.sh           fetch the versions VERSIONS names, check the sums
+#                                                 (the server's unit tests check the files here
+#                                                 against the same sums, without a network)
 #   crates/api/assets/graphiql/fetch.sh --update  fetch them and write the sums they have now
 #
 # To move to another version, change it in VERSIONS, run with --update, and read the diff: the
@@ -27,12 +29,16 @@ while read -r file spec inner sum; do
     (cd "$work" && npm pack --silent "$spec" >/dev/null)
     tar -xzf "$work/$package-${spec##*@}.tgz" -C "$work/$spec"
   fi
-  cp "$work/$spec/package/$inner" "$here/$file"
-  actual=$(sha256sum "$here/$file" | cut -d' ' -f1)
+  fetched="$work/$spec/package/$inner"
+  actual=$(sha256sum "$fetched" | cut -d' ' -f1)
   if $update; then
     sum="$actual"
-  elif [ "$actual" != "$sum" ]; then
-    echo "$file: SHA-256 $actual, VERSIONS says $sum" >&2
+  fi
+  # A file whose sum differs is reported and left as it was.
+  if [ "$actual" = "$sum" ]; then
+    cp "$fetched" "$here/$file"
+  else
+    echo "$file: the registry's has SHA-256 $actual, VERSIONS says $sum" >&2
     status=1
   fi
   printf '%s %s %s %s\n' "$file" "$spec" "$inner" "$sum" >> "$new_versions"

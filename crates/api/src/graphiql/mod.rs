@@ -49,8 +49,11 @@ const POLICY: [&str; 9] = [
     // React, GraphiQL and the boot script, all from here: no inline script and no eval.
     "script-src 'self'",
     // GraphiQL's stylesheet and the page's, from here. Element styles GraphiQL sets from script
-    // go through the CSSOM, which this does not govern, so no 'unsafe-inline' is needed.
-    "style-src 'self'",
+    // go through the CSSOM, which this does not govern, so no 'unsafe-inline' is needed. The one
+    // hash is the scroll lock GraphiQL's dialogs (settings, shortcuts) write as a <style>
+    // element: its text depends only on the page's margins and scrollbar, all zero on this page,
+    // so it is always the same. A GraphiQL that writes another text needs the hash it reports.
+    "style-src 'self' 'sha256-Y/huXlwoYkVyQlxwSVcCi1RCDGDCSVBzDt0hYP9qlTc='",
     // GraphiQL's stylesheet carries its fonts, and a few images, inline as data: URLs; the page
     // names a data: favicon so that the browser asks for none.
     "font-src 'self' data:",
@@ -175,6 +178,35 @@ mod tests {
         assert!(!PAGE.contains("//"), "no absolute URL: {}", *PAGE);
         assert!(!PAGE.contains("<script>"), "no inline script");
         assert!(!PAGE.contains("<style"), "no inline style");
+    }
+
+    /// What is embedded is what the registry published: every file `VERSIONS` names has the
+    /// SHA-256 written there, and every vendored file the page loads is named there.
+    #[test]
+    fn the_vendored_files_have_the_sums_their_versions_file_records() {
+        let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/graphiql");
+        let versions = std::fs::read_to_string(format!("{folder}/VERSIONS")).expect("VERSIONS");
+        let mut named = Vec::new();
+        for line in versions
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+        {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [file, _package, _inner, sum] = fields[..] else {
+                panic!("not <file> <package>@<version> <path> <sha256>: {line}");
+            };
+            let bytes = std::fs::read(format!("{folder}/{file}")).expect(file);
+            let actual: String = Sha256::digest(&bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(actual, sum, "{file}");
+            named.push(file);
+        }
+        let ours = ["page.css", "boot.js"];
+        for (file, _, _) in FILES.iter().filter(|(f, _, _)| !ours.contains(f)) {
+            assert!(named.contains(file), "{file} is not in VERSIONS");
+        }
     }
 
     #[test]
