@@ -9,6 +9,7 @@ mod errors;
 mod exchange;
 mod exchange_import;
 mod gaps;
+mod graphiql;
 mod helpers;
 mod hostile;
 mod matching;

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod config;
 pub mod error;
 pub mod export;
+pub mod graphiql;
 pub mod graphql;
 pub mod guard;
 pub mod import;

@@ -9,7 +9,6 @@ use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::{StatusCode, Uri};
 use actix_web::middleware::Condition;
 use actix_web::{App as HttpApp, HttpRequest, HttpResponse, HttpServer, web};
-use async_graphql::http::GraphiQLSource;
 use domain::{Error, Result};
 use sha2::{Digest, Sha256};
 
@@ -74,6 +73,7 @@ impl Application {
                         .route(web::post().to(graphql_post))
                         .route(web::get().to(graphql_get)),
                 )
+                .configure(crate::graphiql::routes)
                 .app_data(export_state.clone())
                 .configure(crate::export::routes)
                 .route("/healthz", web::get().to(healthz))
@@ -358,7 +358,7 @@ async fn graphql_get(state: web::Data<State>, http: HttpRequest) -> HttpResponse
         }
     };
     if params.query.is_none() && params.extensions.is_none() {
-        return graphiql().await;
+        return crate::graphiql::page().await;
     }
     state.app.services().metrics().graphql_requests.inc();
     let request = match params.into_request() {
@@ -391,12 +391,6 @@ async fn graphql_get(state: web::Data<State>, http: HttpRequest) -> HttpResponse
         anonymous.then(|| services.cache().ttl()),
         http.headers(),
     )
-}
-
-async fn graphiql() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint("/graphql").finish())
 }
 
 async fn healthz() -> HttpResponse {
