@@ -11,6 +11,7 @@ mod m20261130_000006_rollup_money_parts;
 mod m20261130_140000_sign_in_attempts;
 mod m20261130_210000_iati_activities;
 mod m20261130_211000_password_resets;
+mod m20261201_000100_change_log;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_140000_sign_in_attempts::Migration),
             Box::new(m20261130_210000_iati_activities::Migration),
             Box::new(m20261130_211000_password_resets::Migration),
+            Box::new(m20261201_000100_change_log::Migration),
         ]
     }
 }

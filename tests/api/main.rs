@@ -4,6 +4,7 @@
 mod accounts;
 mod accounts_admin;
 mod authorization;
+mod change_feed;
 mod editing;
 mod errors;
 mod exchange;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use domain::Result;
 use domain::account::Accounts;
 use domain::analytics::{Analytics, Matchmaking};
+use domain::changes::ChangeFeed;
 use domain::editing::Editor;
 use domain::exchange::Exchange;
 use domain::service::Catalog;
@@ -81,6 +82,7 @@ pub struct Services {
     catalog: Catalog,
     accounts: Accounts,
     editor: Editor,
+    changes: ChangeFeed,
     analytics: Analytics,
     matchmaking: Matchmaking,
     exchange: Exchange,
@@ -137,6 +139,7 @@ impl Services {
             accounts: Accounts::new(store.clone(), hasher, tokens),
             analytics: Analytics::new(store.clone()),
             matchmaking: Matchmaking::new(store.clone()),
+            changes: ChangeFeed::new(store.clone()),
             editor: Editor::new(store),
             jwt: settings.jwt.clone(),
             batch_window: settings.batch_window,
@@ -322,6 +325,7 @@ impl Services {
             .data(self.catalog.clone())
             .data(self.accounts.clone())
             .data(self.editor.clone())
+            .data(self.changes.clone())
             .data(self.analytics.clone())
             .data(self.matchmaking.clone())
             .data(self.jwt.clone())

@@ -8,6 +8,7 @@ pub mod account;
 pub mod actor;
 pub mod analytics;
 pub mod audit;
+pub mod changes;
 pub mod editing;
 pub mod entities;
 pub mod error;

@@ -107,6 +107,23 @@ pub fn funding_as_read_by(actor: &Actor, mut funding: Funding) -> Funding {
     funding
 }
 
+/// A follower of the change feed is shown the changes of the records it may read now, by the
+/// same rules as the lists: a draft's changes stay hidden from readers outside its organisation
+/// until it is published, and then all of them appear.
+pub fn change_feed_visibility(actor: &Actor) -> Visibility {
+    visibility(actor)
+}
+
+/// A save that takes a published record out of the published base (archive, back to draft) is
+/// shown to every follower, although most may no longer read the record: a mirror must learn
+/// to drop it, and the record was public until then, so nothing is disclosed.
+pub fn shows_withdrawal(
+    before: Option<PublicationStatus>,
+    after: Option<PublicationStatus>,
+) -> bool {
+    before == Some(PublicationStatus::Published) && after != Some(PublicationStatus::Published)
+}
+
 /// Published records are read by everyone; a draft by the secretariat, its owner, and the
 /// organisations `takes_part` names (the rule the lists apply). A change to a record the caller
 /// cannot read answers NOT_FOUND, so that drafts cannot be found by trying ids.

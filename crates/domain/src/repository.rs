@@ -21,6 +21,8 @@ pub struct PracticeFilter {
     pub scheme_id: Option<Id>,
     pub status: Option<PublicationStatus>,
     pub active_in_year: Option<i32>,
+    /// Practices saved (created, changed, published, archived) after this time.
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -52,6 +54,8 @@ pub struct SchemeFilter {
     pub association_id: Option<Id>,
     pub donor_id: Option<Id>,
     pub status: Option<PublicationStatus>,
+    /// Schemes saved after this time.
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -61,6 +65,8 @@ pub struct NeedFilter {
     pub status: Option<NeedStatus>,
     pub city_id: Option<Id>,
     pub country_code: Option<String>,
+    /// Needs saved after this time.
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Many-to-many and one-to-many relations loaded as id pairs `(from, to)`, batched by `from`.

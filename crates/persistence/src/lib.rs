@@ -9,6 +9,7 @@ mod analytics;
 mod audit;
 pub mod bulk;
 mod cells;
+mod changes;
 pub mod db;
 mod editing;
 mod entities;

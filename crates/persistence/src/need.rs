@@ -23,6 +23,9 @@ fn need_condition(backend: DbBackend, filter: &NeedFilter, vis: &Visibility) -> 
     if let Some(status) = filter.status {
         cond = cond.add(N::Status.eq(status.as_str()));
     }
+    if let Some(since) = filter.updated_since {
+        cond = cond.add(N::UpdatedAt.gt(since));
+    }
     if let Some(city_id) = filter.city_id {
         cond = cond.add(N::CityId.eq(city_id));
     }
@@ -84,6 +87,7 @@ pub(crate) async fn record(store: &SeaStore, id: Id) -> Result<Option<NeedRecord
 #[async_trait]
 impl Versioned for NeedRecord {
     versioned_as!(need::Entity => Need, "Need", id: need.id);
+    const PUBLICATION: Option<&'static str> = Some("publication");
 
     fn row(&self) -> need::ActiveModel {
         let n = &self.need;

@@ -75,6 +75,9 @@ fn practice_condition(backend: DbBackend, filter: &PracticeFilter, vis: &Visibil
             practice_scheme::Column::SchemeId.eq(scheme_id),
         ));
     }
+    if let Some(since) = filter.updated_since {
+        cond = cond.add(P::UpdatedAt.gt(since));
+    }
     if let Some(year) = filter.active_in_year {
         cond = cond.add(P::StartYear.lte(year)).add(
             Condition::any()
@@ -205,6 +208,7 @@ pub(crate) async fn record(store: &SeaStore, id: Id) -> Result<Option<PracticeRe
 #[async_trait]
 impl Versioned for PracticeRecord {
     versioned_as!(practice::Entity => Practice, "Practice", id: practice.id);
+    const PUBLICATION: Option<&'static str> = Some("status");
 
     fn row(&self) -> practice::ActiveModel {
         let p = &self.practice;

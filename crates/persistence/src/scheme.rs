@@ -25,6 +25,9 @@ fn scheme_condition(backend: DbBackend, filter: &SchemeFilter, vis: &Visibility)
     if let Some(status) = filter.status {
         cond = cond.add(S::Status.eq(status.as_str()));
     }
+    if let Some(since) = filter.updated_since {
+        cond = cond.add(S::UpdatedAt.gt(since));
+    }
     if let Some(open) = filter.open_for_applications {
         cond = cond.add(S::OpenForApplications.eq(open));
     }
@@ -164,6 +167,7 @@ pub(crate) async fn record(store: &SeaStore, id: Id) -> Result<Option<SchemeReco
 #[async_trait]
 impl Versioned for SchemeRecord {
     versioned_as!(support_scheme::Entity => SupportScheme, "SupportScheme", id: scheme.id);
+    const PUBLICATION: Option<&'static str> = Some("status");
 
     fn row(&self) -> support_scheme::ActiveModel {
         let s = &self.scheme;

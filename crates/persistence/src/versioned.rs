@@ -12,13 +12,17 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::actor::Affiliation;
 use domain::audit::AuditEntry;
+use domain::changes::ChangeKind;
 use domain::entities::Id;
+use domain::framework::PublicationStatus;
+use domain::policy;
 use domain::{Error, Result};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::Expr;
 use sea_orm::*;
 
 use crate::audit::write_audit_entry;
+use crate::changes::Logged;
 use crate::rollup::{Maintenance, Touched};
 use crate::store::{SeaStore, db_err};
 
@@ -50,6 +54,9 @@ pub(crate) trait Versioned: Sync {
     type Saved;
     /// The name NOT_FOUND and CONFLICT answers give the record.
     const NAME: &'static str;
+    /// The column holding the record's publication status, for records that have one: what
+    /// names a change in the change feed (see [`crate::changes`]).
+    const PUBLICATION: Option<&'static str> = None;
 
     /// The stored id; 0 for a record not yet created.
     fn id(&self) -> Id;
@@ -185,6 +192,10 @@ where
 {
     let now = Utc::now();
     let creating = expected_version.is_none();
+    let before = match expected_version {
+        None => None,
+        Some(_) => Some(stored_publication::<A>(txn, record.id()).await?),
+    };
     let rollups = match record.touched(creating) {
         Some(touched) => Some(Maintenance::begin(txn, touched).await?),
         None => None,
@@ -214,7 +225,74 @@ where
         .await
         .map_err(db_err)?
         .ok_or_else(|| Error::internal(format!("saved {} {id} vanished", A::NAME)))?;
+    log_save::<A>(txn, &saved, id, now, before).await?;
     A::saved(saved)
+}
+
+/// The publication status of the stored record `id`, before a save changes it.
+async fn stored_publication<A>(txn: &Txn, id: Id) -> Result<Option<PublicationStatus>>
+where
+    A: Versioned,
+    Model<A>: Sync,
+    <<A::Entity as EntityTrait>::PrimaryKey as PrimaryKeyTrait>::ValueType: From<i64>,
+{
+    if A::PUBLICATION.is_none() {
+        return Ok(None);
+    }
+    match A::Entity::find_by_id(id).one(txn).await.map_err(db_err)? {
+        Some(model) => publication::<A>(&model),
+        None => Ok(None),
+    }
+}
+
+fn publication<A: Versioned>(model: &Model<A>) -> Result<Option<PublicationStatus>> {
+    let Some(name) = A::PUBLICATION else {
+        return Ok(None);
+    };
+    match model.get(column::<A::Entity>(name, A::NAME)?) {
+        Value::String(Some(s)) => PublicationStatus::parse(&s, name).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// Logs the save of `saved` in the change feed; `before` is None for a new record, else the
+/// publication status it had.
+async fn log_save<A: Versioned>(
+    txn: &Txn,
+    saved: &Model<A>,
+    id: Id,
+    at: DateTime<Utc>,
+    before: Option<Option<PublicationStatus>>,
+) -> Result<()> {
+    let after = publication::<A>(saved)?;
+    let version = match saved.get(column::<A::Entity>("version", A::NAME)?) {
+        Value::Int(Some(v)) => v,
+        other => return Err(Error::internal(format!("{} version is {other:?}", A::NAME))),
+    };
+    let owner_kind =
+        match <A::Entity as EntityTrait>::Column::from_str("owner_kind").map(|c| saved.get(c)) {
+            Ok(Value::String(Some(k))) => Some(k),
+            _ => None,
+        };
+    let owner_id =
+        match <A::Entity as EntityTrait>::Column::from_str("owner_id").map(|c| saved.get(c)) {
+            Ok(Value::BigInt(Some(i))) => Some(i),
+            _ => None,
+        };
+    crate::changes::log_change(
+        txn,
+        Logged {
+            record_type: A::NAME,
+            record_id: id,
+            version,
+            kind: ChangeKind::of(before, after),
+            at,
+            status: after.map(|s| s.as_str().to_string()),
+            owner: owner_of(&owner_kind, owner_id)?,
+            withdrawn: policy::shows_withdrawal(before.flatten(), after),
+        },
+    )
+    .await
 }
 
 /// After an update touched no row: the record is gone, or someone else changed it first.

@@ -143,6 +143,7 @@ impl Params {
             scheme_id: self.id("schemeId")?,
             status: self.parsed("status", PublicationStatus::parse)?,
             active_in_year: self.year("activeInYear")?,
+            updated_since: None,
         })
     }
 
@@ -154,6 +155,7 @@ impl Params {
             status: self.parsed("status", NeedStatus::parse)?,
             city_id: self.id("cityId")?,
             country_code: self.one("countryCode")?.map(String::from),
+            updated_since: None,
         })
     }
 

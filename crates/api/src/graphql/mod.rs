@@ -7,6 +7,7 @@ pub mod account;
 pub mod analytics;
 pub mod association;
 pub mod audit;
+pub mod changes;
 pub mod city;
 pub mod connection;
 pub mod cost;
@@ -38,6 +39,7 @@ pub struct Query(
     account::AccountQuery,
     reference::RateQuery,
     audit::AuditQuery,
+    changes::ChangeQuery,
     analytics::AnalyticsQuery,
     analytics::MatchQuery,
 );

@@ -82,6 +82,8 @@ pub struct NeedFilter {
     pub status: Option<NeedStatus>,
     pub city_id: Option<ID>,
     pub country_code: Option<String>,
+    /// Needs saved (created, changed, published, matched) after this time.
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl FilterInput for NeedFilter {
@@ -98,6 +100,7 @@ impl FilterInput for NeedFilter {
             status: self.status.map(Into::into),
             city_id: parse_opt_id("cityId", &self.city_id)?,
             country_code: self.country_code,
+            updated_since: self.updated_since,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! and partners, the filter of `practices`, and the changes made to them.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
 use domain::editing as e;
 use domain::entities as d;
 use domain::framework::PublicationStatus as Status;
@@ -215,6 +216,9 @@ pub struct PracticeFilter {
     pub status: Option<PublicationStatus>,
     /// Practices that had started by this year and had not ended before it.
     pub active_in_year: Option<i32>,
+    /// Practices saved (created, changed, published, archived) after this time: what a mirror
+    /// reads again to catch up (see also `changes`).
+    pub updated_since: Option<DateTime<Utc>>,
     /// Words in the title, summary, context, outcomes or issues (case-insensitive).
     pub text: Option<String>,
 }
@@ -238,6 +242,7 @@ impl FilterInput for PracticeFilter {
             scheme_id: parse_opt_id("schemeId", &self.scheme_id)?,
             status: self.status.map(Into::into),
             active_in_year: self.active_in_year,
+            updated_since: self.updated_since,
             text: self.text,
         })
     }

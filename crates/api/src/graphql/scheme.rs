@@ -168,6 +168,8 @@ pub struct SupportSchemeFilter {
     /// Schemes this donor funds or operates.
     pub donor_id: Option<ID>,
     pub status: Option<PublicationStatus>,
+    /// Schemes saved (created, changed, published, archived) after this time.
+    pub updated_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl FilterInput for SupportSchemeFilter {
@@ -187,6 +189,7 @@ impl FilterInput for SupportSchemeFilter {
             association_id: parse_opt_id("associationId", &self.association_id)?,
             donor_id: parse_opt_id("donorId", &self.donor_id)?,
             status: self.status.map(Into::into),
+            updated_since: self.updated_since,
         })
     }
 }

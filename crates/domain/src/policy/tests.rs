@@ -407,3 +407,16 @@ fn everyone_signed_in_changes_only_their_own_password() {
         Some(1)
     );
 }
+
+#[test]
+fn the_change_feed_shows_what_the_lists_show_and_every_withdrawal() {
+    use crate::framework::PublicationStatus::{Archived, Draft, Published};
+    for (_, caller) in &CALLERS {
+        assert_eq!(change_feed_visibility(caller), visibility(caller));
+    }
+    assert!(shows_withdrawal(Some(Published), Some(Archived)));
+    assert!(shows_withdrawal(Some(Published), Some(Draft)));
+    assert!(!shows_withdrawal(Some(Draft), Some(Archived)));
+    assert!(!shows_withdrawal(Some(Published), Some(Published)));
+    assert!(!shows_withdrawal(None, None));
+}
