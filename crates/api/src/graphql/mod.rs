@@ -12,6 +12,7 @@ pub mod connection;
 pub mod cost;
 pub mod donor;
 pub mod enums;
+pub mod exchange;
 pub mod funding;
 pub mod ids;
 pub mod loaders;
@@ -54,6 +55,7 @@ pub struct Mutation(
     city::CityMutation,
     association::AssociationMutation,
     donor::DonorMutation,
+    exchange::ExchangeMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
