@@ -10,7 +10,7 @@ use domain::actor::Role;
 use domain::exchange::import::{Activity, ActivityReader, Read};
 use serde_json::json;
 
-use crate::helpers::{Seed, TestApp, TestUser, spawn_app_with};
+use crate::helpers::{Seed, TestApp, TestUser, error_code, spawn_app_with};
 
 fn fixtures(kind: &str) -> Vec<PathBuf> {
     fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -341,4 +341,123 @@ async fn an_export_imported_into_an_empty_base_exports_the_same_activities() {
     for (a, b) in before.iter().zip(&after) {
         assert_eq!(a, b, "{}", a.title);
     }
+}
+
+const IMPORT_MUTATION: &str = "mutation($file: Upload!) { importIati(file: $file) { version created updated unchanged skipped { line identifier reason } citiesCreated donorsCreated unmapped } }";
+
+/// A GraphQL multipart request (the spec Apollo's and urql's upload links send) carrying
+/// `file` as the `file` variable of [`IMPORT_MUTATION`].
+async fn upload(
+    app: &TestApp,
+    user: Option<&TestUser>,
+    file: &[u8],
+    preflight: bool,
+) -> (u16, serde_json::Value) {
+    let boundary = "c2c-test-boundary-7d1f";
+    let operations = json!({ "query": IMPORT_MUTATION, "variables": { "file": null } });
+    let mut body = Vec::new();
+    for (name, value) in [
+        ("operations", operations.to_string()),
+        ("map", json!({ "0": ["variables.file"] }).to_string()),
+    ] {
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .bytes(),
+        );
+    }
+    body.extend(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"activities.xml\"\r\nContent-Type: application/xml\r\n\r\n"
+        )
+        .bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+    let mut request = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body);
+    if preflight {
+        request = request.header("apollo-require-preflight", "true");
+    }
+    if let Some(user) = user {
+        request = request.bearer_auth(&user.access_token);
+    }
+    let response = request.send().await.expect("an answer");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON answer"))
+}
+
+#[tokio::test]
+async fn the_secretariat_uploads_a_file_and_gets_the_report() {
+    let app = TestApp::new().spawn().await;
+    let admin = app.admin().await;
+    let (status, first) = upload(&app, Some(&admin), TWO.as_bytes(), true).await;
+    assert_eq!(status, 200, "{first}");
+    let report = &first["data"]["importIati"];
+    assert_eq!(report["version"], "2.03", "{first}");
+    assert_eq!(report["created"], json!(["XM-TEST-1"]));
+    assert_eq!(report["skipped"][0]["line"], 23);
+    assert_eq!(report["skipped"][0]["identifier"], "XM-TEST-2");
+    assert_eq!(report["citiesCreated"], json!(["Estelí (NI)"]));
+    assert_eq!(count(&app, &admin, "practices").await, 1);
+    let draft = app
+        .data_as(
+            &admin,
+            "{ practices(first: 1) { nodes { status } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(draft["practices"]["nodes"][0]["status"], "DRAFT");
+
+    // The same file again changes nothing.
+    let (_, again) = upload(&app, Some(&admin), TWO.as_bytes(), true).await;
+    assert_eq!(
+        again["data"]["importIati"]["unchanged"],
+        json!(["XM-TEST-1"])
+    );
+    assert_eq!(again["data"]["importIati"]["created"], json!([]));
+    assert_eq!(count(&app, &admin, "practices").await, 1);
+}
+
+#[tokio::test]
+async fn uploads_are_refused_to_others_without_the_preflight_header_and_beyond_the_limit() {
+    let app = TestApp::new()
+        .seeded()
+        .with_user(Role::Practitioner)
+        .configure(|s| s.max_upload_bytes = 4096)
+        .spawn()
+        .await;
+    let admin = app.admin().await;
+    let practices = count(&app, &admin, "practices").await;
+    let (_, anonymous) = upload(&app, None, TWO.as_bytes(), true).await;
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED", "{anonymous}");
+    let practitioner = app.user_of(Role::Practitioner);
+    let (_, refused) = upload(&app, Some(practitioner), TWO.as_bytes(), true).await;
+    assert_eq!(error_code(&refused), "FORBIDDEN", "{refused}");
+
+    // A form another site's page could post without asking first.
+    let (status, no_header) = upload(&app, Some(&admin), TWO.as_bytes(), false).await;
+    assert_eq!(status, 400, "{no_header}");
+    assert_eq!(error_code(&no_header), "BAD_REQUEST");
+
+    let (status, not_xml) = upload(&app, Some(&admin), b"name,amount\nx,1\n", true).await;
+    assert_eq!(status, 200, "{not_xml}");
+    assert_eq!(error_code(&not_xml), "VALIDATION", "{not_xml}");
+    assert_eq!(not_xml["errors"][0]["extensions"]["field"], "file");
+
+    let large = TWO.repeat(4);
+    let (status, too_large) = upload(&app, Some(&admin), large.as_bytes(), true).await;
+    assert_eq!(status, 413, "{too_large}");
+    assert_eq!(
+        count(&app, &admin, "practices").await,
+        practices,
+        "nothing written"
+    );
 }

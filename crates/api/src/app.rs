@@ -92,6 +92,7 @@ pub struct Services {
     cache: ResponseCache,
     persisted: PersistedQueries,
     metrics: Arc<Metrics>,
+    importer: crate::import::Importer,
 }
 
 /// An HTTP answer to a GraphQL request, whether it carried errors, and the body of a
@@ -136,6 +137,7 @@ impl Services {
             metrics,
             catalog: Catalog::new(store.clone()),
             exchange: Exchange::new(Catalog::new(store.clone()), store.clone()),
+            importer: crate::import::Importer::new(store.clone()),
             accounts: Accounts::new(store.clone(), hasher, tokens),
             analytics: Analytics::new(store.clone()),
             matchmaking: Matchmaking::new(store.clone()),
@@ -328,6 +330,7 @@ impl Services {
             .data(self.changes.clone())
             .data(self.analytics.clone())
             .data(self.matchmaking.clone())
+            .data(self.importer.clone())
             .data(self.jwt.clone())
             .data(ClientKey::of(&actor, &client))
             .data(ClientAddress(client))

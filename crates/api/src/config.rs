@@ -13,6 +13,9 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://c2c-forum.db?mode=rwc";
 pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_millis(2);
 /// Largest request body accepted on `POST /graphql`.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// The largest multipart request (a file uploaded to `importIati`) by default; larger files are
+/// imported with the command line, which streams them.
+pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 32 * 1024 * 1024;
 /// The IATI identifier exports report under until the operator sets the publisher's own
 /// (registered with IATI: an agency prefix and a number, such as `XM-DAC-41120`).
 pub const DEFAULT_IATI_REPORTING_ORG: &str = "XX-C2C-FORUM";
@@ -54,6 +57,8 @@ pub struct Settings {
     pub iati_reporting_org: String,
     /// GraphQL operations taking this long or longer are logged at WARN.
     pub slow_operation: Duration,
+    /// The largest multipart request body taken (see [`DEFAULT_MAX_UPLOAD_BYTES`]).
+    pub max_upload_bytes: usize,
 }
 
 impl Default for Settings {
@@ -75,6 +80,7 @@ impl Default for Settings {
             trusted_documents: None,
             iati_reporting_org: DEFAULT_IATI_REPORTING_ORG.into(),
             slow_operation: crate::observe::DEFAULT_SLOW_OPERATION,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
         }
     }
 }

@@ -35,6 +35,8 @@ struct State {
     /// a comparison takes says nothing about the token.
     metrics_token: Option<[u8; 32]>,
     trusted_proxies: Vec<std::net::IpAddr>,
+    /// The largest multipart request body (a file to import) taken.
+    max_upload_bytes: usize,
 }
 
 impl Application {
@@ -52,6 +54,7 @@ impl Application {
                 .filter(|t| !t.is_empty())
                 .map(digest),
             trusted_proxies: settings.trusted_proxies.clone(),
+            max_upload_bytes: settings.max_upload_bytes,
         });
         let export_state = web::Data::new(crate::export::ExportState::new(
             app.clone(),
@@ -70,6 +73,11 @@ impl Application {
                             !cors_origins.is_empty(),
                             cors(&cors_origins),
                         ))
+                        .route(
+                            web::post()
+                                .guard(actix_web::guard::fn_guard(is_multipart))
+                                .to(graphql_multipart),
+                        )
                         .route(web::post().to(graphql_post))
                         .route(web::get().to(graphql_get)),
                 )
@@ -180,14 +188,19 @@ pub fn checked_origins(origins: &[String]) -> Result<Vec<String>> {
         .collect()
 }
 
-/// Browsers on `origins` may POST JSON with a bearer token and read the answer; preflights from
+/// Browsers on `origins` may POST JSON (or an upload) with a bearer token and read the answer; preflights from
 /// other origins are refused and their requests get no CORS headers.
 fn cors(origins: &[String]) -> Cors {
     origins
         .iter()
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
         .allowed_methods(["GET", "POST"])
-        .allowed_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .allowed_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::HeaderName::from_static(PREFLIGHT_HEADERS[0]),
+            header::HeaderName::from_static(PREFLIGHT_HEADERS[1]),
+        ])
         .max_age(3600)
 }
 
@@ -256,7 +269,16 @@ async fn graphql_post(
             ));
         }
     };
-    let (actor, client) = match caller(&state, &http).await {
+    run_post(&state, &http, request).await
+}
+
+/// Answers a request that came with POST, as its caller.
+async fn run_post(
+    state: &State,
+    http: &HttpRequest,
+    request: async_graphql::Request,
+) -> HttpResponse {
+    let (actor, client) = match caller(state, http).await {
         Ok(caller) => caller,
         Err(refused) => return refused,
     };
@@ -267,9 +289,79 @@ async fn graphql_post(
         .answer(request, actor, client, graphql_response, Method::Post)
         .await;
     if answer.failed {
-        count_error(&state);
+        count_error(state);
     }
     answer.response
+}
+
+/// A multipart body (the GraphQL multipart request spec): how a file reaches `importIati`.
+fn is_multipart(ctx: &actix_web::guard::GuardContext) -> bool {
+    ctx.head()
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("multipart/form-data"))
+}
+
+/// Headers no HTML form can set: a page of another origin that sends one must pass a CORS
+/// preflight first, as it must to send JSON.
+const PREFLIGHT_HEADERS: [&str; 2] = ["apollo-require-preflight", "graphql-require-preflight"];
+
+async fn graphql_multipart(
+    state: web::Data<State>,
+    http: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    state.app.services().metrics().graphql_requests.inc();
+    if !PREFLIGHT_HEADERS
+        .iter()
+        .any(|name| http.headers().contains_key(*name))
+    {
+        count_error(&state);
+        return HttpResponse::BadRequest().json(error_body(
+            BAD_REQUEST,
+            "a multipart request carries the header Apollo-Require-Preflight (or GraphQL-Require-Preflight)",
+        ));
+    }
+    let limit = state.max_upload_bytes;
+    let body = match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => {
+            count_error(&state);
+            return HttpResponse::BadRequest().json(error_body(
+                BAD_REQUEST,
+                "the request body could not be read",
+            ));
+        }
+        Err(_) => {
+            count_error(&state);
+            return HttpResponse::PayloadTooLarge().json(error_body(
+                BAD_REQUEST,
+                &format!("the request body is larger than {limit} bytes"),
+            ));
+        }
+    };
+    let content_type = http
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let options = async_graphql::http::MultipartOptions::default()
+        .max_num_files(1)
+        .max_file_size(limit);
+    let request = match async_graphql::http::receive_body(content_type, &body[..], options).await {
+        Ok(request) => request,
+        Err(e) => {
+            count_error(&state);
+            return HttpResponse::BadRequest().json(error_body(
+                BAD_REQUEST,
+                &crate::guard::bounded(&format!(
+                    "the body is not a GraphQL multipart request: {e}"
+                )),
+            ));
+        }
+    };
+    run_post(&state, &http, request).await
 }
 
 /// Who is asking: the actor of the bearer token, and the client address budgets are kept by

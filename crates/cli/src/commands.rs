@@ -207,6 +207,9 @@ pub struct ServeArgs {
     /// The publisher's IATI organisation identifier, reported by GET /export/iati/activities.xml.
     #[arg(long = "reporting-org", env = "C2C_IATI_REPORTING_ORG", default_value = DEFAULT_IATI_REPORTING_ORG)]
     pub reporting_org: String,
+    /// The largest multipart request (an IATI file uploaded to importIati), in bytes.
+    #[arg(long, env = "C2C_MAX_UPLOAD_BYTES", default_value_t = api::config::DEFAULT_MAX_UPLOAD_BYTES)]
+    pub max_upload_bytes: usize,
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -262,6 +265,7 @@ pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
         response_cache_ttl_ms,
         trusted_documents,
         reporting_org,
+        max_upload_bytes,
     } = args;
     let jwt = api::config::jwt_keys(jwt_secret.as_deref(), dev)
         .map_err(|e| format!("jwt_secret: {e}"))?;
@@ -299,6 +303,7 @@ pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
         },
         trusted_documents,
         iati_reporting_org: reporting_org,
+        max_upload_bytes,
     })
 }
 

@@ -44,6 +44,10 @@ pub const OVERLAPS: usize = 5_000;
 /// Results by theme count every practice's indicators.
 pub const RESULTS: usize = 2_000;
 
+/// An IATI import reads a whole file and writes every activity in one transaction: an
+/// expensive request, of which only a few run at once.
+pub const IMPORT: usize = EXPENSIVE;
+
 /// The inventory counts every table and facet.
 pub const INVENTORY: usize = 1_000;
 

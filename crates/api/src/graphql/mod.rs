@@ -13,6 +13,7 @@ pub mod connection;
 pub mod cost;
 pub mod donor;
 pub mod enums;
+pub mod exchange;
 pub mod funding;
 pub mod ids;
 pub mod loaders;
@@ -56,6 +57,7 @@ pub struct Mutation(
     city::CityMutation,
     association::AssociationMutation,
     donor::DonorMutation,
+    exchange::ExchangeMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
