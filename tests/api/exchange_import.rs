@@ -345,53 +345,13 @@ async fn an_export_imported_into_an_empty_base_exports_the_same_activities() {
 
 const IMPORT_MUTATION: &str = "mutation($file: Upload!) { importIati(file: $file) { version created updated unchanged skipped { line identifier reason } citiesCreated donorsCreated unmapped } }";
 
-/// A GraphQL multipart request (the spec Apollo's and urql's upload links send) carrying
-/// `file` as the `file` variable of [`IMPORT_MUTATION`].
 async fn upload(
     app: &TestApp,
     user: Option<&TestUser>,
     file: &[u8],
     preflight: bool,
 ) -> (u16, serde_json::Value) {
-    let boundary = "c2c-test-boundary-7d1f";
-    let operations = json!({ "query": IMPORT_MUTATION, "variables": { "file": null } });
-    let mut body = Vec::new();
-    for (name, value) in [
-        ("operations", operations.to_string()),
-        ("map", json!({ "0": ["variables.file"] }).to_string()),
-    ] {
-        body.extend(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .bytes(),
-        );
-    }
-    body.extend(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"activities.xml\"\r\nContent-Type: application/xml\r\n\r\n"
-        )
-        .bytes(),
-    );
-    body.extend_from_slice(file);
-    body.extend(format!("\r\n--{boundary}--\r\n").bytes());
-    let mut request = app
-        .client
-        .post(format!("{}/graphql", app.address))
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body);
-    if preflight {
-        request = request.header("apollo-require-preflight", "true");
-    }
-    if let Some(user) = user {
-        request = request.bearer_auth(&user.access_token);
-    }
-    let response = request.send().await.expect("an answer");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("a JSON answer"))
+    app.upload_as(user, IMPORT_MUTATION, file, preflight).await
 }
 
 #[tokio::test]

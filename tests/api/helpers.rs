@@ -321,6 +321,57 @@ impl TestApp {
             .await
     }
 
+    /// A GraphQL multipart request (the spec Apollo's and urql's upload links send) carrying
+    /// `file` as the `$file` variable of `query`; `preflight` adds the header browsers cannot send
+    /// without asking first. Answers the status and the JSON body.
+    pub async fn upload_as(
+        &self,
+        user: Option<&TestUser>,
+        query: &str,
+        file: &[u8],
+        preflight: bool,
+    ) -> (u16, Value) {
+        let boundary = "c2c-test-boundary-7d1f";
+        let operations = json!({ "query": query, "variables": { "file": null } });
+        let mut body = Vec::new();
+        for (name, value) in [
+            ("operations", operations.to_string()),
+            ("map", json!({ "0": ["variables.file"] }).to_string()),
+        ] {
+            body.extend(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .bytes(),
+            );
+        }
+        body.extend(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"activities.xml\"\r\nContent-Type: application/xml\r\n\r\n"
+            )
+            .bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend(format!("\r\n--{boundary}--\r\n").bytes());
+        let mut request = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        if preflight {
+            request = request.header("apollo-require-preflight", "true");
+        }
+        if let Some(user) = user {
+            request = request.bearer_auth(&user.access_token);
+        }
+        let response = request.send().await.expect("an answer");
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON answer"))
+    }
+
     pub async fn graphql_with_token(
         &self,
         token: Option<&str>,
