@@ -355,6 +355,7 @@ async fn csv_lists_apply_the_graphql_filters_and_read_rules() {
         ("practices.csv?themes=GARDENING", "themes"),
         ("practices.csv?tehmes=HOUSING", "tehmes"),
         ("needs.csv?cityId=abc", "cityId"),
+        ("needs.csv?updatedSince=yesterday", "updatedSince"),
         ("funding-gaps.csv", "by"),
     ] {
         let response = app
@@ -371,4 +372,58 @@ async fn csv_lists_apply_the_graphql_filters_and_read_rules() {
         );
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{path}");
     }
+}
+
+#[tokio::test]
+async fn csv_lists_take_updated_since_as_the_graphql_lists_do() {
+    let app = TestApp::new().seeded().spawn().await;
+    let admin = app.admin().await;
+    let practice = first_practice(&app).await;
+    let version = app
+        .data_as(
+            &admin,
+            "query($id: ID!) { practice(id: $id) { version } }",
+            json!({ "id": practice }),
+        )
+        .await["practice"]["version"]
+        .as_i64()
+        .unwrap();
+
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.data_as(
+        &admin,
+        "mutation($id: ID!, $v: Int!) { updatePractice(id: $id, version: $v, input: { summary: \"Revised\" }) { id } }",
+        json!({ "id": practice, "v": version }),
+    )
+    .await;
+
+    let listed = app
+        .data(
+            "query($t: DateTime) { practices(first: 100, filter: { updatedSince: $t }) { edges { node { id } } } }",
+            json!({ "t": since }),
+        )
+        .await;
+    let expected: Vec<String> = listed["practices"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(expected.len(), 1, "{listed}");
+
+    let (status, rows) = csv_as(&app, None, &format!("practices.csv?updatedSince={since}")).await;
+    assert_eq!(status, 200, "{rows:?}");
+    let ids: Vec<String> = rows[1..].iter().map(|r| r[0].clone()).collect();
+    assert_eq!(ids, expected);
+    let (_, all) = csv_as(&app, None, "practices.csv").await;
+    assert!(
+        all.len() > rows.len() + 1,
+        "without the filter, every practice"
+    );
+
+    let (status, needs) = csv_as(&app, None, &format!("needs.csv?updatedSince={since}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(needs.len(), 1, "no need was saved since: the header alone");
 }

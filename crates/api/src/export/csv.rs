@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
 use domain::analytics::{FundingGapCell, GapDimension, GapFilter};
 use domain::entities::{Id, Need};
 use domain::exchange::{ActivityRecord, EXPORT_PAGE, Exchange};
@@ -90,6 +91,17 @@ impl Params {
         })
     }
 
+    /// An RFC 3339 time, as GraphQL's `DateTime` takes it.
+    fn time(&self, name: &str) -> Result<Option<DateTime<Utc>>> {
+        self.parsed(name, |v, field| {
+            DateTime::parse_from_rfc3339(v)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    Error::validation(field, "is not an RFC 3339 time (2026-12-01T00:00:00Z)")
+                })
+        })
+    }
+
     fn hxl(&self) -> Result<bool> {
         match self.one("hxl")? {
             None | Some("0") | Some("false") => Ok(false),
@@ -130,6 +142,7 @@ impl Params {
             "schemeId",
             "status",
             "activeInYear",
+            "updatedSince",
         ])?;
         Ok(PracticeFilter {
             text: self.text(),
@@ -143,19 +156,26 @@ impl Params {
             scheme_id: self.id("schemeId")?,
             status: self.parsed("status", PublicationStatus::parse)?,
             active_in_year: self.year("activeInYear")?,
-            updated_since: None,
+            updated_since: self.time("updatedSince")?,
         })
     }
 
     fn need_filter(&self) -> Result<NeedFilter> {
-        self.only(&["text", "themes", "status", "cityId", "countryCode"])?;
+        self.only(&[
+            "text",
+            "themes",
+            "status",
+            "cityId",
+            "countryCode",
+            "updatedSince",
+        ])?;
         Ok(NeedFilter {
             text: self.text(),
             themes: self.list("themes", Theme::parse)?,
             status: self.parsed("status", NeedStatus::parse)?,
             city_id: self.id("cityId")?,
             country_code: self.one("countryCode")?.map(String::from),
-            updated_since: None,
+            updated_since: self.time("updatedSince")?,
         })
     }
 
