@@ -54,17 +54,33 @@ pub async fn request_id(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = request_id_of(request.headers().get(&REQUEST_ID_HEADER));
+    // `otel.*` and `http.*` name the span as OpenTelemetry's HTTP conventions do; recorded only
+    // when traces are exported, since they would repeat method and path on every log line.
     let span = tracing::info_span!(
         "request",
         request_id = %id,
         method = %request.method(),
         path = %request.path(),
+        otel.name = tracing::field::Empty,
+        otel.kind = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
     );
+    let traced = crate::telemetry::exports_traces();
+    if traced {
+        span.record(
+            "otel.name",
+            tracing::field::display(format_args!("{} {}", request.method(), request.path())),
+        );
+        span.record("otel.kind", "server");
+    }
     let started = Instant::now();
     let answered = REQUEST_ID
         .scope(id.clone(), next.call(request).instrument(span.clone()))
         .await;
     let mut response = answered?;
+    if traced {
+        span.record("http.response.status_code", response.status().as_u16());
+    }
     span.in_scope(|| {
         tracing::info!(
             status = response.status().as_u16(),

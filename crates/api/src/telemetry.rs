@@ -1,10 +1,18 @@
 //! Logging: `RUST_LOG` decides what is printed (default `info`), as text or as one JSON object a
-//! line (`--log-format json`) for log collectors.
+//! line (`--log-format json`) for log collectors. Optionally the spans (one per request, with its
+//! id, method, path and status) are also exported as OpenTelemetry traces over OTLP/HTTP.
 
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use tracing_subscriber::EnvFilter;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum LogFormat {
@@ -36,15 +44,72 @@ impl LogFormat {
     }
 }
 
+/// Where traces go: an OpenTelemetry collector's OTLP/HTTP base address (`/v1/traces` is added,
+/// as for `OTEL_EXPORTER_OTLP_ENDPOINT`) and the `service.name` they carry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Otlp {
+    pub endpoint: String,
+    pub service_name: String,
+}
+
+/// What [`init_with`] started; [`Telemetry::shutdown`] sends the traces still buffered.
+#[must_use = "shut it down at exit, or the last traces are lost"]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Flushes and stops the trace export. Blocks until the collector has answered (or its
+    /// timeout): call it outside the async runtime.
+    pub fn shutdown(self) {
+        if let Some(provider) = self.provider
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("c2c-forum: the last traces were not exported: {e}");
+        }
+    }
+}
+
+static EXPORTS_TRACES: AtomicBool = AtomicBool::new(false);
+
+/// Whether spans go to a collector (so that spans fill in what only traces need).
+pub fn exports_traces() -> bool {
+    EXPORTS_TRACES.load(Ordering::Relaxed)
+}
+
 /// Installs the global subscriber once, as text on standard output; later calls (tests start
 /// many apps) do nothing.
 pub fn init() {
-    init_with(LogFormat::Text);
+    install(LogFormat::Text, std::io::stdout);
 }
 
-/// [`init`] in the given format.
-pub fn init_with(format: LogFormat) {
-    install(format, std::io::stdout);
+/// Logs in `format` on standard output and, with `otlp`, exports traces. Builds the exporter's
+/// HTTP client, which must not happen inside the async runtime: call it before starting one.
+pub fn init_with(format: LogFormat, otlp: Option<&Otlp>) -> Result<Telemetry, String> {
+    let provider = otlp.map(tracer_provider).transpose()?;
+    let tracer = provider.as_ref().map(|p| p.tracer("c2c-forum"));
+    if subscriber(format, std::io::stdout, tracer) && provider.is_some() {
+        EXPORTS_TRACES.store(true, Ordering::Relaxed);
+    }
+    Ok(Telemetry { provider })
+}
+
+fn tracer_provider(otlp: &Otlp) -> Result<SdkTracerProvider, String> {
+    let endpoint = format!("{}/v1/traces", otlp.endpoint.trim_end_matches('/'));
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(endpoint.clone())
+        .with_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| format!("the OTLP exporter to {endpoint} cannot start: {e}"))?;
+    Ok(SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(
+            Resource::builder()
+                .with_service_name(otlp.service_name.clone())
+                .build(),
+        )
+        .build())
 }
 
 /// Installs the global subscriber writing to `writer`, unless one is installed already; tells
@@ -53,20 +118,37 @@ pub fn install<W>(format: LogFormat, writer: W) -> bool
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
+    subscriber(format, writer, None)
+}
+
+fn subscriber<W>(
+    format: LogFormat,
+    writer: W,
+    tracer: Option<opentelemetry_sdk::trace::Tracer>,
+) -> bool
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let lines = tracing_subscriber::fmt::layer()
         .with_target(false)
         .with_writer(writer);
-    match format {
-        LogFormat::Text => builder.try_init().is_ok(),
-        LogFormat::Json => builder
+    let lines = match format {
+        LogFormat::Text => lines.boxed(),
+        LogFormat::Json => lines
             .json()
             .flatten_event(true)
             .with_current_span(false)
             .with_span_list(true)
-            .try_init()
-            .is_ok(),
-    }
+            .boxed(),
+    };
+    let traces = tracer.map(|t| tracing_opentelemetry::layer().with_tracer(t));
+    // The filter applies to both: a span RUST_LOG leaves out is neither logged nor exported.
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(traces)
+        .with(lines)
+        .try_init()
+        .is_ok()
 }

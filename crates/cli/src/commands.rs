@@ -21,12 +21,36 @@ pub struct Cli {
     /// How log lines are written: text, or json (one object a line).
     #[arg(long, env = "C2C_LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: api::telemetry::LogFormat,
+    /// Export traces (a span per request) over OTLP/HTTP to this OpenTelemetry collector, e.g.
+    /// http://127.0.0.1:4318 (`/v1/traces` is added); none when absent.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` the traces carry.
+    #[arg(
+        long,
+        env = "OTEL_SERVICE_NAME",
+        default_value = "c2c-forum",
+        global = true
+    )]
+    pub otlp_service_name: String,
     /// A TOML file of settings (keys as `config check` prints them); flags and environment
     /// variables win over it.
     #[arg(long, env = "C2C_CONFIG", global = true)]
     pub config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    pub fn otlp(&self) -> Option<api::telemetry::Otlp> {
+        self.otlp_endpoint
+            .as_ref()
+            .filter(|e| !e.is_empty())
+            .map(|endpoint| api::telemetry::Otlp {
+                endpoint: endpoint.clone(),
+                service_name: self.otlp_service_name.clone(),
+            })
+    }
 }
 
 #[derive(Subcommand, Debug, Clone)]

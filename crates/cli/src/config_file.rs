@@ -42,11 +42,13 @@ pub fn file_path(args: &[OsString], env: Option<OsString>) -> Option<PathBuf> {
     env.filter(|p| !p.is_empty()).map(PathBuf::from)
 }
 
-/// The settings a file may set: the arguments of `serve`, and the log format.
+/// The settings a file may set: the arguments of `serve`, the log format and the trace export.
 fn settable(command: &clap::Command) -> Vec<(&clap::Arg, bool)> {
     let root = command
         .get_arguments()
-        .filter(|a| a.get_id() == "log_format")
+        .filter(|a| {
+            ["log_format", "otlp_endpoint", "otlp_service_name"].contains(&a.get_id().as_str())
+        })
         .map(|a| (a, true));
     let serve = command
         .find_subcommand("serve")

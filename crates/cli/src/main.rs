@@ -3,8 +3,7 @@
 mod commands;
 mod config_file;
 
-#[actix_web::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let loaded = match config_file::load(std::env::args_os().collect()) {
         Ok(loaded) => loaded,
         Err(message) => {
@@ -12,8 +11,18 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    api::telemetry::init_with(loaded.cli.log_format);
-    match commands::run(&loaded).await {
+    // Before the runtime starts: the trace exporter's HTTP client must be built outside it.
+    let telemetry =
+        match api::telemetry::init_with(loaded.cli.log_format, loaded.cli.otlp().as_ref()) {
+            Ok(telemetry) => telemetry,
+            Err(message) => {
+                eprintln!("c2c-forum: {message}");
+                return std::process::ExitCode::from(2);
+            }
+        };
+    let outcome = actix_web::rt::System::new().block_on(commands::run(&loaded));
+    telemetry.shutdown();
+    match outcome {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("c2c-forum: {message}");
