@@ -22,7 +22,7 @@ impl RecordDates for SeaStore {
             .column(practice::Column::Id)
             .column(practice::Column::CreatedAt)
             .column(practice::Column::UpdatedAt)
-            .filter(practice::Column::Id.is_in(ids.iter().copied()))
+            .filter(practice::Column::Id.is_in(crate::query::in_list(ids)))
             .into_tuple::<(Id, DateTime<Utc>, DateTime<Utc>)>()
             .all(self.connection())
             .await

@@ -141,7 +141,7 @@ impl PracticeRepository for SeaStore {
             return Ok(vec![]);
         }
         let mut select = practice_city::Entity::find()
-            .filter(practice_city::Column::CityId.is_in(city_ids.iter().copied()));
+            .filter(practice_city::Column::CityId.is_in(crate::query::in_list(city_ids)));
         if *vis != Visibility::Everything {
             select = select.filter(practice_visible_at(
                 (practice_city::Entity, practice_city::Column::PracticeId),

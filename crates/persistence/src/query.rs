@@ -298,7 +298,7 @@ impl TagTable {
                 Alias::new("value"),
             ])
             .from(Alias::new(self.table))
-            .and_where(Expr::col(Alias::new(self.owner)).is_in(ids.iter().copied()))
+            .and_where(Expr::col(Alias::new(self.owner)).is_in(in_list(ids)))
             .to_owned();
         let rows = db.query_all(&stmt).await.map_err(db_err)?;
         let triples = rows
@@ -315,6 +315,26 @@ impl TagTable {
     }
 }
 
+/// The values of an `IN` list, padded by repeating the last to the next of a few fixed lengths
+/// (powers of two to 1,024, then multiples of 1,024). Each length of a list is another statement,
+/// which the driver prepares and keeps (100 a connection): with lists of every length, an export
+/// of 200,000 practices filled that cache with statements of hundreds of parameters, about 100 MB
+/// held for nothing. Repeated values select nothing more.
+pub(crate) fn in_list<T: Clone>(values: &[T]) -> Vec<T> {
+    let n = values.len();
+    let padded = if n <= 1024 {
+        n.next_power_of_two()
+    } else {
+        n.div_ceil(1024) * 1024
+    };
+    let mut out = Vec::with_capacity(padded);
+    out.extend_from_slice(values);
+    if let Some(last) = values.last() {
+        out.resize(padded, last.clone());
+    }
+    out
+}
+
 /// The rows of `E` whose `id` is among `ids` and that satisfy `cond`, mapped; one statement.
 pub(crate) async fn by_ids<E: EntityTrait, T>(
     db: &DatabaseConnection,
@@ -327,7 +347,7 @@ pub(crate) async fn by_ids<E: EntityTrait, T>(
         return Ok(vec![]);
     }
     let rows = E::find()
-        .filter(cond.add(id.is_in(ids.iter().copied())))
+        .filter(cond.add(id.is_in(in_list(ids))))
         .all(db)
         .await
         .map_err(db_err)?;
@@ -344,7 +364,7 @@ pub(crate) async fn children<E: EntityTrait>(
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let mut select = E::find().filter(owner.is_in(ids.iter().copied()));
+    let mut select = E::find().filter(owner.is_in(in_list(ids)));
     for column in order {
         select = select.order_by_asc(*column);
     }
@@ -438,7 +458,7 @@ fn distinct_pairs(
         .expr_as(Expr::col(Alias::new(parent)), Alias::new("parent"))
         .expr_as(Expr::col(Alias::new(child)), Alias::new("child"))
         .from(table)
-        .and_where(Expr::col(Alias::new(parent)).is_in(parents.iter().copied()))
+        .and_where(Expr::col(Alias::new(parent)).is_in(in_list(parents)))
         .and_where(Expr::col(Alias::new(child)).is_not_null())
         .cond_where(cond)
         .to_owned()
@@ -594,7 +614,7 @@ fn nested_page_select(
         );
     t.from(&mut numbered);
     numbered
-        .and_where(Expr::col(parent).is_in(parents.iter().copied()))
+        .and_where(Expr::col(parent).is_in(in_list(parents)))
         .cond_where(t.visible.clone());
     if let Some(after) = page.after {
         numbered.and_where(Expr::col(child).gt(after));
@@ -642,7 +662,7 @@ impl NestedRepository for SeaStore {
         stmt.column(parent.clone())
             .expr(Expr::col(Alias::new(t.child)).count());
         t.from(&mut stmt);
-        stmt.and_where(Expr::col(parent.clone()).is_in(parents.iter().copied()))
+        stmt.and_where(Expr::col(parent.clone()).is_in(in_list(parents)))
             .cond_where(t.visible.clone())
             .group_by_col(parent);
         pairs(self.connection(), stmt).await
@@ -655,9 +675,11 @@ impl NestedRepository for SeaStore {
         }
         // Both id sets in one statement; the few rows that pair a city with another city's
         // practice are dropped here.
+        let cities: Vec<Id> = pairs.iter().map(|p| p.0).collect();
+        let practices: Vec<Id> = pairs.iter().map(|p| p.1).collect();
         let rows = practice_city::Entity::find()
-            .filter(C::CityId.is_in(pairs.iter().map(|p| p.0)))
-            .filter(C::PracticeId.is_in(pairs.iter().map(|p| p.1)))
+            .filter(C::CityId.is_in(in_list(&cities)))
+            .filter(C::PracticeId.is_in(in_list(&practices)))
             .all(self.connection())
             .await
             .map_err(db_err)?;
@@ -676,5 +698,27 @@ impl NestedRepository for SeaStore {
             mapping::funding,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod in_list_tests {
+    use super::in_list;
+
+    #[test]
+    fn lists_are_padded_with_their_last_value_to_a_few_lengths() {
+        assert_eq!(in_list::<i64>(&[]), Vec::<i64>::new());
+        assert_eq!(in_list(&[7]), vec![7]);
+        assert_eq!(in_list(&[1, 2, 3]), vec![1, 2, 3, 3]);
+        let lengths: std::collections::BTreeSet<usize> = (1..=5000)
+            .map(|n| in_list(&(0..n).collect::<Vec<i64>>()).len())
+            .collect();
+        // 1, 2, 4, …, 1024, then 2048, 3072, 4096, 5120.
+        assert_eq!(lengths.len(), 15, "{lengths:?}");
+        let long: Vec<i64> = (0..1500).collect();
+        let padded = in_list(&long);
+        assert_eq!(padded.len(), 2048);
+        assert_eq!(&padded[..1500], &long[..]);
+        assert!(padded[1500..].iter().all(|v| *v == 1499));
     }
 }

@@ -17,7 +17,7 @@ use sea_orm::*;
 use crate::entities::*;
 use crate::mapping;
 use crate::query::{
-    self, practice_visible, scheme_visible, visible_practice_ids, visible_scheme_ids,
+    self, in_list, practice_visible, scheme_visible, visible_practice_ids, visible_scheme_ids,
 };
 use crate::store::{SeaStore, db_err};
 
@@ -28,7 +28,7 @@ impl ReferenceRepository for SeaStore {
             return Ok(vec![]);
         }
         let rows = country::Entity::find()
-            .filter(country::Column::Code.is_in(codes.iter().cloned()))
+            .filter(country::Column::Code.is_in(in_list(codes)))
             .all(self.connection())
             .await
             .map_err(db_err)?;
@@ -56,7 +56,7 @@ fn pair_select(
         .column(Alias::new(from))
         .column(Alias::new(to))
         .from(Alias::new(table))
-        .and_where(Expr::col(Alias::new(from)).is_in(ids.iter().copied()))
+        .and_where(Expr::col(Alias::new(from)).is_in(in_list(ids)))
         .and_where(Expr::col(Alias::new(to)).is_not_null())
         .order_by(Alias::new(from), Order::Asc)
         .order_by(Alias::new(to), Order::Asc)
@@ -248,7 +248,7 @@ pub(crate) async fn city_blocs(store: &SeaStore, city_ids: &[Id]) -> Result<Vec<
             Expr::col((country::Entity, country::Column::Code))
                 .equals((city::Entity, city::Column::CountryCode)),
         )
-        .and_where(Expr::col((city::Entity, city::Column::Id)).is_in(city_ids.iter().copied()))
+        .and_where(Expr::col((city::Entity, city::Column::Id)).is_in(in_list(city_ids)))
         .to_owned();
     let rows = store.connection().query_all(&stmt).await.map_err(db_err)?;
     rows.iter()
@@ -275,7 +275,7 @@ pub(crate) async fn existing_ids(store: &SeaStore, table: ExistsIn, ids: &[Id]) 
     let stmt = Query::select()
         .column(Alias::new("id"))
         .from(Alias::new(name))
-        .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().copied()))
+        .and_where(Expr::col(Alias::new("id")).is_in(in_list(ids)))
         .to_owned();
     let rows = store.connection().query_all(&stmt).await.map_err(db_err)?;
     rows.iter()
