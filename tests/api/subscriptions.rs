@@ -553,6 +553,12 @@ async fn a_plain_get_still_answers_queries_and_an_upgrade_needs_the_protocol() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    // A subscription is for the WebSocket: over HTTP it is refused with a code.
+    let refused = app.graphql(PRACTICE_PUBLISHED, json!({})).await;
+    assert_eq!(
+        crate::helpers::error_code(&refused),
+        "GRAPHQL_VALIDATION_FAILED"
+    );
     let url = format!("{}/graphql", app.address.replacen("http", "ws", 1));
     let request = url.into_client_request().unwrap();
     match tokio_tungstenite::connect_async(request).await {
