@@ -532,6 +532,41 @@ impl TestApp {
     }
 
     /// The app the server runs, for what only the command line does (imports).
+    /// A second server on this app's database, as another process of the same deployment would
+    /// be (its own pool and followers), signing with the same key; `configure` changes its
+    /// settings. It seeds nothing and has no users of its own.
+    pub async fn another_process(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
+        let mut settings = Settings {
+            bind: "127.0.0.1:0".into(),
+            database_url: self.database_url.clone(),
+            seed_if_empty: false,
+            jwt: JwtKeys::from_secret(TEST_JWT_SECRET).expect("test secret"),
+            ..Settings::default()
+        };
+        settings.budget.client_rate = 1_000_000_000;
+        settings.budget.client_burst = 1_000_000_000;
+        configure(&mut settings);
+        let application = Application::build(settings)
+            .await
+            .expect("the second application starts");
+        let app = TestApp {
+            address: format!("http://127.0.0.1:{}", application.port()),
+            database_url: self.database_url.clone(),
+            client: reqwest::Client::new(),
+            app: application.app().clone(),
+            server: application.handle(),
+            users: Vec::new(),
+            // The database belongs to the first app, which the test keeps until the end.
+            _database: TestDatabase {
+                url: self.database_url.clone(),
+                postgres: None,
+                _dir: None,
+            },
+        };
+        tokio::spawn(application.run_until_stopped());
+        app
+    }
+
     pub fn app(&self) -> &App {
         &self.app
     }

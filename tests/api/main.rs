@@ -23,3 +23,4 @@ mod read_graph;
 mod response_cache;
 mod schema;
 mod statements;
+mod subscriptions;

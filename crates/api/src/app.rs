@@ -93,6 +93,7 @@ pub struct Services {
     persisted: PersistedQueries,
     metrics: Arc<Metrics>,
     importer: crate::import::Importer,
+    events: persistence::events::EventHub,
 }
 
 /// An HTTP answer to a GraphQL request, whether it carried errors, and the body of a
@@ -143,6 +144,11 @@ impl Services {
             matchmaking: Matchmaking::new(store.clone()),
             changes: ChangeFeed::new(store.clone()),
             editor: Editor::new(store),
+            events: persistence::events::EventHub::start(
+                database.connection().clone(),
+                settings.subscriptions.lag,
+                settings.subscriptions.sweep,
+            ),
             jwt: settings.jwt.clone(),
             batch_window: settings.batch_window,
         }
@@ -167,6 +173,36 @@ impl Services {
 
     pub fn jwt(&self) -> &JwtKeys {
         &self.jwt
+    }
+
+    pub fn schema(&self) -> &AppSchema {
+        &self.schema
+    }
+
+    /// What the subscriptions of one WebSocket connection read with, as `actor` (see
+    /// [`crate::subscriptions`]): the services of a request, and `per_connection` slots. Their
+    /// dataloaders keep no cache, so each event is read afresh.
+    pub fn subscription_data(
+        &self,
+        actor: domain::Actor,
+        client: String,
+        per_connection: usize,
+    ) -> async_graphql::Data {
+        let mut data = async_graphql::Data::default();
+        data.insert(loaders(
+            self.catalog.clone(),
+            actor.clone(),
+            self.batch_window,
+        ));
+        data.insert(self.catalog.clone());
+        data.insert(self.events.clone());
+        data.insert(graphql::live::SubscriptionSlots(Arc::new(
+            tokio::sync::Semaphore::new(per_connection),
+        )));
+        data.insert(ClientKey::of(&actor, &client));
+        data.insert(ClientAddress(client));
+        data.insert(actor);
+        data
     }
 
     pub fn cache(&self) -> &ResponseCache {

@@ -7,6 +7,7 @@ pub use persistence::db::DbOptions;
 use crate::auth::{HashingLimits, JwtKeys};
 pub use crate::budget::BudgetSettings;
 pub use crate::cache::CacheSettings;
+pub use crate::subscriptions::SubscriptionSettings;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://c2c-forum.db?mode=rwc";
@@ -59,6 +60,8 @@ pub struct Settings {
     pub slow_operation: Duration,
     /// The largest multipart request body taken (see [`DEFAULT_MAX_UPLOAD_BYTES`]).
     pub max_upload_bytes: usize,
+    /// The bounds of live updates over WebSocket (see [`crate::subscriptions`]).
+    pub subscriptions: SubscriptionSettings,
 }
 
 impl Default for Settings {
@@ -81,6 +84,7 @@ impl Default for Settings {
             iati_reporting_org: DEFAULT_IATI_REPORTING_ORG.into(),
             slow_operation: crate::observe::DEFAULT_SLOW_OPERATION,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            subscriptions: SubscriptionSettings::default(),
         }
     }
 }

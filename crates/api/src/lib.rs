@@ -17,6 +17,7 @@ pub mod observe;
 pub mod persisted;
 pub mod proxy;
 pub mod startup;
+pub mod subscriptions;
 pub mod telemetry;
 
 pub use app::App;

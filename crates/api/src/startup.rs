@@ -37,6 +37,8 @@ struct State {
     trusted_proxies: Vec<std::net::IpAddr>,
     /// The largest multipart request body (a file to import) taken.
     max_upload_bytes: usize,
+    subscriptions: crate::subscriptions::SubscriptionSettings,
+    connections: crate::subscriptions::Connections,
 }
 
 impl Application {
@@ -55,6 +57,8 @@ impl Application {
                 .map(digest),
             trusted_proxies: settings.trusted_proxies.clone(),
             max_upload_bytes: settings.max_upload_bytes,
+            subscriptions: settings.subscriptions.clone(),
+            connections: Default::default(),
         });
         let export_state = web::Data::new(crate::export::ExportState::new(
             app.clone(),
@@ -79,6 +83,11 @@ impl Application {
                                 .to(graphql_multipart),
                         )
                         .route(web::post().to(graphql_post))
+                        .route(
+                            web::get()
+                                .guard(actix_web::guard::fn_guard(crate::subscriptions::is_upgrade))
+                                .to(graphql_subscriptions),
+                        )
                         .route(web::get().to(graphql_get)),
                 )
                 .configure(crate::graphiql::routes)
@@ -482,6 +491,32 @@ async fn graphql_get(state: web::Data<State>, http: HttpRequest) -> HttpResponse
         &body,
         anonymous.then(|| services.cache().ttl()),
         http.headers(),
+    )
+}
+
+/// `GET /graphql` asking for a WebSocket: subscriptions (see [`crate::subscriptions`]). Who
+/// subscribes is said in `connection_init`, not in the upgrade request.
+async fn graphql_subscriptions(
+    state: web::Data<State>,
+    http: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let forwarded = http
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let client = crate::proxy::client_address(
+        http.peer_addr().map(|a| a.ip()),
+        forwarded,
+        &state.trusted_proxies,
+    );
+    crate::subscriptions::upgrade(
+        state.app.services(),
+        &state.connections,
+        &state.subscriptions,
+        &http,
+        payload,
+        client,
     )
 }
 

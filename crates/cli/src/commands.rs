@@ -4,7 +4,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use api::config::{DEFAULT_BIND, DEFAULT_DATABASE_URL, DEFAULT_IATI_REPORTING_ORG, Settings};
+use api::config::{
+    DEFAULT_BIND, DEFAULT_DATABASE_URL, DEFAULT_IATI_REPORTING_ORG, Settings, SubscriptionSettings,
+};
 use api::{App, Application};
 use clap::{Args, Parser, Subcommand};
 use domain::actor::Role;
@@ -234,6 +236,19 @@ pub struct ServeArgs {
     /// The largest multipart request (an IATI file uploaded to importIati), in bytes.
     #[arg(long, env = "C2C_MAX_UPLOAD_BYTES", default_value_t = api::config::DEFAULT_MAX_UPLOAD_BYTES)]
     pub max_upload_bytes: usize,
+    /// Subscriptions one WebSocket connection may hold at once.
+    #[arg(long, env = "C2C_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = SubscriptionSettings::default().per_connection)]
+    pub subscriptions_per_connection: usize,
+    /// WebSocket connections (subscriptions) one client address may hold at once.
+    #[arg(long, env = "C2C_SUBSCRIPTION_CONNECTIONS", default_value_t = SubscriptionSettings::default().connections_per_client)]
+    pub subscription_connections: usize,
+    /// Events a subscriber may fall behind before it skips the oldest.
+    #[arg(long, env = "C2C_SUBSCRIPTION_LAG", default_value_t = SubscriptionSettings::default().lag)]
+    pub subscription_lag: usize,
+    /// Milliseconds between reads of the change log when no notification came: the longest a
+    /// live update waits when one is lost (and, on SQLite, for writes of other processes).
+    #[arg(long, env = "C2C_CHANGE_SWEEP_MS", default_value_t = SubscriptionSettings::default().sweep.as_millis() as u64)]
+    pub change_sweep_ms: u64,
 }
 
 #[derive(Subcommand, Debug, Clone)]
@@ -290,6 +305,10 @@ pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
         trusted_documents,
         reporting_org,
         max_upload_bytes,
+        subscriptions_per_connection,
+        subscription_connections,
+        subscription_lag,
+        change_sweep_ms,
     } = args;
     let jwt = api::config::jwt_keys(jwt_secret.as_deref(), dev)
         .map_err(|e| format!("jwt_secret: {e}"))?;
@@ -328,6 +347,13 @@ pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
         trusted_documents,
         iati_reporting_org: reporting_org,
         max_upload_bytes,
+        subscriptions: SubscriptionSettings {
+            per_connection: subscriptions_per_connection.max(1),
+            connections_per_client: subscription_connections.max(1),
+            lag: subscription_lag.max(1),
+            sweep: Duration::from_millis(change_sweep_ms.max(10)),
+            ..SubscriptionSettings::default()
+        },
     })
 }
 

@@ -12,6 +12,7 @@ pub mod changes;
 pub mod editing;
 pub mod entities;
 pub mod error;
+pub mod events;
 pub mod exchange;
 pub mod framework;
 pub mod limits;

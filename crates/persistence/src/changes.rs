@@ -95,6 +95,9 @@ pub(crate) async fn log_change(txn: &DatabaseTransaction, change: Logged<'_>) ->
     .exec(txn)
     .await
     .map_err(db_err)?;
+    if let Some(notify) = crate::events::notify_statement(backend) {
+        txn.execute_raw(notify).await.map_err(db_err)?;
+    }
     Ok(())
 }
 

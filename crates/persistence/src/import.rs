@@ -152,6 +152,7 @@ pub async fn import_iati<R: BufRead + Send>(
         }
     }
     txn.commit().await.map_err(db_err)?;
+    crate::events::committed();
     Ok(report)
 }
 

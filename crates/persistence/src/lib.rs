@@ -13,6 +13,7 @@ mod changes;
 pub mod db;
 mod editing;
 mod entities;
+pub mod events;
 mod export;
 mod funding;
 pub mod import;

@@ -174,6 +174,7 @@ where
     let txn = crate::db::write_transaction(store.connection()).await?;
     let saved = save_in(&txn, record, expected_version, audit).await?;
     txn.commit().await.map_err(db_err)?;
+    crate::events::committed();
     Ok(saved)
 }
 

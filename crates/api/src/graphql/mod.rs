@@ -16,6 +16,7 @@ pub mod enums;
 pub mod exchange;
 pub mod funding;
 pub mod ids;
+pub mod live;
 pub mod loaders;
 pub mod need;
 pub mod practice;
@@ -24,7 +25,7 @@ pub mod relations;
 pub mod resolve;
 pub mod scheme;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 // The root fields, in the order the schema lists them (merged objects keep their order).
 #[derive(MergedObject, Default)]
@@ -60,7 +61,10 @@ pub struct Mutation(
     exchange::ExchangeMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+/// Live updates, served over WebSocket (see [`crate::subscriptions`]).
+pub type Subscription = live::LiveSubscription;
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// Upper bound of the cost of one request (see [`cost`]), enforced with `COST_EXCEEDED` by
 /// [`crate::budget`].
@@ -68,11 +72,15 @@ pub const MAX_COMPLEXITY: usize = cost::MAX_REQUEST_COST;
 
 /// The schema without request data: what prints the SDL, and what [`crate::app`] serves once it
 /// has added the budgets.
-pub fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     // The document guard first: it must refuse a fragment bomb before anything walks it.
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        // Depth is the guard's to bound too: it leaves introspection out (see `MAX_DEPTH`).
-        .extension(crate::guard::DocumentGuard)
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    // Depth is the guard's to bound too: it leaves introspection out (see `MAX_DEPTH`).
+    .extension(crate::guard::DocumentGuard)
 }
 
 pub fn schema() -> AppSchema {
