@@ -9,7 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::actor::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_code};
+use crate::helpers::{TestApp, error_code, number_of};
 
 const NODE: &str = "query($id: ID!) { node(id: $id) { __typename id } }";
 const NODES: &str = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }";
@@ -261,4 +261,84 @@ async fn an_id_of_another_type_or_garbage_is_validation_on_its_field() {
     // A plain number names no type: `node` needs a global id.
     let r = app.graphql(NODE, json!({ "id": "1" })).await;
     assert_eq!(error_code(&r), "VALIDATION", "{r}");
+}
+
+#[tokio::test]
+async fn nodes_reads_the_ids_of_one_type_together() {
+    // A wide batch window, as in statements.rs: on a loaded machine a batch could split.
+    let app = TestApp::new()
+        .seeded()
+        .configure(|s| s.batch_window = std::time::Duration::from_millis(50))
+        .spawn()
+        .await;
+    // Signed in, so that no answer comes from the response cache.
+    let admin = app.admin().await;
+    let d = app
+        .data(
+            "{ practices(first: 30) { edges { node { id } } } cities(first: 30) { edges { node { id } } } }",
+            json!({}),
+        )
+        .await;
+    let ids = |list: &str, n: usize| -> Vec<Value> {
+        d[list]["edges"].as_array().unwrap()[..n]
+            .iter()
+            .map(|e| e["node"]["id"].clone())
+            .collect()
+    };
+    let mut costs = Vec::new();
+    for n in [2, 30] {
+        let wanted: Vec<Value> = ids("practices", n)
+            .into_iter()
+            .chain(ids("cities", n))
+            .collect();
+        let mut fewest = u64::MAX;
+        for _ in 0..3 {
+            let before = app.statements_executed().await;
+            let r = app
+                .data_as(
+                    &admin,
+                    "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Practice { title } ... on City { name } } }",
+                    json!({ "ids": wanted }),
+                )
+                .await;
+            let after = app.statements_executed().await;
+            let got: Vec<&Value> = r["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| &n["id"])
+                .collect();
+            assert_eq!(got, wanted.iter().collect::<Vec<_>>());
+            fewest = fewest.min(after - before);
+        }
+        costs.push(fewest);
+    }
+    // As for a page's nested lists, a batch may split once on a loaded machine; reading each id
+    // alone would add fifty-six.
+    assert!(costs[1] <= costs[0] + 2, "{costs:?} statements");
+}
+
+#[tokio::test]
+async fn the_csv_files_filter_by_global_ids_and_numbers_alike() {
+    let app = TestApp::new().seeded().spawn().await;
+    let city = app.id_of("cities", "Haarlem").await;
+    let donor = app.id_of("donors", "USAID").await;
+    let get = |query: String| {
+        let request = app
+            .client
+            .get(format!("{}/export/practices.csv?{query}", app.address));
+        async move {
+            let response = request.send().await.expect("request sent");
+            let status = response.status().as_u16();
+            (status, response.text().await.expect("a body"))
+        }
+    };
+    let by_global = get(format!("cityId={city}")).await;
+    assert_eq!(by_global.0, 200, "{}", by_global.1);
+    assert!(by_global.1.lines().count() > 1, "Haarlem has practices");
+    let by_number = get(format!("cityId={}", number_of(&city))).await;
+    assert_eq!(by_number, by_global);
+    let (status, body) = get(format!("cityId={donor}")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("cityId"), "{body}");
 }

@@ -218,12 +218,16 @@ mod tests {
 
     #[test]
     fn global_ids_are_unique_across_types_and_round_trip() {
-        let ids: Vec<ID> = Kind::ALL.into_iter().map(|k| id(k, 7)).collect();
+        let of = |k: Kind| match k {
+            Kind::Indicator => indicator_id(3, 7),
+            _ => id(k, 7),
+        };
+        let ids: Vec<ID> = Kind::ALL.into_iter().map(of).collect();
         for (i, a) in ids.iter().enumerate() {
             assert!(ids[i + 1..].iter().all(|b| a != b), "{a:?} repeated");
         }
         for kind in Kind::ALL {
-            assert_eq!(parse_id(kind, "id", &id(kind, 7)).unwrap(), 7);
+            assert_eq!(parse_id(kind, "id", &of(kind)).unwrap(), 7);
         }
         let ind = Global::decode(&indicator_id(3, 9)).unwrap();
         assert_eq!((ind.kind, ind.id, ind.owner), (Kind::Indicator, 9, Some(3)));
