@@ -4,7 +4,7 @@
 use domain::actor::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, TestUser, error_code};
+use crate::helpers::{PASSWORD, TestApp, TestUser, error_code, number_of};
 
 const VIEWER: &str = "{ viewer { id status } }";
 const DISABLE: &str = "mutation($id: ID!) { disableUser(userId: $id) { id status } }";
@@ -36,7 +36,7 @@ async fn audit_actions(app: &TestApp, user_id: &str) -> Vec<String> {
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),
             format!(
-                "SELECT action FROM audit_entry WHERE entity = 'User' AND entity_id = {user_id} ORDER BY id"
+                "SELECT action FROM audit_entry WHERE entity = 'User' AND entity_id = {} ORDER BY id", number_of(user_id)
             ),
         ))
         .await

@@ -602,6 +602,21 @@ pub async fn run_node(script: &str, args: Vec<String>, modules: String) {
 }
 
 /// The first error's `extensions.code`.
+/// The number in the database of the record a global id names (`Type:number` in URL-safe
+/// base64, README "Object identification"), for the tests that read the tables or the tokens.
+pub fn number_of(id: &str) -> i64 {
+    use base64::Engine;
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_else(|| panic!("{id} is a global id"));
+    text.rsplit([':', '/'])
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{text} ends in a number"))
+}
+
 pub fn error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]
         .as_str()

@@ -20,6 +20,7 @@ mod over_http;
 mod persisted;
 mod plans;
 mod read_graph;
+mod relay;
 mod response_cache;
 mod schema;
 mod statements;

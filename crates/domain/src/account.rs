@@ -555,6 +555,14 @@ impl Accounts {
         self.repo.user_by_id(id).await
     }
 
+    /// One account by id, for its owner and the secretariat; `None` for anyone else.
+    pub async fn user_as_read_by(&self, actor: &Actor, id: Id) -> Result<Option<User>> {
+        if !crate::policy::may_read_user(actor, id) {
+            return Ok(None);
+        }
+        self.repo.user_by_id(id).await
+    }
+
     /// ADMIN lists accounts, for instance the pending ones waiting for approval.
     pub async fn users(
         &self,

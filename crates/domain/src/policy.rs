@@ -371,6 +371,12 @@ pub fn may_approve_users(actor: &Actor) -> Result<()> {
     require_admin(actor)
 }
 
+/// An account is read, by its id, by its owner and by the secretariat; to anyone else it is as if
+/// it did not exist.
+pub fn may_read_user(actor: &Actor, user_id: Id) -> bool {
+    actor.is_admin() || actor.user_id() == Some(user_id)
+}
+
 /// The secretariat disables and enables accounts, but not its own: an administrator locking
 /// themself out could leave the Forum without one.
 /// Only the secretariat sees the list of accounts: emails are personal data.

@@ -199,6 +199,13 @@ const IDS: &[&str] = &[
     "",
     "1e3",
     "9223372036854775808",
+    // Global ids (Practice:1, City:1, Indicator:1/1, User:1, Practice:0): of the right type
+    // for some arguments, of another for the rest, and `node` reads them all.
+    "UHJhY3RpY2U6MQ",
+    "Q2l0eTox",
+    "SW5kaWNhdG9yOjEvMQ",
+    "VXNlcjox",
+    "UHJhY3RpY2U6MA",
 ];
 const INTS: &[&str] = &[
     "1",

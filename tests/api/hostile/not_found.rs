@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use sea_orm::{ConnectionTrait, Statement};
 
-use crate::helpers::{TestApp, TestUser};
+use crate::helpers::{TestApp, TestUser, number_of};
 
 const CREATE_DRAFT_PRACTICE: &str = "mutation($c: [ID!]) { createPractice(input: { title: \"Hidden draft\", themes: [ENVIRONMENT], modality: ONE_ON_ONE, managementFocus: [TECHNICAL_EXPERTISE], cooperatingParties: [LOCAL_AUTHORITY_SERVICES], orientation: SOUTH_SOUTH, cityIds: $c }) { id } }";
 const RECORD_ON_PRACTICE: &str = "mutation($p: ID!, $s: FundingSource!) { recordFunding(input: { practiceId: $p, amount: \"1000\", currency: \"USD\", year: 2001, status: PLEDGED, sourceType: $s }) { id amount } }";
@@ -155,7 +155,8 @@ async fn funding_cannot_be_recorded_on_a_draft_the_caller_may_not_read() {
         &app,
         &format!(
             "SELECT COUNT(*) FROM funding WHERE practice_id = {} OR scheme_id = {}",
-            d.practice, d.scheme
+            number_of(&d.practice),
+            number_of(&d.scheme)
         ),
     )
     .await;
@@ -260,7 +261,8 @@ async fn a_scheme_cannot_be_linked_to_a_draft_the_caller_may_not_read() {
         &app,
         &format!(
             "SELECT COUNT(*) FROM practice_scheme WHERE practice_id = {} OR scheme_id = {}",
-            d.practice, d.scheme
+            number_of(&d.practice),
+            number_of(&d.scheme)
         ),
     )
     .await;

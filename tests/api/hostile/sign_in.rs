@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp};
+use crate::helpers::{PASSWORD, TestApp, number_of};
 
 const LOGIN: &str =
     "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }";
@@ -385,8 +385,8 @@ async fn registration_does_not_tell_whether_an_email_exists() {
     }
     assert_ne!(first["id"], again["id"]);
     let (a, b): (i64, i64) = (
-        first["id"].as_str().unwrap().parse().unwrap(),
-        again["id"].as_str().unwrap().parse().unwrap(),
+        number_of(first["id"].as_str().unwrap()),
+        number_of(again["id"].as_str().unwrap()),
     );
     assert_eq!(b, a + 1, "ids run on as for a new account");
     // The account that existed is unchanged: its own password still signs it in.

@@ -19,6 +19,7 @@ use domain::{Actor, Error, Result};
 use futures_util::stream::{self, Stream};
 
 use super::{ExportState, actor_of, error_answer, streamed};
+use crate::graphql::ids::{Kind, number};
 
 /// Which list a request asks for, with its filter.
 #[derive(Clone)]
@@ -75,13 +76,9 @@ impl Params {
         self.all(name).iter().map(|v| parse(v, name)).collect()
     }
 
-    fn id(&self, name: &str) -> Result<Option<Id>> {
-        self.parsed(name, |v, field| {
-            v.parse::<Id>()
-                .ok()
-                .filter(|id| *id > 0)
-                .ok_or_else(|| Error::validation(field, "is not an id of this API"))
-        })
+    /// A global id of `kind`, or its number (see `graphql::ids`).
+    fn id(&self, name: &str, kind: Kind) -> Result<Option<Id>> {
+        self.parsed(name, |v, field| number(kind, field, v))
     }
 
     fn year(&self, name: &str) -> Result<Option<i32>> {
@@ -152,8 +149,8 @@ impl Params {
             management_focus: self.list("managementFocus", ManagementFocus::parse)?,
             cooperating_parties: self.list("cooperatingParties", CooperatingParty::parse)?,
             country_code: self.one("countryCode")?.map(String::from),
-            city_id: self.id("cityId")?,
-            scheme_id: self.id("schemeId")?,
+            city_id: self.id("cityId", Kind::City)?,
+            scheme_id: self.id("schemeId", Kind::SupportScheme)?,
             status: self.parsed("status", PublicationStatus::parse)?,
             active_in_year: self.year("activeInYear")?,
             updated_since: self.time("updatedSince")?,
@@ -173,7 +170,7 @@ impl Params {
             text: self.text(),
             themes: self.list("themes", Theme::parse)?,
             status: self.parsed("status", NeedStatus::parse)?,
-            city_id: self.id("cityId")?,
+            city_id: self.id("cityId", Kind::City)?,
             country_code: self.one("countryCode")?.map(String::from),
             updated_since: self.time("updatedSince")?,
         })
@@ -187,7 +184,7 @@ impl Params {
                 from_year: self.year("fromYear")?,
                 to_year: self.year("toYear")?,
                 statuses: self.list("statuses", FundingStatus::parse)?,
-                agenda_of_donor: self.id("agendaOfDonor")?,
+                agenda_of_donor: self.id("agendaOfDonor", Kind::Donor)?,
             },
         ))
     }

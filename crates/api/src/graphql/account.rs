@@ -9,7 +9,7 @@ use super::association::Association;
 use super::city::City;
 use super::connection::{connection, page_complexity, page_request};
 use super::donor::Donor;
-use super::ids::{id, parse_id};
+use super::ids::{Kind, id, parse_id};
 use super::loaders::{AssociationKey, CityKey, DonorKey};
 use super::relations::maybe;
 use super::resolve::actor;
@@ -73,8 +73,8 @@ fn affiliation_parts(a: &Option<Affiliation>) -> (Option<i64>, Option<i64>, Opti
 
 #[Object]
 impl User {
-    async fn id(&self) -> ID {
-        id(self.0.id)
+    pub(crate) async fn id(&self) -> ID {
+        id(Kind::User, self.0.id)
     }
     async fn version(&self) -> i32 {
         self.0.version
@@ -170,11 +170,15 @@ pub fn affiliation(
         .into());
     }
     Ok(if let Some(c) = city {
-        Some(Affiliation::City(parse_id("cityId", c)?))
+        Some(Affiliation::City(parse_id(Kind::City, "cityId", c)?))
     } else if let Some(a) = association {
-        Some(Affiliation::Association(parse_id("associationId", a)?))
+        Some(Affiliation::Association(parse_id(
+            Kind::Association,
+            "associationId",
+            a,
+        )?))
     } else if let Some(d) = donor {
-        Some(Affiliation::Donor(parse_id("donorId", d)?))
+        Some(Affiliation::Donor(parse_id(Kind::Donor, "donorId", d)?))
     } else {
         None
     })
@@ -197,7 +201,7 @@ fn session_payload(ctx: &Context<'_>, session: acc::Session) -> async_graphql::R
     })
 }
 
-fn accounts<'a>(ctx: &Context<'a>) -> &'a Accounts {
+pub(crate) fn accounts<'a>(ctx: &Context<'a>) -> &'a Accounts {
     ctx.data_unchecked::<Accounts>()
 }
 
@@ -334,7 +338,7 @@ impl AccountMutation {
         association_id: Option<ID>,
         donor_id: Option<ID>,
     ) -> async_graphql::Result<User> {
-        let user_id = parse_id("userId", &user_id)?;
+        let user_id = parse_id(Kind::User, "userId", &user_id)?;
         let affiliation = affiliation(&city_id, &association_id, &donor_id)?;
         Ok(User(
             accounts(ctx)
@@ -347,7 +351,7 @@ impl AccountMutation {
     /// ADMIN: disables an account. Its tokens stop at once and it can no longer sign in; not
     /// one's own account.
     async fn disable_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
-        let user_id = parse_id("userId", &user_id)?;
+        let user_id = parse_id(Kind::User, "userId", &user_id)?;
         Ok(User(
             accounts(ctx)
                 .set_disabled(actor(ctx), user_id, true)
@@ -358,7 +362,7 @@ impl AccountMutation {
 
     /// ADMIN: enables a disabled account again (ACTIVE, or PENDING if it was never approved).
     async fn enable_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
-        let user_id = parse_id("userId", &user_id)?;
+        let user_id = parse_id(Kind::User, "userId", &user_id)?;
         Ok(User(
             accounts(ctx)
                 .set_disabled(actor(ctx), user_id, false)

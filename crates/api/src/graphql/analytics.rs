@@ -8,7 +8,7 @@ use super::city::City;
 use super::connection::{ListConnection, held_page, page_complexity};
 use super::donor::Donor;
 use super::enums::{FundingStatus, GeographicOrientation, SupportModality, Theme};
-use super::ids::parse_id;
+use super::ids::{Kind, parse_id};
 use super::loaders::{CityKey, DonorKey, PracticeKey, SchemeKey};
 use super::practice::Practice;
 use super::relations::one;
@@ -78,7 +78,7 @@ impl GapFilter {
             agenda_of_donor: self
                 .agenda_of_donor
                 .as_ref()
-                .map(|i| parse_id("agendaOfDonor", i))
+                .map(|i| parse_id(Kind::Donor, "agendaOfDonor", i))
                 .transpose()?,
         })
     }
@@ -394,7 +394,7 @@ impl MatchQuery {
         need_id: ID,
         #[graphql(desc = "How many of each kind, at most 100 (default 20).")] first: Option<i32>,
     ) -> async_graphql::Result<NeedMatches> {
-        let need_id = parse_id("needId", &need_id)?;
+        let need_id = parse_id(Kind::Need, "needId", &need_id)?;
         let m = ctx
             .data_unchecked::<Matchmaking>()
             .matches(actor(ctx), need_id, first)

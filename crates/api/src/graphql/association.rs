@@ -9,7 +9,7 @@ use domain::repository::{self as r, Nested};
 use super::city::City;
 use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
 use super::enums::*;
-use super::ids::{id, parse_id};
+use super::ids::{Kind, id, parse_id};
 use super::loaders::*;
 use super::practice::Practice;
 use super::reference::Country;
@@ -24,8 +24,8 @@ record_type!(
 
 #[Object]
 impl Association {
-    async fn id(&self) -> ID {
-        id(self.0.id)
+    pub(crate) async fn id(&self) -> ID {
+        id(Kind::Association, self.0.id)
     }
     async fn version(&self) -> i32 {
         self.0.version
@@ -178,7 +178,7 @@ impl AssociationMutation {
         version: i32,
         input: AssociationInput,
     ) -> async_graphql::Result<Association> {
-        let id = parse_id("id", &id)?;
+        let id = parse_id(Kind::Association, "id", &id)?;
         edit(ctx, |e, a| {
             e.update_association(a, id, version, input.into())
         })

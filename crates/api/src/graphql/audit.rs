@@ -1,37 +1,46 @@
 //! The audit trail on the wire: every change to the base, sign-ins included, for the secretariat.
 
-use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use domain::audit as a;
 
 use super::connection::{connection, page_complexity, page_request};
-use super::ids::{id, parse_opt_id};
+use super::ids::{Kind, id, id_of_named, parse_any_id, parse_opt_id};
 use super::resolve::{actor, editor};
 use crate::error::ResultExt;
 
-/// One change to the base: who made it, when, and which fields it set.
-#[derive(SimpleObject)]
-pub struct AuditEntry {
-    id: ID,
-    at: DateTime<Utc>,
-    actor_user_id: Option<ID>,
-    action: String,
-    entity: String,
-    entity_id: ID,
-    changed_fields: Vec<String>,
-}
+pub struct AuditEntry(pub a::AuditEntry);
 
 impl From<a::AuditEntry> for AuditEntry {
     fn from(a: a::AuditEntry) -> Self {
-        AuditEntry {
-            id: id(a.id),
-            at: a.at,
-            actor_user_id: a.actor_user_id.map(id),
-            action: a.action,
-            entity: a.entity,
-            entity_id: id(a.entity_id),
-            changed_fields: a.changes,
-        }
+        AuditEntry(a)
+    }
+}
+
+/// One change to the base: who made it, when, and which fields it set.
+#[Object]
+impl AuditEntry {
+    pub(crate) async fn id(&self) -> ID {
+        id(Kind::AuditEntry, self.0.id)
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    async fn actor_user_id(&self) -> Option<ID> {
+        self.0.actor_user_id.map(|u| id(Kind::User, u))
+    }
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    async fn entity(&self) -> &str {
+        &self.0.entity
+    }
+    /// The global id of the record changed (a `node` of type `entity`).
+    async fn entity_id(&self) -> ID {
+        id_of_named(&self.0.entity, self.0.entity_id)
+    }
+    async fn changed_fields(&self) -> &[String] {
+        &self.0.changes
     }
 }
 
@@ -39,6 +48,7 @@ impl From<a::AuditEntry> for AuditEntry {
 pub struct AuditFilter {
     /// Practice, SupportScheme, Funding, Need, City, Association, Donor or User.
     pub entity: Option<String>,
+    /// A record's global id (of any type) or number.
     pub entity_id: Option<ID>,
     pub actor_user_id: Option<ID>,
     pub action: Option<String>,
@@ -54,8 +64,12 @@ impl AuditFilter {
         }
         Ok(a::AuditFilter {
             entity: self.entity,
-            entity_id: parse_opt_id("entityId", &self.entity_id)?,
-            actor_user_id: parse_opt_id("actorUserId", &self.actor_user_id)?,
+            entity_id: self
+                .entity_id
+                .as_ref()
+                .map(|i| parse_any_id("entityId", i))
+                .transpose()?,
+            actor_user_id: parse_opt_id(Kind::User, "actorUserId", &self.actor_user_id)?,
             action: self.action,
         })
     }

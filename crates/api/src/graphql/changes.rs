@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use domain::changes as c;
 
 use super::connection::{connection, page_complexity, page_request};
-use super::ids::{cursor, id};
+use super::ids::{cursor, id_of_named};
 use crate::error::ResultExt;
 
 /// What a save did to the record.
@@ -26,6 +26,7 @@ pub enum ChangeKind {
 pub struct Change {
     /// Practice, SupportScheme, Funding, Need, City, Association or Donor.
     record_type: String,
+    /// The record's global id, for `node(id:)`.
     record_id: ID,
     /// The record's version after the change.
     version: i32,
@@ -39,8 +40,8 @@ impl From<c::Change> for Change {
     fn from(c: c::Change) -> Self {
         Change {
             cursor: cursor(c.seq),
+            record_id: id_of_named(&c.record_type, c.record_id),
             record_type: c.record_type,
-            record_id: id(c.record_id),
             version: c.version,
             kind: c.kind.into(),
             at: c.at,

@@ -8,7 +8,7 @@ use domain::repository::{self as r, Nested};
 use super::association::Association;
 use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
 use super::enums::*;
-use super::ids::{id, parse_id};
+use super::ids::{Kind, id, parse_id};
 use super::loaders::*;
 use super::need::Need;
 use super::practice::Practice;
@@ -23,8 +23,8 @@ record_type!(
 
 #[Object]
 impl City {
-    async fn id(&self) -> ID {
-        id(self.0.id)
+    pub(crate) async fn id(&self) -> ID {
+        id(Kind::City, self.0.id)
     }
     async fn version(&self) -> i32 {
         self.0.version
@@ -199,7 +199,7 @@ impl CityMutation {
         version: i32,
         input: CityInput,
     ) -> async_graphql::Result<City> {
-        let id = parse_id("id", &id)?;
+        let id = parse_id(Kind::City, "id", &id)?;
         edit(ctx, |e, a| e.update_city(a, id, version, input.into())).await
     }
 }

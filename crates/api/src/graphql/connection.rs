@@ -222,7 +222,7 @@ macro_rules! root_fields {
                 ctx: &async_graphql::Context<'_>,
                 id: async_graphql::ID,
             ) -> async_graphql::Result<Option<$node>> {
-                $crate::graphql::relations::by_id(ctx, &id, $key, $node).await
+                $crate::graphql::relations::by_id(ctx, $crate::graphql::ids::Kind::$node, &id, $key, $node).await
             }
         }
     };

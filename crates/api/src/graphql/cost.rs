@@ -65,6 +65,13 @@ pub fn page(first: Option<i32>, child: usize) -> usize {
         .min(CEILING)
 }
 
+/// `nodes(ids:)`: each id read costs what its node costs.
+pub fn nodes(ids: usize, child: usize) -> usize {
+    ids.saturating_mul(child.max(1))
+        .saturating_add(1)
+        .min(CEILING)
+}
+
 /// A bounded list: [`LIST_COST`] times what each item costs.
 pub fn list(child: usize) -> usize {
     LIST_COST.saturating_mul(child).min(CEILING)

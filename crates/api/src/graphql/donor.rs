@@ -8,7 +8,7 @@ use domain::repository::{self as r, Nested};
 use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
 use super::enums::*;
 use super::funding::Funding;
-use super::ids::{id, parse_id};
+use super::ids::{Kind, id, parse_id};
 use super::loaders::*;
 use super::reference::Country;
 use super::relations::*;
@@ -42,8 +42,8 @@ record_type!(
 
 #[Object]
 impl Donor {
-    async fn id(&self) -> ID {
-        id(self.0.id)
+    pub(crate) async fn id(&self) -> ID {
+        id(Kind::Donor, self.0.id)
     }
     async fn version(&self) -> i32 {
         self.0.version
@@ -161,7 +161,7 @@ impl DonorMutation {
         version: i32,
         input: DonorInput,
     ) -> async_graphql::Result<Donor> {
-        let id = parse_id("id", &id)?;
+        let id = parse_id(Kind::Donor, "id", &id)?;
         edit(ctx, |e, a| e.update_donor(a, id, version, input.into())).await
     }
 }

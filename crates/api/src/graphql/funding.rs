@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use super::city::City;
 use super::donor::Donor;
 use super::enums::*;
-use super::ids::{id, parse_id, parse_opt_id};
+use super::ids::{Kind, id, parse_id, parse_opt_id};
 use super::loaders::*;
 use super::practice::Practice;
 use super::relations::*;
@@ -24,8 +24,8 @@ record_type!(
 
 #[Object]
 impl Funding {
-    async fn id(&self) -> ID {
-        id(self.0.id)
+    pub(crate) async fn id(&self) -> ID {
+        id(Kind::Funding, self.0.id)
     }
     async fn version(&self) -> i32 {
         self.0.version
@@ -107,9 +107,9 @@ pub struct FundingInput {
 impl FundingInput {
     fn into_domain(self) -> async_graphql::Result<e::FundingInput> {
         Ok(e::FundingInput {
-            practice_id: parse_opt_id("practiceId", &self.practice_id)?,
-            scheme_id: parse_opt_id("schemeId", &self.scheme_id)?,
-            donor_id: parse_opt_id("donorId", &self.donor_id)?,
+            practice_id: parse_opt_id(Kind::Practice, "practiceId", &self.practice_id)?,
+            scheme_id: parse_opt_id(Kind::SupportScheme, "schemeId", &self.scheme_id)?,
+            donor_id: parse_opt_id(Kind::Donor, "donorId", &self.donor_id)?,
             amount: self.amount,
             currency: self.currency,
             year: self.year,
@@ -146,7 +146,7 @@ impl FundingMutation {
         version: i32,
         input: FundingInput,
     ) -> async_graphql::Result<Funding> {
-        let (id, input) = (parse_id("id", &id)?, input.into_domain()?);
+        let (id, input) = (parse_id(Kind::Funding, "id", &id)?, input.into_domain()?);
         let updated = edit(ctx, |e, a| e.update_funding(a, id, version, input)).await?;
         Ok(as_read(ctx, updated))
     }

@@ -19,7 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast};
 
 use super::enums::{Theme, into_domain};
 use super::funding::Funding;
-use super::ids::{parse_id, parse_opt_id};
+use super::ids::{Kind, parse_id, parse_opt_id};
 use super::need::Need;
 use super::practice::Practice;
 use super::resolve::{actor, catalog};
@@ -54,7 +54,7 @@ impl LiveSubscription {
         let filter = filter.unwrap_or_default();
         let watch = PracticeWatch {
             themes: into_domain(&filter.themes),
-            city_id: parse_opt_id("cityId", &filter.city_id)?,
+            city_id: parse_opt_id(Kind::City, "cityId", &filter.city_id)?,
         };
         let catalog = catalog(ctx).clone();
         follow(ctx, move |actor, event| {
@@ -76,7 +76,7 @@ impl LiveSubscription {
         practice_id: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Funding>> + use<>> {
         let practice_id = practice_id
-            .map(|id| parse_id("practiceId", &id))
+            .map(|id| parse_id(Kind::Practice, "practiceId", &id))
             .transpose()?;
         let catalog = catalog(ctx).clone();
         follow(ctx, move |actor, event| {
@@ -100,7 +100,7 @@ impl LiveSubscription {
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Need>> + use<>> {
         let watch = NeedWatch {
             themes: into_domain(&themes),
-            city_id: parse_opt_id("cityId", &city_id)?,
+            city_id: parse_opt_id(Kind::City, "cityId", &city_id)?,
         };
         let catalog = catalog(ctx).clone();
         follow(ctx, move |actor, event| {

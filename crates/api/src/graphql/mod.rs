@@ -1,7 +1,7 @@
 //! The GraphQL schema: one module per aggregate (its object type, filter, input, root fields and
 //! mutations), merged here into `Query` and `Mutation`. Shared pieces: `connection` (root lists),
 //! `relations` (nested fields through `loaders`), `resolve` (request data, the shape of a
-//! mutation), `ids` and `enums`.
+//! mutation), `ids` (global ids) and `enums`; `node` serves Relay's object identification.
 
 pub mod account;
 pub mod analytics;
@@ -19,6 +19,7 @@ pub mod ids;
 pub mod live;
 pub mod loaders;
 pub mod need;
+pub mod node;
 pub mod practice;
 pub mod reference;
 pub mod relations;
@@ -30,6 +31,7 @@ use async_graphql::{MergedObject, Schema, SchemaBuilder};
 // The root fields, in the order the schema lists them (merged objects keep their order).
 #[derive(MergedObject, Default)]
 pub struct Query(
+    node::NodeQuery,
     practice::PracticeQuery,
     city::CityQuery,
     reference::CountryQuery,

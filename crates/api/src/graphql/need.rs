@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 use super::city::City;
 use super::connection::{FilterInput, root_fields};
 use super::enums::*;
-use super::ids::{id, parse_id, parse_opt_id};
+use super::ids::{Kind, id, parse_id, parse_opt_id};
 use super::loaders::*;
 use super::relations::*;
 use super::resolve::edit;
@@ -23,8 +23,8 @@ record_type!(
 
 #[Object]
 impl Need {
-    async fn id(&self) -> ID {
-        id(self.0.id)
+    pub(crate) async fn id(&self) -> ID {
+        id(Kind::Need, self.0.id)
     }
     async fn version(&self) -> i32 {
         self.0.version
@@ -98,7 +98,7 @@ impl FilterInput for NeedFilter {
             text: self.text,
             themes: into_domain(&self.themes),
             status: self.status.map(Into::into),
-            city_id: parse_opt_id("cityId", &self.city_id)?,
+            city_id: parse_opt_id(Kind::City, "cityId", &self.city_id)?,
             country_code: self.country_code,
             updated_since: self.updated_since,
         })
@@ -123,7 +123,7 @@ pub struct NeedInput {
 impl NeedInput {
     fn into_domain(self) -> async_graphql::Result<e::NeedInput> {
         Ok(e::NeedInput {
-            city_id: parse_opt_id("cityId", &self.city_id)?,
+            city_id: parse_opt_id(Kind::City, "cityId", &self.city_id)?,
             themes: given_into_domain(&self.themes),
             management_focus: given_into_domain(&self.management_focus),
             support_modalities: given_into_domain(&self.support_modalities),
@@ -164,7 +164,7 @@ impl NeedMutation {
         version: i32,
         input: NeedInput,
     ) -> async_graphql::Result<Need> {
-        let (id, input) = (parse_id("id", &id)?, input.into_domain()?);
+        let (id, input) = (parse_id(Kind::Need, "id", &id)?, input.into_domain()?);
         edit(ctx, |e, a| e.update_need(a, id, version, input)).await
     }
 
@@ -174,7 +174,7 @@ impl NeedMutation {
         id: ID,
         version: i32,
     ) -> async_graphql::Result<Need> {
-        let id = parse_id("id", &id)?;
+        let id = parse_id(Kind::Need, "id", &id)?;
         edit(ctx, |e, a| {
             e.set_need_publication(a, id, version, Status::Published)
         })
@@ -189,7 +189,7 @@ impl NeedMutation {
         version: i32,
         status: NeedStatus,
     ) -> async_graphql::Result<Need> {
-        let id = parse_id("id", &id)?;
+        let id = parse_id(Kind::Need, "id", &id)?;
         edit(ctx, |e, a| e.set_need_status(a, id, version, status.into())).await
     }
 }

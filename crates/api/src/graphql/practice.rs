@@ -16,7 +16,7 @@ use super::connection::{FilterInput, ListConnection, nested, page_complexity, ro
 use super::donor::Donor;
 use super::enums::*;
 use super::funding::Funding;
-use super::ids::{id, parse_id, parse_ids, parse_opt_id};
+use super::ids::{Kind, id, indicator_id, parse_id, parse_ids, parse_opt_id};
 use super::loaders::*;
 use super::relations::*;
 use super::resolve::edit;
@@ -29,8 +29,8 @@ record_type!(
 
 #[Object]
 impl Practice {
-    async fn id(&self) -> ID {
-        id(self.0.id)
+    pub(crate) async fn id(&self) -> ID {
+        id(Kind::Practice, self.0.id)
     }
     async fn version(&self) -> i32 {
         self.0.version
@@ -177,8 +177,8 @@ pub struct Indicator(pub d::Indicator);
 
 #[Object]
 impl Indicator {
-    async fn id(&self) -> ID {
-        id(self.0.id)
+    pub(crate) async fn id(&self) -> ID {
+        indicator_id(self.0.practice_id, self.0.id)
     }
     async fn name(&self) -> &str {
         &self.0.name
@@ -238,8 +238,8 @@ impl FilterInput for PracticeFilter {
             management_focus: into_domain(&self.management_focus),
             cooperating_parties: into_domain(&self.cooperating_parties),
             country_code: self.country_code,
-            city_id: parse_opt_id("cityId", &self.city_id)?,
-            scheme_id: parse_opt_id("schemeId", &self.scheme_id)?,
+            city_id: parse_opt_id(Kind::City, "cityId", &self.city_id)?,
+            scheme_id: parse_opt_id(Kind::SupportScheme, "schemeId", &self.scheme_id)?,
             status: self.status.map(Into::into),
             active_in_year: self.active_in_year,
             updated_since: self.updated_since,
@@ -303,9 +303,9 @@ impl From<IndicatorInput> for e::IndicatorInput {
 impl PracticeInput {
     fn into_domain(self) -> async_graphql::Result<e::PracticeInput> {
         Ok(e::PracticeInput {
-            city_ids: parse_ids("cityIds", &self.city_ids)?,
-            lead_city_ids: parse_ids("leadCityIds", &self.lead_city_ids)?,
-            association_ids: parse_ids("associationIds", &self.association_ids)?,
+            city_ids: parse_ids(Kind::City, "cityIds", &self.city_ids)?,
+            lead_city_ids: parse_ids(Kind::City, "leadCityIds", &self.lead_city_ids)?,
+            association_ids: parse_ids(Kind::Association, "associationIds", &self.association_ids)?,
             themes: given_into_domain(&self.themes),
             management_focus: given_into_domain(&self.management_focus),
             cooperating_parties: given_into_domain(&self.cooperating_parties),
@@ -334,7 +334,7 @@ async fn set_status(
     version: i32,
     status: Status,
 ) -> async_graphql::Result<Practice> {
-    let id = parse_id("id", id)?;
+    let id = parse_id(Kind::Practice, "id", id)?;
     edit(ctx, |e, a| e.set_practice_status(a, id, version, status)).await
 }
 
@@ -366,7 +366,7 @@ impl PracticeMutation {
         version: i32,
         input: PracticeInput,
     ) -> async_graphql::Result<Practice> {
-        let (id, input) = (parse_id("id", &id)?, input.into_domain()?);
+        let (id, input) = (parse_id(Kind::Practice, "id", &id)?, input.into_domain()?);
         edit(ctx, |e, a| e.update_practice(a, id, version, input)).await
     }
 

@@ -6,7 +6,7 @@ use domain::entities::{self as d, Id};
 use domain::repository::Link;
 use domain::service::Tagged;
 
-use super::ids::parse_id;
+use super::ids::{Kind, parse_id};
 use super::loaders::{CountryKey, Key, LinkKey, TagsKey};
 use super::reference::Country;
 use super::resolve::loaders;
@@ -79,11 +79,12 @@ pub async fn maybe<K: Key, T>(
 /// A root field's single record: the id as the client wrote it, checked, then loaded.
 pub async fn by_id<K: Key, T>(
     ctx: &Context<'_>,
+    kind: Kind,
     id: &ID,
     key: fn(Id) -> K,
     wrap: fn(K::Value) -> T,
 ) -> async_graphql::Result<Option<T>> {
-    one(ctx, key(parse_id("id", id)?), wrap).await
+    one(ctx, key(parse_id(kind, "id", id)?), wrap).await
 }
 
 /// What a loader holds for one owner (its tags, partners, funding …), empty when nothing.

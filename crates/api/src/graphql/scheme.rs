@@ -14,7 +14,7 @@ use super::connection::{FilterInput, ListConnection, nested, page_complexity, ro
 use super::donor::Donor;
 use super::enums::*;
 use super::funding::Funding;
-use super::ids::{id, parse_id, parse_opt_id};
+use super::ids::{Kind, id, parse_id, parse_opt_id};
 use super::loaders::*;
 use super::practice::Practice;
 use super::relations::*;
@@ -34,8 +34,8 @@ record_type!(
 
 #[Object]
 impl SupportScheme {
-    async fn id(&self) -> ID {
-        id(self.0.id)
+    pub(crate) async fn id(&self) -> ID {
+        id(Kind::SupportScheme, self.0.id)
     }
     async fn version(&self) -> i32 {
         self.0.version
@@ -186,8 +186,8 @@ impl FilterInput for SupportSchemeFilter {
             orientation: self.orientation.map(Into::into),
             support_modality: self.support_modality.map(Into::into),
             open_for_applications: self.open_for_applications,
-            association_id: parse_opt_id("associationId", &self.association_id)?,
-            donor_id: parse_opt_id("donorId", &self.donor_id)?,
+            association_id: parse_opt_id(Kind::Association, "associationId", &self.association_id)?,
+            donor_id: parse_opt_id(Kind::Donor, "donorId", &self.donor_id)?,
             status: self.status.map(Into::into),
             updated_since: self.updated_since,
         })
@@ -257,7 +257,7 @@ impl SchemeMutation {
         version: i32,
         input: SupportSchemeInput,
     ) -> async_graphql::Result<SupportScheme> {
-        let id = parse_id("id", &id)?;
+        let id = parse_id(Kind::SupportScheme, "id", &id)?;
         edit(ctx, |e, a| e.update_scheme(a, id, version, input.into())).await
     }
 
@@ -267,7 +267,7 @@ impl SchemeMutation {
         id: ID,
         version: i32,
     ) -> async_graphql::Result<SupportScheme> {
-        let id = parse_id("id", &id)?;
+        let id = parse_id(Kind::SupportScheme, "id", &id)?;
         edit(ctx, |e, a| {
             e.set_scheme_status(a, id, version, Status::Published)
         })
@@ -281,8 +281,8 @@ impl SchemeMutation {
         scheme_id: ID,
         practice_id: ID,
     ) -> async_graphql::Result<bool> {
-        let scheme_id = parse_id("schemeId", &scheme_id)?;
-        let practice_id = parse_id("practiceId", &practice_id)?;
+        let scheme_id = parse_id(Kind::SupportScheme, "schemeId", &scheme_id)?;
+        let practice_id = parse_id(Kind::Practice, "practiceId", &practice_id)?;
         edit(ctx, |e, a| async move {
             e.link_scheme_to_practice(a, scheme_id, practice_id).await?;
             Ok(true)

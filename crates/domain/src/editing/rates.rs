@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 
 use super::Editor;
 use crate::audit::{AuditEntry, AuditFilter};
-use crate::entities::CurrencyRate;
+use crate::entities::{CurrencyRate, Id};
 use crate::page::{Page, PageRequest};
 use crate::values::{self, CurrencyCode, bounded_text};
 use crate::{Actor, Error, Result, limits, policy};
@@ -50,6 +50,21 @@ impl Editor {
     ) -> Result<Page<AuditEntry>> {
         policy::may_read_audit_log(actor)?;
         self.repo.audit_log(&filter, page).await
+    }
+
+    /// One entry of the audit trail by id, for the secretariat; `None` for anyone else.
+    pub async fn audit_entry(&self, actor: &Actor, id: Id) -> Result<Option<AuditEntry>> {
+        if policy::may_read_audit_log(actor).is_err() {
+            return Ok(None);
+        }
+        // The log reads newest first from a cursor: the first entry before `id + 1` is `id`
+        // itself when it exists.
+        let page = PageRequest {
+            first: 1,
+            after: Some(id.saturating_add(1)),
+        };
+        let found = self.repo.audit_log(&AuditFilter::default(), page).await?;
+        Ok(found.items.into_iter().find(|e| e.id == id))
     }
 
     pub async fn count_audit(&self, actor: &Actor, filter: AuditFilter) -> Result<i64> {

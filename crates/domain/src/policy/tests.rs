@@ -420,3 +420,18 @@ fn the_change_feed_shows_what_the_lists_show_and_every_withdrawal() {
     assert!(!shows_withdrawal(Some(Published), Some(Published)));
     assert!(!shows_withdrawal(None, None));
 }
+
+#[test]
+fn an_account_is_read_by_its_owner_and_the_secretariat_only() {
+    assert!(may_read_user(&user(Role::Admin, None), 7));
+    for (name, caller) in CALLERS.iter() {
+        assert_eq!(
+            may_read_user(caller, 7),
+            caller.is_admin(),
+            "{name} reads another's account"
+        );
+        if let Some(own) = caller.user_id() {
+            assert!(may_read_user(caller, own), "{name} reads its own account");
+        }
+    }
+}
