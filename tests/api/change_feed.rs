@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser, error_code};
+use crate::helpers::{TestApp, TestUser, error_code, practice_input};
 
 const CHANGES: &str = "query($first: Int, $after: String) { changes(first: $first, after: $after) {
     edges { cursor node { recordType recordId version kind at cursor } }
@@ -13,18 +13,6 @@ const CHANGES: &str = "query($first: Int, $after: String) { changes(first: $firs
 
 const CREATE_PRACTICE: &str =
     "mutation($i: PracticeInput!) { createPractice(input: $i) { id version } }";
-
-fn practice_input(title: &str, city: &str) -> Value {
-    json!({
-        "title": title,
-        "themes": ["ENVIRONMENT"],
-        "modality": "ONE_ON_ONE",
-        "managementFocus": ["TECHNICAL_EXPERTISE"],
-        "cooperatingParties": ["LOCAL_AUTHORITY_SERVICES"],
-        "orientation": "NORTH_SOUTH",
-        "cityIds": [city],
-    })
-}
 
 /// One change as the tests compare them: record type, id, version and kind.
 type Seen = (String, String, i64, String);

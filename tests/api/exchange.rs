@@ -410,7 +410,7 @@ async fn csv_lists_take_updated_since_as_the_graphql_lists_do() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+        .map(|e| number_of(e["node"]["id"].as_str().unwrap()).to_string())
         .collect();
     assert_eq!(expected.len(), 1, "{listed}");
 

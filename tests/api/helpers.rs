@@ -601,7 +601,6 @@ pub async fn run_node(script: &str, args: Vec<String>, modules: String) {
     );
 }
 
-/// The first error's `extensions.code`.
 /// The number in the database of the record a global id names (`Type:number` in URL-safe
 /// base64, README "Object identification"), for the tests that read the tables or the tokens.
 pub fn number_of(id: &str) -> i64 {
@@ -617,6 +616,7 @@ pub fn number_of(id: &str) -> i64 {
         .unwrap_or_else(|| panic!("{text} ends in a number"))
 }
 
+/// The first error's `extensions.code`.
 pub fn error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]
         .as_str()
@@ -669,4 +669,17 @@ async fn a_postgresql_test_database_is_dropped_with_its_app() {
         .expect("list databases")
         .expect("a row");
     assert_eq!(left.try_get_by_index::<i64>(0).expect("a count"), 0);
+}
+
+/// A practice of `city` with the fields every practice needs, for `createPractice`.
+pub fn practice_input(title: &str, city: &str) -> Value {
+    json!({
+        "title": title,
+        "themes": ["ENVIRONMENT"],
+        "modality": "ONE_ON_ONE",
+        "managementFocus": ["TECHNICAL_EXPERTISE"],
+        "cooperatingParties": ["LOCAL_AUTHORITY_SERVICES"],
+        "orientation": "NORTH_SOUTH",
+        "cityIds": [city],
+    })
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use crate::helpers::{TEST_JWT_SECRET, TestApp, TestUser};
+use crate::helpers::{TEST_JWT_SECRET, TestApp, TestUser, practice_input};
 
 /// How long a test waits for something that should come.
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -162,15 +162,7 @@ async fn draft_practice(app: &TestApp, user: &TestUser, title: &str) -> (String,
         app,
         user,
         "mutation($i: PracticeInput!) { createPractice(input: $i) { id version status } }",
-        json!({ "i": {
-            "title": title,
-            "themes": ["ENVIRONMENT"],
-            "modality": "ONE_ON_ONE",
-            "managementFocus": ["TECHNICAL_EXPERTISE"],
-            "cooperatingParties": ["LOCAL_AUTHORITY_SERVICES"],
-            "orientation": "NORTH_SOUTH",
-            "cityIds": [city],
-        } }),
+        json!({ "i": practice_input(title, &city) }),
     )
     .await;
     assert_eq!(created["status"], "DRAFT");

@@ -373,6 +373,19 @@ async fn graphql_multipart(
     run_post(&state, &http, request).await
 }
 
+/// The peer address; a forwarded header only from a proxy the operator trusts.
+fn client_of(state: &State, http: &HttpRequest) -> String {
+    let forwarded = http
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    crate::proxy::client_address(
+        http.peer_addr().map(|a| a.ip()),
+        forwarded,
+        &state.trusted_proxies,
+    )
+}
+
 /// Who is asking: the actor of the bearer token, and the client address budgets are kept by
 /// (the peer, or what a trusted proxy forwarded). A token that is not valid is answered at once.
 async fn caller(
@@ -400,17 +413,7 @@ async fn caller(
             );
         }
     };
-    // The peer address; a forwarded header only from a proxy the operator trusts.
-    let forwarded = http
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    let client = crate::proxy::client_address(
-        http.peer_addr().map(|a| a.ip()),
-        forwarded,
-        &state.trusted_proxies,
-    );
-    Ok((actor, client))
+    Ok((actor, client_of(state, http)))
 }
 
 /// The parameters of a GraphQL request in a URL, as GraphQL over HTTP names them.
@@ -501,15 +504,7 @@ async fn graphql_subscriptions(
     http: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
-    let forwarded = http
-        .headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    let client = crate::proxy::client_address(
-        http.peer_addr().map(|a| a.ip()),
-        forwarded,
-        &state.trusted_proxies,
-    );
+    let client = client_of(&state, &http);
     crate::subscriptions::upgrade(
         state.app.services(),
         &state.connections,
