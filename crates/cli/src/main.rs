@@ -1,5 +1,9 @@
 //! `c2c-forum`: serves the API and administers its database (see `commands`).
 
+// The schema's resolvers nest deeply enough that the release build's layout of their futures
+// passes the default limit of 128.
+#![recursion_limit = "256"]
+
 mod commands;
 mod config_file;
 
