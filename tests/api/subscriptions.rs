@@ -387,6 +387,53 @@ async fn a_token_that_signs_in_is_taken_in_either_payload_shape() {
     assert_eq!(client.closed_with(PATIENCE).await.0, 4403);
 }
 
+#[tokio::test]
+async fn a_disabled_account_or_a_revoked_sign_in_loses_its_open_connection() {
+    let app = TestApp::new()
+        .seeded()
+        .with_user(Role::Donor)
+        .with_user(Role::Practitioner)
+        .configure(|s| s.subscriptions.recheck = Duration::from_millis(300))
+        .spawn()
+        .await;
+    let admin = app.admin().await;
+
+    let donor = app.user_of(Role::Donor);
+    let mut disabled = Client::connect(&app, json!({ "token": donor.access_token })).await;
+    disabled.subscribe("f", FUNDING_RECORDED, json!({})).await;
+    let practitioner = app.user_of(Role::Practitioner);
+    let mut signed_out = Client::connect(&app, json!({ "token": practitioner.access_token })).await;
+    signed_out
+        .subscribe("p", PRACTICE_PUBLISHED, json!({}))
+        .await;
+    let mut anonymous = Client::anonymous(&app).await;
+    anonymous
+        .subscribe("p", PRACTICE_PUBLISHED, json!({}))
+        .await;
+
+    app.data_as(
+        &admin,
+        "mutation($id: ID!) { disableUser(userId: $id) { status } }",
+        json!({ "id": donor.id }),
+    )
+    .await;
+    app.data_as(
+        practitioner,
+        "mutation($r: String!) { logout(refreshToken: $r) }",
+        json!({ "r": practitioner.refresh_token }),
+    )
+    .await;
+    // Well before either token expires (15 minutes).
+    let (code, reason) = disabled.closed_with(Duration::from_secs(5)).await;
+    assert_eq!(code, 4403, "{reason}");
+    let (code, reason) = signed_out.closed_with(Duration::from_secs(5)).await;
+    assert_eq!(code, 4403, "{reason}");
+    assert!(matches!(
+        anonymous.next(Duration::from_secs(1)).await,
+        Next::Nothing
+    ));
+}
+
 /// `user`'s access token re-signed to expire `seconds` from now.
 fn expiring_token(user: &TestUser, seconds: i64) -> String {
     use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};

@@ -9,7 +9,9 @@
 //!   expiry, revoked sign-in, disabled user); without one the connection is anonymous. A token
 //!   that does not pass closes the connection with 4403.
 //! - When the access token expires the server closes the connection with 4401: the client
-//!   refreshes and connects again.
+//!   refreshes and connects again. The token is checked again every
+//!   [`SubscriptionSettings::recheck`], so a sign-in revoked or an account disabled meanwhile
+//!   closes the connection with 4403 within that time, not at the token's expiry.
 //! - Without `connection_init` within [`SubscriptionSettings::init_timeout`] the server closes
 //!   with 4408.
 //! - One client address holds at most [`SubscriptionSettings::connections_per_client`]
@@ -50,6 +52,9 @@ pub struct SubscriptionSettings {
     pub lag: usize,
     /// How long a new connection has to send `connection_init`.
     pub init_timeout: Duration,
+    /// How often an open connection's token is checked again, as a request's would be: a
+    /// sign-in revoked or an account disabled meanwhile closes the connection within this time.
+    pub recheck: Duration,
     /// How often the change log is read when no notification came (see
     /// [`persistence::events`]): the longest an event may wait when one is lost.
     pub sweep: Duration,
@@ -62,6 +67,7 @@ impl Default for SubscriptionSettings {
             connections_per_client: 8,
             lag: 256,
             init_timeout: Duration::from_secs(10),
+            recheck: Duration::from_secs(5),
             sweep: persistence::events::SWEEP_EVERY,
         }
     }
@@ -196,9 +202,9 @@ struct Connection {
     _counted: Counted,
 }
 
-/// When the connection's token expires: sent once `connection_init` has been accepted, None for
-/// an anonymous connection.
-type Accepted = oneshot::Sender<Option<Instant>>;
+/// The connection's token (as an `Authorization` header) and when it expires: sent once
+/// `connection_init` has been accepted, None for an anonymous connection.
+type Accepted = oneshot::Sender<Option<(String, Instant)>>;
 
 impl Connection {
     async fn run(self, mut session: Session, mut messages: actix_ws::AggregatedMessageStream) {
@@ -219,6 +225,9 @@ impl Connection {
         tokio::pin!(init_deadline);
         let mut waiting_for_init = true;
         let mut expiry: Option<Pin<Box<Sleep>>> = None;
+        let mut token: Option<String> = None;
+        let mut recheck = tokio::time::interval(self.settings.recheck);
+        recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let close = loop {
             tokio::select! {
                 frame = messages.next() => match frame {
@@ -252,8 +261,18 @@ impl Connection {
                 },
                 accepted = &mut acceptance, if waiting_for_init => {
                     waiting_for_init = false;
-                    if let Ok(Some(at)) = accepted {
+                    if let Ok(Some((header, at))) = accepted {
                         expiry = Some(Box::pin(tokio::time::sleep_until(at)));
+                        token = Some(header);
+                        recheck.reset();
+                    }
+                }
+                _ = recheck.tick(), if token.is_some() => {
+                    if self.revoked(token.as_deref()).await {
+                        break Some(reason(
+                            CloseCode::Other(CLOSE_FORBIDDEN),
+                            "the sign-in was revoked or the account disabled",
+                        ));
                     }
                 }
                 _ = async { expiry.as_mut().expect("guarded").await }, if expiry.is_some() => {
@@ -271,6 +290,17 @@ impl Connection {
             }
         };
         let _ = session.close(close).await;
+    }
+}
+
+impl Connection {
+    /// Whether the token no longer signs in: revoked, its account disabled or changed. A check
+    /// that could not be made (the database away) keeps the connection until the next one.
+    async fn revoked(&self, header: Option<&str>) -> bool {
+        matches!(
+            auth::actor_from_header(header, self.services.jwt(), self.services.accounts()).await,
+            Err(domain::Error::Unauthenticated)
+        )
     }
 }
 
@@ -340,7 +370,7 @@ async fn init(
             let token = header.strip_prefix("Bearer ").unwrap_or_default().trim();
             let claims = services.jwt().verify(token).map_err(|_| forbidden())?;
             let left = (claims.exp - chrono::Utc::now().timestamp()).max(0) as u64;
-            Some(Instant::now() + Duration::from_secs(left))
+            Some((header.clone(), Instant::now() + Duration::from_secs(left)))
         }
         None => None,
     };
