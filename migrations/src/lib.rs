@@ -12,6 +12,7 @@ mod m20261130_140000_sign_in_attempts;
 mod m20261130_210000_iati_activities;
 mod m20261130_211000_password_resets;
 mod m20261201_000100_change_log;
+mod m20261201_120000_rollup_confidential;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_210000_iati_activities::Migration),
             Box::new(m20261130_211000_password_resets::Migration),
             Box::new(m20261201_000100_change_log::Migration),
+            Box::new(m20261201_120000_rollup_confidential::Migration),
         ]
     }
 }

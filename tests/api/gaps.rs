@@ -371,6 +371,21 @@ async fn rollups_follow_every_write_that_moves_a_gap() {
         .await;
     assert_rollups_agree(&app, "the pledge committed").await;
 
+    // Callers who may not see a confidential amount are shown it rounded, record by record,
+    // from the rollup's confidential cells: they must follow it in and out of confidence.
+    let secret = app
+        .data_as(&admin, "mutation($p: ID!, $d: ID!) { recordFunding(input: { practiceId: $p, donorId: $d, amount: \"1234.56\", currency: \"USD\", year: 2002, status: DISBURSED, sourceType: GRANTS_LOANS, confidential: true }) { id version } }", json!({ "p": p1, "d": z }))
+        .await;
+    assert_rollups_agree(&app, "a confidential disbursement").await;
+    let s = &secret["recordFunding"];
+    let moved = app
+        .data_as(&admin, "mutation($id: ID!, $v: Int!) { updateFunding(id: $id, version: $v, input: { amount: \"4321.99\", status: COMMITTED }) { version } }", json!({ "id": s["id"], "v": s["version"] }))
+        .await;
+    assert_rollups_agree(&app, "the confidential record changed").await;
+    app.data_as(&admin, "mutation($id: ID!, $v: Int!) { updateFunding(id: $id, version: $v, input: { confidential: false }) { id } }", json!({ "id": s["id"], "v": moved["updateFunding"]["version"] }))
+        .await;
+    assert_rollups_agree(&app, "the confidential record made public").await;
+
     let practice = app
         .data(
             "query($p: ID!) { practice(id: $p) { version cities { id } } }",

@@ -222,25 +222,11 @@ const KNOWN: &[Known] = &[
         reason: "open needs are counted from the needs and their tags, not from a rollup",
     },
     Known {
-        case: "fundingGaps of an agenda",
-        sql: "WITH parts",
-        on: Backends::Postgres,
-        settled: true,
-        reason: "the confidential funding of the agenda's cells is summed from the base rows",
-    },
-    Known {
         case: "fundingGapTotal",
         sql: "WITH pcell",
         on: Backends::Postgres,
         settled: true,
         reason: "open needs are counted from the needs, not from a rollup",
-    },
-    Known {
-        case: "fundingGapTotal",
-        sql: "WITH parts",
-        on: Backends::Postgres,
-        settled: true,
-        reason: "the confidential funding is summed from the base rows",
     },
     Known {
         case: "schemeOverlaps",

@@ -3,7 +3,8 @@
 //! Joining every published practice with every funding record takes seconds on a large base, far
 //! more than a donor's question should. So each grouping asked for (a set of dimensions, in
 //! canonical order) is materialized once: per cell, the practices, their required and funded
-//! amounts by status, and the donors and schemes active there with a reference count. Every
+//! amounts by status, the donors and schemes active there with a reference count, and the
+//! confidential funding per donor and status (exact and rounded, for disclosure control). Every
 //! write that changes what a practice contributes (the practice itself, its tags and cities, its
 //! funding, its scheme links, a city's country) takes the practice's contribution out before the
 //! change and puts it back after, in the same transaction, so a rollup never disagrees with the
@@ -30,6 +31,7 @@ use domain::entities::Id;
 use domain::{Error, Result};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 
+use crate::analytics::gaps::rounded_units_sql;
 use crate::analytics::split;
 use crate::cells::practice_joins;
 use crate::store::db_err;
@@ -230,8 +232,32 @@ async fn add_contribution(
              GROUP BY x.combo, x.k1, x.k2, x.k3, ps.scheme_id) u WHERE 1 = 1 \
          ON CONFLICT (combo, k1, k2, k3, kind, member_id) DO UPDATE SET n = gap_rollup_member.n + excluded.n"
     );
+    // Confidential funding per cell, donor (0 for none) and status, exactly and each record
+    // rounded as callers who may not see it are shown it: questions read it from here instead
+    // of placing every confidential record in its cells.
+    let (e_hi, e_lo) = split("f.amount_usd_cents");
+    let rounded = rounded_units_sql("f.amount_usd_cents");
+    let (rd_hi, rd_lo) = split(&rounded);
+    let confidential = format!(
+        "INSERT INTO gap_rollup_confidential (combo, k1, k2, k3, donor_id, status, records, exact, exact_hi, rounded, rounded_hi) \
+         SELECT * FROM (SELECT x.combo, x.k1, x.k2, x.k3, COALESCE(f.donor_id, 0) AS donor_id, f.status, \
+                {sign} * COUNT(*) AS records, {sign} * SUM({e_lo}) AS exact, {sign} * SUM({e_hi}) AS exact_hi, \
+                {sign} * SUM({rd_lo}) AS rounded, {sign} * SUM({rd_hi}) AS rounded_hi \
+           FROM ({projections}) x JOIN funding f ON f.practice_id = x.pid \
+           WHERE f.confidential AND f.amount_usd_cents IS NOT NULL \
+           GROUP BY x.combo, x.k1, x.k2, x.k3, COALESCE(f.donor_id, 0), f.status) u WHERE 1 = 1 \
+         ON CONFLICT (combo, k1, k2, k3, donor_id, status) DO UPDATE SET \
+           records = gap_rollup_confidential.records + excluded.records, \
+           exact = gap_rollup_confidential.exact + excluded.exact, \
+           exact_hi = gap_rollup_confidential.exact_hi + excluded.exact_hi, \
+           rounded = gap_rollup_confidential.rounded + excluded.rounded, \
+           rounded_hi = gap_rollup_confidential.rounded_hi + excluded.rounded_hi"
+    );
     txn.execute_unprepared(&totals).await.map_err(db_err)?;
     txn.execute_unprepared(&members).await.map_err(db_err)?;
+    txn.execute_unprepared(&confidential)
+        .await
+        .map_err(db_err)?;
     Ok(())
 }
 
@@ -366,7 +392,12 @@ async fn built_combos<C: ConnectionTrait>(db: &C) -> Result<Vec<Combo>> {
 /// Drops every rollup, for loads that write around the maintained path; the next question
 /// rebuilds what it needs.
 pub async fn invalidate<C: ConnectionTrait>(db: &C) -> Result<()> {
-    for table in ["gap_rollup_member", "gap_rollup", "gap_combo"] {
+    for table in [
+        "gap_rollup_confidential",
+        "gap_rollup_member",
+        "gap_rollup",
+        "gap_combo",
+    ] {
         db.execute_unprepared(&format!("DELETE FROM {table}"))
             .await
             .map_err(db_err)?;

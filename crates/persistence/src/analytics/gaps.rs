@@ -120,7 +120,7 @@ fn practice_keys(dims: &[Option<GapDimension>], restrict: Option<&str>) -> (Stri
 
 /// A confidential amount of `cents` as aggregates count it for callers who may not see it:
 /// `analytics::rounded_units` in SQL, one branch per magnitude whose rounding unit differs.
-fn rounded_units_sql(cents: &str) -> String {
+pub(crate) fn rounded_units_sql(cents: &str) -> String {
     let mut branches = String::new();
     let mut below: i64 = 10;
     let mut unit = rounding_unit(1);
@@ -194,6 +194,38 @@ pub(crate) fn confidential_parts_sql(by: &[GapDimension], filter: &GapFilter) ->
         funded = status_list(&filter.statuses),
         rounded = rounded_units_sql("f.amount_usd_cents"),
         period = funding_where(filter),
+    )
+}
+
+/// The same parts as [`confidential_parts_sql`] read from the grouping's rollup, which keeps them
+/// per cell, donor and status (it holds no year filter).
+pub(crate) fn confidential_parts_from_rollup_sql(
+    by: &[GapDimension],
+    filter: &GapFilter,
+    combo: &Combo,
+) -> String {
+    let dims = dims_of(by);
+    let keys = (1..=dims.len())
+        .map(|i| format!("k{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // The rollup stores keys in the grouping's canonical order; name them as asked.
+    let mapped: String = dims
+        .iter()
+        .enumerate()
+        .map(|(i, d)| format!(", {} AS k{}", combo.column_of(*d), i + 1))
+        .collect();
+    let funded = status_list(&filter.statuses);
+    format!(
+        "SELECT {keys}, donor_id, funded, SUM(exact_hi), SUM(exact), SUM(rounded_hi), SUM(rounded) FROM ( \
+           SELECT * FROM (SELECT NULLIF(donor_id, 0) AS donor_id{mapped}, \
+                  CASE WHEN status IN ({funded}) THEN 1 ELSE 0 END AS funded, \
+                  exact_hi, exact, rounded_hi, rounded \
+             FROM gap_rollup_confidential \
+             WHERE combo = '{name}' AND records > 0 AND status IN ({funded}, 'PLEDGED')) c0 {agenda}) c \
+         GROUP BY {keys}, donor_id, funded",
+        name = combo.name(),
+        agenda = agenda_where(filter, &dims),
     )
 }
 
@@ -388,13 +420,18 @@ impl AnalyticsRepository for SeaStore {
         by: &[GapDimension],
         filter: &GapFilter,
     ) -> Result<Vec<ConfidentialPart>> {
+        // As for the cells: the rollup unless a year range asks for the rows themselves.
+        let sql = if filter.from_year.is_none() && filter.to_year.is_none() {
+            let combo = Combo::of(by);
+            rollup::ensure_built(self.connection(), &combo).await?;
+            confidential_parts_from_rollup_sql(by, filter, &combo)
+        } else {
+            confidential_parts_sql(by, filter)
+        };
         let backend = self.connection().get_database_backend();
         let rows = self
             .connection()
-            .query_all_raw(Statement::from_string(
-                backend,
-                confidential_parts_sql(by, filter),
-            ))
+            .query_all_raw(Statement::from_string(backend, sql))
             .await
             .map_err(db_err)?;
         let n = by.len().max(1);

@@ -3,7 +3,7 @@
 //! (`results`). Every literal spliced into their text comes from a closed vocabulary or is an
 //! integer; nothing a client types reaches it.
 
-mod gaps;
+pub(crate) mod gaps;
 mod matches;
 mod overlaps;
 mod results;

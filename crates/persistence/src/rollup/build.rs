@@ -85,7 +85,7 @@ async fn build_state<C: ConnectionTrait>(db: &C, combo: &Combo) -> Result<BuildS
 
 /// Deletes the cells stored under `name`.
 async fn delete_cells(txn: &DatabaseTransaction, name: &str) -> Result<()> {
-    for table in ["gap_rollup", "gap_rollup_member"] {
+    for table in ["gap_rollup", "gap_rollup_member", "gap_rollup_confidential"] {
         txn.execute_unprepared(&format!("DELETE FROM {table} WHERE combo = '{name}'"))
             .await
             .map_err(db_err)?;
@@ -227,6 +227,10 @@ async fn merge_building(db: &DatabaseConnection, combo: &Combo, since: &str) -> 
     for (table, keys) in [
         ("gap_rollup", "combo, k1, k2, k3"),
         ("gap_rollup_member", "combo, k1, k2, k3, kind, member_id"),
+        (
+            "gap_rollup_confidential",
+            "combo, k1, k2, k3, donor_id, status",
+        ),
     ] {
         let sums = summed_columns(&merge, table, keys).await?;
         let list = sums.join(", ");
