@@ -215,6 +215,14 @@ const KNOWN: &[Known] = &[
         reason: "a year range bypasses the rollups (as for fundingGaps)",
     },
     Known {
+        case: "fundingGapTotal of years",
+        sql: "WITH parts",
+        on: Backends::Postgres,
+        settled: true,
+        reason: "a year range bypasses the rollups: every confidential record of the range is \
+                 summed into the total's two rows (funded, pledged)",
+    },
+    Known {
         case: "fundingGaps of an agenda",
         sql: "WITH pcell",
         on: Backends::Postgres,

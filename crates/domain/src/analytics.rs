@@ -115,12 +115,16 @@ pub trait AnalyticsRepository: Send + Sync {
         filter: &GapFilter,
     ) -> Result<Vec<FundingGapCell>>;
 
-    /// The confidential funding counted in the same cells, summed per cell, donor and whether
-    /// it counts as funded or pledged, exactly and as [`rounded_units`] rounds each record.
+    /// The confidential funding counted in the same cells that the caller may not see, summed
+    /// per cell and whether it counts as funded or pledged, exactly and as [`rounded_units`]
+    /// rounds each record: every donor's (and none's) but `except_donor`'s, the donor whose
+    /// amounts the caller sees. A few rows a cell however many donors fund it, with no
+    /// `donor_id`.
     async fn confidential_parts(
         &self,
         by: &[GapDimension],
         filter: &GapFilter,
+        except_donor: Option<Id>,
     ) -> Result<Vec<ConfidentialPart>>;
 }
 
@@ -158,8 +162,8 @@ pub fn rounded_units(cents: i64) -> i64 {
     (cents / unit + i64::from(up)) * (unit / ROUNDING_UNIT)
 }
 
-/// Confidential funding of one donor (or of none: a city's own budget, local partners) in one
-/// cell, counted as funded or as pledged.
+/// Confidential funding of one donor in one cell, counted as funded or as pledged; of none (a
+/// city's own budget, local partners) or of several donors summed when `donor_id` is None.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfidentialPart {
     /// The cell's key values, in the order of the grouping asked for (none for the total).
@@ -260,7 +264,9 @@ impl Analytics {
             return Ok(cells);
         }
         let mut parts: HashMap<Vec<String>, Vec<ConfidentialPart>> = HashMap::new();
-        for part in self.repo.confidential_parts(by, &filter).await? {
+        // Only the parts the caller may not see are read; `disclose` still checks each one.
+        let own = policy::own_donor(actor);
+        for part in self.repo.confidential_parts(by, &filter, own).await? {
             parts.entry(part.key.clone()).or_default().push(part);
         }
         let mut cells: Vec<FundingGapCell> = cells

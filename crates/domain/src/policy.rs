@@ -76,12 +76,19 @@ pub fn sees_confidential_amount(actor: &Actor, donor_id: Option<Id>) -> bool {
         Actor::User {
             role: Role::Admin, ..
         } => true,
+        _ => donor_id.is_some() && donor_id == own_donor(actor),
+    }
+}
+
+/// The donor a donor's staff speak for, whose confidential amounts they see.
+pub fn own_donor(actor: &Actor) -> Option<Id> {
+    match actor {
         Actor::User {
             role: Role::Donor,
             affiliation: Some(Affiliation::Donor(own)),
             ..
-        } => donor_id == Some(*own),
-        _ => false,
+        } => Some(*own),
+        _ => None,
     }
 }
 

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use domain::Result;
 use domain::analytics::*;
+use domain::entities::Id;
 use domain::framework::FundingStatus;
 use sea_orm::{ConnectionTrait, Statement};
 
@@ -148,12 +149,16 @@ fn rounded(cents: &str, unit: i64) -> String {
 }
 
 /// The confidential funding counted in the cells of the gap statement for the same grouping
-/// and filter, per cell, donor and funded-or-pledged: exact sums (in two parts, see
+/// and filter, but `except_donor`'s, per cell and funded-or-pledged: exact sums (in two parts, see
 /// `super::split`) and sums of the records rounded. Confidential records are few, so the
 /// statement starts from them (through their partial index) and places only the practices they
 /// fund in cells; CROSS JOIN keeps SQLite's planner to that order (PostgreSQL reorders freely),
 /// and the status test is a CASE so that it does not lure SQLite onto the index of statuses.
-pub(crate) fn confidential_parts_sql(by: &[GapDimension], filter: &GapFilter) -> String {
+pub(crate) fn confidential_parts_sql(
+    by: &[GapDimension],
+    filter: &GapFilter,
+    except_donor: Option<Id>,
+) -> String {
     let dims = dims_of(by);
     let keys = (1..=dims.len())
         .map(|i| format!("k{i}"))
@@ -180,15 +185,18 @@ pub(crate) fn confidential_parts_sql(by: &[GapDimension], filter: &GapFilter) ->
     let (r_hi, r_lo) = split("rounded");
     format!(
         "WITH parts AS (SELECT * FROM ( \
-             SELECT f.donor_id AS donor_id{practice_keys}, \
+             SELECT 1 AS one{practice_keys}, \
                     CASE WHEN f.status IN ({funded}) THEN 1 ELSE 0 END AS funded, \
                     {hi} AS hi, {lo} AS lo, {rounded} AS rounded \
              FROM funding f CROSS JOIN practice p{sources} \
              WHERE f.confidential AND f.practice_id IS NOT NULL AND f.amount_usd_cents IS NOT NULL \
-               AND CASE WHEN f.status IN ({funded}, 'PLEDGED') THEN 1 ELSE 0 END = 1{period} \
+               AND CASE WHEN f.status IN ({funded}, 'PLEDGED') THEN 1 ELSE 0 END = 1{period}{others} \
                AND p.id = f.practice_id{placed} AND {active}) x {agenda}) \
-         SELECT {keys}, donor_id, funded, SUM(hi), SUM(lo), SUM({r_hi}), SUM({r_lo}) FROM parts \
-         GROUP BY {keys}, donor_id, funded",
+         SELECT {keys}, funded, SUM(hi), SUM(lo), SUM({r_hi}), SUM({r_lo}) FROM parts \
+         GROUP BY {keys}, funded",
+        others = except_donor
+            .map(|d| format!(" AND (f.donor_id IS NULL OR f.donor_id <> {d})"))
+            .unwrap_or_default(),
         active = active_where(filter),
         agenda = agenda_where(filter, &dims),
         funded = status_list(&filter.statuses),
@@ -198,10 +206,11 @@ pub(crate) fn confidential_parts_sql(by: &[GapDimension], filter: &GapFilter) ->
 }
 
 /// The same parts as [`confidential_parts_sql`] read from the grouping's rollup, which keeps them
-/// per cell, donor and status (it holds no year filter).
+/// per cell, donor and status (it holds no year filter): a few hundred rows a cell at most.
 pub(crate) fn confidential_parts_from_rollup_sql(
     by: &[GapDimension],
     filter: &GapFilter,
+    except_donor: Option<Id>,
     combo: &Combo,
 ) -> String {
     let dims = dims_of(by);
@@ -217,13 +226,17 @@ pub(crate) fn confidential_parts_from_rollup_sql(
         .collect();
     let funded = status_list(&filter.statuses);
     format!(
-        "SELECT {keys}, donor_id, funded, SUM(exact_hi), SUM(exact), SUM(rounded_hi), SUM(rounded) FROM ( \
-           SELECT * FROM (SELECT NULLIF(donor_id, 0) AS donor_id{mapped}, \
+        "SELECT {keys}, funded, SUM(exact_hi), SUM(exact), SUM(rounded_hi), SUM(rounded) FROM ( \
+           SELECT * FROM (SELECT 1 AS one{mapped}, \
                   CASE WHEN status IN ({funded}) THEN 1 ELSE 0 END AS funded, \
                   exact_hi, exact, rounded_hi, rounded \
              FROM gap_rollup_confidential \
-             WHERE combo = '{name}' AND records > 0 AND status IN ({funded}, 'PLEDGED')) c0 {agenda}) c \
-         GROUP BY {keys}, donor_id, funded",
+             WHERE combo = '{name}' AND records > 0 AND status IN ({funded}, 'PLEDGED'){others}) c0 {agenda}) c \
+         GROUP BY {keys}, funded",
+        // No donor is stored as 0, which no donor's id is.
+        others = except_donor
+            .map(|d| format!(" AND donor_id <> {d}"))
+            .unwrap_or_default(),
         name = combo.name(),
         agenda = agenda_where(filter, &dims),
     )
@@ -419,14 +432,15 @@ impl AnalyticsRepository for SeaStore {
         &self,
         by: &[GapDimension],
         filter: &GapFilter,
+        except_donor: Option<Id>,
     ) -> Result<Vec<ConfidentialPart>> {
         // As for the cells: the rollup unless a year range asks for the rows themselves.
         let sql = if filter.from_year.is_none() && filter.to_year.is_none() {
             let combo = Combo::of(by);
             rollup::ensure_built(self.connection(), &combo).await?;
-            confidential_parts_from_rollup_sql(by, filter, &combo)
+            confidential_parts_from_rollup_sql(by, filter, except_donor, &combo)
         } else {
-            confidential_parts_sql(by, filter)
+            confidential_parts_sql(by, filter, except_donor)
         };
         let backend = self.connection().get_database_backend();
         let rows = self
@@ -442,10 +456,10 @@ impl AnalyticsRepository for SeaStore {
                     .collect::<Result<Vec<_>>>()?;
                 Ok(ConfidentialPart {
                     key,
-                    donor_id: r.try_get_by_index::<Option<i64>>(n).map_err(db_err)?,
-                    funded: integer(r, n + 1)? == 1,
-                    exact_cents: money(r, n + 2)?,
-                    rounded_cents: money(r, n + 4)? * i128::from(ROUNDING_UNIT),
+                    donor_id: None,
+                    funded: integer(r, n)? == 1,
+                    exact_cents: money(r, n + 1)?,
+                    rounded_cents: money(r, n + 3)? * i128::from(ROUNDING_UNIT),
                 })
             })
             .collect()
