@@ -13,6 +13,7 @@ mod m20261130_210000_iati_activities;
 mod m20261130_211000_password_resets;
 mod m20261201_000100_change_log;
 mod m20261201_120000_rollup_confidential;
+mod m20261201_130000_rollup_results;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_211000_password_resets::Migration),
             Box::new(m20261201_000100_change_log::Migration),
             Box::new(m20261201_120000_rollup_confidential::Migration),
+            Box::new(m20261201_130000_rollup_results::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-use crate::helpers::{Seed, TestApp, spawn_app_with};
+use crate::helpers::{Seed, TestApp, TestUser, spawn_app_with};
 
 fn base() -> String {
     json!({
@@ -335,6 +335,29 @@ async fn assert_rollups_agree(app: &TestApp, after: &str) {
     assert_eq!(rolled, live, "the total after {after}");
 }
 
+/// `resultsByTheme` as the writes left the THEME rollup, and as a rebuild from the base rows
+/// counts it: the two must agree. Asked by the secretariat, never from the response cache.
+async fn assert_results_agree(app: &TestApp, admin: &TestUser, after: &str) {
+    let results = "{ resultsByTheme { theme practices practicesWithIndicators indicators indicatorsWithTarget targetsMet } }";
+    let maintained = app.data_as(admin, results, json!({})).await;
+    let db = app.database().await;
+    for table in [
+        "gap_rollup_confidential",
+        "gap_rollup_member",
+        "gap_rollup",
+        "gap_combo",
+    ] {
+        db.execute_unprepared(&format!("DELETE FROM {table} WHERE combo = 'THEME'"))
+            .await
+            .expect("the THEME rollup dropped");
+    }
+    let rebuilt = app.data_as(admin, results, json!({})).await;
+    assert_eq!(
+        maintained, rebuilt,
+        "resultsByTheme after {after}: maintained (left) and rebuilt (right) disagree"
+    );
+}
+
 #[tokio::test]
 async fn rollups_follow_every_write_that_moves_a_gap() {
     let app = app_with_base().await;
@@ -411,6 +434,35 @@ async fn rollups_follow_every_write_that_moves_a_gap() {
     .await;
     assert_rollups_agree(&app, "a scheme linked").await;
 
+    // Indicators count in resultsByTheme, which the THEME rollup answers.
+    let p1_version = app
+        .data(
+            "query($p: ID!) { practice(id: $p) { version } }",
+            json!({ "p": p1 }),
+        )
+        .await["practice"]["version"]
+        .clone();
+    let before = app
+        .data_as(
+            &admin,
+            "{ resultsByTheme { theme indicators targetsMet } }",
+            json!({}),
+        )
+        .await;
+    app.data_as(&admin, "mutation($p: ID!, $v: Int!) { updatePractice(id: $p, version: $v, input: { indicators: [{ name: \"households served\", target: \"100\", actual: \"150.5\" }, { name: \"leaks fixed\", target: \"40\", actual: \"41\" }, { name: \"staff trained\" }] }) { id } }", json!({ "p": p1, "v": p1_version }))
+        .await;
+    assert_ne!(
+        before,
+        app.data_as(
+            &admin,
+            "{ resultsByTheme { theme indicators targetsMet } }",
+            json!({})
+        )
+        .await,
+        "new indicators show in the results"
+    );
+    assert_results_agree(&app, &admin, "indicators replaced").await;
+
     let tz = cities[0].clone();
     let city = app
         .data(
@@ -444,4 +496,5 @@ async fn rollups_follow_every_write_that_moves_a_gap() {
     )
     .await;
     assert_rollups_agree(&app, "a practice archived").await;
+    assert_results_agree(&app, &admin, "every write above").await;
 }

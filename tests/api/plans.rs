@@ -251,13 +251,6 @@ const KNOWN: &[Known] = &[
         settled: true,
         reason: "every practice sharing a theme with the need is scored before the best are kept",
     },
-    Known {
-        case: "resultsByTheme",
-        sql: "COUNT(DISTINCT p.id)",
-        on: Backends::Postgres,
-        settled: true,
-        reason: "counts every published practice and indicator per theme",
-    },
 ];
 
 /// A question and how it is asked; `$donor`, `$need`, `$city` and `$practice` are filled in.

@@ -3,8 +3,9 @@
 //! Joining every published practice with every funding record takes seconds on a large base, far
 //! more than a donor's question should. So each grouping asked for (a set of dimensions, in
 //! canonical order) is materialized once: per cell, the practices, their required and funded
-//! amounts by status, the donors and schemes active there with a reference count, and the
-//! confidential funding per donor and status (exact and rounded, for disclosure control). Every
+//! amounts by status, the donors and schemes active there with a reference count, the
+//! confidential funding per donor and status (exact and rounded, for disclosure control), and
+//! the practices' indicators (the THEME grouping answers `resultsByTheme`). Every
 //! write that changes what a practice contributes (the practice itself, its tags and cities, its
 //! funding, its scheme links, a city's country) takes the practice's contribution out before the
 //! change and puts it back after, in the same transaction, so a rollup never disagrees with the
@@ -186,9 +187,15 @@ async fn add_contribution(
     // units of SPLIT cents, `x` the rest.
     let (r_hi, r_lo) = split("COALESCE(p.amount_required_usd_cents, 0)");
     let (f_hi, f_lo) = split("amount_usd_cents");
+    let indicators_of = restrict
+        .map(|r| format!("practice_id {r}"))
+        .unwrap_or_else(|| "1 = 1".into());
+    // Indicator values are exact decimal text; NUMERIC compares them as numbers on both
+    // databases.
     let totals = format!(
         "INSERT INTO gap_rollup (combo, k1, k2, k3, practices, required, pledged, committed, disbursed, \
-                                 required_hi, pledged_hi, committed_hi, disbursed_hi) \
+                                 required_hi, pledged_hi, committed_hi, disbursed_hi, \
+                                 with_indicators, indicators, with_target, targets_met) \
          SELECT * FROM (SELECT x.combo, x.k1, x.k2, x.k3, {sign} * COUNT(*) AS practices, \
                 {sign} * SUM({r_lo}) AS required, \
                 {sign} * SUM(COALESCE(pf.pledged, 0)) AS pledged, \
@@ -197,7 +204,11 @@ async fn add_contribution(
                 {sign} * SUM({r_hi}) AS required_hi, \
                 {sign} * SUM(COALESCE(pf.pledged_hi, 0)) AS pledged_hi, \
                 {sign} * SUM(COALESCE(pf.committed_hi, 0)) AS committed_hi, \
-                {sign} * SUM(COALESCE(pf.disbursed_hi, 0)) AS disbursed_hi \
+                {sign} * SUM(COALESCE(pf.disbursed_hi, 0)) AS disbursed_hi, \
+                {sign} * SUM(CASE WHEN pi.indicators > 0 THEN 1 ELSE 0 END) AS with_indicators, \
+                {sign} * SUM(COALESCE(pi.indicators, 0)) AS indicators, \
+                {sign} * SUM(COALESCE(pi.with_target, 0)) AS with_target, \
+                {sign} * SUM(COALESCE(pi.met, 0)) AS targets_met \
            FROM ({projections}) x JOIN practice p ON p.id = x.pid \
            LEFT JOIN (SELECT practice_id, \
                 SUM(CASE WHEN status = 'PLEDGED' THEN {f_lo} ELSE 0 END) AS pledged, \
@@ -208,6 +219,12 @@ async fn add_contribution(
                 SUM(CASE WHEN status = 'DISBURSED' THEN {f_hi} ELSE 0 END) AS disbursed_hi \
               FROM funding WHERE {funding_of} AND amount_usd_cents IS NOT NULL GROUP BY practice_id) pf \
              ON pf.practice_id = x.pid \
+           LEFT JOIN (SELECT practice_id, COUNT(*) AS indicators, \
+                SUM(CASE WHEN target IS NOT NULL AND actual IS NOT NULL THEN 1 ELSE 0 END) AS with_target, \
+                SUM(CASE WHEN target IS NOT NULL AND actual IS NOT NULL \
+                         AND CAST(actual AS NUMERIC) >= CAST(target AS NUMERIC) THEN 1 ELSE 0 END) AS met \
+              FROM indicator WHERE {indicators_of} GROUP BY practice_id) pi \
+             ON pi.practice_id = x.pid \
            GROUP BY x.combo, x.k1, x.k2, x.k3) u WHERE 1 = 1 \
          ON CONFLICT (combo, k1, k2, k3) DO UPDATE SET \
            practices = gap_rollup.practices + excluded.practices, \
@@ -218,7 +235,11 @@ async fn add_contribution(
            required_hi = gap_rollup.required_hi + excluded.required_hi, \
            pledged_hi = gap_rollup.pledged_hi + excluded.pledged_hi, \
            committed_hi = gap_rollup.committed_hi + excluded.committed_hi, \
-           disbursed_hi = gap_rollup.disbursed_hi + excluded.disbursed_hi"
+           disbursed_hi = gap_rollup.disbursed_hi + excluded.disbursed_hi, \
+           with_indicators = gap_rollup.with_indicators + excluded.with_indicators, \
+           indicators = gap_rollup.indicators + excluded.indicators, \
+           with_target = gap_rollup.with_target + excluded.with_target, \
+           targets_met = gap_rollup.targets_met + excluded.targets_met"
     );
     let members = format!(
         "INSERT INTO gap_rollup_member (combo, k1, k2, k3, kind, member_id, n) \

@@ -1,4 +1,4 @@
-//! Indicators per theme and how many reached their targets.
+//! Indicators per theme and how many reached their targets, from the THEME grouping's rollup.
 
 use async_trait::async_trait;
 use domain::Result;
@@ -8,24 +8,24 @@ use sea_orm::{ConnectionTrait, Statement};
 
 use super::integer;
 use crate::mapping::stored;
+use crate::rollup::{self, Combo};
 use crate::store::{SeaStore, db_err};
 
 #[async_trait]
 impl ResultsRepository for SeaStore {
     async fn results_by_theme(&self) -> Result<Vec<ThemeResults>> {
+        // Every figure is a sum over the theme's published practices: the THEME grouping's
+        // rollup keeps them (see `crate::rollup`), so the answer reads one row a theme.
+        let combo = Combo::of(&[GapDimension::Theme]);
+        rollup::ensure_built(self.connection(), &combo).await?;
         let db = self.connection();
-        let backend = db.get_database_backend();
-        // Indicator values are exact decimal text; NUMERIC compares them as numbers on both databases.
-        let sql = "SELECT t.value AS theme, COUNT(DISTINCT p.id) AS practices, COUNT(DISTINCT i.practice_id) AS with_indicators, \
-                   COUNT(i.id) AS indicators, \
-                   SUM(CASE WHEN i.target IS NOT NULL AND i.actual IS NOT NULL THEN 1 ELSE 0 END) AS with_target, \
-                   SUM(CASE WHEN i.target IS NOT NULL AND i.actual IS NOT NULL \
-                            AND CAST(i.actual AS NUMERIC) >= CAST(i.target AS NUMERIC) THEN 1 ELSE 0 END) AS met \
-                   FROM practice p JOIN practice_tag t ON t.practice_id = p.id AND t.dimension = 'THEME' \
-                   LEFT JOIN indicator i ON i.practice_id = p.id \
-                   WHERE p.status = 'PUBLISHED' GROUP BY t.value ORDER BY t.value";
+        let sql = format!(
+            "SELECT k1 AS theme, practices, with_indicators, indicators, with_target, targets_met \
+             FROM gap_rollup WHERE combo = '{}' AND practices > 0 ORDER BY k1",
+            combo.name()
+        );
         let rows = db
-            .query_all_raw(Statement::from_string(backend, sql))
+            .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
             .await
             .map_err(db_err)?;
         rows.iter()
