@@ -82,17 +82,8 @@ impl TestAppBuilder {
     pub async fn spawn(self) -> TestApp {
         capture_logs();
         let database = TestDatabase::create().await;
-        let mut settings = Settings {
-            bind: "127.0.0.1:0".into(),
-            database_url: database.url.clone(),
-            seed_if_empty: self.seed == Seed::Report,
-            jwt: JwtKeys::from_secret(TEST_JWT_SECRET).expect("test secret"),
-            ..Settings::default()
-        };
-        // A test is one client firing many requests at once; tests of the client budget set
-        // their own.
-        settings.budget.client_rate = 1_000_000_000;
-        settings.budget.client_burst = 1_000_000_000;
+        let mut settings = settings_on(&database.url);
+        settings.seed_if_empty = self.seed == Seed::Report;
         for configure in self.configure {
             configure(&mut settings);
         }
@@ -168,6 +159,36 @@ pub fn logged_lines(needle: &str) -> Vec<String> {
         .filter(|l| l.contains(needle))
         .cloned()
         .collect()
+}
+
+/// A test server's settings on `database_url`: a free port, the test key, no seeding.
+pub fn settings_on(database_url: &str) -> Settings {
+    let mut settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        database_url: database_url.to_owned(),
+        seed_if_empty: false,
+        jwt: JwtKeys::from_secret(TEST_JWT_SECRET).expect("test secret"),
+        ..Settings::default()
+    };
+    // A test is one client firing many requests at once; tests of the client budget set
+    // their own.
+    settings.budget.client_rate = 1_000_000_000;
+    settings.budget.client_burst = 1_000_000_000;
+    settings
+}
+
+/// A fresh, empty database (nothing migrated) for tests that start servers of their own on it;
+/// dropped with this.
+pub struct EmptyDatabase(TestDatabase);
+
+impl EmptyDatabase {
+    pub async fn create() -> EmptyDatabase {
+        EmptyDatabase(TestDatabase::create().await)
+    }
+
+    pub fn url(&self) -> &str {
+        &self.0.url
+    }
 }
 
 /// A fresh database: a new PostgreSQL database on the `TEST_DATABASE_URL` server, dropped with
@@ -536,15 +557,7 @@ impl TestApp {
     /// be (its own pool and followers), signing with the same key; `configure` changes its
     /// settings. It seeds nothing and has no users of its own.
     pub async fn another_process(&self, configure: impl FnOnce(&mut Settings)) -> TestApp {
-        let mut settings = Settings {
-            bind: "127.0.0.1:0".into(),
-            database_url: self.database_url.clone(),
-            seed_if_empty: false,
-            jwt: JwtKeys::from_secret(TEST_JWT_SECRET).expect("test secret"),
-            ..Settings::default()
-        };
-        settings.budget.client_rate = 1_000_000_000;
-        settings.budget.client_burst = 1_000_000_000;
+        let mut settings = settings_on(&self.database_url);
         configure(&mut settings);
         let application = Application::build(settings)
             .await

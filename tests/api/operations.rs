@@ -1,6 +1,9 @@
 //! The operational endpoints of the contract.
 
-use crate::helpers::spawn_app;
+use api::Application;
+use sea_orm::{ConnectionTrait, Database, Statement};
+
+use crate::helpers::{EmptyDatabase, settings_on, spawn_app};
 
 #[tokio::test]
 async fn health_readiness_metrics_and_graphiql() {
@@ -31,4 +34,42 @@ async fn health_readiness_metrics_and_graphiql() {
             .to_lowercase()
             .contains("graphiql")
     );
+}
+
+/// Instances started together against one new database (a rolling deploy, a server beside its
+/// twin) all come up: one applies the migrations and loads the reference data while the others
+/// wait, then find nothing left to do. Before, all but one failed on what the first created.
+#[tokio::test]
+async fn instances_started_together_on_a_new_database_all_start() {
+    let database = EmptyDatabase::create().await;
+    let start = || Application::build(settings_on(database.url()));
+    let (a, b, c, d) = tokio::join!(start(), start(), start(), start());
+    let started = [a, b, c, d];
+    let failed: Vec<String> = started
+        .iter()
+        .filter_map(|s| s.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    assert!(failed.is_empty(), "instances that did not start: {failed:?}");
+
+    let db = Database::connect(database.url()).await.expect("connect");
+    let count = |sql: &'static str| {
+        let db = &db;
+        async move {
+            db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .expect("count")
+                .expect("a row")
+                .try_get_by_index::<i64>(0)
+                .expect("a count")
+        }
+    };
+    let migrations = count("SELECT COUNT(*) FROM seaql_migrations").await;
+    let distinct = count("SELECT COUNT(DISTINCT version) FROM seaql_migrations").await;
+    assert_eq!(migrations, distinct, "each migration applied once");
+    let countries = count("SELECT COUNT(*) FROM country").await;
+    let codes = count("SELECT COUNT(DISTINCT code) FROM country").await;
+    assert!(countries > 200, "the reference data is loaded: {countries}");
+    assert_eq!(countries, codes, "the reference data loaded once");
+    drop(started);
+    db.close().await.expect("close");
 }

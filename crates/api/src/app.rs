@@ -32,13 +32,12 @@ pub struct App {
 }
 
 impl App {
-    /// Connects, migrates and loads the reference data; seeds the information base into an
+    /// Connects, migrates and loads the reference data (see `persistence::db::migrate`); seeds the information base into an
     /// empty database when `settings.seed_if_empty`; wires the store, the domain services, the
     /// token keys and the GraphQL schema. `settings.bind` is the server's and is not used here.
     pub async fn open(settings: &Settings) -> Result<App> {
         let database = Database::connect_with(&settings.database_url, &settings.database).await?;
         database.migrate().await?;
-        database.ensure_reference_data().await?;
         if settings.seed_if_empty && database.is_empty().await? {
             let report = database.seed_information_base().await?;
             tracing::info!(

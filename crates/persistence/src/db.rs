@@ -102,6 +102,8 @@ impl Database {
         })
     }
 
+    /// Applies the pending migrations and loads the reference data (countries and USD rates)
+    /// into a database without them; see [`migrate`].
     pub async fn migrate(&self) -> Result<()> {
         migrate(&self.connection).await
     }
@@ -109,11 +111,6 @@ impl Database {
     /// Whether the database answers: the readiness probe.
     pub async fn ping(&self) -> Result<()> {
         ping(&self.connection).await
-    }
-
-    /// Countries and USD rates, loaded once into a migrated database.
-    pub async fn ensure_reference_data(&self) -> Result<()> {
-        seed::ensure_reference_data(&self.connection).await
     }
 
     /// Whether the database holds no information base (no practices and no cities).
@@ -233,11 +230,32 @@ pub async fn connect_with(
     Ok(db)
 }
 
-/// Applies the pending migrations.
+/// The key of the transaction-scoped advisory lock that applying migrations holds on
+/// PostgreSQL ("c2cmigra" in ASCII).
+const MIGRATION_LOCK: i64 = 0x6332_636d_6967_7261;
+
+/// Applies the pending migrations and loads the reference data, in one transaction that one
+/// process at a time runs. Instances started together against one database (a rolling deploy,
+/// a server beside its twin) would otherwise each find the same migrations pending and all but
+/// the first fail on what the first created; here the others wait for its commit and then find
+/// nothing to do. SQLite's write transaction excludes other writers already; on PostgreSQL an
+/// advisory lock does, and DDL is transactional, so a failed migration leaves nothing behind.
 pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
-    Migrator::up(db, None)
-        .await
-        .map_err(|e| Error::internal(format!("migration failed: {e}")))
+    let failed = |e: sea_orm::DbErr| Error::internal(format!("migration failed: {e}"));
+    let txn = write_transaction(db).await?;
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Neither waiting for another process's migrations nor a long one of ours is a
+        // statement to cut short.
+        txn.execute_unprepared("SET LOCAL statement_timeout = 0")
+            .await
+            .map_err(failed)?;
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await
+            .map_err(failed)?;
+    }
+    Migrator::up(&txn, None).await.map_err(failed)?;
+    crate::seed::ensure_reference_data(&txn).await?;
+    txn.commit().await.map_err(failed)
 }
 
 /// Whether the database answers.

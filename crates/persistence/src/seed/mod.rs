@@ -14,7 +14,8 @@ use domain::framework::Bloc;
 use domain::values::{self, CountryCode, CurrencyCode};
 use domain::{Error, Result};
 use sea_orm::{
-    ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait,
+    ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    TransactionTrait,
 };
 
 pub use format::*;
@@ -45,7 +46,7 @@ fn csv_rows<R>(
 
 /// Loads countries and USD rates where their tables are empty. Cheap and idempotent: run on
 /// every start.
-pub async fn ensure_reference_data(db: &DatabaseConnection) -> Result<()> {
+pub async fn ensure_reference_data<C: ConnectionTrait>(db: &C) -> Result<()> {
     if country::Entity::find().count(db).await.map_err(db_err)? == 0 {
         let rows = csv_rows("countries.csv", COUNTRIES_CSV, |field| {
             Ok(country::ActiveModel {
