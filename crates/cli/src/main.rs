@@ -7,12 +7,6 @@
 mod commands;
 mod config_file;
 
-// glibc's malloc took a fifth of the CPU of a nested page (thousands of small objects a request)
-// and kept freed memory in per-thread arenas, so resident memory under load grew several times
-// over what the service holds; mimalloc is faster at small allocations and returns freed pages.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     let loaded = match config_file::load(std::env::args_os().collect()) {
         Ok(loaded) => loaded,
