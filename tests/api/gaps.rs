@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 
-use crate::helpers::{Seed, TestApp, TestUser, spawn_app_with};
+use crate::helpers::{Seed, TestApp, TestUser, drop_rollups, spawn_app_with};
 
 fn base() -> String {
     json!({
@@ -340,17 +340,7 @@ async fn assert_rollups_agree(app: &TestApp, after: &str) {
 async fn assert_results_agree(app: &TestApp, admin: &TestUser, after: &str) {
     let results = "{ resultsByTheme { theme practices practicesWithIndicators indicators indicatorsWithTarget targetsMet } }";
     let maintained = app.data_as(admin, results, json!({})).await;
-    let db = app.database().await;
-    for table in [
-        "gap_rollup_confidential",
-        "gap_rollup_member",
-        "gap_rollup",
-        "gap_combo",
-    ] {
-        db.execute_unprepared(&format!("DELETE FROM {table} WHERE combo = 'THEME'"))
-            .await
-            .expect("the THEME rollup dropped");
-    }
+    drop_rollups(app, Some("THEME")).await;
     let rebuilt = app.data_as(admin, results, json!({})).await;
     assert_eq!(
         maintained, rebuilt,

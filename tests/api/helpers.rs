@@ -9,7 +9,7 @@ use api::startup::ServerHandle;
 use api::{App, Application, Settings};
 use domain::actor::Role;
 use persistence::db::{self, Database, DbMetrics};
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde_json::{Value, json};
 
 /// The key the test servers sign with, so tests can forge and tamper with tokens.
@@ -159,6 +159,25 @@ pub fn logged_lines(needle: &str) -> Vec<String> {
         .filter(|l| l.contains(needle))
         .cloned()
         .collect()
+}
+
+/// Drops the funding-gap rollups behind the service's back (every grouping's, or the one named
+/// as `gap_combo` stores it), so that the next questions rebuild them from the base rows.
+pub async fn drop_rollups(app: &TestApp, combo: Option<&str>) {
+    let db = app.database().await;
+    let only = combo
+        .map(|c| format!(" WHERE combo = '{c}'"))
+        .unwrap_or_default();
+    for table in [
+        "gap_rollup_confidential",
+        "gap_rollup_member",
+        "gap_rollup",
+        "gap_combo",
+    ] {
+        db.execute_unprepared(&format!("DELETE FROM {table}{only}"))
+            .await
+            .expect("rollups dropped");
+    }
 }
 
 /// A test server's settings on `database_url`: a free port, the test key, no seeding.

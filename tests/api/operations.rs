@@ -49,7 +49,10 @@ async fn instances_started_together_on_a_new_database_all_start() {
         .iter()
         .filter_map(|s| s.as_ref().err().map(|e| e.to_string()))
         .collect();
-    assert!(failed.is_empty(), "instances that did not start: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "instances that did not start: {failed:?}"
+    );
 
     let db = Database::connect(database.url()).await.expect("connect");
     let count = |sql: &'static str| {

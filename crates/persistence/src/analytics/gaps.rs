@@ -63,6 +63,14 @@ fn dims_of(by: &[GapDimension]) -> Vec<Option<GapDimension>> {
     }
 }
 
+/// The cell keys of a grouping's rows, `k1, k2…`.
+fn key_list(dims: &[Option<GapDimension>]) -> String {
+    (1..=dims.len())
+        .map(|i| format!("k{i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The condition (a `WHERE` of its own, or nothing) keeping the keys `k1…` of the cells in
 /// the filter's donor's agenda.
 fn agenda_where(filter: &GapFilter, dims: &[Option<GapDimension>]) -> String {
@@ -160,10 +168,7 @@ pub(crate) fn confidential_parts_sql(
     except_donor: Option<Id>,
 ) -> String {
     let dims = dims_of(by);
-    let keys = (1..=dims.len())
-        .map(|i| format!("k{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let keys = key_list(&dims);
     let restrict =
         "IN (SELECT practice_id FROM funding WHERE confidential AND practice_id IS NOT NULL)";
     // Sources of a row per practice are joined by its id as they are; those that list distinct
@@ -214,10 +219,7 @@ pub(crate) fn confidential_parts_from_rollup_sql(
     combo: &Combo,
 ) -> String {
     let dims = dims_of(by);
-    let keys = (1..=dims.len())
-        .map(|i| format!("k{i}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let keys = key_list(&dims);
     // The rollup stores keys in the grouping's canonical order; name them as asked.
     let mapped: String = dims
         .iter()
