@@ -14,6 +14,7 @@ mod m20261130_211000_password_resets;
 mod m20261201_000100_change_log;
 mod m20261201_120000_rollup_confidential;
 mod m20261201_130000_rollup_results;
+mod m20261201_140000_rollup_years;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000100_change_log::Migration),
             Box::new(m20261201_120000_rollup_confidential::Migration),
             Box::new(m20261201_130000_rollup_results::Migration),
+            Box::new(m20261201_140000_rollup_years::Migration),
         ]
     }
 }

@@ -192,37 +192,6 @@ const KNOWN: &[Known] = &[
         reason: "as for donors",
     },
     Known {
-        case: "fundingGaps of years",
-        sql: "WITH pk",
-        on: Backends::Both,
-        settled: true,
-        reason: "a year range bypasses the rollups: the cells are summed from every practice and \
-                 funding record of the range",
-    },
-    Known {
-        case: "fundingGaps of years",
-        sql: "WITH parts",
-        on: Backends::Postgres,
-        settled: false,
-        reason: "the confidential funding of the range is summed from the base rows; its cells \
-                 by country join every practice's cities (at the bound on this base)",
-    },
-    Known {
-        case: "fundingGapTotal of years",
-        sql: "WITH pk",
-        on: Backends::Both,
-        settled: true,
-        reason: "a year range bypasses the rollups (as for fundingGaps)",
-    },
-    Known {
-        case: "fundingGapTotal of years",
-        sql: "WITH parts",
-        on: Backends::Postgres,
-        settled: true,
-        reason: "a year range bypasses the rollups: every confidential record of the range is \
-                 summed into the total's two rows (funded, pledged)",
-    },
-    Known {
         case: "fundingGaps of an agenda",
         sql: "WITH pcell",
         on: Backends::Postgres,
@@ -235,6 +204,14 @@ const KNOWN: &[Known] = &[
         on: Backends::Postgres,
         settled: true,
         reason: "open needs are counted from the needs, not from a rollup",
+    },
+    Known {
+        case: "fundingGapTotal of years",
+        sql: "WITH pcell",
+        on: Backends::Postgres,
+        settled: false,
+        reason: "open needs are counted from the needs, not from a rollup (as for the total of \
+                 every year)",
     },
     Known {
         case: "schemeOverlaps",
@@ -454,9 +431,17 @@ async fn every_statement_of_pages_and_questions_reads_in_proportion_to_its_answe
                 if run == 1 {
                     app.record_statements();
                 }
-                let response = app
+                let mut response = app
                     .graphql_as(user.as_ref(), case.query, variables.clone())
                     .await;
+                // A build may outlast the first question's deadline on a slow machine; it goes
+                // on without it, and the next question waits for it. What it costs is the load
+                // benchmark's to measure.
+                if run == 0 && response["errors"][0]["extensions"]["code"] == "TIMEOUT" {
+                    response = app
+                        .graphql_as(user.as_ref(), case.query, variables.clone())
+                        .await;
+                }
                 assert!(
                     response.get("errors").is_none(),
                     "{} as {viewer}: {response}",

@@ -9,7 +9,6 @@ use domain::framework::FundingStatus;
 use sea_orm::{ConnectionTrait, Statement};
 
 use super::{integer, money, split};
-use crate::cells::{practice_joins, practice_source};
 use crate::rollup::{self, Combo};
 use crate::store::{SeaStore, db_err};
 
@@ -93,38 +92,33 @@ fn agenda_where(filter: &GapFilter, dims: &[Option<GapDimension>]) -> String {
     }
 }
 
-/// Published practices `p` active in the period: started by its end and not ended before its
-/// start.
-fn active_where(filter: &GapFilter) -> String {
-    let mut active = vec!["p.status = 'PUBLISHED'".to_string()];
-    if let Some(to) = filter.to_year {
-        active.push(format!("(p.start_year IS NULL OR p.start_year <= {to})"));
-    }
-    if let Some(from) = filter.from_year {
-        active.push(format!("(p.end_year IS NULL OR p.end_year >= {from})"));
-    }
-    active.join(" AND ")
+/// The range `[from, to]` of a question over years, an open bound standing for every year on
+/// its side; None for a whole-life question.
+fn period(filter: &GapFilter) -> Option<(i32, i32)> {
+    (filter.from_year.is_some() || filter.to_year.is_some()).then(|| {
+        (
+            filter.from_year.unwrap_or(rollup::OPEN_START),
+            filter.to_year.unwrap_or(rollup::OPEN_END),
+        )
+    })
 }
 
-/// Conditions (each after an AND) keeping the funding records `f` of the period.
-fn funding_where(filter: &GapFilter) -> String {
-    let mut period = String::new();
-    if let Some(from) = filter.from_year {
-        period.push_str(&format!(" AND f.year >= {from}"));
+/// The rollup rows of `combo` (whole-life) or of its grouping by year that count in the
+/// question: `AND …` conditions on a row's period.
+fn in_period(filter: &GapFilter) -> String {
+    match period(filter) {
+        Some((from, to)) => format!(" AND lo <= {to} AND hi >= {from}"),
+        None => String::new(),
     }
-    if let Some(to) = filter.to_year {
-        period.push_str(&format!(" AND f.year <= {to}"));
-    }
-    period
 }
 
-/// The key columns (`, d0.v AS k1 …`) and joins placing practice `p` in its cells, for the
-/// practices whose id satisfies `restrict` when given.
-fn practice_keys(dims: &[Option<GapDimension>], restrict: Option<&str>) -> (String, String) {
-    let keys = (0..dims.len())
-        .map(|i| format!(", d{i}.v AS k{}", i + 1))
-        .collect();
-    (keys, practice_joins(dims, restrict))
+/// The name of the grouping a question reads its sums from: the whole-life one, or the one by
+/// year for a range.
+fn summed_combo(combo: &Combo, filter: &GapFilter) -> String {
+    match period(filter) {
+        Some(_) => combo.by_year().name(),
+        None => combo.name(),
+    }
 }
 
 /// A confidential amount of `cents` as aggregates count it for callers who may not see it:
@@ -157,61 +151,9 @@ fn rounded(cents: &str, unit: i64) -> String {
 }
 
 /// The confidential funding counted in the cells of the gap statement for the same grouping
-/// and filter, but `except_donor`'s, per cell and funded-or-pledged: exact sums (in two parts, see
-/// `super::split`) and sums of the records rounded. Confidential records are few, so the
-/// statement starts from them (through their partial index) and places only the practices they
-/// fund in cells; CROSS JOIN keeps SQLite's planner to that order (PostgreSQL reorders freely),
-/// and the status test is a CASE so that it does not lure SQLite onto the index of statuses.
-pub(crate) fn confidential_parts_sql(
-    by: &[GapDimension],
-    filter: &GapFilter,
-    except_donor: Option<Id>,
-) -> String {
-    let dims = dims_of(by);
-    let keys = key_list(&dims);
-    let restrict =
-        "IN (SELECT practice_id FROM funding WHERE confidential AND practice_id IS NOT NULL)";
-    // Sources of a row per practice are joined by its id as they are; those that list distinct
-    // pairs are built first, so they are kept to the practices with confidential funding.
-    let sources: String = dims
-        .iter()
-        .enumerate()
-        .map(|(i, d)| {
-            let distinct = matches!(d, Some(GapDimension::Bloc | GapDimension::Country));
-            let source = practice_source(*d, distinct.then_some(restrict));
-            format!(" CROSS JOIN ({source}) d{i}")
-        })
-        .collect();
-    let placed: String = (0..dims.len())
-        .map(|i| format!(" AND d{i}.oid = p.id"))
-        .collect();
-    let (practice_keys, _) = practice_keys(&dims, None);
-    let (hi, lo) = split("f.amount_usd_cents");
-    let (r_hi, r_lo) = split("rounded");
-    format!(
-        "WITH parts AS (SELECT * FROM ( \
-             SELECT 1 AS one{practice_keys}, \
-                    CASE WHEN f.status IN ({funded}) THEN 1 ELSE 0 END AS funded, \
-                    {hi} AS hi, {lo} AS lo, {rounded} AS rounded \
-             FROM funding f CROSS JOIN practice p{sources} \
-             WHERE f.confidential AND f.practice_id IS NOT NULL AND f.amount_usd_cents IS NOT NULL \
-               AND CASE WHEN f.status IN ({funded}, 'PLEDGED') THEN 1 ELSE 0 END = 1{period}{others} \
-               AND p.id = f.practice_id{placed} AND {active}) x {agenda}) \
-         SELECT {keys}, funded, SUM(hi), SUM(lo), SUM({r_hi}), SUM({r_lo}) FROM parts \
-         GROUP BY {keys}, funded",
-        others = except_donor
-            .map(|d| format!(" AND (f.donor_id IS NULL OR f.donor_id <> {d})"))
-            .unwrap_or_default(),
-        active = active_where(filter),
-        agenda = agenda_where(filter, &dims),
-        funded = status_list(&filter.statuses),
-        rounded = rounded_units_sql("f.amount_usd_cents"),
-        period = funding_where(filter),
-    )
-}
-
-/// The same parts as [`confidential_parts_sql`] read from the grouping's rollup, which keeps them
-/// per cell, donor and status (it holds no year filter): a few hundred rows a cell at most.
+/// and filter, but `except_donor`'s, per cell and funded-or-pledged: exact sums (in two parts,
+/// see `super::split`) and sums of the records rounded. Read from the grouping's rollup (by year
+/// for a range), which keeps them per cell, donor and status: a few hundred rows a cell at most.
 pub(crate) fn confidential_parts_from_rollup_sql(
     by: &[GapDimension],
     filter: &GapFilter,
@@ -233,25 +175,23 @@ pub(crate) fn confidential_parts_from_rollup_sql(
                   CASE WHEN status IN ({funded}) THEN 1 ELSE 0 END AS funded, \
                   exact_hi, exact, rounded_hi, rounded \
              FROM gap_rollup_confidential \
-             WHERE combo = '{name}' AND records > 0 AND status IN ({funded}, 'PLEDGED'){others}) c0 {agenda}) c \
+             WHERE combo = '{name}'{period} AND records > 0 AND status IN ({funded}, 'PLEDGED'){others}) c0 {agenda}) c \
          GROUP BY {keys}, funded",
         // No donor is stored as 0, which no donor's id is.
         others = except_donor
             .map(|d| format!(" AND donor_id <> {d}"))
             .unwrap_or_default(),
-        name = combo.name(),
+        name = summed_combo(combo, filter),
+        period = in_period(filter),
         agenda = agenda_where(filter, &dims),
     )
 }
 
-/// The funding-gap statement. With `rollup`, the practice side (cells, their amounts, donors and
-/// schemes) is read from that grouping's maintained rollup, which holds no year filter; without
-/// it, from the base rows.
-pub(crate) fn funding_gap_sql(
-    by: &[GapDimension],
-    filter: &GapFilter,
-    rollup: Option<&Combo>,
-) -> String {
+/// The funding-gap statement. The practice side (cells, their amounts, donors and schemes) is
+/// read from the grouping's maintained rollups: the whole-life one, and for a range of years the
+/// one by year too, whose rows count when their period meets the range. Open needs have no
+/// period and are few; they are counted from their rows.
+pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &Combo) -> String {
     let dims = dims_of(by);
     let keys: Vec<String> = (1..=dims.len()).map(|i| format!("k{i}")).collect();
     let key_list = keys.join(", ");
@@ -263,10 +203,6 @@ pub(crate) fn funding_gap_sql(
     };
 
     let agenda_where = agenda_where(filter, &dims);
-    let active = active_where(filter);
-    let funding_where = funding_where(filter);
-    let funded = status_list(&filter.statuses);
-    let (practice_keys, practice_joins) = practice_keys(&dims, None);
     let need_joins: String = dims
         .iter()
         .enumerate()
@@ -276,77 +212,59 @@ pub(crate) fn funding_gap_sql(
         .map(|i| format!(", e{i}.v AS k{}", i + 1))
         .collect();
 
-    let pk_keys = keys
+    let name = combo.name();
+    let summed = summed_combo(combo, filter);
+    // The rollup stores keys in the grouping's canonical order; name them as asked.
+    let mapped = dims
         .iter()
-        .map(|k| format!("pk.{k}"))
+        .zip(&keys)
+        .map(|(d, k)| format!("{} AS {k}", combo.column_of(*d)))
         .collect::<Vec<_>>()
         .join(", ");
-    let practice_side = match rollup {
-        None => format!(
-            "pk AS (SELECT * FROM (SELECT p.id AS id{practice_keys} FROM practice p{practice_joins} WHERE {active}) pk0 {agenda_where}), \
-             pf AS (SELECT f.practice_id AS id, \
-                           SUM(CASE WHEN f.status IN ({funded}) THEN {f_hi} ELSE 0 END) AS funded_hi, \
-                           SUM(CASE WHEN f.status IN ({funded}) THEN {f_lo} ELSE 0 END) AS funded_lo, \
-                           SUM(CASE WHEN f.status = 'PLEDGED' THEN {f_hi} ELSE 0 END) AS pledged_hi, \
-                           SUM(CASE WHEN f.status = 'PLEDGED' THEN {f_lo} ELSE 0 END) AS pledged_lo \
-                    FROM funding f WHERE f.practice_id IS NOT NULL AND f.amount_usd_cents IS NOT NULL{funding_where} GROUP BY f.practice_id), \
-             pcell AS (SELECT {pk_keys}, COUNT(*) AS practices, SUM({r_hi}) AS req_hi, SUM({r_lo}) AS req_lo, \
-                              SUM(COALESCE(pf.funded_hi, 0)) AS funded_hi, SUM(COALESCE(pf.funded_lo, 0)) AS funded_lo, \
-                              SUM(COALESCE(pf.pledged_hi, 0)) AS pledged_hi, SUM(COALESCE(pf.pledged_lo, 0)) AS pledged_lo \
-                       FROM pk JOIN practice p ON p.id = pk.id LEFT JOIN pf ON pf.id = pk.id GROUP BY {pk_keys}), \
-             dcell AS (SELECT {pk_keys}, COUNT(DISTINCT f.donor_id) AS donors FROM pk JOIN funding f ON f.practice_id = pk.id \
-                       WHERE f.donor_id IS NOT NULL{funding_where} GROUP BY {pk_keys}), \
-             scell AS (SELECT {pk_keys}, COUNT(DISTINCT ps.scheme_id) AS schemes FROM pk JOIN practice_scheme ps ON ps.practice_id = pk.id \
-                       GROUP BY {pk_keys}), ",
-            f_hi = split("f.amount_usd_cents").0,
-            f_lo = split("f.amount_usd_cents").1,
-            r_hi = split("COALESCE(p.amount_required_usd_cents, 0)").0,
-            r_lo = split("COALESCE(p.amount_required_usd_cents, 0)").1,
-        ),
-        Some(combo) => {
-            let name = combo.name();
-            // The rollup stores keys in the grouping's canonical order; name them as asked.
-            let mapped = dims
-                .iter()
-                .zip(&keys)
-                .map(|(d, k)| format!("{} AS {k}", combo.column_of(*d)))
-                .collect::<Vec<_>>()
-                .join(", ");
-            // The rollup keeps each sum in two parts: `x_hi` whole units of SPLIT cents and
-            // the rest in `x` (see `super::split`).
-            let funded_sum = |part: &str| {
-                filter
-                    .statuses
-                    .iter()
-                    .map(|s| match s {
-                        FundingStatus::Committed => format!("committed{part}"),
-                        FundingStatus::Disbursed => format!("disbursed{part}"),
-                        FundingStatus::Pledged => "0".into(),
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" + ")
-            };
-            let member = |kind: &str, alias: &str| {
-                format!(
-                    "SELECT {key_list}, COUNT(*) AS {alias} FROM (SELECT {mapped} FROM gap_rollup_member \
-                     WHERE combo = '{name}' AND kind = '{kind}' AND n > 0) m0 {agenda_where} GROUP BY {key_list}"
-                )
-            };
-            format!(
-                "pcell AS (SELECT * FROM (SELECT {mapped}, practices, required_hi AS req_hi, required AS req_lo, \
-                                  {funded_hi} AS funded_hi, {funded_lo} AS funded_lo, pledged_hi, pledged AS pledged_lo \
-                           FROM gap_rollup WHERE combo = '{name}' AND practices > 0) r0 {agenda_where}), \
-                 dcell AS ({donors}), scell AS ({schemes}), ",
-                funded_hi = funded_sum("_hi"),
-                funded_lo = funded_sum(""),
-                donors = member("D", "donors"),
-                schemes = member("S", "schemes"),
-            )
-        }
+    // The rollup keeps each sum in two parts: `x_hi` whole units of SPLIT cents and the rest in
+    // `x` (see `super::split`).
+    let funded_sum = |part: &str| {
+        filter
+            .statuses
+            .iter()
+            .map(|s| match s {
+                FundingStatus::Committed => format!("SUM(committed{part})"),
+                FundingStatus::Disbursed => format!("SUM(disbursed{part})"),
+                FundingStatus::Pledged => "0".into(),
+            })
+            .collect::<Vec<_>>()
+            .join(" + ")
     };
-
+    // A cell's rows: one in a whole-life grouping, one per period in a grouping by year.
+    let sums = format!(
+        "SELECT k1, k2, k3, SUM(practices) AS practices, SUM(required_hi) AS req_hi, SUM(required) AS req_lo, \
+                {funded_hi} AS funded_hi, {funded_lo} AS funded_lo, SUM(pledged_hi) AS pledged_hi, SUM(pledged) AS pledged_lo \
+         FROM gap_rollup WHERE combo = '{summed}'{period} GROUP BY k1, k2, k3",
+        funded_hi = funded_sum("_hi"),
+        funded_lo = funded_sum(""),
+        period = in_period(filter),
+    );
+    // A member (donor or scheme) of a cell counts in a range when one of its periods there
+    // meets it: found from the whole-life members, each by one probe of the index of the
+    // grouping by year (the least start among the periods ending in the range or after).
+    let in_range = match period(filter) {
+        Some((from, to)) => format!(
+            " AND (SELECT MIN(y.lo) FROM gap_rollup_member y WHERE y.combo = '{summed}' \
+               AND y.k1 = w.k1 AND y.k2 = w.k2 AND y.k3 = w.k3 AND y.kind = w.kind \
+               AND y.member_id = w.member_id AND y.hi >= {from} AND y.n > 0) <= {to}"
+        ),
+        None => String::new(),
+    };
+    let member = |kind: &str, alias: &str| {
+        format!(
+            "SELECT {key_list}, COUNT(*) AS {alias} FROM (SELECT {mapped} FROM gap_rollup_member w \
+             WHERE combo = '{name}' AND kind = '{kind}' AND n > 0{in_range}) m0 {agenda_where} GROUP BY {key_list}"
+        )
+    };
     format!(
-        "WITH {practice_side}\
+        "WITH pcell AS (SELECT * FROM (SELECT {mapped}, practices, req_hi, req_lo, funded_hi, funded_lo, pledged_hi, pledged_lo \
+                        FROM ({sums}) r WHERE practices > 0) r0 {agenda_where}), \
+         dcell AS ({donors}), scell AS ({schemes}), \
          nk AS (SELECT * FROM (SELECT n.id AS id, n.amount_required_usd_cents AS req{need_keys} FROM need n{need_joins} \
                 WHERE n.publication = 'PUBLISHED' AND n.status = 'OPEN') nk0 {agenda_where}), \
          ncell AS (SELECT {key_list}, COUNT(*) AS needs, SUM({n_hi}) AS req_hi, SUM({n_lo}) AS req_lo FROM nk GROUP BY {key_list}), \
@@ -359,6 +277,8 @@ pub(crate) fn funding_gap_sql(
                 COALESCE(scell.schemes, 0) AS schemes, COALESCE(dcell.donors, 0) AS donors \
          FROM cells LEFT JOIN pcell ON {on_p} LEFT JOIN ncell ON {on_n} LEFT JOIN dcell ON {on_d} LEFT JOIN scell ON {on_s} \
          ORDER BY {c_keys}",
+        donors = member("D", "donors"),
+        schemes = member("S", "schemes"),
         n_hi = split("COALESCE(req, 0)").0,
         n_lo = split("COALESCE(req, 0)").1,
         c_keys = keys
@@ -373,6 +293,16 @@ pub(crate) fn funding_gap_sql(
     )
 }
 
+/// Builds the rollups a question reads, unless they are built: the grouping's whole-life one,
+/// and for a range of years the one by year too.
+async fn ensure_rollups(store: &SeaStore, combo: &Combo, filter: &GapFilter) -> Result<()> {
+    rollup::ensure_built(store.connection(), combo).await?;
+    if period(filter).is_some() {
+        rollup::ensure_built(store.connection(), &combo.by_year()).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl AnalyticsRepository for SeaStore {
     async fn funding_gaps(
@@ -380,14 +310,9 @@ impl AnalyticsRepository for SeaStore {
         by: &[GapDimension],
         filter: &GapFilter,
     ) -> Result<Vec<FundingGapCell>> {
-        // Rollups hold whole-life totals; a year range needs the rows themselves.
         let combo = Combo::of(by);
-        let sql = if filter.from_year.is_none() && filter.to_year.is_none() {
-            rollup::ensure_built(self.connection(), &combo).await?;
-            funding_gap_sql(by, filter, Some(&combo))
-        } else {
-            funding_gap_sql(by, filter, None)
-        };
+        ensure_rollups(self, &combo, filter).await?;
+        let sql = funding_gap_sql(by, filter, &combo);
         let backend = self.connection().get_database_backend();
         let rows = self
             .connection()
@@ -436,14 +361,9 @@ impl AnalyticsRepository for SeaStore {
         filter: &GapFilter,
         except_donor: Option<Id>,
     ) -> Result<Vec<ConfidentialPart>> {
-        // As for the cells: the rollup unless a year range asks for the rows themselves.
-        let sql = if filter.from_year.is_none() && filter.to_year.is_none() {
-            let combo = Combo::of(by);
-            rollup::ensure_built(self.connection(), &combo).await?;
-            confidential_parts_from_rollup_sql(by, filter, except_donor, &combo)
-        } else {
-            confidential_parts_sql(by, filter, except_donor)
-        };
+        let combo = Combo::of(by);
+        ensure_rollups(self, &combo, filter).await?;
+        let sql = confidential_parts_from_rollup_sql(by, filter, except_donor, &combo);
         let backend = self.connection().get_database_backend();
         let rows = self
             .connection()

@@ -173,8 +173,11 @@ async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<
     .await
     .map_err(db_err)?;
     let computed = async {
+        // A build groups every practice of the base by cell: with the default 4 MB a sort
+        // or hash spills to disk many times over. The memory is the build's alone, for its
+        // duration.
         snapshot
-            .execute_unprepared("SET LOCAL statement_timeout = 0")
+            .execute_unprepared("SET LOCAL statement_timeout = 0; SET LOCAL work_mem = '32MB'")
             .await
             .map_err(db_err)?;
         snapshot
@@ -184,7 +187,14 @@ async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<
         mark.commit().await.map_err(db_err)?;
         add_contribution(&snapshot, std::slice::from_ref(combo), None, 1).await?;
         snapshot.commit().await.map_err(db_err)?;
-        merge_building(db, combo, &since).await
+        merge_building(db, combo, &since).await?;
+        // The planner's estimates of the rollups are as old as their last analysis, which
+        // may predate this grouping's rows: taken as a handful, they lead it to merge joins
+        // that pass over every row of one cell list for each row of another.
+        db.execute_unprepared("ANALYZE gap_rollup, gap_rollup_member, gap_rollup_confidential")
+            .await
+            .map_err(db_err)?;
+        Ok(())
     }
     .await;
     match computed {
@@ -225,11 +235,14 @@ async fn merge_building(db: &DatabaseConnection, combo: &Combo, since: &str) -> 
         return merge.commit().await.map_err(db_err);
     }
     for (table, keys) in [
-        ("gap_rollup", "combo, k1, k2, k3"),
-        ("gap_rollup_member", "combo, k1, k2, k3, kind, member_id"),
+        ("gap_rollup", "combo, k1, k2, k3, lo, hi"),
+        (
+            "gap_rollup_member",
+            "combo, k1, k2, k3, kind, member_id, hi, lo",
+        ),
         (
             "gap_rollup_confidential",
-            "combo, k1, k2, k3, donor_id, status",
+            "combo, k1, k2, k3, donor_id, status, lo, hi",
         ),
     ] {
         let sums = summed_columns(&merge, table, keys).await?;
