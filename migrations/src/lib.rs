@@ -15,6 +15,7 @@ mod m20261201_000100_change_log;
 mod m20261201_120000_rollup_confidential;
 mod m20261201_130000_rollup_results;
 mod m20261201_140000_rollup_years;
+mod m20261201_150000_rollup_member_counts;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_120000_rollup_confidential::Migration),
             Box::new(m20261201_130000_rollup_results::Migration),
             Box::new(m20261201_140000_rollup_years::Migration),
+            Box::new(m20261201_150000_rollup_member_counts::Migration),
         ]
     }
 }

@@ -374,6 +374,61 @@ async fn add_contribution(
     Ok(())
 }
 
+/// Recounts the donors and schemes of whole-life cells of `combos` from their member rows: of
+/// the cells the practices matching `restrict` fall in now, or of every cell when None. A
+/// question reads the counts from the cell instead of counting its members (thousands of rows a
+/// grouping). Counts are not sums, so a change recounts the cells it touched: its practices'
+/// cells before the change once their contribution is out, and after it once it is back in.
+/// Groupings by year count their members per range, and cells being built hold differences,
+/// so neither is recounted.
+async fn recount(
+    txn: &DatabaseTransaction,
+    combos: &[Combo],
+    restrict: Option<&str>,
+) -> Result<()> {
+    let whole: Vec<&Combo> = combos.iter().filter(|c| !c.yearly && !c.building).collect();
+    if whole.is_empty() {
+        return Ok(());
+    }
+    let names = whole
+        .iter()
+        .map(|c| format!("'{}'", c.name()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let touched = match restrict {
+        Some(r) => format!(
+            " AND (combo, k1, k2, k3) IN (SELECT combo, k1, k2, k3 FROM ({}) x)",
+            whole
+                .iter()
+                .map(|c| c.projection(Some(r)))
+                .collect::<Vec<_>>()
+                .join(" UNION ALL ")
+        ),
+        None => String::new(),
+    };
+    recount_cells(txn, &names, &touched).await
+}
+
+/// Sets the donor and scheme counts of the cells of groupings `names` (a quoted list) that
+/// `touched` (`AND …`, or nothing for all) keeps.
+async fn recount_cells(txn: &DatabaseTransaction, names: &str, touched: &str) -> Result<()> {
+    let count = |kind: &str| {
+        format!(
+            "(SELECT COUNT(*) FROM gap_rollup_member m WHERE m.combo = gap_rollup.combo \
+               AND m.k1 = gap_rollup.k1 AND m.k2 = gap_rollup.k2 AND m.k3 = gap_rollup.k3 \
+               AND m.kind = '{kind}' AND m.n > 0)"
+        )
+    };
+    txn.execute_unprepared(&format!(
+        "UPDATE gap_rollup SET donors = {donors}, schemes = {schemes} WHERE combo IN ({names}){touched}",
+        donors = count("D"),
+        schemes = count("S"),
+    ))
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
 /// The practices a change touches.
 pub(crate) enum Touched {
     Practices(Vec<Id>),
@@ -447,6 +502,7 @@ impl Maintenance {
                 .map_err(db_err)?;
             }
             add_contribution(txn, &combos, Some(restrict), -1).await?;
+            recount(txn, &combos, Some(restrict)).await?;
         }
         Ok(Maintenance {
             combos,
@@ -467,7 +523,10 @@ impl Maintenance {
     /// Puts the touched practices' contribution back, as they now are.
     pub(crate) async fn finish(self, txn: &DatabaseTransaction) -> Result<()> {
         match &self.restrict {
-            Some(restrict) => add_contribution(txn, &self.combos, Some(restrict), 1).await,
+            Some(restrict) => {
+                add_contribution(txn, &self.combos, Some(restrict), 1).await?;
+                recount(txn, &self.combos, Some(restrict)).await
+            }
             None => Ok(()),
         }
     }

@@ -104,6 +104,7 @@ async fn build_at_once(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
             .await
             .map_err(db_err)?;
         add_contribution(&txn, std::slice::from_ref(combo), None, 1).await?;
+        recount(&txn, std::slice::from_ref(combo), None).await?;
         mark_built(&txn, &name).await?;
         tracing::info!(grouping = %name, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built");
     }
@@ -186,6 +187,7 @@ async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<
             .map_err(db_err)?;
         mark.commit().await.map_err(db_err)?;
         add_contribution(&snapshot, std::slice::from_ref(combo), None, 1).await?;
+        recount(&snapshot, std::slice::from_ref(combo), None).await?;
         snapshot.commit().await.map_err(db_err)?;
         merge_building(db, combo, &since).await?;
         // The planner's estimates of the rollups are as old as their last analysis, which
@@ -261,6 +263,18 @@ async fn merge_building(db: &DatabaseConnection, combo: &Combo, since: &str) -> 
             ))
             .await
             .map_err(db_err)?;
+    }
+    // Counts are not sums: the cells whose members changed meanwhile are recounted (writers
+    // leave the building cells' counts at zero, so adding them changed nothing).
+    if !combo.yearly {
+        recount_cells(
+            &merge,
+            &format!("'{name}'"),
+            &format!(
+                " AND (k1, k2, k3) IN (SELECT k1, k2, k3 FROM gap_rollup_member WHERE combo = '{building}')"
+            ),
+        )
+        .await?;
     }
     delete_cells(&merge, &building).await?;
     mark_built(&merge, &name).await?;
