@@ -16,6 +16,7 @@ mod m20261201_120000_rollup_confidential;
 mod m20261201_130000_rollup_results;
 mod m20261201_140000_rollup_years;
 mod m20261201_150000_rollup_member_counts;
+mod m20261201_160000_open_needs_index;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_130000_rollup_results::Migration),
             Box::new(m20261201_140000_rollup_years::Migration),
             Box::new(m20261201_150000_rollup_member_counts::Migration),
+            Box::new(m20261201_160000_open_needs_index::Migration),
         ]
     }
 }

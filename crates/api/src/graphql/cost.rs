@@ -30,8 +30,8 @@ pub const SEARCH: usize = 500;
 
 /// A funding-gap table answered from the rollups, per grouping dimension.
 pub const GAPS: usize = 1_000;
-/// The same with a year filter: the rollups do not hold years, so every practice's funding and
-/// needs are read from the base rows.
+/// The same with a year filter: the grouping's rollup by year holds a row per cell and period,
+/// and its donors and schemes are counted distinct over the periods that meet the range.
 pub const GAPS_BY_YEAR: usize = 10_000;
 
 /// Ranking practices, cities, schemes and donors against one need reads every published
@@ -41,7 +41,7 @@ pub const MATCHES: usize = 5_000;
 /// The overlaps of support schemes compare every scheme's targets with every other's.
 pub const OVERLAPS: usize = 5_000;
 
-/// Results by theme count every practice's indicators.
+/// Results by theme read the THEME rollup (built by the first question that needs it).
 pub const RESULTS: usize = 2_000;
 
 /// An IATI import reads a whole file and writes every activity in one transaction: an
