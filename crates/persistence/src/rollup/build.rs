@@ -27,6 +27,9 @@ pub(crate) async fn ensure_built(db: &DatabaseConnection, combo: &Combo) -> Resu
         .map_err(|e| Error::internal(format!("building a funding-gap rollup: {e}")))?
 }
 
+/// Held by the SQLite build under way in this process (see [`build_unless_built`]).
+static SQLITE_BUILDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 async fn build_unless_built(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
     loop {
         match build_state(db, combo).await? {
@@ -36,6 +39,11 @@ async fn build_unless_built(db: &DatabaseConnection, combo: &Combo) -> Result<()
                 if db.get_database_backend() == DbBackend::Postgres {
                     build_beside_writers(db, combo).await?;
                 } else {
+                    // One build at a time in this process. A second question arriving during a
+                    // build would otherwise wait for SQLite's write lock, give up at its busy
+                    // timeout (a build on a large base takes longer) and fail as unavailable;
+                    // here it waits for the build, then finds its grouping built.
+                    let _one = SQLITE_BUILDS.lock().await;
                     build_at_once(db, combo).await?;
                 }
             }
