@@ -17,6 +17,7 @@ mod m20261201_130000_rollup_results;
 mod m20261201_140000_rollup_years;
 mod m20261201_150000_rollup_member_counts;
 mod m20261201_160000_open_needs_index;
+mod m20261201_170000_rollup_year_tables;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_140000_rollup_years::Migration),
             Box::new(m20261201_150000_rollup_member_counts::Migration),
             Box::new(m20261201_160000_open_needs_index::Migration),
+            Box::new(m20261201_170000_rollup_year_tables::Migration),
         ]
     }
 }

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use persistence::seed;
 use rust_decimal::Decimal;
-use sea_orm::ConnectionTrait;
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 use crate::helpers::{Seed, TestApp, TestUser, drop_rollups, spawn_app_with};
@@ -709,4 +709,48 @@ async fn year_ranges_count_what_is_active_in_them() {
         exact,
         "the confidential record lies outside this range"
     );
+
+    // The groupings by year live in tables of their own: a whole-life question, which reads
+    // its grouping's rows of the whole-life tables, passes over none of theirs.
+    let rows = |sql: String| {
+        let db = &db;
+        async move {
+            let row = db
+                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    for (whole, yearly) in [
+        ("gap_rollup", "gap_rollup_year"),
+        ("gap_rollup_member", "gap_rollup_year_member"),
+        ("gap_rollup_confidential", "gap_rollup_year_confidential"),
+    ] {
+        assert_eq!(
+            rows(format!(
+                "SELECT COUNT(*) FROM {whole} WHERE combo LIKE '%/YEAR'"
+            ))
+            .await,
+            0,
+            "{whole} holds no grouping by year"
+        );
+        assert!(
+            rows(format!(
+                "SELECT COUNT(*) FROM {yearly} WHERE combo = 'THEME/YEAR'"
+            ))
+            .await
+                > 0,
+            "{yearly} holds the grouping by year asked for"
+        );
+        assert_eq!(
+            rows(format!(
+                "SELECT COUNT(*) FROM {yearly} WHERE combo NOT LIKE '%/YEAR'"
+            ))
+            .await,
+            0,
+            "{yearly} holds no whole-life grouping"
+        );
+    }
 }

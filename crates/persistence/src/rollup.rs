@@ -61,6 +61,34 @@ const BY_YEAR: &str = "/YEAR";
 pub(crate) const OPEN_START: i32 = 0;
 pub(crate) const OPEN_END: i32 = 9999;
 
+/// The three tables of a family of groupings: cell totals, members (donors and schemes) and
+/// confidential funding. The groupings by year have tables of their own, so that a whole-life
+/// question reads none of their rows (see the migration `rollup_year_tables`); both families
+/// have the same columns, the whole-life rows' periods being `[0, 0]`.
+pub(crate) struct Tables {
+    pub(crate) totals: &'static str,
+    pub(crate) members: &'static str,
+    pub(crate) confidential: &'static str,
+}
+
+impl Tables {
+    pub(crate) fn all(&self) -> [&'static str; 3] {
+        [self.totals, self.members, self.confidential]
+    }
+}
+
+const WHOLE_LIFE_TABLES: Tables = Tables {
+    totals: "gap_rollup",
+    members: "gap_rollup_member",
+    confidential: "gap_rollup_confidential",
+};
+
+const BY_YEAR_TABLES: Tables = Tables {
+    totals: "gap_rollup_year",
+    members: "gap_rollup_year_member",
+    confidential: "gap_rollup_year_confidential",
+};
+
 /// A grouping in the form it is stored under: its dimensions sorted, without repeats.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Combo {
@@ -113,6 +141,15 @@ impl Combo {
             format!("{BUILDING}{name}")
         } else {
             name
+        }
+    }
+
+    /// The tables that hold this grouping's rows.
+    pub(crate) fn tables(&self) -> &'static Tables {
+        if self.yearly {
+            &BY_YEAR_TABLES
+        } else {
+            &WHOLE_LIFE_TABLES
         }
     }
 
@@ -215,16 +252,36 @@ fn funding_period() -> (&'static str, &'static str) {
 const FUNDING_COUNTED: &str = "(x.yearly = 0 OR f.year IS NOT NULL)";
 
 /// Adds `sign` times the contribution of the practices matching `restrict` (all when None) to
-/// the rollups of `combos`: three statements whatever the number of groupings.
+/// the rollups of `combos`: three statements for each family of tables concerned, whatever the
+/// number of groupings.
 async fn add_contribution(
     txn: &DatabaseTransaction,
     combos: &[Combo],
     restrict: Option<&str>,
     sign: i64,
 ) -> Result<()> {
-    if combos.is_empty() {
-        return Ok(());
+    let (yearly, whole): (Vec<Combo>, Vec<Combo>) = combos.iter().cloned().partition(|c| c.yearly);
+    for family in [whole, yearly] {
+        if let Some(first) = family.first() {
+            add_to_tables(txn, first.tables(), &family, restrict, sign).await?;
+        }
     }
+    Ok(())
+}
+
+/// [`add_contribution`] for groupings of one family, whose `tables` they are.
+async fn add_to_tables(
+    txn: &DatabaseTransaction,
+    tables: &Tables,
+    combos: &[Combo],
+    restrict: Option<&str>,
+    sign: i64,
+) -> Result<()> {
+    let Tables {
+        totals: t_table,
+        members: m_table,
+        confidential: c_table,
+    } = tables;
     let union = |combos: &mut dyn Iterator<Item = &Combo>| {
         combos
             .map(|c| c.projection(restrict))
@@ -277,7 +334,7 @@ async fn add_contribution(
     // Indicator values are exact decimal text; NUMERIC compares them as numbers on both
     // databases.
     let totals = format!(
-        "INSERT INTO gap_rollup (combo, k1, k2, k3, lo, hi, practices, required, pledged, committed, disbursed, \
+        "INSERT INTO {t_table} (combo, k1, k2, k3, lo, hi, practices, required, pledged, committed, disbursed, \
                                  required_hi, pledged_hi, committed_hi, disbursed_hi, \
                                  with_indicators, indicators, with_target, targets_met) \
          SELECT * FROM (SELECT combo, k1, k2, k3, lo, hi, {sign} * SUM(practices) AS practices, \
@@ -307,22 +364,22 @@ async fn add_contribution(
                  ON pi.practice_id = x.pid{by_year}) c \
            GROUP BY combo, k1, k2, k3, lo, hi) u WHERE 1 = 1 \
          ON CONFLICT (combo, k1, k2, k3, lo, hi) DO UPDATE SET \
-           practices = gap_rollup.practices + excluded.practices, \
-           required = gap_rollup.required + excluded.required, \
-           pledged = gap_rollup.pledged + excluded.pledged, \
-           committed = gap_rollup.committed + excluded.committed, \
-           disbursed = gap_rollup.disbursed + excluded.disbursed, \
-           required_hi = gap_rollup.required_hi + excluded.required_hi, \
-           pledged_hi = gap_rollup.pledged_hi + excluded.pledged_hi, \
-           committed_hi = gap_rollup.committed_hi + excluded.committed_hi, \
-           disbursed_hi = gap_rollup.disbursed_hi + excluded.disbursed_hi, \
-           with_indicators = gap_rollup.with_indicators + excluded.with_indicators, \
-           indicators = gap_rollup.indicators + excluded.indicators, \
-           with_target = gap_rollup.with_target + excluded.with_target, \
-           targets_met = gap_rollup.targets_met + excluded.targets_met"
+           practices = {t_table}.practices + excluded.practices, \
+           required = {t_table}.required + excluded.required, \
+           pledged = {t_table}.pledged + excluded.pledged, \
+           committed = {t_table}.committed + excluded.committed, \
+           disbursed = {t_table}.disbursed + excluded.disbursed, \
+           required_hi = {t_table}.required_hi + excluded.required_hi, \
+           pledged_hi = {t_table}.pledged_hi + excluded.pledged_hi, \
+           committed_hi = {t_table}.committed_hi + excluded.committed_hi, \
+           disbursed_hi = {t_table}.disbursed_hi + excluded.disbursed_hi, \
+           with_indicators = {t_table}.with_indicators + excluded.with_indicators, \
+           indicators = {t_table}.indicators + excluded.indicators, \
+           with_target = {t_table}.with_target + excluded.with_target, \
+           targets_met = {t_table}.targets_met + excluded.targets_met"
     );
     let members = format!(
-        "INSERT INTO gap_rollup_member (combo, k1, k2, k3, kind, member_id, lo, hi, n) \
+        "INSERT INTO {m_table} (combo, k1, k2, k3, kind, member_id, lo, hi, n) \
          SELECT * FROM ( \
            SELECT x.combo, x.k1, x.k2, x.k3, 'D' AS kind, f.donor_id AS member_id, {lo} AS lo, {hi} AS hi, \
                   {sign} * COUNT(*) AS n \
@@ -334,7 +391,7 @@ async fn add_contribution(
                   {sign} * COUNT(*) AS n \
              FROM ({projections}) x JOIN practice_scheme ps ON ps.practice_id = x.pid \
              GROUP BY x.combo, x.k1, x.k2, x.k3, ps.scheme_id, x.ps, x.pe) u WHERE 1 = 1 \
-         ON CONFLICT (combo, k1, k2, k3, kind, member_id, hi, lo) DO UPDATE SET n = gap_rollup_member.n + excluded.n"
+         ON CONFLICT (combo, k1, k2, k3, kind, member_id, hi, lo) DO UPDATE SET n = {m_table}.n + excluded.n"
     );
     // Confidential funding per cell, donor (0 for none) and status, exactly and each record
     // rounded as callers who may not see it are shown it: questions read it from here instead
@@ -343,7 +400,7 @@ async fn add_contribution(
     let rounded = rounded_units_sql("f.amount_usd_cents");
     let (rd_hi, rd_lo) = split(&rounded);
     let confidential = format!(
-        "INSERT INTO gap_rollup_confidential (combo, k1, k2, k3, donor_id, status, lo, hi, records, exact, exact_hi, rounded, rounded_hi) \
+        "INSERT INTO {c_table} (combo, k1, k2, k3, donor_id, status, lo, hi, records, exact, exact_hi, rounded, rounded_hi) \
          SELECT * FROM (SELECT x.combo, x.k1, x.k2, x.k3, COALESCE(f.donor_id, 0) AS donor_id, f.status, \
                 {lo} AS lo, {hi} AS hi, \
                 {sign} * COUNT(*) AS records, {sign} * SUM({e_lo}) AS exact, {sign} * SUM({e_hi}) AS exact_hi, \
@@ -352,11 +409,11 @@ async fn add_contribution(
            WHERE f.confidential AND f.amount_usd_cents IS NOT NULL AND {FUNDING_COUNTED} \
            GROUP BY x.combo, x.k1, x.k2, x.k3, COALESCE(f.donor_id, 0), f.status, {lo}, {hi}) u WHERE 1 = 1 \
          ON CONFLICT (combo, k1, k2, k3, donor_id, status, lo, hi) DO UPDATE SET \
-           records = gap_rollup_confidential.records + excluded.records, \
-           exact = gap_rollup_confidential.exact + excluded.exact, \
-           exact_hi = gap_rollup_confidential.exact_hi + excluded.exact_hi, \
-           rounded = gap_rollup_confidential.rounded + excluded.rounded, \
-           rounded_hi = gap_rollup_confidential.rounded_hi + excluded.rounded_hi"
+           records = {c_table}.records + excluded.records, \
+           exact = {c_table}.exact + excluded.exact, \
+           exact_hi = {c_table}.exact_hi + excluded.exact_hi, \
+           rounded = {c_table}.rounded + excluded.rounded, \
+           rounded_hi = {c_table}.rounded_hi + excluded.rounded_hi"
     );
     for statement in [totals, members, confidential] {
         // Without `restrict` this is a build, into cells that start empty and no writer
@@ -564,12 +621,12 @@ async fn built_combos<C: ConnectionTrait>(db: &C) -> Result<Vec<Combo>> {
 /// Drops every rollup, for loads that write around the maintained path; the next question
 /// rebuilds what it needs.
 pub async fn invalidate<C: ConnectionTrait>(db: &C) -> Result<()> {
-    for table in [
-        "gap_rollup_confidential",
-        "gap_rollup_member",
-        "gap_rollup",
-        "gap_combo",
-    ] {
+    for table in BY_YEAR_TABLES
+        .all()
+        .into_iter()
+        .chain(WHOLE_LIFE_TABLES.all())
+        .chain(["gap_combo"])
+    {
         db.execute_unprepared(&format!("DELETE FROM {table}"))
             .await
             .map_err(db_err)?;

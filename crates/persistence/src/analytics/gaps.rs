@@ -112,13 +112,18 @@ fn in_period(filter: &GapFilter) -> String {
     }
 }
 
-/// The name of the grouping a question reads its sums from: the whole-life one, or the one by
-/// year for a range.
-fn summed_combo(combo: &Combo, filter: &GapFilter) -> String {
+/// The grouping a question reads its sums from: the whole-life one, or the one by year for a
+/// range.
+fn read_combo(combo: &Combo, filter: &GapFilter) -> Combo {
     match period(filter) {
-        Some(_) => combo.by_year().name(),
-        None => combo.name(),
+        Some(_) => combo.by_year(),
+        None => combo.clone(),
     }
+}
+
+/// The stored name of [`read_combo`].
+fn summed_combo(combo: &Combo, filter: &GapFilter) -> String {
+    read_combo(combo, filter).name()
 }
 
 /// A confidential amount of `cents` as aggregates count it for callers who may not see it:
@@ -174,7 +179,7 @@ pub(crate) fn confidential_parts_from_rollup_sql(
            SELECT * FROM (SELECT 1 AS one{mapped}, \
                   CASE WHEN status IN ({funded}) THEN 1 ELSE 0 END AS funded, \
                   exact_hi, exact, rounded_hi, rounded \
-             FROM gap_rollup_confidential \
+             FROM {table} \
              WHERE combo = '{name}'{period} AND records > 0 AND status IN ({funded}, 'PLEDGED'){others}) c0 {agenda}) c \
          GROUP BY {keys}, funded",
         // No donor is stored as 0, which no donor's id is.
@@ -182,6 +187,7 @@ pub(crate) fn confidential_parts_from_rollup_sql(
             .map(|d| format!(" AND donor_id <> {d}"))
             .unwrap_or_default(),
         name = summed_combo(combo, filter),
+        table = read_combo(combo, filter).tables().confidential,
         period = in_period(filter),
         agenda = agenda_where(filter, &dims),
     )
@@ -246,7 +252,8 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
         "SELECT k1, k2, k3, SUM(practices) AS practices, SUM(required_hi) AS req_hi, SUM(required) AS req_lo, \
                 {funded_hi} AS funded_hi, {funded_lo} AS funded_lo, SUM(pledged_hi) AS pledged_hi, SUM(pledged) AS pledged_lo, \
                 SUM(donors) AS donors, SUM(schemes) AS schemes \
-         FROM gap_rollup WHERE combo = '{summed}'{period} GROUP BY k1, k2, k3",
+         FROM {table} WHERE combo = '{summed}'{period} GROUP BY k1, k2, k3",
+        table = read_combo(combo, filter).tables().totals,
         funded_hi = funded_sum("_hi"),
         funded_lo = funded_sum(""),
         period = in_period(filter),
@@ -261,8 +268,9 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
             format!(
                 "mcell AS (SELECT {key_list}, SUM(CASE WHEN kind = 'D' THEN 1 ELSE 0 END) AS donors, \
                                   SUM(CASE WHEN kind = 'S' THEN 1 ELSE 0 END) AS schemes \
-                 FROM (SELECT DISTINCT {mapped}, kind, member_id FROM gap_rollup_member \
+                 FROM (SELECT DISTINCT {mapped}, kind, member_id FROM {table} \
                        WHERE combo = '{summed}' AND n > 0{period}) m0 {agenda_where} GROUP BY {key_list}), ",
+                table = read_combo(combo, filter).tables().members,
                 period = in_period(filter),
             ),
             "mcell",
@@ -303,11 +311,7 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
 /// Builds the rollup a question reads unless it is built: the grouping's whole-life one, or for
 /// a range of years the one by year.
 async fn ensure_rollup(store: &SeaStore, combo: &Combo, filter: &GapFilter) -> Result<()> {
-    let read = match period(filter) {
-        Some(_) => combo.by_year(),
-        None => combo.clone(),
-    };
-    rollup::ensure_built(store.connection(), &read).await
+    rollup::ensure_built(store.connection(), &read_combo(combo, filter)).await
 }
 
 #[async_trait]

@@ -91,9 +91,9 @@ async fn build_state<C: ConnectionTrait>(db: &C, combo: &Combo) -> Result<BuildS
     Ok(state)
 }
 
-/// Deletes the cells stored under `name`.
-async fn delete_cells(txn: &DatabaseTransaction, name: &str) -> Result<()> {
-    for table in ["gap_rollup", "gap_rollup_member", "gap_rollup_confidential"] {
+/// Deletes the cells stored under `name` in `tables`.
+async fn delete_cells(txn: &DatabaseTransaction, tables: &Tables, name: &str) -> Result<()> {
+    for table in tables.all() {
         txn.execute_unprepared(&format!("DELETE FROM {table} WHERE combo = '{name}'"))
             .await
             .map_err(db_err)?;
@@ -107,7 +107,7 @@ async fn build_at_once(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
     if build_state(&txn, combo).await? != BuildState::Built {
         let started = std::time::Instant::now();
         let (name, building) = (combo.name(), combo.building().name());
-        delete_cells(&txn, &name).await?;
+        delete_cells(&txn, combo.tables(), &name).await?;
         txn.execute_unprepared(&format!("DELETE FROM gap_combo WHERE combo = '{building}'"))
             .await
             .map_err(db_err)?;
@@ -170,7 +170,7 @@ async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<
         return mark.commit().await.map_err(db_err);
     }
     for n in [&name, &building] {
-        delete_cells(&mark, n).await?;
+        delete_cells(&mark, combo.tables(), n).await?;
     }
     mark.execute_unprepared(&format!("DELETE FROM gap_combo WHERE combo = '{building}'"))
         .await
@@ -201,7 +201,7 @@ async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<
         // The planner's estimates of the rollups are as old as their last analysis, which
         // may predate this grouping's rows: taken as a handful, they lead it to merge joins
         // that pass over every row of one cell list for each row of another.
-        db.execute_unprepared("ANALYZE gap_rollup, gap_rollup_member, gap_rollup_confidential")
+        db.execute_unprepared(&format!("ANALYZE {}", combo.tables().all().join(", ")))
             .await
             .map_err(db_err)?;
         Ok(())
@@ -240,18 +240,16 @@ async fn merge_building(db: &DatabaseConnection, combo: &Combo, since: &str) -> 
         .rows_affected();
     if ours == 0 {
         // The rollups were dropped during the build: what was computed is stale.
-        delete_cells(&merge, &name).await?;
-        delete_cells(&merge, &building).await?;
+        delete_cells(&merge, combo.tables(), &name).await?;
+        delete_cells(&merge, combo.tables(), &building).await?;
         return merge.commit().await.map_err(db_err);
     }
+    let tables = combo.tables();
     for (table, keys) in [
-        ("gap_rollup", "combo, k1, k2, k3, lo, hi"),
+        (tables.totals, "combo, k1, k2, k3, lo, hi"),
+        (tables.members, "combo, k1, k2, k3, kind, member_id, hi, lo"),
         (
-            "gap_rollup_member",
-            "combo, k1, k2, k3, kind, member_id, hi, lo",
-        ),
-        (
-            "gap_rollup_confidential",
+            tables.confidential,
             "combo, k1, k2, k3, donor_id, status, lo, hi",
         ),
     ] {
@@ -284,7 +282,7 @@ async fn merge_building(db: &DatabaseConnection, combo: &Combo, since: &str) -> 
         )
         .await?;
     }
-    delete_cells(&merge, &building).await?;
+    delete_cells(&merge, combo.tables(), &building).await?;
     mark_built(&merge, &name).await?;
     merge.commit().await.map_err(db_err)
 }
@@ -326,8 +324,8 @@ async fn abandon(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
         txn.execute_unprepared(&format!("DELETE FROM gap_combo WHERE combo = '{building}'"))
             .await
             .map_err(db_err)?;
-        delete_cells(&txn, &combo.name()).await?;
-        delete_cells(&txn, &building).await?;
+        delete_cells(&txn, combo.tables(), &combo.name()).await?;
+        delete_cells(&txn, combo.tables(), &building).await?;
     }
     txn.commit().await.map_err(db_err)
 }
