@@ -18,6 +18,7 @@ mod m20261201_140000_rollup_years;
 mod m20261201_150000_rollup_member_counts;
 mod m20261201_160000_open_needs_index;
 mod m20261201_170000_rollup_year_tables;
+mod m20261201_180000_rollup_year_spans;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_150000_rollup_member_counts::Migration),
             Box::new(m20261201_160000_open_needs_index::Migration),
             Box::new(m20261201_170000_rollup_year_tables::Migration),
+            Box::new(m20261201_180000_rollup_year_spans::Migration),
         ]
     }
 }

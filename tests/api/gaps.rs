@@ -710,6 +710,29 @@ async fn year_ranges_count_what_is_active_in_them() {
         "the confidential record lies outside this range"
     );
 
+    // A member counts in a range when one of its years there meets it, and only then: Donor X
+    // is now active in HEALTH in 2001, 2002, 2004 and 2005, and counts in neither 2003 alone
+    // nor the ranges around its years outside Q2's period (2003, see above).
+    let q1 = app.id_of("practices", "Q1 closed").await;
+    for year in [2002, 2004] {
+        app.data_as(&admin, "mutation($p: ID!, $d: ID!, $y: Int!) { recordFunding(input: { practiceId: $p, donorId: $d, amount: \"1\", currency: \"USD\", year: $y, status: COMMITTED, sourceType: GRANTS_LOANS }) { id } }", json!({ "p": q1, "d": x, "y": year }))
+            .await;
+    }
+    for ((from, to), donors) in [
+        ((2002, 2002), 1),
+        ((2003, 2003), 0),
+        ((2003, 2004), 1),
+        ((1996, 2000), 0),
+        ((2007, 2009), 0),
+        ((2003, 2005), 1),
+    ] {
+        assert_eq!(
+            ask(json!({ "fromYear": from, "toYear": to })).await.4,
+            donors,
+            "donors of HEALTH in {from}-{to}"
+        );
+    }
+
     // The groupings by year live in tables of their own: a whole-life question, which reads
     // its grouping's rows of the whole-life tables, passes over none of theirs.
     let rows = |sql: String| {

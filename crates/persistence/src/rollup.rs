@@ -69,11 +69,17 @@ pub(crate) struct Tables {
     pub(crate) totals: &'static str,
     pub(crate) members: &'static str,
     pub(crate) confidential: &'static str,
+    /// By year: each member's periods in a cell merged into the spans of years it is active
+    /// there (see [`respan`]).
+    pub(crate) spans: Option<&'static str>,
 }
 
 impl Tables {
-    pub(crate) fn all(&self) -> [&'static str; 3] {
+    pub(crate) fn all(&self) -> Vec<&'static str> {
         [self.totals, self.members, self.confidential]
+            .into_iter()
+            .chain(self.spans)
+            .collect()
     }
 }
 
@@ -81,13 +87,18 @@ const WHOLE_LIFE_TABLES: Tables = Tables {
     totals: "gap_rollup",
     members: "gap_rollup_member",
     confidential: "gap_rollup_confidential",
+    spans: None,
 };
 
 const BY_YEAR_TABLES: Tables = Tables {
     totals: "gap_rollup_year",
     members: "gap_rollup_year_member",
     confidential: "gap_rollup_year_confidential",
+    spans: Some(SPANS),
 };
+
+/// The spans of the members of the groupings by year (see [`respan`]).
+pub(crate) const SPANS: &str = "gap_rollup_year_span";
 
 /// A grouping in the form it is stored under: its dimensions sorted, without repeats.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,6 +292,7 @@ async fn add_to_tables(
         totals: t_table,
         members: m_table,
         confidential: c_table,
+        ..
     } = tables;
     let union = |combos: &mut dyn Iterator<Item = &Combo>| {
         combos
@@ -431,27 +443,52 @@ async fn add_to_tables(
     Ok(())
 }
 
-/// Recounts the donors and schemes of whole-life cells of `combos` from their member rows: of
-/// the cells the practices matching `restrict` fall in now, or of every cell when None. A
-/// question reads the counts from the cell instead of counting its members (thousands of rows a
-/// grouping). Counts are not sums, so a change recounts the cells it touched: its practices'
-/// cells before the change once their contribution is out, and after it once it is back in.
-/// Groupings by year count their members per range, and cells being built hold differences,
-/// so neither is recounted.
+/// Recounts the donors and schemes of whole-life cells of `combos` from their member rows, and
+/// merges anew the spans of the members of cells by year: of the cells the practices matching
+/// `restrict` fall in now, or of every cell when None. A question reads the counts from the
+/// cell (or counts the members of a range from their spans) instead of counting its member rows
+/// (thousands a grouping). Counts and spans are not sums, so a change redoes those it touched:
+/// its practices' cells before the change once their contribution is out, and after it once it
+/// is back in. Cells being built hold differences: they have neither.
 async fn recount(
     txn: &DatabaseTransaction,
     combos: &[Combo],
     restrict: Option<&str>,
 ) -> Result<()> {
+    let quoted = |combos: &[&Combo]| {
+        combos
+            .iter()
+            .map(|c| format!("'{}'", c.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let yearly: Vec<&Combo> = combos.iter().filter(|c| c.yearly && !c.building).collect();
+    if !yearly.is_empty() {
+        let touched = match restrict {
+            // The members of the touched practices in their cells: their donors and schemes.
+            Some(r) => {
+                let x = yearly
+                    .iter()
+                    .map(|c| c.projection(Some(r)))
+                    .collect::<Vec<_>>()
+                    .join(" UNION ALL ");
+                format!(
+                    " AND (combo, k1, k2, k3, kind, member_id) IN ( \
+                       SELECT x.combo, x.k1, x.k2, x.k3, 'D', f.donor_id FROM ({x}) x \
+                         JOIN funding f ON f.practice_id = x.pid WHERE f.donor_id IS NOT NULL \
+                       UNION SELECT x.combo, x.k1, x.k2, x.k3, 'S', ps.scheme_id FROM ({x}) x \
+                         JOIN practice_scheme ps ON ps.practice_id = x.pid)"
+                )
+            }
+            None => String::new(),
+        };
+        respan(txn, &quoted(&yearly), &touched).await?;
+    }
     let whole: Vec<&Combo> = combos.iter().filter(|c| !c.yearly && !c.building).collect();
     if whole.is_empty() {
         return Ok(());
     }
-    let names = whole
-        .iter()
-        .map(|c| format!("'{}'", c.name()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let names = quoted(&whole);
     let touched = match restrict {
         Some(r) => format!(
             " AND (combo, k1, k2, k3) IN (SELECT combo, k1, k2, k3 FROM ({}) x)",
@@ -480,6 +517,44 @@ async fn recount_cells(txn: &DatabaseTransaction, names: &str, touched: &str) ->
         "UPDATE gap_rollup SET donors = {donors}, schemes = {schemes} WHERE combo IN ({names}){touched}",
         donors = count("D"),
         schemes = count("S"),
+    ))
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Merges anew the spans of the members of groupings by year `names` (a quoted list) that
+/// `touched` (`AND …` over the member key, or nothing for all) keeps.
+///
+/// A member of a cell by year has a row per period (a funding record's year, a practice's
+/// period): about a dozen a member on a large base. Counting the distinct members of a range
+/// from those rows read most of them; merged, each member's periods in a cell become the few
+/// spans of consecutive years it is active there, and the member counts in a range when one of
+/// its spans meets it, exactly as when one of its periods does.
+pub(super) async fn respan(txn: &DatabaseTransaction, names: &str, touched: &str) -> Result<()> {
+    let member = "combo, k1, k2, k3, kind, member_id";
+    txn.execute_unprepared(&format!(
+        "DELETE FROM {SPANS} WHERE combo IN ({names}){touched}"
+    ))
+    .await
+    .map_err(db_err)?;
+    // Gaps and islands: a period starts a new span unless it begins at most a year after the
+    // latest end of the member's periods before it. A funding record outside its practice's
+    // period has a period that ends before it starts (see `funding_period`): it counts in the
+    // ranges that hold both ends, which no merging keeps, so it stays a span of its own.
+    txn.execute_unprepared(&format!(
+        "INSERT INTO {SPANS} ({member}, lo, hi) \
+         SELECT {member}, MIN(lo), MAX(hi) FROM ( \
+           SELECT {member}, lo, hi, SUM(starts) OVER (PARTITION BY {member} ORDER BY lo, hi ROWS UNBOUNDED PRECEDING) AS span \
+           FROM (SELECT {member}, lo, hi, \
+                   CASE WHEN lo <= MAX(hi) OVER (PARTITION BY {member} ORDER BY lo, hi \
+                                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 1 \
+                        THEN 0 ELSE 1 END AS starts \
+                 FROM {members} WHERE combo IN ({names}) AND n > 0 AND lo <= hi{touched}) p) s \
+         GROUP BY {member}, span \
+         UNION ALL \
+         SELECT {member}, lo, hi FROM {members} WHERE combo IN ({names}) AND n > 0 AND lo > hi{touched}",
+        members = BY_YEAR_TABLES.members,
     ))
     .await
     .map_err(db_err)?;

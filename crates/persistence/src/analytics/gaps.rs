@@ -259,18 +259,18 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
         period = in_period(filter),
     );
     // A whole-life cell keeps its counts of donors and schemes. Over a range, a member of a
-    // cell counts when one of its periods there meets the range: the distinct members of the
-    // periods of the grouping by year that do, both kinds in one pass over its member rows.
-    // (Probing each whole-life member's periods through the index instead costs about 25 µs a
-    // member, several times more.)
+    // cell counts when one of its periods there meets the range, which is when one of its spans
+    // (its periods merged, see `rollup::respan`) does: the distinct members of the spans that
+    // do, both kinds in one pass. (Probing each whole-life member's periods through the index
+    // instead costs about 25 µs a member, several times more.)
     let (members, counted) = match period(filter) {
         Some(_) => (
             format!(
                 "mcell AS (SELECT {key_list}, SUM(CASE WHEN kind = 'D' THEN 1 ELSE 0 END) AS donors, \
                                   SUM(CASE WHEN kind = 'S' THEN 1 ELSE 0 END) AS schemes \
                  FROM (SELECT DISTINCT {mapped}, kind, member_id FROM {table} \
-                       WHERE combo = '{summed}' AND n > 0{period}) m0 {agenda_where} GROUP BY {key_list}), ",
-                table = read_combo(combo, filter).tables().members,
+                       WHERE combo = '{summed}'{period}) m0 {agenda_where} GROUP BY {key_list}), ",
+                table = rollup::SPANS,
                 period = in_period(filter),
             ),
             "mcell",

@@ -270,9 +270,21 @@ async fn merge_building(db: &DatabaseConnection, combo: &Combo, since: &str) -> 
             .await
             .map_err(db_err)?;
     }
-    // Counts are not sums: the cells whose members changed meanwhile are recounted (writers
-    // leave the building cells' counts at zero, so adding them changed nothing).
-    if !combo.yearly {
+    // Counts and spans are not sums: the cells (by year, the members) whose members changed
+    // meanwhile are redone (writers leave the building cells' counts at zero and give them no
+    // spans, so adding them changed nothing).
+    if combo.yearly {
+        respan(
+            &merge,
+            &format!("'{name}'"),
+            &format!(
+                " AND (k1, k2, k3, kind, member_id) IN \
+                   (SELECT k1, k2, k3, kind, member_id FROM {} WHERE combo = '{building}')",
+                tables.members
+            ),
+        )
+        .await?;
+    } else {
         recount_cells(
             &merge,
             &format!("'{name}'"),
