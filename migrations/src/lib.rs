@@ -19,6 +19,7 @@ mod m20261201_150000_rollup_member_counts;
 mod m20261201_160000_open_needs_index;
 mod m20261201_170000_rollup_year_tables;
 mod m20261201_180000_rollup_year_spans;
+mod m20261201_190000_practice_tag_covering;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_160000_open_needs_index::Migration),
             Box::new(m20261201_170000_rollup_year_tables::Migration),
             Box::new(m20261201_180000_rollup_year_spans::Migration),
+            Box::new(m20261201_190000_practice_tag_covering::Migration),
         ]
     }
 }
