@@ -76,3 +76,43 @@ async fn instances_started_together_on_a_new_database_all_start() {
     drop(started);
     db.close().await.expect("close");
 }
+
+/// On SQLite, a question that builds a rollup writes for seconds on a large base; in SQLite's
+/// default rollback journal every reader would be locked out while that write spills to disk. The
+/// service's connections run in write-ahead-log mode, where readers keep reading meanwhile.
+#[tokio::test]
+async fn sqlite_readers_are_not_locked_out_by_a_long_write() {
+    let app = spawn_app().await;
+    let db = app.database().await;
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return;
+    }
+    let mode = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "PRAGMA journal_mode",
+        ))
+        .await
+        .expect("journal mode")
+        .expect("a row");
+    assert_eq!(mode.try_get_by_index::<String>(0).expect("text"), "wal");
+
+    // A write transaction that has outgrown the page cache, still open: a reader answers.
+    let writer = sea_orm::TransactionTrait::begin(&db).await.expect("begin");
+    writer
+        .execute_unprepared(
+            "PRAGMA cache_size = 10; CREATE TABLE spill (x TEXT); \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000) \
+             INSERT INTO spill SELECT hex(randomblob(100)) FROM n",
+        )
+        .await
+        .expect("a large write");
+    let data = app
+        .data(
+            "{ practices(first: 1) { totalCount } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert!(data["practices"]["totalCount"].as_i64().is_some(), "{data}");
+    writer.rollback().await.expect("rollback");
+}

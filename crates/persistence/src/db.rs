@@ -208,6 +208,15 @@ pub async fn connect_with(
         .connect_timeout(settings.acquire_timeout)
         .acquire_timeout(settings.acquire_timeout)
         .sqlx_logging(false);
+    if url.starts_with("sqlite") {
+        // Write-ahead logging: readers keep reading a snapshot while a write transaction runs,
+        // and a writer does not wait for them. In SQLite's default rollback journal a long
+        // write (a rollup build takes seconds on a large base) locks every reader out once its
+        // changes outgrow the page cache, and they fail at the busy timeout.
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+        });
+    }
     if !settings.statement_timeout.is_zero() && url.starts_with("postgres") {
         options.statement_timeout(settings.statement_timeout);
     }
