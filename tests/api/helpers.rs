@@ -93,7 +93,7 @@ impl TestAppBuilder {
         let mut app = TestApp {
             address: format!("http://127.0.0.1:{}", application.port()),
             database_url: database.url.clone(),
-            client: reqwest::Client::new(),
+            client: http_client(),
             app: application.app().clone(),
             server: application.handle(),
             users: Vec::new(),
@@ -182,6 +182,17 @@ pub async fn drop_rollups(app: &TestApp, combo: Option<&str>) {
             .await
             .expect("rollups dropped");
     }
+}
+
+/// The tests' HTTP client. It forgets idle connections after a second, well before the
+/// server closes them (its keep-alive is 5 s): a request sent on a connection the server is
+/// closing at that moment fails as not sent, which on a loaded machine a test waiting seconds
+/// between requests (for a rollup build) otherwise meets now and then.
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_idle_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .expect("an HTTP client")
 }
 
 /// A test server's settings on `database_url`: a free port, the test key, no seeding.
@@ -588,7 +599,7 @@ impl TestApp {
         let app = TestApp {
             address: format!("http://127.0.0.1:{}", application.port()),
             database_url: self.database_url.clone(),
-            client: reqwest::Client::new(),
+            client: http_client(),
             app: application.app().clone(),
             server: application.handle(),
             users: Vec::new(),
