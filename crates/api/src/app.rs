@@ -2,7 +2,7 @@
 //! line, the benchmark and the end-to-end tests alike.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use domain::Result;
 use domain::account::Accounts;
@@ -14,14 +14,15 @@ use domain::service::Catalog;
 use persistence::db::Database;
 
 use crate::auth::{self, JwtKeys};
-use crate::budget::{Budget, ClientKey};
+use crate::budget::{AdmissionSlot, Admit, Budget, ClientKey};
 use crate::cache::{Flight, Hit, RequestFacts, ResponseCache};
 use crate::config::Settings;
 use crate::graphql::account::ClientAddress;
+use crate::graphql::root::RootFieldPermits;
 use crate::graphql::{self, AppSchema, loaders::loaders};
 use crate::media;
 use crate::metrics::Metrics;
-use crate::observe::Observe;
+use crate::observe::{self, Observe};
 use crate::persisted::PersistedQueries;
 
 /// A prepared database and the services wired on it. Cloning shares both.
@@ -77,7 +78,13 @@ impl App {
 /// The schema and the services its resolvers call: what executing a GraphQL request needs.
 #[derive(Clone)]
 pub struct Services {
+    /// The schema of WebSocket operations, with every extension.
     schema: AppSchema,
+    /// Parses, validates, scores and charges an HTTP request, and runs nothing.
+    gate: AppSchema,
+    /// Runs what `gate` admitted: no extension, so that fields resolve directly.
+    lean: AppSchema,
+    slow_operation: Duration,
     catalog: Catalog,
     accounts: Accounts,
     editor: Editor,
@@ -131,6 +138,9 @@ impl Services {
                 .extension(Observe::new(metrics.clone(), settings.slow_operation))
                 .extension(budget.clone())
                 .finish(),
+            gate: graphql::builder().extension(Admit(budget.clone())).finish(),
+            lean: graphql::bare().finish(),
+            slow_operation: settings.slow_operation,
             budget,
             cache: ResponseCache::new(settings.response_cache),
             persisted,
@@ -200,6 +210,7 @@ impl Services {
         )));
         data.insert(ClientKey::of(&actor, &client));
         data.insert(ClientAddress(client));
+        data.insert(RootFieldPermits::new());
         data.insert(actor);
         data
     }
@@ -345,13 +356,41 @@ impl Services {
         response
     }
 
+    /// Admits the request with the gate schema (document guard, cost, the client's budget),
+    /// then runs the parsed document with the schema without extensions under the budget's
+    /// permits and deadline, and records the operation.
     async fn execute_with(
         &self,
-        request: async_graphql::Request,
+        mut request: async_graphql::Request,
         actor: domain::Actor,
         client: String,
         facts: Arc<RequestFacts>,
     ) -> async_graphql::Response {
+        let started = Instant::now();
+        let client_key = ClientKey::of(&actor, &client);
+        let slot = AdmissionSlot::default();
+        let mut gate = async_graphql::Request::new(request.query.clone())
+            .variables(request.variables.clone())
+            .data(slot.clone())
+            .data(facts.clone())
+            .data(client_key.clone());
+        gate.operation_name = request.operation_name.clone();
+        let mut refused = self.gate.execute(gate).await;
+        let admission = slot.take().filter(|_| refused.errors.is_empty());
+        let Some(admission) = admission else {
+            if refused.errors.is_empty() {
+                tracing::error!("the gate schema admitted a request without an admission");
+                refused =
+                    async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
+                        "internal error",
+                        None,
+                    )]);
+                crate::guard::code_errors(&mut refused);
+            }
+            self.record(request.operation_name.as_deref(), None, started, &refused);
+            return refused;
+        };
+        request.set_parsed_query(admission.document);
         let request = request
             .data(facts)
             .data(loaders(
@@ -367,10 +406,43 @@ impl Services {
             .data(self.matchmaking.clone())
             .data(self.importer.clone())
             .data(self.jwt.clone())
-            .data(ClientKey::of(&actor, &client))
+            .data(RootFieldPermits::new())
+            .data(client_key)
             .data(ClientAddress(client))
             .data(actor);
-        self.schema.execute(request).await
+        let mut response = self
+            .budget
+            .run(
+                admission.cost,
+                admission.mutation,
+                self.lean.execute(request),
+            )
+            .await;
+        crate::guard::code_errors(&mut response);
+        self.record(
+            admission.operation.as_deref(),
+            Some(admission.cost),
+            started,
+            &response,
+        );
+        response
+    }
+
+    fn record(
+        &self,
+        operation: Option<&str>,
+        cost: Option<usize>,
+        started: Instant,
+        response: &async_graphql::Response,
+    ) {
+        observe::record(
+            &self.metrics,
+            self.slow_operation,
+            operation,
+            cost,
+            started.elapsed(),
+            response,
+        );
     }
 }
 

@@ -1,5 +1,6 @@
-//! What one request and one client may spend, enforced by a schema extension between validation
-//! and execution:
+//! What one request and one client may spend, checked by a schema extension between validation
+//! and execution ([`Budget`] on the schema of WebSocket operations, [`Admit`] on the schema that
+//! admits an HTTP request before the schema without extensions runs it):
 //!
 //! - a request whose cost (see [`crate::graphql::cost`]) is above [`MAX_REQUEST_COST`] is refused
 //!   before anything runs, with `COST_EXCEEDED`;
@@ -11,8 +12,9 @@
 //! - a query (not a mutation, which must not be cut in the middle) that runs longer than the
 //!   deadline is abandoned with `TIMEOUT`;
 //! - within one query at most [`ROOT_FIELDS_AT_ONCE`] root fields run at a time, so that a
-//!   hundred aliases cannot hold a hundred database connections (nested lists are bounded the
-//!   same way by the request's loaders, see [`crate::graphql::loaders::BATCHES_AT_ONCE`]).
+//!   hundred aliases cannot hold a hundred database connections (see [`crate::graphql::root`];
+//!   nested lists are bounded the same way by the request's loaders, see
+//!   [`crate::graphql::loaders::BATCHES_AT_ONCE`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -20,15 +22,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextResolve,
-    NextValidation, ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
 };
-use async_graphql::parser::types::{ExecutableDocument, OperationType};
-use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
 use tokio::sync::Semaphore;
 
 use crate::cache::RequestFacts;
 pub use crate::graphql::cost::{EXPENSIVE, MAX_REQUEST_COST};
+pub use crate::graphql::root::ROOT_FIELDS_AT_ONCE;
 
 /// Who a request's cost is charged to: `user:<id>` for a signed-in caller, else
 /// `address:<peer address>`.
@@ -63,8 +65,6 @@ pub const DEFAULT_CLIENT_RATE: u64 = 50_000;
 pub const DEFAULT_CLIENT_BURST: u64 = 1_000_000;
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(10);
 pub const DEFAULT_EXPENSIVE_CONCURRENCY: usize = 2;
-/// Root fields of one query resolved at a time, each with everything below it.
-pub const ROOT_FIELDS_AT_ONCE: usize = 4;
 
 impl Default for BudgetSettings {
     fn default() -> Self {
@@ -180,12 +180,81 @@ impl Budget {
     }
 }
 
+impl Budget {
+    /// Refuses a request above [`MAX_REQUEST_COST`] with `COST_EXCEEDED`, else charges it to the
+    /// client (when known) and notes its cost in `facts` (when given).
+    fn admit(&self, ctx: &ExtensionContext<'_>, cost: usize) -> Result<(), Vec<ServerError>> {
+        if cost > MAX_REQUEST_COST {
+            return Err(vec![coded(
+                format!(
+                    "query too complex: it costs {cost}, at most {MAX_REQUEST_COST} per request"
+                ),
+                "COST_EXCEEDED",
+                Some(("cost", cost as u64)),
+            )]);
+        }
+        if let Some(client) = ctx.data_opt::<ClientKey>() {
+            self.pay(client, cost).map_err(|e| vec![e])?;
+        }
+        if let Some(facts) = ctx.data_opt::<Arc<RequestFacts>>() {
+            facts.cost.store(cost, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Runs an admitted request: an expensive one under one of the process's few permits, a
+    /// query (never a mutation, which must not be cut in the middle) abandoned with `TIMEOUT`
+    /// after the deadline.
+    pub async fn run(
+        &self,
+        cost: usize,
+        mutation: bool,
+        execution: impl Future<Output = Response>,
+    ) -> Response {
+        let run = async {
+            let _permit = if cost >= EXPENSIVE {
+                self.expensive.acquire().await.ok()
+            } else {
+                None
+            };
+            execution.await
+        };
+        if mutation {
+            return run.await;
+        }
+        match tokio::time::timeout(self.deadline, run).await {
+            Ok(response) => response,
+            Err(_) => Response::from_errors(vec![coded(
+                format!(
+                    "the query ran longer than {} ms and was abandoned",
+                    self.deadline.as_millis()
+                ),
+                "TIMEOUT",
+                None,
+            )]),
+        }
+    }
+}
+
+/// Whether the document holds a mutation.
+fn has_mutation(document: &ExecutableDocument) -> bool {
+    document
+        .operations
+        .iter()
+        .any(|(_, op)| op.node.ty == OperationType::Mutation)
+}
+
+fn note_mutation(ctx: &ExtensionContext<'_>, mutation: bool) {
+    if let Some(facts) = ctx.data_opt::<Arc<RequestFacts>>() {
+        facts.mutation.store(mutation, Ordering::Relaxed);
+    }
+}
+
 impl ExtensionFactory for Budget {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(Spending {
             budget: self.clone(),
             request: Mutex::new(Request::default()),
-            root_fields: Semaphore::new(ROOT_FIELDS_AT_ONCE),
         })
     }
 }
@@ -200,7 +269,6 @@ struct Request {
 struct Spending {
     budget: Budget,
     request: Mutex<Request>,
-    root_fields: Semaphore,
 }
 
 impl Spending {
@@ -230,14 +298,9 @@ impl Extension for Spending {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let document = next.run(ctx, query, variables).await?;
-        let mutation = document
-            .operations
-            .iter()
-            .any(|(_, op)| op.node.ty == OperationType::Mutation);
+        let mutation = has_mutation(&document);
         self.request().mutation = mutation;
-        if let Some(facts) = ctx.data_opt::<Arc<RequestFacts>>() {
-            facts.mutation.store(mutation, Ordering::Relaxed);
-        }
+        note_mutation(ctx, mutation);
         Ok(document)
     }
 
@@ -247,23 +310,8 @@ impl Extension for Spending {
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         let result = next.run(ctx).await?;
-        let cost = result.complexity;
-        if cost > MAX_REQUEST_COST {
-            return Err(vec![coded(
-                format!(
-                    "query too complex: it costs {cost}, at most {MAX_REQUEST_COST} per request"
-                ),
-                "COST_EXCEEDED",
-                Some(("cost", cost as u64)),
-            )]);
-        }
-        if let Some(client) = ctx.data_opt::<ClientKey>() {
-            self.budget.pay(client, cost).map_err(|e| vec![e])?;
-        }
-        self.request().cost = cost;
-        if let Some(facts) = ctx.data_opt::<Arc<RequestFacts>>() {
-            facts.cost.store(cost, Ordering::Relaxed);
-        }
+        self.budget.admit(ctx, result.complexity)?;
+        self.request().cost = result.complexity;
         Ok(result)
     }
 
@@ -277,44 +325,128 @@ impl Extension for Spending {
             let r = self.request();
             (r.cost, r.mutation)
         };
-        let run = async {
-            let _permit = if cost >= EXPENSIVE {
-                self.budget.expensive.acquire().await.ok()
-            } else {
-                None
-            };
-            next.run(ctx, operation_name).await
-        };
-        if mutation {
-            return run.await;
-        }
-        match tokio::time::timeout(self.budget.deadline, run).await {
-            Ok(response) => response,
-            Err(_) => Response::from_errors(vec![coded(
-                format!(
-                    "the query ran longer than {} ms and was abandoned",
-                    self.budget.deadline.as_millis()
-                ),
-                "TIMEOUT",
-                None,
-            )]),
-        }
+        self.budget
+            .run(cost, mutation, next.run(ctx, operation_name))
+            .await
+    }
+}
+
+/// What admitting a request learnt of it: what running it needs.
+pub struct Admission {
+    /// The parsed document, so that it is not parsed again.
+    pub document: ExecutableDocument,
+    pub cost: usize,
+    pub mutation: bool,
+    /// The operation's name: the one the request names, else the document's only named one.
+    pub operation: Option<String>,
+}
+
+/// Where [`Admit`] leaves its [`Admission`]: put in the data of the request it admits.
+#[derive(Clone, Default)]
+pub struct AdmissionSlot(Arc<Mutex<Option<Admission>>>);
+
+impl AdmissionSlot {
+    fn with<T>(&self, f: impl FnOnce(&mut Option<Admission>) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    async fn resolve(
+    /// The admission, once the schema has admitted the request.
+    pub fn take(&self) -> Option<Admission> {
+        self.with(Option::take)
+    }
+}
+
+/// The extension of the schema that only admits requests: it parses, validates, scores and
+/// charges a request like [`Budget`] does, leaves an [`Admission`] in the request's
+/// [`AdmissionSlot`], and runs nothing. The schema without extensions then runs the admitted
+/// document under [`Budget::run`].
+pub struct Admit(pub Budget);
+
+impl ExtensionFactory for Admit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Admitting(self.0.clone()))
+    }
+}
+
+struct Admitting(Budget);
+
+#[async_trait::async_trait]
+impl Extension for Admitting {
+    async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        // A mutation's root fields already run one after the other.
-        let root = info.path_node.parent.is_none() && !self.request().mutation;
-        let _permit = if root {
-            self.root_fields.acquire().await.ok()
-        } else {
-            None
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let mutation = has_mutation(&document);
+        note_mutation(ctx, mutation);
+        let operation = match &document.operations {
+            DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+                operations.keys().next().map(|n| n.to_string())
+            }
+            _ => None,
         };
-        next.run(ctx, info).await
+        if let Some(slot) = ctx.data_opt::<AdmissionSlot>() {
+            slot.with(|admission| {
+                *admission = Some(Admission {
+                    document: document.clone(),
+                    cost: 0,
+                    mutation,
+                    operation,
+                })
+            });
+        }
+        Ok(document)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let slot = ctx.data_opt::<AdmissionSlot>();
+        let refused = |slot: Option<&AdmissionSlot>| {
+            if let Some(slot) = slot {
+                slot.with(|admission| admission.take());
+            }
+        };
+        let result = match next.run(ctx).await {
+            Ok(result) => result,
+            Err(errors) => {
+                refused(slot);
+                return Err(errors);
+            }
+        };
+        if let Err(errors) = self.0.admit(ctx, result.complexity) {
+            refused(slot);
+            return Err(errors);
+        }
+        if let Some(slot) = slot {
+            slot.with(|admission| {
+                if let Some(admission) = admission {
+                    admission.cost = result.complexity;
+                }
+            });
+        }
+        Ok(result)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        _next: NextExecute<'_>,
+    ) -> Response {
+        if let (Some(name), Some(slot)) = (operation_name, ctx.data_opt::<AdmissionSlot>()) {
+            slot.with(|admission| {
+                if let Some(admission) = admission {
+                    admission.operation = Some(name.to_owned());
+                }
+            });
+        }
+        Response::default()
     }
 }
 
@@ -359,62 +491,5 @@ mod tests {
         assert!(b.clients.len() <= MAX_CLIENTS + 1);
         b.charge("late", 5.0, t + Duration::from_secs(10)).unwrap();
         assert!(b.clients.len() < 10, "idle clients forgotten");
-    }
-
-    /// Counts how many of its instances are between start and end at once.
-    #[derive(Default)]
-    struct Gauge {
-        now: std::sync::atomic::AtomicUsize,
-        most: std::sync::atomic::AtomicUsize,
-    }
-
-    impl Gauge {
-        async fn hold(&self) {
-            use std::sync::atomic::Ordering::SeqCst;
-            let n = self.now.fetch_add(1, SeqCst) + 1;
-            self.most.fetch_max(n, SeqCst);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            self.now.fetch_sub(1, SeqCst);
-        }
-    }
-
-    struct Root;
-    struct Leaf;
-
-    #[async_graphql::Object]
-    impl Root {
-        async fn leaf(&self) -> Leaf {
-            Leaf
-        }
-    }
-
-    #[async_graphql::Object]
-    impl Leaf {
-        /// Stands for a statement: the work below a root field.
-        async fn work(&self, ctx: &async_graphql::Context<'_>) -> i32 {
-            ctx.data_unchecked::<Arc<Gauge>>().hold().await;
-            1
-        }
-    }
-
-    #[tokio::test]
-    async fn aliases_of_a_root_field_run_a_few_at_a_time_with_everything_below_them() {
-        let schema = async_graphql::Schema::build(
-            Root,
-            async_graphql::EmptyMutation,
-            async_graphql::EmptySubscription,
-        )
-        .extension(Budget::new(&BudgetSettings::default()))
-        .finish();
-        let gauge = Arc::new(Gauge::default());
-        let fields: String = (0..24).map(|i| format!("a{i}: leaf {{ work }} ")).collect();
-        let request = async_graphql::Request::new(format!("{{ {fields} }}")).data(gauge.clone());
-        let response = schema.execute(request).await;
-        assert!(response.errors.is_empty(), "{:?}", response.errors);
-        let most = gauge.most.load(std::sync::atomic::Ordering::SeqCst);
-        assert!(
-            (2..=ROOT_FIELDS_AT_ONCE).contains(&most),
-            "{most} root fields ran at once"
-        );
     }
 }

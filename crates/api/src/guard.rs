@@ -63,11 +63,7 @@ impl ExtensionFactory for DocumentGuard {
 impl Extension for DocumentGuard {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
-        for error in &mut response.errors {
-            if code_of(error).is_none() {
-                code_uncoded(error);
-            }
-        }
+        code_errors(&mut response);
         response
     }
 
@@ -107,6 +103,17 @@ impl Extension for DocumentGuard {
                 })
                 .collect()
         })
+    }
+}
+
+/// Gives a code to each error of the response that has none (see [`code_uncoded`]): what the
+/// guard does to every answer of its schema, and the server to the answers of the schema without
+/// extensions.
+pub fn code_errors(response: &mut Response) {
+    for error in &mut response.errors {
+        if code_of(error).is_none() {
+            code_uncoded(error);
+        }
     }
 }
 

@@ -135,29 +135,46 @@ impl Observed {
     }
 }
 
+/// Records one operation's latency under its name, and logs it when it was slow.
+pub fn record(
+    metrics: &Metrics,
+    slow: Duration,
+    name: Option<&str>,
+    cost: Option<usize>,
+    elapsed: Duration,
+    response: &Response,
+) {
+    let label = metrics.operation_label(name);
+    metrics.observe_operation(&label, elapsed.as_secs_f64());
+    if elapsed >= slow {
+        tracing::warn!(
+            request_id = current_request_id().as_deref().unwrap_or("-"),
+            operation = %label,
+            duration_ms = elapsed.as_millis() as u64,
+            cost = cost.unwrap_or_default(),
+            errors = response.errors.len(),
+            "slow operation"
+        );
+    }
+}
+
 #[async_trait::async_trait]
 impl Extension for Observed {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let started = Instant::now();
         let response = next.run(ctx).await;
-        let elapsed = started.elapsed();
         let (name, cost) = {
             let seen = self.seen();
             (seen.name.clone(), seen.cost)
         };
-        let label = self.metrics.operation_label(name.as_deref());
-        self.metrics
-            .observe_operation(&label, elapsed.as_secs_f64());
-        if elapsed >= self.slow {
-            tracing::warn!(
-                request_id = current_request_id().as_deref().unwrap_or("-"),
-                operation = %label,
-                duration_ms = elapsed.as_millis() as u64,
-                cost = cost.unwrap_or_default(),
-                errors = response.errors.len(),
-                "slow operation"
-            );
-        }
+        record(
+            &self.metrics,
+            self.slow,
+            name.as_deref(),
+            cost,
+            started.elapsed(),
+            &response,
+        );
         response
     }
 

@@ -24,6 +24,7 @@ pub mod practice;
 pub mod reference;
 pub mod relations;
 pub mod resolve;
+pub mod root;
 pub mod scheme;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
@@ -66,7 +67,7 @@ pub struct Mutation(
 /// Live updates, served over WebSocket (see [`crate::subscriptions`]).
 pub type Subscription = live::LiveSubscription;
 
-pub type AppSchema = Schema<Query, Mutation, Subscription>;
+pub type AppSchema = Schema<root::Limited<Query>, Mutation, Subscription>;
 
 /// Upper bound of the cost of one request (see [`cost`]), enforced with `COST_EXCEEDED` by
 /// [`crate::budget`].
@@ -74,15 +75,20 @@ pub const MAX_COMPLEXITY: usize = cost::MAX_REQUEST_COST;
 
 /// The schema without request data: what prints the SDL, and what [`crate::app`] serves once it
 /// has added the budgets.
-pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+pub fn builder() -> SchemaBuilder<root::Limited<Query>, Mutation, Subscription> {
     // The document guard first: it must refuse a fragment bomb before anything walks it.
+    // Depth is the guard's to bound too: it leaves introspection out (see `MAX_DEPTH`).
+    bare().extension(crate::guard::DocumentGuard)
+}
+
+/// The schema without any extension, so that fields resolve directly: what runs a request only
+/// once a schema with the extensions has admitted its document (see [`crate::app`]).
+pub fn bare() -> SchemaBuilder<root::Limited<Query>, Mutation, Subscription> {
     Schema::build(
-        Query::default(),
+        root::Limited(Query::default()),
         Mutation::default(),
         Subscription::default(),
     )
-    // Depth is the guard's to bound too: it leaves introspection out (see `MAX_DEPTH`).
-    .extension(crate::guard::DocumentGuard)
 }
 
 pub fn schema() -> AppSchema {
