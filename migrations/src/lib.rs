@@ -20,6 +20,7 @@ mod m20261201_160000_open_needs_index;
 mod m20261201_170000_rollup_year_tables;
 mod m20261201_180000_rollup_year_spans;
 mod m20261201_190000_practice_tag_covering;
+mod m20261201_200000_confidential_every_donor;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_170000_rollup_year_tables::Migration),
             Box::new(m20261201_180000_rollup_year_spans::Migration),
             Box::new(m20261201_190000_practice_tag_covering::Migration),
+            Box::new(m20261201_200000_confidential_every_donor::Migration),
         ]
     }
 }

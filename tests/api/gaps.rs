@@ -777,3 +777,99 @@ async fn year_ranges_count_what_is_active_in_them() {
         );
     }
 }
+
+/// The confidential rollups keep, per cell, status and period, the sums over every donor that
+/// questions read. The migration that introduced them computed them from the rows per donor:
+/// undone and done again, it leaves the same rows and the same answers, anonymous or for a donor
+/// (who sees its own confidential amounts exactly and the others' rounded).
+#[tokio::test]
+async fn the_sums_over_every_donor_are_computed_from_the_rows_per_donor() {
+    let app = app_with_base().await;
+    let admin = app.admin().await;
+    let p3 = app.id_of("practices", "P3 housing").await;
+    let mut donors = Vec::new();
+    for (name, amount) in [("Donor Z", "2049"), ("Donor Y", "3051")] {
+        let id = app.id_of("donors", name).await;
+        let user = app.user(&admin, "DONOR", ("donorId", &id)).await;
+        app.data_as(&user, "mutation($p: ID!, $a: Decimal!) { recordFunding(input: { practiceId: $p, amount: $a, currency: \"USD\", year: 2001, status: COMMITTED, sourceType: GRANTS_LOANS, confidential: true }) { id } }", json!({ "p": p3, "a": amount }))
+            .await;
+        donors.push(user);
+    }
+    let questions = [
+        json!({ "by": ["THEME"] }),
+        json!({ "by": ["THEME", "ORIENTATION"] }),
+        json!({ "by": ["THEME"], "f": { "fromYear": 2000, "toYear": 2002 } }),
+    ];
+    let answers = || async {
+        let mut all = Vec::new();
+        for q in &questions {
+            all.push(app.data(GAPS, q.clone()).await);
+            for user in &donors {
+                all.push(app.data_as(user, GAPS, q.clone()).await);
+            }
+        }
+        all
+    };
+    let before = answers().await;
+    let housing = |answer: &Value| cell(&answer["fundingGaps"], "HOUSING")["fundedUsd"].clone();
+    // Anonymous: both confidential amounts rounded (to 2,000 and 3,000, beside 5,000 committed
+    // openly); each donor: its own exactly.
+    assert_eq!(housing(&before[0]), json!("10000.00"), "{}", before[0]);
+    assert_eq!(housing(&before[1]), json!("10049.00"), "{}", before[1]);
+    assert_eq!(housing(&before[2]), json!("10051.00"), "{}", before[2]);
+
+    let db = app.database().await;
+    let every_donor = || async {
+        let mut rows = Vec::new();
+        for table in ["gap_rollup_confidential", "gap_rollup_year_confidential"] {
+            let sql = format!(
+                "SELECT combo, k1, k2, k3, status, lo, hi, records, exact, exact_hi, rounded, rounded_hi \
+                 FROM {table} WHERE donor_id = -1 ORDER BY combo, k1, k2, k3, status, lo, hi"
+            );
+            for r in db
+                .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap()
+            {
+                let text = |i| r.try_get_by_index::<String>(i).unwrap();
+                let int = |i| r.try_get_by_index::<i64>(i).unwrap();
+                // Periods are 32-bit integers.
+                let year = |i| r.try_get_by_index::<i32>(i).unwrap();
+                rows.push(format!(
+                    "{table} {} {} {} {} {} {} {} {} {} {} {} {}",
+                    text(0),
+                    text(1),
+                    text(2),
+                    text(3),
+                    text(4),
+                    year(5),
+                    year(6),
+                    int(7),
+                    int(8),
+                    int(9),
+                    int(10),
+                    int(11)
+                ));
+            }
+        }
+        rows
+    };
+    let kept = every_donor().await;
+    assert!(
+        kept.iter()
+            .any(|r| r.starts_with("gap_rollup_year_confidential")),
+        "{kept:?}"
+    );
+    assert!(
+        kept.iter()
+            .any(|r| r.starts_with("gap_rollup_confidential")),
+        "{kept:?}"
+    );
+
+    use migration::MigratorTrait;
+    migration::Migrator::down(&db, Some(1)).await.unwrap();
+    assert!(every_donor().await.is_empty());
+    migration::Migrator::up(&db, None).await.unwrap();
+    assert_eq!(every_donor().await, kept);
+    assert_eq!(answers().await, before);
+}

@@ -54,6 +54,10 @@ const ABANDONED_AFTER: chrono::Duration = chrono::Duration::minutes(10);
 /// How often a question waits for the build another question started.
 const BUILD_POLL: std::time::Duration = std::time::Duration::from_millis(50);
 
+/// In the confidential rollups, the donor of the rows that sum every donor's (a donor's id is
+/// positive, and 0 stands for no donor).
+pub(crate) const EVERY_DONOR: i64 = -1;
+
 /// A grouping by year is named with this after the grouping's name.
 const BY_YEAR: &str = "/YEAR";
 /// The period bounds that stand for an open start and an open end in a grouping by year:
@@ -407,19 +411,25 @@ async fn add_to_tables(
     );
     // Confidential funding per cell, donor (0 for none) and status, exactly and each record
     // rounded as callers who may not see it are shown it: questions read it from here instead
-    // of placing every confidential record in its cells.
+    // of placing every confidential record in its cells. The same summed over every donor is
+    // kept under [`EVERY_DONOR`], which is what a question reads (less a donor's own rows when
+    // a donor asks), rather than a row per donor.
     let (e_hi, e_lo) = split("f.amount_usd_cents");
     let rounded = rounded_units_sql("f.amount_usd_cents");
     let (rd_hi, rd_lo) = split(&rounded);
     let confidential = format!(
-        "INSERT INTO {c_table} (combo, k1, k2, k3, donor_id, status, lo, hi, records, exact, exact_hi, rounded, rounded_hi) \
-         SELECT * FROM (SELECT x.combo, x.k1, x.k2, x.k3, COALESCE(f.donor_id, 0) AS donor_id, f.status, \
+        "WITH g AS (SELECT x.combo, x.k1, x.k2, x.k3, COALESCE(f.donor_id, 0) AS donor_id, f.status, \
                 {lo} AS lo, {hi} AS hi, \
                 {sign} * COUNT(*) AS records, {sign} * SUM({e_lo}) AS exact, {sign} * SUM({e_hi}) AS exact_hi, \
                 {sign} * SUM({rd_lo}) AS rounded, {sign} * SUM({rd_hi}) AS rounded_hi \
            FROM ({projections}) x JOIN funding f ON f.practice_id = x.pid \
            WHERE f.confidential AND f.amount_usd_cents IS NOT NULL AND {FUNDING_COUNTED} \
-           GROUP BY x.combo, x.k1, x.k2, x.k3, COALESCE(f.donor_id, 0), f.status, {lo}, {hi}) u WHERE 1 = 1 \
+           GROUP BY x.combo, x.k1, x.k2, x.k3, COALESCE(f.donor_id, 0), f.status, {lo}, {hi}) \
+         INSERT INTO {c_table} (combo, k1, k2, k3, donor_id, status, lo, hi, records, exact, exact_hi, rounded, rounded_hi) \
+         SELECT * FROM (SELECT * FROM g UNION ALL \
+           SELECT combo, k1, k2, k3, {EVERY_DONOR}, status, lo, hi, SUM(records), SUM(exact), SUM(exact_hi), \
+                  SUM(rounded), SUM(rounded_hi) \
+             FROM g GROUP BY combo, k1, k2, k3, status, lo, hi) u WHERE 1 = 1 \
          ON CONFLICT (combo, k1, k2, k3, donor_id, status, lo, hi) DO UPDATE SET \
            records = {c_table}.records + excluded.records, \
            exact = {c_table}.exact + excluded.exact, \

@@ -9,7 +9,7 @@ use domain::framework::FundingStatus;
 use sea_orm::{ConnectionTrait, Statement};
 
 use super::{integer, money, split};
-use crate::rollup::{self, Combo};
+use crate::rollup::{self, Combo, EVERY_DONOR};
 use crate::store::{SeaStore, db_err};
 
 /// The same for needs. A need has no orientation of its own, so it has no ORIENTATION cell.
@@ -158,7 +158,8 @@ fn rounded(cents: &str, unit: i64) -> String {
 /// The confidential funding counted in the cells of the gap statement for the same grouping
 /// and filter, but `except_donor`'s, per cell and funded-or-pledged: exact sums (in two parts,
 /// see `super::split`) and sums of the records rounded. Read from the grouping's rollup (by year
-/// for a range), which keeps them per cell, donor and status: a few hundred rows a cell at most.
+/// for a range), which keeps them per cell, donor and status, and summed over every donor
+/// ([`EVERY_DONOR`]): those sums are read, less the asking donor's own rows.
 pub(crate) fn confidential_parts_from_rollup_sql(
     by: &[GapDimension],
     filter: &GapFilter,
@@ -174,18 +175,22 @@ pub(crate) fn confidential_parts_from_rollup_sql(
         .map(|(i, d)| format!(", {} AS k{}", combo.column_of(*d), i + 1))
         .collect();
     let funded = status_list(&filter.statuses);
-    format!(
-        "SELECT {keys}, funded, SUM(exact_hi), SUM(exact), SUM(rounded_hi), SUM(rounded) FROM ( \
-           SELECT * FROM (SELECT 1 AS one{mapped}, \
-                  CASE WHEN status IN ({funded}) THEN 1 ELSE 0 END AS funded, \
-                  exact_hi, exact, rounded_hi, rounded \
-             FROM {table} \
-             WHERE combo = '{name}'{period} AND records > 0 AND status IN ({funded}, 'PLEDGED'){others}) c0 {agenda}) c \
-         GROUP BY {keys}, funded",
+    let (donors, sign) = match except_donor {
         // No donor is stored as 0, which no donor's id is.
-        others = except_donor
-            .map(|d| format!(" AND donor_id <> {d}"))
-            .unwrap_or_default(),
+        Some(d) => (
+            format!("IN ({EVERY_DONOR}, {d})"),
+            format!("CASE WHEN donor_id = {EVERY_DONOR} THEN 1 ELSE -1 END"),
+        ),
+        None => (format!("= {EVERY_DONOR}"), "1".to_owned()),
+    };
+    format!(
+        "SELECT {keys}, funded, SUM(sgn * exact_hi), SUM(sgn * exact), SUM(sgn * rounded_hi), SUM(sgn * rounded) FROM ( \
+           SELECT * FROM (SELECT 1 AS one{mapped}, \
+                  CASE WHEN status IN ({funded}) THEN 1 ELSE 0 END AS funded, {sign} AS sgn, \
+                  records, exact_hi, exact, rounded_hi, rounded \
+             FROM {table} \
+             WHERE combo = '{name}' AND donor_id {donors}{period} AND records > 0 AND status IN ({funded}, 'PLEDGED')) c0 {agenda}) c \
+         GROUP BY {keys}, funded HAVING SUM(sgn * records) > 0",
         name = summed_combo(combo, filter),
         table = read_combo(combo, filter).tables().confidential,
         period = in_period(filter),
