@@ -267,13 +267,16 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
     // cell counts when one of its periods there meets the range, which is when one of its spans
     // (its periods merged, see `rollup::respan`) does: the distinct members of the spans that
     // do, both kinds in one pass. (Probing each whole-life member's periods through the index
-    // instead costs about 25 µs a member, several times more.)
+    // instead costs about 25 µs a member, several times more.) Counted distinct per cell rather
+    // than made distinct first: PostgreSQL then walks the spans in the order of their key and
+    // groups them as they come (20 ms instead of 38 for theme × orientation on 200,000
+    // practices), where a distinct subquery made it hash every span.
     let (members, counted) = match period(filter) {
         Some(_) => (
             format!(
-                "mcell AS (SELECT {key_list}, SUM(CASE WHEN kind = 'D' THEN 1 ELSE 0 END) AS donors, \
-                                  SUM(CASE WHEN kind = 'S' THEN 1 ELSE 0 END) AS schemes \
-                 FROM (SELECT DISTINCT {mapped}, kind, member_id FROM {table} \
+                "mcell AS (SELECT {key_list}, COUNT(DISTINCT CASE WHEN kind = 'D' THEN member_id END) AS donors, \
+                                  COUNT(DISTINCT CASE WHEN kind = 'S' THEN member_id END) AS schemes \
+                 FROM (SELECT {mapped}, kind, member_id FROM {table} \
                        WHERE combo = '{summed}'{period}) m0 {agenda_where} GROUP BY {key_list}), ",
                 table = rollup::SPANS,
                 period = in_period(filter),
