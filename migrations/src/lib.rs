@@ -21,6 +21,7 @@ mod m20261201_170000_rollup_year_tables;
 mod m20261201_180000_rollup_year_spans;
 mod m20261201_190000_practice_tag_covering;
 mod m20261201_200000_confidential_every_donor;
+mod m20261202_000000_practice_signature;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_180000_rollup_year_spans::Migration),
             Box::new(m20261201_190000_practice_tag_covering::Migration),
             Box::new(m20261201_200000_confidential_every_donor::Migration),
+            Box::new(m20261202_000000_practice_signature::Migration),
         ]
     }
 }

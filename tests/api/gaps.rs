@@ -866,10 +866,12 @@ async fn the_sums_over_every_donor_are_computed_from_the_rows_per_donor() {
         "{kept:?}"
     );
 
-    use migration::MigratorTrait;
-    migration::Migrator::down(&db, Some(1)).await.unwrap();
+    crate::helpers::migrate_down_through(&db, "m20261201_200000_confidential_every_donor").await;
     assert!(every_donor().await.is_empty());
-    migration::Migrator::up(&db, None).await.unwrap();
+    {
+        use migration::MigratorTrait;
+        migration::Migrator::up(&db, None).await.unwrap();
+    }
     assert_eq!(every_donor().await, kept);
     assert_eq!(answers().await, before);
 }

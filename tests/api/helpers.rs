@@ -730,3 +730,25 @@ pub fn practice_input(title: &str, city: &str) -> Value {
         "cityIds": [city],
     })
 }
+
+/// Runs the migrations down, latest first, through `name`: a test of one migration's `down`
+/// and `up` must not depend on how many came after it.
+pub async fn migrate_down_through(db: &sea_orm::DatabaseConnection, name: &str) {
+    use migration::MigratorTrait;
+    loop {
+        let applied = migration::Migrator::get_applied_migrations(db)
+            .await
+            .expect("the applied migrations");
+        let last = applied
+            .last()
+            .expect("a migration to run down")
+            .name()
+            .to_string();
+        migration::Migrator::down(db, Some(1))
+            .await
+            .unwrap_or_else(|e| panic!("{last} runs down: {e}"));
+        if last == name {
+            return;
+        }
+    }
+}

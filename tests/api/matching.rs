@@ -4,7 +4,7 @@
 use persistence::seed;
 use serde_json::{Value, json};
 
-use crate::helpers::{Seed, spawn_app_with};
+use crate::helpers::{Seed, number_of, spawn_app_with};
 
 fn matching_base() -> String {
     let practice = |key: &str,
@@ -238,4 +238,241 @@ async fn matches_rank_experience_open_schemes_and_fitting_donors() {
         )
         .await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND");
+}
+
+/// Every published practice sharing a theme with the need scored in full, best first: what
+/// `matches` answered before it read the best signatures first, kept here as the reference.
+async fn scored_in_full(
+    db: &sea_orm::DatabaseConnection,
+    need: i64,
+    first: usize,
+) -> Vec<(i64, i64)> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            format!("SELECT title, description, modality FROM need WHERE id = {need}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let title: String = row.try_get_by_index(0).unwrap();
+    let description: Option<String> = row.try_get_by_index(1).unwrap();
+    let modality: Option<String> = row.try_get_by_index(2).unwrap();
+    let modality = modality.map_or("NULL".into(), |m| format!("'{m}'"));
+    let words =
+        persistence::significant_words(&format!("{title} {}", description.unwrap_or_default()));
+    let shared = |dim: &str| {
+        format!(
+            "SELECT t.practice_id AS id, COUNT(*) AS n FROM practice_tag t \
+             JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
+             WHERE nt.need_id = {need} AND t.dimension = '{dim}' GROUP BY t.practice_id"
+        )
+    };
+    let text = if words.is_empty() {
+        "SELECT id, 0 AS n FROM practice WHERE 1 = 0".to_string()
+    } else {
+        let per_word = words
+            .iter()
+            .map(|w| match backend {
+                DbBackend::Postgres => {
+                    format!("SELECT id FROM practice WHERE search @@ to_tsquery('simple', '{w}')")
+                }
+                _ => format!(
+                    "SELECT rowid AS id FROM practice_fts WHERE practice_fts MATCH '\"{w}\"'"
+                ),
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        format!("SELECT id, COUNT(*) AS n FROM ({per_word}) w GROUP BY id")
+    };
+    let sql = format!(
+        "SELECT id, 3 * themes + 2 * focus + same_modality + words AS score FROM ( \
+           SELECT p.id, th.n AS themes, COALESCE(fo.n, 0) AS focus, \
+             CASE WHEN p.modality = {modality} THEN 1 ELSE 0 END AS same_modality, \
+             COALESCE(tx.n, 0) AS words \
+           FROM ({themes}) th JOIN practice p ON p.id = th.id \
+           LEFT JOIN ({focus}) fo ON fo.id = p.id LEFT JOIN ({text}) tx ON tx.id = p.id \
+           WHERE p.status = 'PUBLISHED') x \
+         ORDER BY score DESC, id LIMIT {first}",
+        themes = shared("THEME"),
+        focus = shared("MANAGEMENT_FOCUS"),
+    );
+    db.query_all_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let id: i64 = r.try_get_by_index(0).unwrap();
+            let score: i64 = r.try_get_by_index(1).unwrap();
+            (id, score)
+        })
+        .collect()
+}
+
+async fn ranked_practices(
+    app: &crate::helpers::TestApp,
+    need: &str,
+    first: usize,
+) -> Vec<(i64, i64)> {
+    let data = app
+        .data(
+            "query($n: ID!, $f: Int) { matches(needId: $n, first: $f) { practices { practice { id } score } } }",
+            json!({ "n": need, "f": first }),
+        )
+        .await;
+    data["matches"]["practices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                number_of(p["practice"]["id"].as_str().unwrap()),
+                p["score"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `matches` reads the practices of the best signatures first and stops once no other can
+/// rank: it must answer what scoring every practice answers, ties included, for needs of every
+/// shape and any page size, and follow a practice whose themes, focus and modality change.
+#[tokio::test]
+async fn matches_are_the_best_of_every_practice_scored_in_full() {
+    let app = spawn_app_with(Seed::Nothing).await;
+    let load = persistence::db::Database::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let options = tools::synthetic::SyntheticOptions {
+        practices: 1_500,
+        seed: 5,
+    };
+    tools::synthetic::seed_synthetic(&load, &options, &|_, _, _| {})
+        .await
+        .expect("a synthetic base");
+    load.close().await.expect("closed");
+    let db = app.database().await;
+    let needs: Vec<String> = app
+        .data("{ needs(first: 12) { edges { node { id } } } }", json!({}))
+        .await["needs"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(needs.len(), 12);
+    let mut with_words = 0;
+    for need in &needs {
+        for first in [1, 7, 20, 100] {
+            let expected = scored_in_full(&db, number_of(need), first).await;
+            assert!(!expected.is_empty(), "need {need} has practices to match");
+            assert_eq!(
+                ranked_practices(&app, need, first).await,
+                expected,
+                "need {need}, first {first}"
+            );
+        }
+        let data = app
+            .data(
+                "query($n: ID!) { matches(needId: $n, first: 20) { practices { reasons } } }",
+                json!({ "n": need }),
+            )
+            .await;
+        if data.to_string().contains("key word") {
+            with_words += 1;
+        }
+    }
+    assert!(
+        with_words >= 6,
+        "the needs' words are found in practices ({with_words} of 12)"
+    );
+
+    // A practice that ranked below the first hundred takes on all the need's tags and modality.
+    let need = &needs[0];
+    let top = scored_in_full(&db, number_of(need), 100).await;
+    let tags = app
+        .data(
+            "query($n: ID!) { node(id: $n) { ... on Need { themes managementFocus modality } } }",
+            json!({ "n": need }),
+        )
+        .await;
+    let tags = &tags["node"];
+    let outsider = {
+        use sea_orm::{ConnectionTrait, Statement};
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!(
+                    "SELECT id, version FROM practice WHERE status = 'PUBLISHED' AND id NOT IN ({}) \
+                     ORDER BY id DESC LIMIT 1",
+                    top.iter().map(|(id, _)| id.to_string()).collect::<Vec<_>>().join(", ")
+                ),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let id: i64 = row.try_get_by_index(0).unwrap();
+        let version: i32 = row.try_get_by_index(1).unwrap();
+        (id, version)
+    };
+    let practice = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("Practice:{}", outsider.0))
+    };
+    let admin = app.admin().await;
+    let mut input = json!({ "themes": tags["themes"], "managementFocus": tags["managementFocus"] });
+    if !tags["modality"].is_null() {
+        input["modality"] = tags["modality"].clone();
+    }
+    app.data_as(
+        &admin,
+        "mutation($id: ID!, $v: Int!, $i: PracticeInput!) { updatePractice(id: $id, version: $v, input: $i) { version } }",
+        json!({ "id": practice, "v": outsider.1, "i": input }),
+    )
+    .await;
+    let expected = scored_in_full(&db, number_of(need), 100).await;
+    assert!(
+        expected.iter().any(|(id, _)| *id == outsider.0),
+        "the changed practice now ranks: {expected:?}"
+    );
+    assert_eq!(ranked_practices(&app, need, 100).await, expected);
+
+    // The migration computes, for the practices already there, the signatures the writes keep.
+    let signatures = || async {
+        use sea_orm::{ConnectionTrait, Statement};
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT p.id, p.theme_bits, p.focus_bits, \
+                   (SELECT COUNT(*) FROM practice_signature s WHERE s.theme_bits = p.theme_bits \
+                    AND s.focus_bits = p.focus_bits AND s.modality = p.modality) \
+                 FROM practice p ORDER BY p.id",
+            ))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|r| {
+                (0..4)
+                    .map(|i| {
+                        r.try_get_by_index::<i64>(i)
+                            .or_else(|_| r.try_get_by_index::<i32>(i).map(i64::from))
+                            .unwrap()
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    let kept = signatures().await;
+    assert!(
+        kept.iter().all(|r| r[1] > 0 && r[3] == 1),
+        "every practice has a theme and its signature"
+    );
+    crate::helpers::migrate_down_through(&db, "m20261202_000000_practice_signature").await;
+    {
+        use migration::MigratorTrait;
+        migration::Migrator::up(&db, None).await.unwrap();
+    }
+    assert_eq!(signatures().await, kept);
+    assert_eq!(ranked_practices(&app, need, 100).await, expected);
 }

@@ -227,13 +227,6 @@ const KNOWN: &[Known] = &[
         reason: "the shared practices and the unsupported cells count the published practices \
                  of every theme",
     },
-    Known {
-        case: "matches",
-        sql: "WITH ranked",
-        on: Backends::Both,
-        settled: true,
-        reason: "every practice sharing a theme with the need is scored before the best are kept",
-    },
 ];
 
 /// A question and how it is asked; `$donor`, `$need`, `$city` and `$practice` are filled in.

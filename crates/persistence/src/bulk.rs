@@ -261,6 +261,7 @@ impl<'a> Loader<'a> {
     /// After the last table: what rows inserted around the ordinary write path leave to do.
     pub async fn finish(&self) -> Result<()> {
         self.reset_sequences().await?;
+        crate::signature::refresh(self.db, None).await?;
         // The funding-gap rollups are rebuilt when next asked.
         crate::rollup::invalidate(self.db).await
     }

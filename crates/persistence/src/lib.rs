@@ -26,7 +26,9 @@ mod reference;
 mod rollup;
 mod scheme;
 pub mod seed;
+mod signature;
 mod store;
 mod versioned;
 
+pub use analytics::significant_words;
 pub use store::SeaStore;

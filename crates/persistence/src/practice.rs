@@ -249,6 +249,8 @@ impl Versioned for PracticeRecord {
         let tags = tag_models(id, &self.tags, practice_tag::ActiveModel::tag);
         replace_rows::<practice_tag::Entity>(txn, practice_tag::Column::PracticeId, id, tags)
             .await?;
+        // After the row itself: the modality may have changed as well as the tags.
+        crate::signature::refresh(txn, Some(id)).await?;
         let cities = self
             .cities
             .iter()

@@ -31,7 +31,7 @@ const STOP_WORDS: &[&str] = &[
 
 /// At most eight of the longest distinct words of a text that carry meaning: four letters or
 /// more, not a stop word, lower-cased, letters and digits only.
-pub(crate) fn significant_words(text: &str) -> Vec<String> {
+pub fn significant_words(text: &str) -> Vec<String> {
     let mut words: Vec<String> = text
         .split(|c: char| !c.is_alphanumeric())
         .map(str::to_lowercase)
@@ -71,46 +71,28 @@ impl MatchRepository for SeaStore {
             .unwrap_or(Bloc::South);
         let db = self.connection();
         let n = need_id;
-        let modality = need
-            .modality
-            .map(|m| format!("'{}'", m.as_str()))
-            .unwrap_or_else(|| "NULL".into());
-
-        // Practices sharing a theme, ranked: shared themes weigh most, then management focus,
-        // modality and the words of the need's text found in the practice's. Each factor is
-        // one grouped pass over its tag or full-text index, joined by practice.
-        let shared = |dim: &str| {
-            format!(
-                "SELECT t.practice_id AS id, COUNT(*) AS n FROM practice_tag t \
-                 JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
-                 WHERE nt.need_id = {n} AND t.dimension = '{dim}' GROUP BY t.practice_id"
-            )
-        };
         let words = significant_words(&format!(
             "{} {}",
             need.title,
             need.description.as_deref().unwrap_or("")
         ));
-        let text = if words.is_empty() {
-            "SELECT id, 0 AS n FROM practice WHERE 1 = 0".to_string()
+        let best =
+            super::ranking::best_practices(db, n, need.modality.map(|m| m.as_str()), &words, first)
+                .await?;
+        // The best practices go into the statement as rows of their own. An empty VALUES is
+        // not SQL, hence the row matching nothing.
+        let ranked = if best.is_empty() {
+            "SELECT 0, 0 WHERE 1 = 0".to_string()
         } else {
-            let postgres = db.get_database_backend() == sea_orm::DbBackend::Postgres;
-            // Words are letters and digits only (see `significant_words`): safe to splice.
-            let per_word = words
-                .iter()
-                .map(|w| {
-                    if postgres {
-                        format!("SELECT id FROM practice WHERE search @@ to_tsquery('simple', '{w}')")
-                    } else {
-                        format!("SELECT rowid AS id FROM practice_fts WHERE practice_fts MATCH '\"{w}\"'")
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ");
-            format!("SELECT id, COUNT(*) AS n FROM ({per_word}) w GROUP BY id")
+            format!(
+                "VALUES {}",
+                best.iter()
+                    .map(|r| format!("({}, {})", r.id, r.score()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         };
-        // The four lists come from one statement, told apart by `kind`:
-        // - 'P' the ranked practices;
+        // The other three lists come from one statement, told apart by `kind`:
         // - 'C' the cities that hold that experience (those of the ranked practices, the asking
         //   city aside, each scored by the sum of its practices' scores), one row per city and
         //   practice, best city first, carrying the practice's title for the reason. The CROSS
@@ -127,14 +109,7 @@ impl MatchRepository for SeaStore {
             .query_all_raw(Statement::from_string(
                 db.get_database_backend(),
                 format!(
-                    "WITH ranked AS MATERIALIZED (SELECT id, themes, focus, same_modality, words, \
-                       3 * themes + 2 * focus + same_modality + words AS score FROM ( \
-                       SELECT p.id, th.n AS themes, COALESCE(fo.n, 0) AS focus, \
-                         CASE WHEN p.modality = {modality} THEN 1 ELSE 0 END AS same_modality, COALESCE(tx.n, 0) AS words \
-                       FROM ({themes}) th JOIN practice p ON p.id = th.id \
-                       LEFT JOIN ({focus}) fo ON fo.id = p.id LEFT JOIN ({text}) tx ON tx.id = p.id \
-                       WHERE p.status = 'PUBLISHED') x \
-                     ORDER BY score DESC, id LIMIT {first}), \
+                    "WITH ranked(id, score) AS ({ranked}), \
                    held AS (SELECT pc.city_id, SUM(r.score) AS score FROM ranked r \
                      CROSS JOIN practice_city pc WHERE pc.practice_id = r.id AND pc.city_id <> {city} \
                      GROUP BY pc.city_id ORDER BY score DESC, pc.city_id LIMIT {first}), \
@@ -154,23 +129,46 @@ impl MatchRepository for SeaStore {
                        (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'ORIENTATION' AND a.value IN ({reach})) AS orientation \
                      FROM donor d) x \
                      WHERE themes > 0 OR country > 0 ORDER BY score DESC, id LIMIT {first}) \
-                 SELECT 'P' AS kind, id, score, themes AS a, focus AS b, same_modality AS c, words AS d, \
-                   0 AS practice_score, '' AS title FROM ranked \
-                 UNION ALL SELECT 'C', h.city_id, h.score, r.id, 0, 0, 0, r.score, p.title FROM held h \
-                   JOIN practice_city pc ON pc.city_id = h.city_id JOIN ranked r ON r.id = pc.practice_id \
+                 SELECT 'C' AS kind, h.city_id AS id, h.score, r.id AS a, 0 AS b, 0 AS c, 0 AS d, \
+                   r.score AS practice_score, p.title FROM held h \
+                 JOIN practice_city pc ON pc.city_id = h.city_id JOIN ranked r ON r.id = pc.practice_id \
                    JOIN practice p ON p.id = r.id \
                  UNION ALL SELECT 'S', id, score, themes, modalities, 0, 0, 0, '' FROM schemes \
                  UNION ALL SELECT 'D', id, score, themes, country, orientation, 0, 0, '' FROM donors \
                  ORDER BY kind, score DESC, id, practice_score DESC, a",
-                    themes = shared("THEME"),
-                    focus = shared("MANAGEMENT_FOCUS"),
                     city = need.city_id,
                     open = if db.get_database_backend() == sea_orm::DbBackend::Postgres { "TRUE" } else { "1" },
                 ),
             ))
             .await
             .map_err(db_err)?;
-        let mut practice_matches: Vec<Match> = Vec::new();
+        let practice_matches: Vec<Match> = best
+            .iter()
+            .map(|r| {
+                let mut reasons = Vec::new();
+                if r.themes > 0 {
+                    reasons.push(format!("shares {} theme(s) with the need", r.themes));
+                }
+                if r.focus > 0 {
+                    reasons.push(format!("shares {} management focus(es)", r.focus));
+                }
+                if r.same_modality > 0 {
+                    reasons.push("same linking modality".into());
+                }
+                if r.words > 0 {
+                    reasons.push(format!(
+                        "its text has {} of the need's {} key word(s)",
+                        r.words,
+                        words.len()
+                    ));
+                }
+                Match {
+                    id: r.id,
+                    score: r.score(),
+                    reasons,
+                }
+            })
+            .collect();
         let mut cities: Vec<Match> = Vec::new();
         let mut schemes: Vec<Match> = Vec::new();
         let mut donors: Vec<Match> = Vec::new();
@@ -180,25 +178,6 @@ impl MatchRepository for SeaStore {
             let (id, score) = (v[0], v[1]);
             let mut reasons = Vec::new();
             match kind.as_str() {
-                "P" => {
-                    if v[2] > 0 {
-                        reasons.push(format!("shares {} theme(s) with the need", v[2]));
-                    }
-                    if v[3] > 0 {
-                        reasons.push(format!("shares {} management focus(es)", v[3]));
-                    }
-                    if v[4] > 0 {
-                        reasons.push("same linking modality".into());
-                    }
-                    if v[5] > 0 {
-                        reasons.push(format!(
-                            "its text has {} of the need's {} key word(s)",
-                            v[5],
-                            words.len()
-                        ));
-                    }
-                    practice_matches.push(Match { id, score, reasons });
-                }
                 "C" => {
                     let title: String = r.try_get_by_index(8).map_err(db_err)?;
                     let reason = format!("took part in \"{title}\"");

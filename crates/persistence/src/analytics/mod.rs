@@ -5,7 +5,9 @@
 
 pub(crate) mod gaps;
 mod matches;
+pub use matches::significant_words;
 mod overlaps;
+mod ranking;
 mod results;
 
 use domain::{Error, Result};

@@ -1,0 +1,97 @@
+//! A practice's signature: its themes and management focuses as bits, and its modality. What a
+//! practice shares with a need, but for the words of its text, depends on its signature alone,
+//! so `matches` reads the practices of the best signatures first (see the migration
+//! `m20261202_000000_practice_signature`). Kept in step by every write of a practice's tags or
+//! modality; `practice_signature` holds every signature that occurs, and may hold some that no
+//! longer do.
+
+use domain::Result;
+use domain::entities::Id;
+use domain::framework::{ManagementFocus, Theme};
+use sea_orm::ConnectionTrait;
+
+use crate::store::db_err;
+
+/// A value's bit is its position in the framework's list: the stored bits depend on the order,
+/// so values are only ever added at the end (a test pins the order).
+pub(crate) fn theme_bit(value: &str) -> i64 {
+    bit(Theme::ALL.iter().map(|t| t.as_str()), value)
+}
+
+pub(crate) fn focus_bit(value: &str) -> i64 {
+    bit(ManagementFocus::ALL.iter().map(|f| f.as_str()), value)
+}
+
+fn bit<'a>(mut names: impl Iterator<Item = &'a str>, value: &str) -> i64 {
+    names.position(|n| n == value).map_or(0, |i| 1 << i)
+}
+
+fn bits_sql<'a>(dimension: &str, names: impl Iterator<Item = &'a str>) -> String {
+    let cases: String = names
+        .enumerate()
+        .map(|(i, v)| format!(" WHEN '{v}' THEN {}", 1_i64 << i))
+        .collect();
+    format!(
+        "COALESCE((SELECT SUM(CASE t.value{cases} ELSE 0 END) FROM practice_tag t \
+         WHERE t.practice_id = practice.id AND t.dimension = '{dimension}'), 0)"
+    )
+}
+
+/// Recomputes the signature of one practice, or of every practice after a bulk load.
+pub(crate) async fn refresh<C: ConnectionTrait>(db: &C, practice: Option<Id>) -> Result<()> {
+    let scope = practice.map_or_else(|| "TRUE".to_string(), |id| format!("id = {id}"));
+    db.execute_unprepared(&format!(
+        "UPDATE practice SET theme_bits = {}, focus_bits = {} WHERE {scope}",
+        bits_sql("THEME", Theme::ALL.iter().map(|t| t.as_str())),
+        bits_sql(
+            "MANAGEMENT_FOCUS",
+            ManagementFocus::ALL.iter().map(|f| f.as_str())
+        ),
+    ))
+    .await
+    .map_err(db_err)?;
+    db.execute_unprepared(&format!(
+        "INSERT INTO practice_signature (theme_bits, focus_bits, modality) \
+         SELECT DISTINCT theme_bits, focus_bits, modality FROM practice WHERE {scope} \
+         ON CONFLICT DO NOTHING"
+    ))
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stored_bits_keep_their_values() {
+        // The order the migration stored the bits in; a value may only be added at the end.
+        let themes = [
+            "MUNICIPAL_FINANCE",
+            "ENVIRONMENT",
+            "INFRASTRUCTURE_SERVICES",
+            "HEALTH",
+            "HOUSING",
+            "ECONOMIC_DEVELOPMENT",
+            "SECURITY_DISASTER",
+            "SOCIAL_CULTURAL",
+            "OTHER",
+        ];
+        for (i, t) in themes.iter().enumerate() {
+            assert_eq!(theme_bit(t), 1 << i, "{t}");
+        }
+        let focuses = [
+            "TECHNICAL_EXPERTISE",
+            "STRATEGY_FORMULATION",
+            "STRATEGY_IMPLEMENTATION",
+            "INSTITUTIONAL_REFORM",
+        ];
+        for (i, f) in focuses.iter().enumerate() {
+            assert_eq!(focus_bit(f), 1 << i, "{f}");
+        }
+        assert_eq!(theme_bit("NOT_A_THEME"), 0);
+        // Bits must fit the INTEGER columns of both databases.
+        assert!(Theme::ALL.len() < 31 && ManagementFocus::ALL.len() < 31);
+    }
+}
