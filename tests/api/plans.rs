@@ -220,6 +220,15 @@ const KNOWN: &[Known] = &[
                  every year)",
     },
     Known {
+        case: "matches",
+        sql: ">= 0 ORDER BY words DESC",
+        on: Backends::Postgres,
+        settled: false,
+        reason: "the practices of the signatures sharing most with the need are read whole (not \
+                 every practice sharing a theme, as before) to find the score the best reach; \
+                 the others are found through the index of their rarest words",
+    },
+    Known {
         case: "schemeOverlaps",
         sql: "WITH st",
         on: Backends::Both,

@@ -3,12 +3,14 @@
 //!
 //! A practice scores 3 per theme it shares with the need, 2 per management focus, 1 for the
 //! same modality (its shared part, which depends on its signature alone: see
-//! [`crate::signature`]) and 1 per key word of the need found in its text. Practices are read
-//! by the total they reach, highest first: for a total `t`, the practices of each signature
-//! whose shared part `s` is at least `t` less the number of words, with at least `t - s` of the
-//! words. A practice with `r` of `w` words holds one of any `w - r + 1` of them, so only the
-//! practices holding one of the rarest are read. Once `first` practices reach the total, no
-//! practice left can rank above them.
+//! [`crate::signature`]) and 1 per key word of the need found in its text. The practices of the
+//! signatures sharing most are read whole (one statement, usually one level of signatures),
+//! until `first` practices are in hand; the last of them scores `floor`. A practice of a
+//! signature sharing `s` can then only rank with `floor - s` of the `w` words, so with one of
+//! any `w - (floor - s) + 1` of them: the second and last statement reads, of each level that
+//! can still reach the floor, the practices holding one of the rarest words, which the
+//! full-text index finds. Words no practice holds are left out first: each would let one more
+//! level reach the floor for nothing.
 
 use std::collections::BTreeMap;
 
@@ -36,13 +38,8 @@ impl Ranked {
     }
 }
 
-/// The signatures that share as much with the need, and how far they have been read.
-struct Level {
-    shared: i64,
-    signatures: Vec<(i64, i64, String)>,
-    /// Its practices with at least this many of the words have been read.
-    read_down_to: i64,
-}
+/// Theme bits, focus bits, modality.
+type Signature = (i64, i64, String);
 
 /// The need's best `first` practices, best first (ties by id).
 pub(crate) async fn best_practices(
@@ -84,9 +81,34 @@ pub(crate) async fn best_practices(
         same_modality: i64::from(modality == Some(md)),
         words: 0,
     };
-    let words = present_words(db, words).await?;
-    let w = words.len() as i64;
-    let mut by_share: BTreeMap<i64, Vec<(i64, i64, String)>> = BTreeMap::new();
+    // What a practice `p` shares with the need, as `shares` computes it.
+    let share = {
+        let count = |mask: i64, column: &str| {
+            let terms: Vec<String> = (0..31)
+                .filter(|b| mask & (1 << b) != 0)
+                .map(|b| {
+                    format!(
+                        "CASE WHEN p.{column} & {} <> 0 THEN 1 ELSE 0 END",
+                        1_i64 << b
+                    )
+                })
+                .collect();
+            if terms.is_empty() {
+                "0".to_string()
+            } else {
+                terms.join(" + ")
+            }
+        };
+        let same = modality.map_or("0".to_string(), |m| {
+            format!("CASE WHEN p.modality = '{m}' THEN 1 ELSE 0 END")
+        });
+        format!(
+            "3 * ({}) + 2 * ({}) + {same}",
+            count(themes, "theme_bits"),
+            count(focuses, "focus_bits"),
+        )
+    };
+    let mut by_share: BTreeMap<i64, Vec<Signature>> = BTreeMap::new();
     for row in query(
         db,
         "SELECT theme_bits, focus_bits, modality FROM practice_signature".into(),
@@ -100,72 +122,134 @@ pub(crate) async fn best_practices(
             by_share.entry(shared).or_default().push((tb, fb, md));
         }
     }
-    let mut levels: Vec<Level> = by_share
-        .into_iter()
-        .rev()
-        .map(|(shared, signatures)| Level {
-            shared,
-            signatures,
-            read_down_to: w + 1,
-        })
-        .collect();
-    let Some(top) = levels.first().map(|l| l.shared) else {
-        return Ok(Vec::new());
-    };
+    let levels: Vec<(i64, Vec<Signature>)> = by_share.into_iter().rev().collect();
 
-    let count = word_count(backend, &words);
+    // The need's words that some practice holds, rarest first.
+    let words = &rarest_words(db, words).await?;
+    let w = words.len() as i64;
+    let read = |sql: String| async move {
+        let mut rows = Vec::new();
+        for row in query(db, sql).await? {
+            let md: String = row.try_get_by_index(3).map_err(db_err)?;
+            let mut r = shares(integer(&row, 1)?, integer(&row, 2)?, &md);
+            r.id = integer(&row, 0)?;
+            r.words = integer(&row, 4)?;
+            rows.push(r);
+        }
+        Ok::<_, domain::Error>(rows)
+    };
     let mut found: Vec<Ranked> = Vec::new();
-    let mut total = top + w;
-    loop {
-        let mut ctes = Vec::new();
+    let mut whole = 0;
+    while whole < levels.len() && (found.len() as u64) < first {
+        let (shared, signatures) = &levels[whole];
+        let level = Level {
+            i: whole,
+            shared: *shared,
+            signatures,
+        };
+        found.extend(read(level.part(backend, &share, words, None, first)).await?);
+        whole += 1;
+    }
+    let by_rank = |a: &Ranked, b: &Ranked| b.score().cmp(&a.score()).then(a.id.cmp(&b.id));
+    found.sort_by(by_rank);
+    if (found.len() as u64) >= first && whole < levels.len() {
+        let floor = found[first as usize - 1].score();
         let mut parts = Vec::new();
-        for (i, level) in levels.iter_mut().enumerate() {
-            let least = (total - level.shared).max(0);
-            if least >= level.read_down_to {
-                continue;
+        for (i, (shared, signatures)) in levels.iter().enumerate().skip(whole) {
+            let least = floor - shared;
+            if least > w {
+                break;
             }
-            let values = level
-                .signatures
-                .iter()
-                .map(|(tb, fb, md)| format!("({tb}, {fb}, '{md}')"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            ctes.push(format!("s{i}(tb, fb, md) AS (VALUES {values})"));
-            let holding = if least == 0 {
-                String::new()
-            } else {
-                let rarest = &words[..(w - least + 1) as usize];
-                format!(" AND {}", holds_any(backend, rarest))
+            let holding = (least > 0).then(|| {
+                (
+                    least,
+                    holds_any(backend, &words[..(w - least + 1) as usize]),
+                )
+            });
+            let level = Level {
+                i,
+                shared: *shared,
+                signatures,
             };
-            parts.push(format!(
-                "SELECT * FROM (SELECT * FROM (SELECT p.id, p.theme_bits, p.focus_bits, \
-                   p.modality, {count} AS words FROM s{i} JOIN practice p ON p.theme_bits = s{i}.tb \
-                   AND p.focus_bits = s{i}.fb AND p.modality = s{i}.md \
-                   WHERE p.status = 'PUBLISHED'{holding}) q \
-                 WHERE words >= {least} AND words < {below} ORDER BY words DESC, id LIMIT {first}) r{i}",
-                below = level.read_down_to,
-            ));
-            level.read_down_to = least;
+            parts.push(level.part(backend, &share, words, holding, first));
         }
         if !parts.is_empty() {
-            let sql = format!("WITH {} {}", ctes.join(", "), parts.join(" UNION ALL "));
-            for row in query(db, sql).await? {
-                let md: String = row.try_get_by_index(3).map_err(db_err)?;
-                let mut r = shares(integer(&row, 1)?, integer(&row, 2)?, &md);
-                r.id = integer(&row, 0)?;
-                r.words = integer(&row, 4)?;
-                found.push(r);
-            }
+            found.extend(read(parts.join(" UNION ALL ")).await?);
+            found.sort_by(by_rank);
         }
-        // Every practice reaching `total` has been read: if `first` do, none left can rank.
-        if found.len() as u64 >= first || levels.iter().all(|l| l.read_down_to == 0) {
-            break;
-        }
-        total -= 1;
     }
-    found.sort_by(|a, b| b.score().cmp(&a.score()).then(a.id.cmp(&b.id)));
     found.truncate(first as usize);
     Ok(found)
+}
+
+/// The signatures that share as much with the need.
+struct Level<'a> {
+    i: usize,
+    shared: i64,
+    signatures: &'a [Signature],
+}
+
+impl Level<'_> {
+    /// The level's best `first` practices by the number of `words` they hold: of every
+    /// practice of the level, or of those holding one of some words (`holding`) and at least
+    /// `least` of them. The level is read
+    /// through the index of published practices by signature, its values listed so that the
+    /// planner can weigh them against the full-text index.
+    fn part(
+        &self,
+        backend: DbBackend,
+        share: &str,
+        words: &[String],
+        holding: Option<(i64, String)>,
+        first: u64,
+    ) -> String {
+        let listed = |values: Vec<String>| {
+            let mut values = values;
+            values.sort();
+            values.dedup();
+            values.join(", ")
+        };
+        let tbs = listed(self.signatures.iter().map(|s| s.0.to_string()).collect());
+        let fbs = listed(self.signatures.iter().map(|s| s.1.to_string()).collect());
+        let mds = listed(
+            self.signatures
+                .iter()
+                .map(|s| format!("'{}'", s.2))
+                .collect(),
+        );
+        let held: String = words
+            .iter()
+            .enumerate()
+            .map(|(k, w)| format!(", {} AS w{k}", holds(backend, w)))
+            .collect();
+        let total = if words.is_empty() {
+            "0".to_string()
+        } else {
+            (0..words.len())
+                .map(|k| format!("w{k}"))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        };
+        let (filter, least) = match &holding {
+            Some((least, any)) => (format!(" AND {any}"), *least),
+            None => (String::new(), 0),
+        };
+        format!(
+            "SELECT * FROM (SELECT id, tb, fb, md, {total} AS words FROM \
+               (SELECT p.id, p.theme_bits AS tb, p.focus_bits AS fb, p.modality AS md{held} \
+                FROM practice p{indexed} WHERE p.status = 'PUBLISHED' AND p.theme_bits IN ({tbs}) \
+                  AND p.focus_bits IN ({fbs}) AND p.modality IN ({mds}) \
+                  AND {share} = {shared}{filter}) q \
+             WHERE {total} >= {least} ORDER BY words DESC, id LIMIT {first}) r{i}",
+            shared = self.shared,
+            i = self.i,
+            // Left free, SQLite may prefer the index of every published practice.
+            indexed = match backend {
+                DbBackend::Postgres => "",
+                _ => " INDEXED BY ix_practice_signature_published",
+            },
+        )
+    }
 }
 
 async fn query(db: &DatabaseConnection, sql: String) -> Result<Vec<sea_orm::QueryResult>> {
@@ -174,22 +258,17 @@ async fn query(db: &DatabaseConnection, sql: String) -> Result<Vec<sea_orm::Quer
         .map_err(db_err)
 }
 
-/// The number of `words` a practice's text holds, as an expression on `p`. Words are letters
+/// 1 when a practice's text holds `word`, else 0, as an expression on `p`. Words are letters
 /// and digits only (see `significant_words`): safe to splice.
-fn word_count(backend: DbBackend, words: &[String]) -> String {
-    if words.is_empty() {
-        return "0".into();
+fn holds(backend: DbBackend, word: &str) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            format!("CAST(p.search @@ to_tsquery('simple', '{word}') AS INTEGER)")
+        }
+        _ => format!(
+            "(SELECT COUNT(*) FROM practice_fts WHERE practice_fts MATCH '\"{word}\"' AND rowid = p.id)"
+        ),
     }
-    words
-        .iter()
-        .map(|w| match backend {
-            DbBackend::Postgres => format!("CAST(p.search @@ to_tsquery('simple', '{w}') AS INTEGER)"),
-            _ => format!(
-                "(SELECT COUNT(*) FROM practice_fts WHERE practice_fts MATCH '\"{w}\"' AND rowid = p.id)"
-            ),
-        })
-        .collect::<Vec<_>>()
-        .join(" + ")
 }
 
 /// That a practice's text holds one of `words`, through the full-text index.
@@ -207,58 +286,93 @@ fn holds_any(backend: DbBackend, words: &[String]) -> String {
     }
 }
 
-/// The words some practice's text holds, rarest first. How rare a word is only decides which
-/// practices are read first, never the answer: PostgreSQL's statistics give the share of the
-/// most common words (the others are rarer, and only looked up to see they occur at all);
-/// SQLite counts the practices holding each, up to a bound.
-async fn present_words(db: &DatabaseConnection, words: &[String]) -> Result<Vec<String>> {
+/// Those of `words` that some practice's text holds, rarest first. How rare a word is only
+/// decides which practices are read, never the answer. PostgreSQL's statistics give the share
+/// of the practices holding each of the most common words; the others are rarer, and the
+/// practices holding any of them are read to see which occur at all. SQLite counts the
+/// practices holding each word, up to a bound.
+async fn rarest_words(db: &DatabaseConnection, words: &[String]) -> Result<Vec<String>> {
     if words.is_empty() {
         return Ok(Vec::new());
     }
-    let backend = db.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => {
-            let rows = words
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    format!(
-                        "SELECT {i} AS i, CAST((SELECT freq FROM mce WHERE elem = '{w}') AS DOUBLE PRECISION) AS share, \
-                         CASE WHEN EXISTS (SELECT 1 FROM mce WHERE elem = '{w}') THEN 1 \
-                         WHEN EXISTS (SELECT 1 FROM practice WHERE search @@ to_tsquery('simple', '{w}')) THEN 1 \
-                         ELSE 0 END AS present"
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" UNION ALL ");
+    let listed = |f: &dyn Fn(&String) -> String| words.iter().map(f).collect::<Vec<_>>().join(", ");
+    // (share of the practices holding the word, or None when only known to be rare; position)
+    let mut shares: Vec<(Option<f64>, usize)> = Vec::new();
+    if db.get_database_backend() == DbBackend::Postgres {
+        let row = query(
+            db,
             format!(
-                "WITH mce AS (SELECT e.elem, e.freq FROM pg_stats, \
-                   unnest(most_common_elems::text::text[], most_common_elem_freqs) AS e(elem, freq) \
-                   WHERE schemaname = current_schema() AND tablename = 'practice' AND attname = 'search') \
-                 {rows}"
-            )
+                "SELECT {} FROM (SELECT most_common_elems::text::text[] AS e, \
+                   most_common_elem_freqs AS f FROM pg_stats WHERE schemaname = current_schema() \
+                   AND tablename = 'practice' AND attname = 'search') s",
+                listed(&|w| format!("CAST(s.f[array_position(s.e, '{w}')] AS DOUBLE PRECISION)"))
+            ),
+        )
+        .await?
+        .pop();
+        for i in 0..words.len() {
+            let share = match &row {
+                Some(row) => row.try_get_by_index::<Option<f64>>(i).map_err(db_err)?,
+                None => None,
+            };
+            shares.push((share, i));
         }
-        _ => words
+        let rare: Vec<&String> = shares
             .iter()
-            .enumerate()
-            .map(|(i, w)| {
+            .filter(|(share, _)| share.is_none())
+            .map(|&(_, i)| &words[i])
+            .collect();
+        if !rare.is_empty() {
+            let row = query(
+                db,
                 format!(
-                    "SELECT {i} AS i, CAST(n AS REAL) AS share, n > 0 AS present FROM \
-                     (SELECT COUNT(*) AS n FROM (SELECT 1 FROM practice_fts WHERE practice_fts MATCH '\"{w}\"' LIMIT 2000))"
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" UNION ALL "),
-    };
-    let mut kept = Vec::new();
-    for row in query(db, sql).await? {
-        let i = integer(&row, 0)? as usize;
-        let share: Option<f64> = row.try_get_by_index(1).map_err(db_err)?;
-        if integer(&row, 2)? > 0 {
-            kept.push((share.unwrap_or(0.0), i));
+                    "SELECT {} FROM practice WHERE search @@ to_tsquery('simple', '{}')",
+                    rare.iter()
+                        .map(|w| format!(
+                            "COALESCE(MAX(CAST(search @@ to_tsquery('simple', '{w}') AS INTEGER)), 0)"
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    rare.iter().map(|w| w.as_str()).collect::<Vec<_>>().join(" | ")
+                ),
+            )
+            .await?
+            .pop()
+            .ok_or_else(|| domain::Error::internal("an aggregate without a row"))?;
+            let mut held = Vec::new();
+            for (k, w) in rare.iter().enumerate() {
+                if integer(&row, k)? > 0 {
+                    held.push(w.to_string());
+                }
+            }
+            shares.retain(|(share, i)| share.is_some() || held.contains(&words[*i]));
+        }
+    } else {
+        let row = query(
+            db,
+            format!(
+                "SELECT {}",
+                listed(&|w| format!(
+                    "(SELECT COUNT(*) FROM (SELECT 1 FROM practice_fts \
+                      WHERE practice_fts MATCH '\"{w}\"' LIMIT 2000))"
+                ))
+            ),
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| domain::Error::internal("a row of counts"))?;
+        for i in 0..words.len() {
+            let n = integer(&row, i)?;
+            if n > 0 {
+                shares.push((Some(n as f64), i));
+            }
         }
     }
-    // Rarest first; `words` are longest first, which breaks ties towards the rarer.
-    kept.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    Ok(kept.into_iter().map(|(_, i)| words[i].clone()).collect())
+    // Ties keep the words' order, longest first: the longer, the rarer as a rule.
+    shares.sort_by(|a, b| {
+        a.0.unwrap_or(0.0)
+            .total_cmp(&b.0.unwrap_or(0.0))
+            .then(a.1.cmp(&b.1))
+    });
+    Ok(shares.into_iter().map(|(_, i)| words[i].clone()).collect())
 }
