@@ -76,9 +76,56 @@ impl MatchRepository for SeaStore {
             need.title,
             need.description.as_deref().unwrap_or("")
         ));
-        let best =
-            super::ranking::best_practices(db, n, need.modality.map(|m| m.as_str()), &words, first)
-                .await?;
+        // The other three lists come from two statements, told apart by `kind`:
+        // - 'C' the cities that hold that experience (those of the ranked practices, the asking
+        //   city aside, each scored by the sum of its practices' scores), one row per city and
+        //   practice, best city first, carrying the practice's title for the reason. The CROSS
+        //   JOIN keeps SQLite's loop on the few ranked practices; left free, it walks every
+        //   practice_city row in city order to save a sort;
+        // - 'S' open schemes targeting the need's themes, with no orientation or one that
+        //   reaches the city's bloc;
+        // - 'D' donors whose agenda covers the need's themes or the city's country (an
+        //   orientation reaching the city adds to the score).
+        let reach = reaching(bloc);
+        // A country code is two validated letters: safe to splice.
+        let country = &city.country_code;
+        let backend = db.get_database_backend();
+        let others = format!(
+            "WITH schemes AS (SELECT id, themes, modalities, 2 * themes + modalities AS score FROM (SELECT s.id, \
+                 (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
+                  WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'THEME') AS themes, \
+                 (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
+                  WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'SUPPORT_MODALITY') AS modalities \
+               FROM support_scheme s WHERE s.status = 'PUBLISHED' AND s.open_for_applications = {open} \
+                 AND (NOT EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION') \
+                      OR EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION' AND o.value IN ({reach})))) x \
+               WHERE themes > 0 ORDER BY score DESC, id LIMIT {first}), \
+             donors AS (SELECT id, themes, country, orientation, 2 * themes + 3 * country + orientation AS score FROM (SELECT d.id, \
+                 (SELECT COUNT(*) FROM donor_agenda a JOIN need_tag nt ON nt.dimension = a.dimension AND nt.value = a.value \
+                  WHERE a.donor_id = d.id AND nt.need_id = {n} AND a.dimension = 'THEME') AS themes, \
+                 (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'COUNTRY' AND a.value = '{country}') AS country, \
+                 (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'ORIENTATION' AND a.value IN ({reach})) AS orientation \
+               FROM donor d) x \
+               WHERE themes > 0 OR country > 0 ORDER BY score DESC, id LIMIT {first}) \
+             SELECT 'S' AS kind, id, score, themes AS a, modalities AS b, 0 AS c, 0 AS d, 0 AS practice_score, '' AS title FROM schemes \
+             UNION ALL SELECT 'D', id, score, themes, country, orientation, 0, 0, '' FROM donors \
+             ORDER BY kind, score DESC, id",
+            open = if backend == sea_orm::DbBackend::Postgres {
+                "TRUE"
+            } else {
+                "1"
+            },
+        );
+        // The schemes and donors do not depend on the practices: asked meanwhile, on another
+        // connection.
+        let (best, others) = tokio::try_join!(
+            super::ranking::best_practices(db, n, need.modality.map(|m| m.as_str()), &words, first,),
+            async {
+                db.query_all_raw(Statement::from_string(backend, others))
+                    .await
+                    .map_err(db_err)
+            }
+        )?;
         // The best practices go into the statement as rows of their own. An empty VALUES is
         // not SQL, hence the row matching nothing.
         let ranked = if best.is_empty() {
@@ -92,56 +139,25 @@ impl MatchRepository for SeaStore {
                     .join(", ")
             )
         };
-        // The other three lists come from one statement, told apart by `kind`:
-        // - 'C' the cities that hold that experience (those of the ranked practices, the asking
-        //   city aside, each scored by the sum of its practices' scores), one row per city and
-        //   practice, best city first, carrying the practice's title for the reason. The CROSS
-        //   JOIN keeps SQLite's loop on the few ranked practices; left free, it walks every
-        //   practice_city row in city order to save a sort;
-        // - 'S' open schemes targeting the need's themes, with no orientation or one that
-        //   reaches the city's bloc;
-        // - 'D' donors whose agenda covers the need's themes or the city's country (an
-        //   orientation reaching the city adds to the score).
-        let reach = reaching(bloc);
-        // A country code is two validated letters: safe to splice.
-        let country = &city.country_code;
-        let rows = db
+        let mut rows = db
             .query_all_raw(Statement::from_string(
-                db.get_database_backend(),
+                backend,
                 format!(
                     "WITH ranked(id, score) AS ({ranked}), \
-                   held AS (SELECT pc.city_id, SUM(r.score) AS score FROM ranked r \
-                     CROSS JOIN practice_city pc WHERE pc.practice_id = r.id AND pc.city_id <> {city} \
-                     GROUP BY pc.city_id ORDER BY score DESC, pc.city_id LIMIT {first}), \
-                   schemes AS (SELECT id, themes, modalities, 2 * themes + modalities AS score FROM (SELECT s.id, \
-                       (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
-                        WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'THEME') AS themes, \
-                       (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
-                        WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'SUPPORT_MODALITY') AS modalities \
-                     FROM support_scheme s WHERE s.status = 'PUBLISHED' AND s.open_for_applications = {open} \
-                       AND (NOT EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION') \
-                            OR EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION' AND o.value IN ({reach})))) x \
-                     WHERE themes > 0 ORDER BY score DESC, id LIMIT {first}), \
-                   donors AS (SELECT id, themes, country, orientation, 2 * themes + 3 * country + orientation AS score FROM (SELECT d.id, \
-                       (SELECT COUNT(*) FROM donor_agenda a JOIN need_tag nt ON nt.dimension = a.dimension AND nt.value = a.value \
-                        WHERE a.donor_id = d.id AND nt.need_id = {n} AND a.dimension = 'THEME') AS themes, \
-                       (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'COUNTRY' AND a.value = '{country}') AS country, \
-                       (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'ORIENTATION' AND a.value IN ({reach})) AS orientation \
-                     FROM donor d) x \
-                     WHERE themes > 0 OR country > 0 ORDER BY score DESC, id LIMIT {first}) \
-                 SELECT 'C' AS kind, h.city_id AS id, h.score, r.id AS a, 0 AS b, 0 AS c, 0 AS d, \
-                   r.score AS practice_score, p.title FROM held h \
-                 JOIN practice_city pc ON pc.city_id = h.city_id JOIN ranked r ON r.id = pc.practice_id \
-                   JOIN practice p ON p.id = r.id \
-                 UNION ALL SELECT 'S', id, score, themes, modalities, 0, 0, 0, '' FROM schemes \
-                 UNION ALL SELECT 'D', id, score, themes, country, orientation, 0, 0, '' FROM donors \
-                 ORDER BY kind, score DESC, id, practice_score DESC, a",
+                     held AS (SELECT pc.city_id, SUM(r.score) AS score FROM ranked r \
+                       CROSS JOIN practice_city pc WHERE pc.practice_id = r.id AND pc.city_id <> {city} \
+                       GROUP BY pc.city_id ORDER BY score DESC, pc.city_id LIMIT {first}) \
+                     SELECT 'C' AS kind, h.city_id AS id, h.score, r.id AS a, 0 AS b, 0 AS c, 0 AS d, \
+                       r.score AS practice_score, p.title FROM held h \
+                     JOIN practice_city pc ON pc.city_id = h.city_id JOIN ranked r ON r.id = pc.practice_id \
+                       JOIN practice p ON p.id = r.id \
+                     ORDER BY h.score DESC, h.city_id, r.score DESC, r.id",
                     city = need.city_id,
-                    open = if db.get_database_backend() == sea_orm::DbBackend::Postgres { "TRUE" } else { "1" },
                 ),
             ))
             .await
             .map_err(db_err)?;
+        rows.extend(others);
         let practice_matches: Vec<Match> = best
             .iter()
             .map(|r| {

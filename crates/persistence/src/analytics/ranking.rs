@@ -53,16 +53,25 @@ pub(crate) async fn best_practices(
         return Ok(Vec::new());
     }
     let backend = db.get_database_backend();
-    let (mut themes, mut focuses) = (0_i64, 0_i64);
-    for row in query(
-        db,
-        format!(
-            "SELECT dimension, value FROM need_tag WHERE need_id = {need} \
-             AND dimension IN ('THEME', 'MANAGEMENT_FOCUS')"
+    // Independent of each other: asked at once, on as many connections.
+    let (tags, signatures, words) = tokio::try_join!(
+        query(
+            db,
+            format!(
+                "SELECT dimension, value FROM need_tag WHERE need_id = {need} \
+                 AND dimension IN ('THEME', 'MANAGEMENT_FOCUS')"
+            ),
         ),
-    )
-    .await?
-    {
+        query(
+            db,
+            "SELECT theme_bits, focus_bits, modality FROM practice_signature".into(),
+        ),
+        // The need's words that some practice holds, rarest first.
+        rarest_words(db, words),
+    )?;
+    let words = &words;
+    let (mut themes, mut focuses) = (0_i64, 0_i64);
+    for row in tags {
         let dimension: String = row.try_get_by_index(0).map_err(db_err)?;
         let value: String = row.try_get_by_index(1).map_err(db_err)?;
         if dimension == "THEME" {
@@ -109,12 +118,7 @@ pub(crate) async fn best_practices(
         )
     };
     let mut by_share: BTreeMap<i64, Vec<Signature>> = BTreeMap::new();
-    for row in query(
-        db,
-        "SELECT theme_bits, focus_bits, modality FROM practice_signature".into(),
-    )
-    .await?
-    {
+    for row in signatures {
         let (tb, fb) = (integer(&row, 0)?, integer(&row, 1)?);
         let md: String = row.try_get_by_index(2).map_err(db_err)?;
         if tb & themes != 0 {
@@ -124,8 +128,6 @@ pub(crate) async fn best_practices(
     }
     let levels: Vec<(i64, Vec<Signature>)> = by_share.into_iter().rev().collect();
 
-    // The need's words that some practice holds, rarest first.
-    let words = &rarest_words(db, words).await?;
     let w = words.len() as i64;
     let read = |sql: String| async move {
         let mut rows = Vec::new();
