@@ -261,14 +261,17 @@ async fn query(db: &DatabaseConnection, sql: String) -> Result<Vec<sea_orm::Quer
 }
 
 /// 1 when a practice's text holds `word`, else 0, as an expression on `p`. Words are letters
-/// and digits only (see `significant_words`): safe to splice.
+/// and digits only (see `significant_words`): safe to splice. SQLite reads the word's practices
+/// once per statement: looked up practice by practice, each lookup walked the word's list
+/// (98 ms for "partner" over 1,334 practices, against 27 ms for the list once).
 fn holds(backend: DbBackend, word: &str) -> String {
     match backend {
         DbBackend::Postgres => {
             format!("CAST(p.search @@ to_tsquery('simple', '{word}') AS INTEGER)")
         }
         _ => format!(
-            "(SELECT COUNT(*) FROM practice_fts WHERE practice_fts MATCH '\"{word}\"' AND rowid = p.id)"
+            "CASE WHEN p.id IN (SELECT rowid FROM practice_fts WHERE practice_fts MATCH '\"{word}\"') \
+             THEN 1 ELSE 0 END"
         ),
     }
 }
