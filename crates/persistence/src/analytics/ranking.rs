@@ -245,9 +245,11 @@ impl Level<'_> {
              WHERE {total} >= {least} ORDER BY words DESC, id LIMIT {first}) r{i}",
             shared = self.shared,
             i = self.i,
-            // Left free, SQLite may prefer the index of every published practice.
-            indexed = match backend {
-                DbBackend::Postgres => "",
+            // Left free, SQLite may walk the index of every published practice for a whole
+            // level; a part of a level is best found from its words' practices, each looked
+            // up by id.
+            indexed = match (backend, &holding) {
+                (DbBackend::Postgres, _) | (_, Some(_)) => "",
                 _ => " INDEXED BY ix_practice_signature_published",
             },
         )
