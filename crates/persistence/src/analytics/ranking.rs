@@ -194,9 +194,8 @@ struct Level<'a> {
 impl Level<'_> {
     /// The level's best `first` practices by the number of `words` they hold: of every
     /// practice of the level, or of those holding one of some words (`holding`) and at least
-    /// `least` of them. The level is read
-    /// through the index of published practices by signature, its values listed so that the
-    /// planner can weigh them against the full-text index.
+    /// `least` of them. The level's bits are listed, so that the index of published practices
+    /// by signature answers it and the planner can weigh it against the full-text index.
     fn part(
         &self,
         backend: DbBackend,
