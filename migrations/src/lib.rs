@@ -22,6 +22,7 @@ mod m20261201_180000_rollup_year_spans;
 mod m20261201_190000_practice_tag_covering;
 mod m20261201_200000_confidential_every_donor;
 mod m20261202_000000_practice_signature;
+mod m20261203_000000_practice_scheme_links;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_190000_practice_tag_covering::Migration),
             Box::new(m20261201_200000_confidential_every_donor::Migration),
             Box::new(m20261202_000000_practice_signature::Migration),
+            Box::new(m20261203_000000_practice_scheme_links::Migration),
         ]
     }
 }

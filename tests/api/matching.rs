@@ -60,9 +60,16 @@ fn matching_base() -> String {
 #[tokio::test]
 async fn overlaps_and_unsupported_cells() {
     let app = spawn_app_with(Seed::Nothing).await;
+    // p4 has one scheme of the first overlap, so it is shared in none until it gets another.
+    let mut base: Value = serde_json::from_str(&matching_base()).unwrap();
+    let mut p4 = base["practices"][0].clone();
+    p4["key"] = json!("p4");
+    p4["title"] = json!("Practice p4");
+    p4["schemes"] = json!(["s1"]);
+    base["practices"].as_array_mut().unwrap().push(p4);
     seed::seed_information_base(
         &app.database().await,
-        &seed::parse_information_base(&matching_base()).unwrap(),
+        &seed::parse_information_base(&base.to_string()).unwrap(),
     )
     .await
     .unwrap();
@@ -88,6 +95,44 @@ async fn overlaps_and_unsupported_cells() {
         report["unsupported"],
         json!([{ "theme": "HOUSING", "orientation": "SOUTH_SOUTH", "practices": 1 }])
     );
+
+    // Shared practices are looked for among those linked to two schemes or more, a count each
+    // practice keeps: a link made later must count, and the migration must count the links of
+    // the practices already there.
+    let admin = app.admin().await;
+    // Signed in, so that no cached answer stands in for the question.
+    let shared = || async {
+        app.data_as(
+            &admin,
+            "{ schemeOverlaps { overlaps { orientation sharedPractices { nodes { title } } } } }",
+            json!({}),
+        )
+        .await["schemeOverlaps"]["overlaps"]
+            .clone()
+    };
+    let p4 = app.id_of("practices", "Practice p4").await;
+    let s2 = app.id_of("supportSchemes", "Scheme s2").await;
+    for _ in 0..2 {
+        app.data_as(
+            &admin,
+            "mutation($s: ID!, $p: ID!) { linkSchemeToPractice(schemeId: $s, practiceId: $p) }",
+            json!({ "s": s2, "p": p4 }),
+        )
+        .await;
+    }
+    let expected = json!([
+        { "orientation": "NORTH_SOUTH",
+          "sharedPractices": { "nodes": [{ "title": "Practice p1" }, { "title": "Practice p4" }] } },
+        { "orientation": "WEST_EAST", "sharedPractices": { "nodes": [{ "title": "Practice p3" }] } }
+    ]);
+    assert_eq!(shared().await, expected, "p4 now has s1 and s2");
+    let db = app.database().await;
+    crate::helpers::migrate_down_through(&db, "m20261203_000000_practice_scheme_links").await;
+    {
+        use migration::MigratorTrait;
+        migration::Migrator::up(&db, None).await.unwrap();
+    }
+    assert_eq!(shared().await, expected, "counted again by the migration");
 }
 
 #[tokio::test]

@@ -228,14 +228,6 @@ const KNOWN: &[Known] = &[
                  every practice sharing a theme, as before) to find the score the best reach; \
                  the others are found through the index of their rarest words",
     },
-    Known {
-        case: "schemeOverlaps",
-        sql: "WITH st",
-        on: Backends::Both,
-        settled: true,
-        reason: "the shared practices and the unsupported cells count the published practices \
-                 of every theme",
-    },
 ];
 
 /// A question and how it is asked; `$donor`, `$need`, `$city` and `$practice` are filled in.

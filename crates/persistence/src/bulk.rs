@@ -262,6 +262,7 @@ impl<'a> Loader<'a> {
     pub async fn finish(&self) -> Result<()> {
         self.reset_sequences().await?;
         crate::signature::refresh(self.db, None).await?;
+        crate::practice::count_scheme_links(self.db, None).await?;
         // The funding-gap rollups are rebuilt when next asked.
         crate::rollup::invalidate(self.db).await
     }

@@ -321,6 +321,7 @@ pub(crate) async fn link_scheme(
         .exec(&txn)
         .await
         .map_err(db_err)?;
+        count_scheme_links(&txn, Some(practice_id)).await?;
     }
     rollups.finish(&txn).await?;
     if audit.entity_id == 0 {
@@ -328,4 +329,21 @@ pub(crate) async fn link_scheme(
     }
     crate::audit::write_audit_entry(&txn, audit).await?;
     txn.commit().await.map_err(db_err)
+}
+
+/// Recounts the schemes a practice is linked to, or every practice's after a bulk load:
+/// `schemeOverlaps` finds shared practices among those linked to two or more (see the
+/// migration `m20261203_000000_practice_scheme_links`).
+pub(crate) async fn count_scheme_links<C: ConnectionTrait>(
+    db: &C,
+    practice: Option<Id>,
+) -> Result<()> {
+    let scope = practice.map_or_else(|| "TRUE".to_string(), |id| format!("id = {id}"));
+    db.execute_unprepared(&format!(
+        "UPDATE practice SET scheme_links = (SELECT COUNT(*) FROM practice_scheme ps \
+         WHERE ps.practice_id = practice.id) WHERE {scope}"
+    ))
+    .await
+    .map_err(db_err)?;
+    Ok(())
 }

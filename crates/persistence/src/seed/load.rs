@@ -143,6 +143,7 @@ impl Loader<'_> {
                 })
                 .collect();
             insert_rows::<practice_scheme::Entity>(self.txn, rows).await?;
+            crate::practice::count_scheme_links(self.txn, Some(id)).await?;
             let partners = p
                 .partners
                 .iter()
