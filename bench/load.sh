@@ -191,6 +191,10 @@ if [ ! -f "$seeded_marker" ]; then
   [ "$database" = postgres ] && psql -d bench -c 'vacuum analyze'
   touch "$seeded_marker"
 fi
+# A base kept from an earlier run may predate the service's latest migrations; applied here
+# once, so that the servers started next do not both apply them (SQLite's second writer would
+# give up at its busy timeout while the first migrates a large base).
+"$bin" migrate --database-url "$database_url"
 
 # --- servers ----------------------------------------------------------------------------------
 
