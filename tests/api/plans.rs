@@ -91,7 +91,6 @@ struct Known {
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Backends {
-    Both,
     Postgres,
     Sqlite,
 }
@@ -99,7 +98,6 @@ enum Backends {
 impl Backends {
     fn includes(self, backend: DbBackend) -> bool {
         match self {
-            Backends::Both => true,
             Backends::Postgres => backend == DbBackend::Postgres,
             Backends::Sqlite => backend == DbBackend::Sqlite,
         }
