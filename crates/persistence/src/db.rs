@@ -191,6 +191,9 @@ impl Database {
     }
 }
 
+/// Bytes of memory SQLite aims to stay within in the process (see `connect_with`).
+const SQLITE_SOFT_HEAP_LIMIT: u64 = 16 << 20;
+
 /// A pool on `url` with the default [`DbOptions`].
 pub async fn connect(url: &str, metrics: Arc<DbMetrics>) -> Result<DatabaseConnection> {
     connect_with(url, &DbOptions::default(), metrics).await
@@ -213,8 +216,14 @@ pub async fn connect_with(
         // and a writer does not wait for them. In SQLite's default rollback journal a long
         // write (a rollup build takes seconds on a large base) locks every reader out once its
         // changes outgrow the page cache, and they fail at the busy timeout.
+        //
+        // SQLite keeps each connection's page cache full (2 MiB by default) and its sorters'
+        // memory once grown, which resident memory keeps; past this soft limit on everything
+        // SQLite holds in the process it frees cached pages first. A statement still gets what
+        // it needs.
         options.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .pragma("soft_heap_limit", SQLITE_SOFT_HEAP_LIMIT.to_string())
         });
     }
     if !settings.statement_timeout.is_zero() && url.starts_with("postgres") {
