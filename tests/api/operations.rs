@@ -77,6 +77,40 @@ async fn instances_started_together_on_a_new_database_all_start() {
     db.close().await.expect("close");
 }
 
+/// On SQLite another process may hold the write lock for longer than SQLite's busy timeout (an
+/// instance applying a migration to a large base takes tens of seconds): an instance starting
+/// meanwhile waits for it, as on PostgreSQL, instead of failing with "database is locked".
+#[tokio::test]
+async fn an_instance_waits_for_another_process_holding_the_sqlite_write_lock() {
+    let database = EmptyDatabase::create().await;
+    if !database.url().starts_with("sqlite") {
+        return;
+    }
+    let first = Application::build(settings_on(database.url()))
+        .await
+        .expect("the first instance starts");
+    drop(first);
+    let holder = Database::connect(database.url()).await.expect("connect");
+    let lock = persistence::db::write_transaction(&holder)
+        .await
+        .expect("the write lock");
+    let second = tokio::spawn(Application::build(settings_on(database.url())));
+    // Past SQLite's busy timeout of 5 s.
+    tokio::time::sleep(std::time::Duration::from_millis(6_500)).await;
+    assert!(!second.is_finished(), "the second instance waits");
+    lock.commit().await.expect("released");
+    let started = tokio::time::timeout(std::time::Duration::from_secs(30), second)
+        .await
+        .expect("started once the lock is released")
+        .expect("the start task");
+    assert!(
+        started.is_ok(),
+        "{:?}",
+        started.err().map(|e| e.to_string())
+    );
+    holder.close().await.expect("close");
+}
+
 /// On SQLite, a question that builds a rollup writes for seconds on a large base; in SQLite's
 /// default rollback journal every reader would be locked out while that write spills to disk. The
 /// service's connections run in write-ahead-log mode, where readers keep reading meanwhile.

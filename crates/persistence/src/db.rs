@@ -260,7 +260,11 @@ const MIGRATION_LOCK: i64 = 0x6332_636d_6967_7261;
 /// advisory lock does, and DDL is transactional, so a failed migration leaves nothing behind.
 pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
     let failed = |e: sea_orm::DbErr| Error::internal(format!("migration failed: {e}"));
-    let txn = write_transaction(db).await?;
+    let txn = if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        write_transaction_waiting(db).await?
+    } else {
+        write_transaction(db).await?
+    };
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
         // Neither waiting for another process's migrations nor a long one of ours is a
         // statement to cut short.
@@ -274,6 +278,27 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
     Migrator::up(&txn, None).await.map_err(failed)?;
     crate::seed::ensure_reference_data(&txn).await?;
     txn.commit().await.map_err(failed)
+}
+
+/// How long a process waits on SQLite for the write lock another holds before it gives up
+/// applying migrations.
+const SQLITE_MIGRATION_WAIT: Duration = Duration::from_secs(600);
+
+/// SQLite's write lock for the migrations. Another process may hold it past the busy timeout of
+/// one attempt (5 s): an instance migrating a large base takes tens of seconds, as does a bulk
+/// load. PostgreSQL's advisory lock waits as long as it takes; here each attempt waits the busy
+/// timeout, up to [`SQLITE_MIGRATION_WAIT`] in all.
+async fn write_transaction_waiting(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
+    let started = std::time::Instant::now();
+    loop {
+        match write_transaction(db).await {
+            Err(Error::Unavailable(detail)) if started.elapsed() < SQLITE_MIGRATION_WAIT => {
+                tracing::info!(%detail, "another process holds the database's write lock; waiting to apply migrations");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Whether the database answers.
