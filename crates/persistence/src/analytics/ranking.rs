@@ -162,12 +162,7 @@ pub(crate) async fn best_practices(
             if least > w {
                 break;
             }
-            let holding = (least > 0).then(|| {
-                (
-                    least,
-                    holds_any(backend, &words[..(w - least + 1) as usize]),
-                )
-            });
+            let holding = (least > 0).then(|| (least, &words[..(w - least + 1) as usize]));
             let level = Level {
                 i,
                 shared: *shared,
@@ -201,7 +196,7 @@ impl Level<'_> {
         backend: DbBackend,
         share: &str,
         words: &[String],
-        holding: Option<(i64, String)>,
+        holding: Option<(i64, &[String])>,
         first: u64,
     ) -> String {
         let listed = |values: Vec<String>| {
@@ -221,7 +216,7 @@ impl Level<'_> {
         let held: String = words
             .iter()
             .enumerate()
-            .map(|(k, w)| format!(", {} AS w{k}", holds(backend, w)))
+            .map(|(k, w)| format!(", {} AS w{k}", holds(backend, w, holding.map(|h| h.1))))
             .collect();
         let total = if words.is_empty() {
             "0".to_string()
@@ -231,8 +226,8 @@ impl Level<'_> {
                 .collect::<Vec<_>>()
                 .join(" + ")
         };
-        let (filter, least) = match &holding {
-            Some((least, any)) => (format!(" AND {any}"), *least),
+        let (filter, least) = match holding {
+            Some((least, any)) => (format!(" AND {}", holds_any(backend, any)), least),
             None => (String::new(), 0),
         };
         format!(
@@ -240,10 +235,17 @@ impl Level<'_> {
                (SELECT p.id, p.theme_bits AS tb, p.focus_bits AS fb, p.modality AS md{held} \
                 FROM practice p{indexed} WHERE p.status = 'PUBLISHED' AND p.theme_bits IN ({tbs}) \
                   AND p.focus_bits IN ({fbs}) AND p.modality IN ({mds}) \
-                  AND {share} = {shared}{filter}) q \
+                  AND {share} = {shared}{filter}{fence}) q \
              WHERE {total} >= {least} ORDER BY words DESC, id LIMIT {first}) r{i}",
             shared = self.shared,
             i = self.i,
+            // Flattened into the outer query, SQLite would build each word's list of
+            // practices once for every place `{total}` names it, three in all; kept apart, once.
+            fence = if backend == DbBackend::Sqlite {
+                " LIMIT -1"
+            } else {
+                ""
+            },
             // Left free, SQLite may walk the index of every published practice for a whole
             // level; a part of a level is best found from its words' practices, each looked
             // up by id.
@@ -264,17 +266,32 @@ async fn query(db: &DatabaseConnection, sql: String) -> Result<Vec<sea_orm::Quer
 /// 1 when a practice's text holds `word`, else 0, as an expression on `p`. Words are letters
 /// and digits only (see `significant_words`): safe to splice. SQLite reads the word's practices
 /// once per statement: looked up practice by practice, each lookup walked the word's list
-/// (98 ms for "partner" over 1,334 practices, against 27 ms for the list once).
-fn holds(backend: DbBackend, word: &str) -> String {
+/// (98 ms for "partner" over 1,334 practices, against 27 ms for the list once). Where the
+/// practices asked about all hold one of `among`, the list is of those alone: SQLite
+/// intersects the words' lists in the full-text index, and files only what is left
+/// (a common word's list is tens of thousands of practices).
+fn holds(backend: DbBackend, word: &str, among: Option<&[String]>) -> String {
     match backend {
         DbBackend::Postgres => {
             format!("CAST(p.search @@ to_tsquery('simple', '{word}') AS INTEGER)")
         }
-        _ => format!(
-            "CASE WHEN p.id IN (SELECT rowid FROM practice_fts WHERE practice_fts MATCH '\"{word}\"') \
-             THEN 1 ELSE 0 END"
-        ),
+        _ => {
+            let among = among.map_or(String::new(), |among| format!(" AND ({})", phrases(among)));
+            format!(
+                "CASE WHEN p.id IN (SELECT rowid FROM practice_fts WHERE practice_fts MATCH '\"{word}\"{among}') \
+                 THEN 1 ELSE 0 END"
+            )
+        }
     }
+}
+
+/// An FTS5 query holding any of `words`.
+fn phrases(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("\"{w}\""))
+        .collect::<Vec<_>>()
+        .join(" OR ")
 }
 
 /// That a practice's text holds one of `words`, through the full-text index.
@@ -283,11 +300,7 @@ fn holds_any(backend: DbBackend, words: &[String]) -> String {
         DbBackend::Postgres => format!("p.search @@ to_tsquery('simple', '{}')", words.join(" | ")),
         _ => format!(
             "p.id IN (SELECT rowid FROM practice_fts WHERE practice_fts MATCH '{}')",
-            words
-                .iter()
-                .map(|w| format!("\"{w}\""))
-                .collect::<Vec<_>>()
-                .join(" OR ")
+            phrases(words)
         ),
     }
 }
