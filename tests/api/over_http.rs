@@ -101,3 +101,39 @@ async fn graphql_http_audit_passes_every_must_and_should() {
     let url = format!("{}/graphql", app.address);
     crate::helpers::run_node("audit.cjs", vec![url], modules).await;
 }
+
+/// Fields come back in the order the query asks for them, a field that waits for a batched
+/// read (a practice's cities) included: async-graphql writes them as they complete.
+#[tokio::test]
+async fn response_fields_keep_the_order_of_the_query() {
+    let app = TestApp::new().seeded().spawn().await;
+    let body = json!({
+        "query": "{ practices(first: 5) { nodes { cities { name country { name code } } title id } } \
+                   total: practices(first: 1) { totalCount } }"
+    });
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .json(&body)
+        .send()
+        .await
+        .expect("an answer");
+    let text = response.text().await.expect("a body");
+    assert!(
+        text.starts_with(r#"{"data":{"practices":{"nodes":[{"cities":[{"name":"#),
+        "{text}"
+    );
+    // Each practice: its cities (each city's name, then its country's name and code), then
+    // its title, then its id; the aliased total after the list.
+    assert_eq!(text.matches(r#"{"cities":["#).count(), 5, "{text}");
+    assert_eq!(text.matches(r#"],"title":"#).count(), 5, "{text}");
+    let cities = text.matches(r#"{"name":"#).count();
+    assert!(cities >= 5, "{text}");
+    assert_eq!(
+        text.matches(r#","country":{"name":"#).count() * 2,
+        cities,
+        "{text}"
+    );
+    assert_eq!(text.matches(r#"","code":""#).count() * 2, cities, "{text}");
+    assert!(text.contains(r#"]},"total":{"totalCount":"#), "{text}");
+}

@@ -390,6 +390,9 @@ impl Services {
             self.record(request.operation_name.as_deref(), None, started, &refused);
             return refused;
         };
+        // Kept to put the response's fields back in the order asked (see `order`).
+        let document = admission.document.clone();
+        let operation_name = request.operation_name.clone();
         request.set_parsed_query(admission.document);
         let request = request
             .data(facts)
@@ -418,6 +421,7 @@ impl Services {
                 self.lean.execute(request),
             )
             .await;
+        crate::order::in_selection_order(&document, operation_name.as_deref(), &mut response.data);
         crate::guard::code_errors(&mut response);
         self.record(
             admission.operation.as_deref(),

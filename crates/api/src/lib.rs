@@ -14,6 +14,7 @@ pub mod import;
 pub mod media;
 pub mod metrics;
 pub mod observe;
+pub mod order;
 pub mod persisted;
 pub mod proxy;
 pub mod startup;
