@@ -110,6 +110,18 @@ impl Client {
         }
     }
 
+    /// The next message as the server wrote it, for what parsing loses (the order of keys).
+    async fn raw(&mut self) -> String {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            match tokio::time::timeout_at(deadline, self.socket.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => return text.to_string(),
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                other => panic!("expected a message, got {other:?}"),
+            }
+        }
+    }
+
     /// The payload of the next `next` message of subscription `id`.
     async fn event(&mut self, id: &str) -> Value {
         match self.next(PATIENCE).await {
@@ -606,4 +618,35 @@ async fn a_plain_get_still_answers_queries_and_an_upgrade_needs_the_protocol() {
         }
         other => panic!("expected an upgrade without the protocol refused, got {other:?}"),
     }
+}
+
+/// An event's fields come in the subscription's order, a field read through a batched read (the
+/// practice's cities) included, as answers over HTTP do.
+#[tokio::test]
+async fn an_event_keeps_the_order_of_the_subscription() {
+    let app = TestApp::new()
+        .seeded()
+        .with_user(Role::Practitioner)
+        .spawn()
+        .await;
+    let owner = app.user_of(Role::Practitioner);
+    let mut client = Client::anonymous(&app).await;
+    client
+        .subscribe(
+            "o",
+            "subscription { practicePublished { cities { name } title id } }",
+            json!({}),
+        )
+        .await;
+    let draft = draft_practice(&app, owner, "Ordered composting pilot").await;
+    publish_practice(&app, owner, &draft).await;
+    let text = client.raw().await;
+    assert!(
+        text.contains(r#"{"data":{"practicePublished":{"cities":[{"name":"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"}],"title":"Ordered composting pilot","id":"#),
+        "{text}"
+    );
 }

@@ -10,10 +10,13 @@
 use std::cell::OnceCell;
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
+use async_graphql::futures_util::stream::{BoxStream, StreamExt};
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, Selection, SelectionSet,
 };
-use async_graphql::{Name, Value};
+use async_graphql::{Data, Executor, Name, Request, Response, Value};
 
 /// Orders every object of `data` as the operation's selection sets ask. The operation is the
 /// one named, else the document's only one; `data` is left as it is when there is none.
@@ -37,6 +40,41 @@ pub fn in_selection_order(
     plan.apply(document, data);
 }
 
+/// A schema whose answers keep the query's order, for the subscriptions' WebSocket protocol,
+/// which runs the schema itself. A document that does not parse answers as the schema makes it.
+#[derive(Clone)]
+pub struct Ordered<E>(pub E);
+
+impl<E: Executor> Executor for Ordered<E> {
+    async fn execute(&self, request: Request) -> Response {
+        let document = async_graphql::parser::parse_query(&request.query).ok();
+        let operation = request.operation_name.clone();
+        let mut response = self.0.execute(request).await;
+        if let Some(document) = &document {
+            in_selection_order(document, operation.as_deref(), &mut response.data);
+        }
+        response
+    }
+
+    fn execute_stream(
+        &self,
+        request: Request,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, Response> {
+        let document = async_graphql::parser::parse_query(&request.query).ok();
+        let operation = request.operation_name.clone();
+        self.0
+            .execute_stream(request, session_data)
+            .map(move |mut response| {
+                if let Some(document) = &document {
+                    in_selection_order(document, operation.as_deref(), &mut response.data);
+                }
+                response
+            })
+            .boxed()
+    }
+}
+
 /// The response keys an object may hold, in the order of the selection sets that ask for it.
 struct Plan<'a> {
     keys: Vec<Key<'a>>,
@@ -57,14 +95,20 @@ impl<'a> Plan<'a> {
             rank: HashMap::new(),
         };
         for set in sets {
-            plan.collect(set, document);
+            plan.collect(set, document, &mut Vec::new());
         }
         plan
     }
 
-    /// Fragments are walked where they are spread; the document guard has refused cycles
-    /// before execution, so this ends.
-    fn collect(&mut self, set: &'a SelectionSet, document: &'a ExecutableDocument) {
+    /// Fragments are walked where they are spread, each at most once on a path: execution
+    /// refuses a document whose fragments spread each other in a cycle, but a document is
+    /// read here whether or not it ran.
+    fn collect(
+        &mut self,
+        set: &'a SelectionSet,
+        document: &'a ExecutableDocument,
+        spreading: &mut Vec<&'a Name>,
+    ) {
         for selection in &set.items {
             match &selection.node {
                 Selection::Field(field) => {
@@ -83,13 +127,18 @@ impl<'a> Plan<'a> {
                     }
                 }
                 Selection::FragmentSpread(spread) => {
-                    if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node)
-                    {
-                        self.collect(&fragment.node.selection_set.node, document);
+                    let name = &spread.node.fragment_name.node;
+                    if spreading.contains(&name) {
+                        continue;
+                    }
+                    if let Some(fragment) = document.fragments.get(name) {
+                        spreading.push(name);
+                        self.collect(&fragment.node.selection_set.node, document, spreading);
+                        spreading.pop();
                     }
                 }
                 Selection::InlineFragment(inline) => {
-                    self.collect(&inline.node.selection_set.node, document);
+                    self.collect(&inline.node.selection_set.node, document, spreading);
                 }
             }
         }
@@ -171,6 +220,16 @@ mod tests {
             got,
             r#"{"matches":{"first":1,"score":3,"practices":{"title":"T","id":"p"}}}"#
         );
+    }
+
+    #[test]
+    fn fragments_spreading_each_other_in_a_cycle_are_walked_once() {
+        let got = ordered(
+            "{ a ...F } fragment F on Query { b ...G } fragment G on Query { c ...F }",
+            None,
+            r#"{"c": 3, "b": 2, "a": 1}"#,
+        );
+        assert_eq!(got, r#"{"a":1,"b":2,"c":3}"#);
     }
 
     #[test]

@@ -216,8 +216,10 @@ impl Connection {
         let (accepted, mut acceptance) = oneshot::channel();
         let (services, client) = (self.services.clone(), self.client.clone());
         let per_connection = self.settings.per_connection;
-        let protocol = WebSocket::new(self.services.schema().clone(), incoming, self.protocol)
-            .on_connection_init(move |payload| {
+        // Ordered: events keep the subscription's field order, as answers over HTTP do.
+        let schema = crate::order::Ordered(self.services.schema().clone());
+        let protocol =
+            WebSocket::new(schema, incoming, self.protocol).on_connection_init(move |payload| {
                 init(services, client, per_connection, payload, accepted)
             });
         tokio::pin!(protocol);
