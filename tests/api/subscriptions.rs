@@ -168,6 +168,15 @@ async fn own_city(app: &TestApp) -> String {
 }
 
 /// A draft practice of `user`'s city, as `(id, version)`.
+/// The report's base and a practitioner of one of its cities.
+async fn seeded_with_practitioner() -> TestApp {
+    TestApp::new()
+        .seeded()
+        .with_user(Role::Practitioner)
+        .spawn()
+        .await
+}
+
 async fn draft_practice(app: &TestApp, user: &TestUser, title: &str) -> (String, i64) {
     let city = own_city(app).await;
     let created = mutate(
@@ -216,11 +225,7 @@ async fn opened_need(app: &TestApp, user: &TestUser, title: &str, themes: Value)
 
 #[tokio::test]
 async fn a_practice_reaches_subscribers_when_it_is_published_not_while_a_draft() {
-    let app = TestApp::new()
-        .seeded()
-        .with_user(Role::Practitioner)
-        .spawn()
-        .await;
+    let app = seeded_with_practitioner().await;
     let owner = app.user_of(Role::Practitioner);
     let mut anonymous = Client::anonymous(&app).await;
     anonymous
@@ -308,11 +313,7 @@ async fn confidential_funding_amounts_reach_only_their_donor_and_admin() {
 
 #[tokio::test]
 async fn needs_are_delivered_by_theme() {
-    let app = TestApp::new()
-        .seeded()
-        .with_user(Role::Practitioner)
-        .spawn()
-        .await;
+    let app = seeded_with_practitioner().await;
     let practitioner = app.user_of(Role::Practitioner);
     let mut finance = Client::anonymous(&app).await;
     finance
@@ -373,11 +374,7 @@ async fn a_connection_init_with_a_bad_token_is_refused() {
 
 #[tokio::test]
 async fn a_token_that_signs_in_is_taken_in_either_payload_shape() {
-    let app = TestApp::new()
-        .seeded()
-        .with_user(Role::Practitioner)
-        .spawn()
-        .await;
+    let app = seeded_with_practitioner().await;
     let user = app.user_of(Role::Practitioner);
     let mut client = Client::connect(&app, json!({ "token": user.access_token })).await;
     client.subscribe("p", PRACTICE_PUBLISHED, json!({})).await;
@@ -624,11 +621,7 @@ async fn a_plain_get_still_answers_queries_and_an_upgrade_needs_the_protocol() {
 /// practice's cities) included, as answers over HTTP do.
 #[tokio::test]
 async fn an_event_keeps_the_order_of_the_subscription() {
-    let app = TestApp::new()
-        .seeded()
-        .with_user(Role::Practitioner)
-        .spawn()
-        .await;
+    let app = seeded_with_practitioner().await;
     let owner = app.user_of(Role::Practitioner);
     let mut client = Client::anonymous(&app).await;
     client
