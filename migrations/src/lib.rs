@@ -23,6 +23,7 @@ mod m20261201_190000_practice_tag_covering;
 mod m20261201_200000_confidential_every_donor;
 mod m20261202_000000_practice_signature;
 mod m20261203_000000_practice_scheme_links;
+mod m20261204_000000_rollup_span_counts;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_200000_confidential_every_donor::Migration),
             Box::new(m20261202_000000_practice_signature::Migration),
             Box::new(m20261203_000000_practice_scheme_links::Migration),
+            Box::new(m20261204_000000_rollup_span_counts::Migration),
         ]
     }
 }

@@ -354,6 +354,7 @@ async fn gap_answers(app: &TestApp, pass: &str) -> Vec<(String, Value)> {
 /// rebuild from the base rows computes them: the two must agree. The rollups are left rebuilt,
 /// so that the next write's maintenance is checked on its own.
 async fn assert_rollups_agree(app: &TestApp, after: &str) {
+    assert_span_counts_agree(app, after).await;
     let maintained = gap_answers(app, "maintained").await;
     drop_rollups(app, None).await;
     let rebuilt = gap_answers(app, "rebuilt").await;
@@ -372,6 +373,32 @@ async fn assert_rollups_agree(app: &TestApp, after: &str) {
             "{} after {after}: whole life (left) and every year (right) disagree",
             maintained[i].0
         );
+    }
+}
+
+/// The counts of spans that writes keep in step (see `rollup::respan`) are the spans as they
+/// are now, counted: none drifted, none left at zero.
+async fn assert_span_counts_agree(app: &TestApp, after: &str) {
+    let db = app.database().await;
+    let key = "combo, k1, k2, k3, kind, lo, hi, prev_hi";
+    let kept = format!("SELECT {key}, n FROM gap_rollup_year_span_count");
+    let counted = format!(
+        "SELECT {key}, COUNT(*) FROM gap_rollup_year_span WHERE prev_hi IS NOT NULL GROUP BY {key}"
+    );
+    for (left, right, what) in [
+        (&kept, &counted, "kept but not counted"),
+        (&counted, &kept, "counted but not kept"),
+    ] {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) FROM ({left} EXCEPT {right}) d"),
+            ))
+            .await
+            .expect("span counts compared")
+            .expect("a count");
+        let differing: i64 = row.try_get_by_index(0).expect("a number");
+        assert_eq!(differing, 0, "span counts {what} after {after}");
     }
 }
 
@@ -874,4 +901,93 @@ async fn the_sums_over_every_donor_are_computed_from_the_rows_per_donor() {
     }
     assert_eq!(every_donor().await, kept);
     assert_eq!(answers().await, before);
+}
+
+/// The migration that introduced the counts of spans computes them, and each span's previous
+/// end, from the spans of the groupings already built: undone and done again on a base whose
+/// groupings by year were built and then written to, it leaves the counts the writes kept and
+/// the same answers. Donor Z's years in HOUSING (2001, 2005, 2006) make two spans, so the
+/// second has a previous end.
+#[tokio::test]
+async fn the_counts_of_spans_are_computed_from_the_spans() {
+    let app = app_with_base().await;
+    let admin = app.admin().await;
+    let p3 = app.id_of("practices", "P3 housing").await;
+    let z = app.id_of("donors", "Donor Z").await;
+    // The last meets both spans: Donor Z still counts once.
+    let ranges = [
+        (2000, 2002),
+        (2003, 2004),
+        (2002, 2005),
+        (2006, 2006),
+        (2000, 2006),
+    ];
+    let ask = |pass: &'static str| {
+        let app = &app;
+        async move {
+            let mut donors = Vec::new();
+            for (from, to) in ranges {
+                let data = app
+                    .data(
+                        &format!("{GAPS} # {pass}"),
+                        json!({ "by": ["THEME"], "f": { "fromYear": from, "toYear": to } }),
+                    )
+                    .await;
+                donors.push(cell(&data["fundingGaps"], "HOUSING")["donorCount"].clone());
+            }
+            donors
+        }
+    };
+    ask("built").await;
+    for year in [2005, 2006] {
+        app.data_as(&admin, "mutation($p: ID!, $d: ID!, $y: Int!) { recordFunding(input: { practiceId: $p, donorId: $d, amount: \"50\", currency: \"USD\", year: $y, status: COMMITTED, sourceType: GRANTS_LOANS }) { id } }", json!({ "p": p3, "d": z, "y": year }))
+            .await;
+    }
+    let before = ask("written").await;
+    assert_eq!(before, [json!(1), json!(0), json!(1), json!(1), json!(1)]);
+    assert_span_counts_agree(&app, "the writes").await;
+
+    let db = app.database().await;
+    let counts = || async {
+        db.query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT combo, k1, kind, lo, hi, prev_hi, n FROM gap_rollup_year_span_count \
+             ORDER BY combo, k1, kind, lo, hi, prev_hi"
+                .to_owned(),
+        ))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let text = |i| r.try_get_by_index::<String>(i).unwrap();
+            // Years are 32-bit integers, counts 64-bit.
+            let year = |i| r.try_get_by_index::<i32>(i).unwrap();
+            format!(
+                "{} {} {} {} {} {} {}",
+                text(0),
+                text(1),
+                text(2),
+                year(3),
+                year(4),
+                year(5),
+                r.try_get_by_index::<i64>(6).unwrap()
+            )
+        })
+        .collect::<Vec<_>>()
+    };
+    let kept = counts().await;
+    assert!(
+        kept.iter()
+            .any(|c| c.starts_with("THEME/YEAR HOUSING D 2005 2006 2001 ")),
+        "{kept:?}"
+    );
+
+    crate::helpers::migrate_down_through(&db, "m20261204_000000_rollup_span_counts").await;
+    {
+        use migration::MigratorTrait;
+        migration::Migrator::up(&db, None).await.unwrap();
+    }
+    assert_eq!(counts().await, kept);
+    assert_span_counts_agree(&app, "the migration").await;
+    assert_eq!(ask("migrated").await, before);
 }

@@ -8,8 +8,6 @@
 //! tools comparing responses rely on: put back here from the document, once execution is done.
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
-
 use std::sync::Arc;
 
 use async_graphql::futures_util::stream::{BoxStream, StreamExt};
@@ -78,7 +76,10 @@ impl<E: Executor> Executor for Ordered<E> {
 /// The response keys an object may hold, in the order of the selection sets that ask for it.
 struct Plan<'a> {
     keys: Vec<Key<'a>>,
-    rank: HashMap<&'a Name, usize>,
+    /// The response keys, in order. Found by a scan from where the previous key was found:
+    /// an object already in order (most are) finds each key at the first place looked, without
+    /// hashing it.
+    names: Vec<&'a Name>,
 }
 
 /// One response key: the selection sets of the fields it answers (more than one when the
@@ -92,7 +93,7 @@ impl<'a> Plan<'a> {
     fn of(sets: &[&'a SelectionSet], document: &'a ExecutableDocument) -> Self {
         let mut plan = Plan {
             keys: Vec::new(),
-            rank: HashMap::new(),
+            names: Vec::new(),
         };
         for set in sets {
             plan.collect(set, document, &mut Vec::new());
@@ -113,14 +114,14 @@ impl<'a> Plan<'a> {
             match &selection.node {
                 Selection::Field(field) => {
                     let name = &field.node.response_key().node;
-                    let next = self.keys.len();
-                    let i = *self.rank.entry(name).or_insert(next);
-                    if i == next {
+                    let i = self.rank(name, 0).unwrap_or_else(|| {
+                        self.names.push(name);
                         self.keys.push(Key {
                             sets: Vec::new(),
                             plan: OnceCell::new(),
                         });
-                    }
+                        self.keys.len() - 1
+                    });
                     let sub = &field.node.selection_set.node;
                     if !sub.items.is_empty() {
                         self.keys[i].sets.push(sub);
@@ -144,6 +145,12 @@ impl<'a> Plan<'a> {
         }
     }
 
+    /// Where `name` is among the keys, looked for from `from` on and then before it.
+    fn rank(&self, name: &Name, from: usize) -> Option<usize> {
+        let n = self.names.len();
+        (from..n).chain(0..from).find(|&i| self.names[i] == name)
+    }
+
     fn apply(&self, document: &'a ExecutableDocument, value: &mut Value) {
         match value {
             Value::List(items) => {
@@ -152,14 +159,23 @@ impl<'a> Plan<'a> {
                 }
             }
             Value::Object(map) => {
-                let rank = |name: &Name| self.rank.get(name).copied().unwrap_or(usize::MAX);
-                if !map.keys().map(rank).is_sorted() {
+                let mut at = 0;
+                let ranks = map.keys().map(|name| {
+                    let rank = self.rank(name, at);
+                    at = rank.map_or(at, |r| r + 1);
+                    rank.unwrap_or(usize::MAX)
+                });
+                if !ranks.is_sorted() {
+                    let rank = |name: &Name| self.rank(name, 0).unwrap_or(usize::MAX);
                     map.sort_by(|a, _, b, _| rank(a).cmp(&rank(b)));
                 }
+                let mut at = 0;
                 for (name, child) in map.iter_mut() {
-                    let Some(key) = self.rank.get(name).map(|&i| &self.keys[i]) else {
+                    let Some(i) = self.rank(name, at) else {
                         continue;
                     };
+                    at = i + 1;
+                    let key = &self.keys[i];
                     if key.sets.is_empty() {
                         continue;
                     }

@@ -74,8 +74,9 @@ pub(crate) struct Tables {
     pub(crate) members: &'static str,
     pub(crate) confidential: &'static str,
     /// By year: each member's periods in a cell merged into the spans of years it is active
-    /// there (see [`respan`]).
+    /// there, and those spans counted (see [`respan`]).
     pub(crate) spans: Option<&'static str>,
+    pub(crate) span_counts: Option<&'static str>,
 }
 
 impl Tables {
@@ -83,6 +84,7 @@ impl Tables {
         [self.totals, self.members, self.confidential]
             .into_iter()
             .chain(self.spans)
+            .chain(self.span_counts)
             .collect()
     }
 }
@@ -92,6 +94,7 @@ const WHOLE_LIFE_TABLES: Tables = Tables {
     members: "gap_rollup_member",
     confidential: "gap_rollup_confidential",
     spans: None,
+    span_counts: None,
 };
 
 const BY_YEAR_TABLES: Tables = Tables {
@@ -99,10 +102,16 @@ const BY_YEAR_TABLES: Tables = Tables {
     members: "gap_rollup_year_member",
     confidential: "gap_rollup_year_confidential",
     spans: Some(SPANS),
+    span_counts: Some(SPAN_COUNTS),
 };
 
 /// The spans of the members of the groupings by year (see [`respan`]).
 pub(crate) const SPANS: &str = "gap_rollup_year_span";
+/// The spans of regular members counted by cell, kind, period and the end of the member's span
+/// before (see [`respan`]).
+pub(crate) const SPAN_COUNTS: &str = "gap_rollup_year_span_count";
+/// The `prev_hi` of a member's first span in a cell: before every year.
+pub(crate) const NO_SPAN_BEFORE: i32 = OPEN_START - 1;
 
 /// A grouping in the form it is stored under: its dimensions sorted, without repeats.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -543,6 +552,18 @@ async fn recount_cells(txn: &DatabaseTransaction, names: &str, touched: &str) ->
 /// its spans meets it, exactly as when one of its periods does.
 pub(super) async fn respan(txn: &DatabaseTransaction, names: &str, touched: &str) -> Result<()> {
     let member = "combo, k1, k2, k3, kind, member_id";
+    // The touched members' spans leave the counts before they are merged anew, and come back
+    // after: the counts of other members stay as they are. Redone whole, a grouping's counts
+    // start afresh.
+    if touched.is_empty() {
+        txn.execute_unprepared(&format!(
+            "DELETE FROM {SPAN_COUNTS} WHERE combo IN ({names})"
+        ))
+        .await
+        .map_err(db_err)?;
+    } else {
+        count_spans(txn, names, touched, -1).await?;
+    }
     txn.execute_unprepared(&format!(
         "DELETE FROM {SPANS} WHERE combo IN ({names}){touched}"
     ))
@@ -552,22 +573,63 @@ pub(super) async fn respan(txn: &DatabaseTransaction, names: &str, touched: &str
     // latest end of the member's periods before it. A funding record outside its practice's
     // period has a period that ends before it starts (see `funding_period`): it counts in the
     // ranges that hold both ends, which no merging keeps, so it stays a span of its own.
+    //
+    // Merged, a member's spans are disjoint and more than a year apart, so the first of them
+    // that meets a range `[from, to]` is the one that meets it and starts by `from` or follows
+    // a span that ended before `from`: each span keeps the end of the one before it
+    // (`prev_hi`) for questions to count each member once without telling members apart. A
+    // member with a period that ends before it starts has no such order: its spans keep none,
+    // and questions count it distinct.
     txn.execute_unprepared(&format!(
-        "INSERT INTO {SPANS} ({member}, lo, hi) \
-         SELECT {member}, MIN(lo), MAX(hi) FROM ( \
-           SELECT {member}, lo, hi, SUM(starts) OVER (PARTITION BY {member} ORDER BY lo, hi ROWS UNBOUNDED PRECEDING) AS span \
-           FROM (SELECT {member}, lo, hi, \
-                   CASE WHEN lo <= MAX(hi) OVER (PARTITION BY {member} ORDER BY lo, hi \
-                                                 ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 1 \
-                        THEN 0 ELSE 1 END AS starts \
-                 FROM {members} WHERE combo IN ({names}) AND n > 0 AND lo <= hi{touched}) p) s \
-         GROUP BY {member}, span \
-         UNION ALL \
-         SELECT {member}, lo, hi FROM {members} WHERE combo IN ({names}) AND n > 0 AND lo > hi{touched}",
+        "INSERT INTO {SPANS} ({member}, lo, hi, prev_hi) \
+         SELECT {member}, lo, hi, \
+                CASE WHEN MAX(inverted) OVER (PARTITION BY {member}) = 1 THEN NULL \
+                     ELSE COALESCE(LAG(hi) OVER (PARTITION BY {member} ORDER BY lo), {NO_SPAN_BEFORE}) END \
+         FROM ( \
+           SELECT {member}, MIN(lo) AS lo, MAX(hi) AS hi, 0 AS inverted FROM ( \
+             SELECT {member}, lo, hi, SUM(starts) OVER (PARTITION BY {member} ORDER BY lo, hi ROWS UNBOUNDED PRECEDING) AS span \
+             FROM (SELECT {member}, lo, hi, \
+                     CASE WHEN lo <= MAX(hi) OVER (PARTITION BY {member} ORDER BY lo, hi \
+                                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 1 \
+                          THEN 0 ELSE 1 END AS starts \
+                   FROM {members} WHERE combo IN ({names}) AND n > 0 AND lo <= hi{touched}) p) s \
+           GROUP BY {member}, span \
+           UNION ALL \
+           SELECT {member}, lo, hi, 1 FROM {members} WHERE combo IN ({names}) AND n > 0 AND lo > hi{touched}) m",
         members = BY_YEAR_TABLES.members,
     ))
     .await
     .map_err(db_err)?;
+    count_spans(txn, names, touched, 1).await?;
+    txn.execute_unprepared(&format!(
+        "DELETE FROM {SPAN_COUNTS} WHERE combo IN ({names}) AND n = 0"
+    ))
+    .await
+    .map_err(db_err)
+    .map(|_| ())
+}
+
+/// Adds `sign` times the spans of regular members of groupings `names` that `touched` keeps
+/// to their counts (see [`respan`]).
+async fn count_spans(
+    txn: &DatabaseTransaction,
+    names: &str,
+    touched: &str,
+    sign: i64,
+) -> Result<()> {
+    let key = "combo, k1, k2, k3, kind, lo, hi, prev_hi";
+    let mut statement = format!(
+        "INSERT INTO {SPAN_COUNTS} ({key}, n) \
+         SELECT {key}, {sign} * COUNT(*) FROM {SPANS} \
+         WHERE combo IN ({names}) AND prev_hi IS NOT NULL{touched} GROUP BY {key}"
+    );
+    // Every span of a grouping is counted into no counts yet: plain inserts then.
+    if !touched.is_empty() {
+        statement.push_str(&format!(
+            " ON CONFLICT ({key}) DO UPDATE SET n = {SPAN_COUNTS}.n + excluded.n"
+        ));
+    }
+    txn.execute_unprepared(&statement).await.map_err(db_err)?;
     Ok(())
 }
 

@@ -114,6 +114,14 @@ async fn build_at_once(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
         add_contribution(&txn, std::slice::from_ref(combo), None, 1).await?;
         recount(&txn, std::slice::from_ref(combo), None).await?;
         mark_built(&txn, &name).await?;
+        // Without statistics SQLite reads a question's cells through the index of the whole
+        // grouping rather than the narrower one of its donor (62,209 confidential rows instead
+        // of 4,816 for theme × orientation by year on 200,000 practices, 14 ms instead of 2).
+        for table in combo.tables().all() {
+            txn.execute_unprepared(&format!("ANALYZE {table}"))
+                .await
+                .map_err(db_err)?;
+        }
         tracing::info!(grouping = %name, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built");
     }
     txn.commit().await.map_err(db_err)
