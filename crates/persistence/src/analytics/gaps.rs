@@ -292,12 +292,15 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
         ),
         None => (String::new(), "pcell"),
     };
+    // SQLite otherwise writes every open need of the question into a table of its own before
+    // grouping them (16,016 for the total on 200,000 practices: the statement took 19–25 ms
+    // instead of 9–13); PostgreSQL inlines a CTE read once anyway.
     format!(
         "WITH pcell AS (SELECT * FROM (SELECT {mapped}, practices, req_hi, req_lo, funded_hi, funded_lo, pledged_hi, pledged_lo, donors, schemes \
                         FROM ({sums}) r WHERE practices > 0) r0 {agenda_where}), \
          {members}dcell AS (SELECT {key_list}, donors FROM {counted}), \
          scell AS (SELECT {key_list}, schemes FROM {counted}), \
-         nk AS (SELECT * FROM (SELECT n.id AS id, n.amount_required_usd_cents AS req{need_keys} FROM need n{need_joins} \
+         nk AS NOT MATERIALIZED (SELECT * FROM (SELECT n.id AS id, n.amount_required_usd_cents AS req{need_keys} FROM need n{need_joins} \
                 WHERE n.publication = 'PUBLISHED' AND n.status = 'OPEN') nk0 {agenda_where}), \
          ncell AS (SELECT {key_list}, COUNT(*) AS needs, SUM({n_hi}) AS req_hi, SUM({n_lo}) AS req_lo FROM nk GROUP BY {key_list}), \
          cells AS (SELECT {key_list} FROM pcell UNION SELECT {key_list} FROM ncell) \
