@@ -24,6 +24,7 @@ mod m20261201_200000_confidential_every_donor;
 mod m20261202_000000_practice_signature;
 mod m20261203_000000_practice_scheme_links;
 mod m20261204_000000_rollup_span_counts;
+mod m20261204_010000_open_needs_searchable;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000000_practice_signature::Migration),
             Box::new(m20261203_000000_practice_scheme_links::Migration),
             Box::new(m20261204_000000_rollup_span_counts::Migration),
+            Box::new(m20261204_010000_open_needs_searchable::Migration),
         ]
     }
 }
