@@ -521,3 +521,49 @@ async fn matches_are_the_best_of_every_practice_scored_in_full() {
     assert_eq!(signatures().await, kept);
     assert_eq!(ranked_practices(&app, need, 100).await, expected);
 }
+
+/// PostgreSQL's word statistics only choose which practices `matches` reads, and change only
+/// when the table is analysed: the service reads them once for many questions, not once each.
+#[tokio::test]
+async fn matches_read_the_word_statistics_once_for_many_questions() {
+    let app = spawn_app_with(Seed::Nothing).await;
+    let load = persistence::db::Database::connect(&app.database_url)
+        .await
+        .expect("connect");
+    let options = tools::synthetic::SyntheticOptions {
+        practices: 300,
+        seed: 7,
+    };
+    tools::synthetic::seed_synthetic(&load, &options, &|_, _, _| {})
+        .await
+        .expect("a synthetic base");
+    load.close().await.expect("closed");
+    let postgres = std::env::var("TEST_DATABASE_URL").is_ok();
+    if postgres {
+        use sea_orm::ConnectionTrait;
+        app.database()
+            .await
+            .execute_unprepared("ANALYZE practice")
+            .await
+            .expect("analyse");
+    }
+    let needs: Vec<String> = app
+        .data("{ needs(first: 5) { edges { node { id } } } }", json!({}))
+        .await["needs"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(needs.len(), 5);
+    app.record_statements();
+    for need in &needs {
+        assert!(!ranked_practices(&app, need, 20).await.is_empty());
+    }
+    let statistics = app
+        .recorded_statements()
+        .iter()
+        .filter(|s| s.sql.contains("pg_stats"))
+        .count();
+    assert_eq!(statistics, usize::from(postgres), "reads of pg_stats");
+}

@@ -61,6 +61,7 @@ pub struct PoolStats {
 pub struct Database {
     connection: DatabaseConnection,
     metrics: Arc<DbMetrics>,
+    word_shares: Arc<crate::analytics::WordShares>,
 }
 
 /// How long the service waits on its database before it gives up.
@@ -99,6 +100,7 @@ impl Database {
         Ok(Database {
             connection,
             metrics,
+            word_shares: Arc::default(),
         })
     }
 
@@ -175,7 +177,7 @@ impl Database {
 
     /// The repositories the domain services work on.
     pub fn store(&self) -> SeaStore {
-        SeaStore::new(self.connection.clone())
+        SeaStore::with_word_shares(self.connection.clone(), self.word_shares.clone())
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

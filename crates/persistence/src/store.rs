@@ -4,17 +4,32 @@
 //! `need`, `profiles`, `reference`, `audit`); every batch method costs one statement whatever the
 //! number of ids, which is what keeps the GraphQL dataloaders free of N+1 queries.
 
+use std::sync::Arc;
+
 use domain::Error;
 use sea_orm::{DatabaseConnection, DbErr, SqlErr};
+
+use crate::analytics::WordShares;
 
 #[derive(Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
+    word_shares: Arc<WordShares>,
 }
 
 impl SeaStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        SeaStore { db }
+        SeaStore::with_word_shares(db, Arc::default())
+    }
+
+    /// A store that shares what it learns of the words of practices' texts with the others
+    /// on the same database.
+    pub(crate) fn with_word_shares(db: DatabaseConnection, word_shares: Arc<WordShares>) -> Self {
+        SeaStore { db, word_shares }
+    }
+
+    pub(crate) fn word_shares(&self) -> &WordShares {
+        &self.word_shares
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

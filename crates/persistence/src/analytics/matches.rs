@@ -119,7 +119,14 @@ impl MatchRepository for SeaStore {
         // The schemes and donors do not depend on the practices: asked meanwhile, on another
         // connection.
         let (best, others) = tokio::try_join!(
-            super::ranking::best_practices(db, n, need.modality.map(|m| m.as_str()), &words, first,),
+            super::ranking::best_practices(
+                db,
+                self.word_shares(),
+                n,
+                need.modality.map(|m| m.as_str()),
+                &words,
+                first,
+            ),
             async {
                 db.query_all_raw(Statement::from_string(backend, others))
                     .await

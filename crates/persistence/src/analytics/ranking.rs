@@ -12,7 +12,9 @@
 //! full-text index finds. Words no practice holds are left out first: each would let one more
 //! level reach the floor for nothing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use domain::Result;
 use domain::entities::Id;
@@ -44,6 +46,7 @@ type Signature = (i64, i64, String);
 /// The need's best `first` practices, best first (ties by id).
 pub(crate) async fn best_practices(
     db: &DatabaseConnection,
+    shares_known: &WordShares,
     need: Id,
     modality: Option<&str>,
     words: &[String],
@@ -64,10 +67,13 @@ pub(crate) async fn best_practices(
         ),
         query(
             db,
-            "SELECT theme_bits, focus_bits, modality FROM practice_signature".into(),
+            // As BIGINT, which `integer` reads at its first try: read as INTEGER, each of the
+            // thousands of rows cost two decoding errors formatted and dropped.
+            "SELECT CAST(theme_bits AS BIGINT), CAST(focus_bits AS BIGINT), modality FROM practice_signature"
+                .into(),
         ),
         // The need's words that some practice holds, rarest first.
-        rarest_words(db, words),
+        rarest_words(db, shares_known, words),
     )?;
     let words = &words;
     let (mut themes, mut focuses) = (0_i64, 0_i64);
@@ -231,8 +237,8 @@ impl Level<'_> {
             None => (String::new(), 0),
         };
         format!(
-            "SELECT * FROM (SELECT id, tb, fb, md, {total} AS words FROM \
-               (SELECT p.id, p.theme_bits AS tb, p.focus_bits AS fb, p.modality AS md{held} \
+            "SELECT * FROM (SELECT id, tb, fb, md, CAST({total} AS BIGINT) AS words FROM \
+               (SELECT p.id, CAST(p.theme_bits AS BIGINT) AS tb, CAST(p.focus_bits AS BIGINT) AS fb, p.modality AS md{held} \
                 FROM practice p{indexed} WHERE p.status = 'PUBLISHED' AND p.theme_bits IN ({tbs}) \
                   AND p.focus_bits IN ({fbs}) AND p.modality IN ({mds}) \
                   AND {share} = {shared}{filter}{fence}) q \
@@ -305,12 +311,67 @@ fn holds_any(backend: DbBackend, words: &[String]) -> String {
     }
 }
 
+/// PostgreSQL's statistics of the words of practices' texts: the share of the practices holding
+/// each of the most common words, read at most every [`WORD_SHARES_KEPT`]. Reading them from
+/// `pg_stats` (a view that checks privileges and turns the word list into text) took 6.6 ms of
+/// the database's time for each `matches` at 200,000 practices, about half of it; they change
+/// only when the table is analysed, and decide only which practices are read, never the answer.
+#[derive(Default)]
+pub(crate) struct WordShares {
+    read: Mutex<Option<(Instant, Shares)>>,
+}
+
+/// The share of the practices holding each of the most common words.
+type Shares = Arc<HashMap<String, f64>>;
+
+/// How long the word shares read from `pg_stats` are used before they are read again.
+const WORD_SHARES_KEPT: Duration = Duration::from_secs(600);
+
+impl WordShares {
+    /// The most common words and their shares, as last read if not older than
+    /// [`WORD_SHARES_KEPT`]. Requests that find them stale at once each read them: a few
+    /// statements every ten minutes, where a lock held across the read would queue them all.
+    async fn common(&self, db: &DatabaseConnection) -> Result<Shares> {
+        let kept = self.read.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some((at, shares)) = kept
+            && at.elapsed() < WORD_SHARES_KEPT
+        {
+            return Ok(shares);
+        }
+        // `most_common_elem_freqs` ends with three figures past the words' (least, greatest,
+        // share of nulls), which `unnest` pairs with no word.
+        let rows = query(
+            db,
+            "SELECT u.e, CAST(u.f AS DOUBLE PRECISION) FROM pg_stats s, \
+               unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(e, f) \
+             WHERE s.schemaname = current_schema() AND s.tablename = 'practice' \
+               AND s.attname = 'search' AND u.e IS NOT NULL"
+                .into(),
+        )
+        .await?;
+        let mut shares = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let word: String = row.try_get_by_index(0).map_err(db_err)?;
+            let share: f64 = row.try_get_by_index(1).map_err(db_err)?;
+            shares.insert(word, share);
+        }
+        let shares = Arc::new(shares);
+        *self.read.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), shares.clone()));
+        Ok(shares)
+    }
+}
+
 /// Those of `words` that some practice's text holds, rarest first. How rare a word is only
 /// decides which practices are read, never the answer. PostgreSQL's statistics give the share
 /// of the practices holding each of the most common words; the others are rarer, and the
 /// practices holding any of them are read to see which occur at all. SQLite counts the
 /// practices holding each word, up to a bound.
-async fn rarest_words(db: &DatabaseConnection, words: &[String]) -> Result<Vec<String>> {
+async fn rarest_words(
+    db: &DatabaseConnection,
+    known: &WordShares,
+    words: &[String],
+) -> Result<Vec<String>> {
     if words.is_empty() {
         return Ok(Vec::new());
     }
@@ -318,23 +379,9 @@ async fn rarest_words(db: &DatabaseConnection, words: &[String]) -> Result<Vec<S
     // (share of the practices holding the word, or None when only known to be rare; position)
     let mut shares: Vec<(Option<f64>, usize)> = Vec::new();
     if db.get_database_backend() == DbBackend::Postgres {
-        let row = query(
-            db,
-            format!(
-                "SELECT {} FROM (SELECT most_common_elems::text::text[] AS e, \
-                   most_common_elem_freqs AS f FROM pg_stats WHERE schemaname = current_schema() \
-                   AND tablename = 'practice' AND attname = 'search') s",
-                listed(&|w| format!("CAST(s.f[array_position(s.e, '{w}')] AS DOUBLE PRECISION)"))
-            ),
-        )
-        .await?
-        .pop();
-        for i in 0..words.len() {
-            let share = match &row {
-                Some(row) => row.try_get_by_index::<Option<f64>>(i).map_err(db_err)?,
-                None => None,
-            };
-            shares.push((share, i));
+        let common = known.common(db).await?;
+        for (i, word) in words.iter().enumerate() {
+            shares.push((common.get(word).copied(), i));
         }
         let rare: Vec<&String> = shares
             .iter()
