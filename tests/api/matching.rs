@@ -380,33 +380,45 @@ async fn ranked_practices(
         .collect()
 }
 
-/// `matches` reads the practices of the best signatures first and stops once no other can
-/// rank: it must answer what scoring every practice answers, ties included, for needs of every
-/// shape and any page size, and follow a practice whose themes, focus and modality change.
-#[tokio::test]
-async fn matches_are_the_best_of_every_practice_scored_in_full() {
+/// An app on a synthetic base of `practices` practices.
+async fn synthetic_app(practices: usize, seed: u64) -> crate::helpers::TestApp {
     let app = spawn_app_with(Seed::Nothing).await;
     let load = persistence::db::Database::connect(&app.database_url)
         .await
         .expect("connect");
-    let options = tools::synthetic::SyntheticOptions {
-        practices: 1_500,
-        seed: 5,
-    };
+    let options = tools::synthetic::SyntheticOptions { practices, seed };
     tools::synthetic::seed_synthetic(&load, &options, &|_, _, _| {})
         .await
         .expect("a synthetic base");
     load.close().await.expect("closed");
-    let db = app.database().await;
+    app
+}
+
+/// The ids of the first `n` needs.
+async fn first_needs(app: &crate::helpers::TestApp, n: usize) -> Vec<String> {
     let needs: Vec<String> = app
-        .data("{ needs(first: 12) { edges { node { id } } } }", json!({}))
+        .data(
+            "query($n: Int!) { needs(first: $n) { edges { node { id } } } }",
+            json!({ "n": n }),
+        )
         .await["needs"]["edges"]
         .as_array()
         .unwrap()
         .iter()
         .map(|e| e["node"]["id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(needs.len(), 12);
+    assert_eq!(needs.len(), n);
+    needs
+}
+
+/// `matches` reads the practices of the best signatures first and stops once no other can
+/// rank: it must answer what scoring every practice answers, ties included, for needs of every
+/// shape and any page size, and follow a practice whose themes, focus and modality change.
+#[tokio::test]
+async fn matches_are_the_best_of_every_practice_scored_in_full() {
+    let app = synthetic_app(1_500, 5).await;
+    let db = app.database().await;
+    let needs = first_needs(&app, 12).await;
     let mut with_words = 0;
     for need in &needs {
         for first in [1, 7, 20, 100] {
@@ -526,18 +538,7 @@ async fn matches_are_the_best_of_every_practice_scored_in_full() {
 /// when the table is analysed: the service reads them once for many questions, not once each.
 #[tokio::test]
 async fn matches_read_the_word_statistics_once_for_many_questions() {
-    let app = spawn_app_with(Seed::Nothing).await;
-    let load = persistence::db::Database::connect(&app.database_url)
-        .await
-        .expect("connect");
-    let options = tools::synthetic::SyntheticOptions {
-        practices: 300,
-        seed: 7,
-    };
-    tools::synthetic::seed_synthetic(&load, &options, &|_, _, _| {})
-        .await
-        .expect("a synthetic base");
-    load.close().await.expect("closed");
+    let app = synthetic_app(300, 7).await;
     let postgres = std::env::var("TEST_DATABASE_URL").is_ok();
     if postgres {
         use sea_orm::ConnectionTrait;
@@ -547,15 +548,7 @@ async fn matches_read_the_word_statistics_once_for_many_questions() {
             .await
             .expect("analyse");
     }
-    let needs: Vec<String> = app
-        .data("{ needs(first: 5) { edges { node { id } } } }", json!({}))
-        .await["needs"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["node"]["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(needs.len(), 5);
+    let needs = first_needs(&app, 5).await;
     app.record_statements();
     for need in &needs {
         assert!(!ranked_practices(&app, need, 20).await.is_empty());
