@@ -56,36 +56,49 @@ pub(crate) async fn best_practices(
         return Ok(Vec::new());
     }
     let backend = db.get_database_backend();
-    // Independent of each other: asked at once, on as many connections.
-    let (tags, signatures, words) = tokio::try_join!(
-        query(
+    // The need's tags and then the signatures sharing a theme with them, and meanwhile, on
+    // another connection, the need's words.
+    let tagged = async {
+        let tags = query(
             db,
             format!(
                 "SELECT dimension, value FROM need_tag WHERE need_id = {need} \
                  AND dimension IN ('THEME', 'MANAGEMENT_FOCUS')"
             ),
-        ),
-        query(
+        )
+        .await?;
+        let (mut themes, mut focuses) = (0_i64, 0_i64);
+        for row in tags {
+            let dimension: String = row.try_get_by_index(0).map_err(db_err)?;
+            let value: String = row.try_get_by_index(1).map_err(db_err)?;
+            if dimension == "THEME" {
+                themes |= theme_bit(&value);
+            } else {
+                focuses |= focus_bit(&value);
+            }
+        }
+        if themes == 0 {
+            return Ok((0, 0, Vec::new()));
+        }
+        // Only signatures sharing a theme can rank: about half of them for a need of two
+        // themes, each a row less to decode. As BIGINT, which `integer` reads at its first
+        // try: read as INTEGER, each row cost two decoding errors formatted and dropped.
+        let signatures = query(
             db,
-            // As BIGINT, which `integer` reads at its first try: read as INTEGER, each of the
-            // thousands of rows cost two decoding errors formatted and dropped.
-            "SELECT CAST(theme_bits AS BIGINT), CAST(focus_bits AS BIGINT), modality FROM practice_signature"
-                .into(),
-        ),
+            format!(
+                "SELECT CAST(theme_bits AS BIGINT), CAST(focus_bits AS BIGINT), modality \
+                 FROM practice_signature WHERE (theme_bits & {themes}) <> 0"
+            ),
+        )
+        .await?;
+        Ok::<_, domain::Error>((themes, focuses, signatures))
+    };
+    let ((themes, focuses, signatures), words) = tokio::try_join!(
+        tagged,
         // The need's words that some practice holds, rarest first.
         rarest_words(db, shares_known, words),
     )?;
     let words = &words;
-    let (mut themes, mut focuses) = (0_i64, 0_i64);
-    for row in tags {
-        let dimension: String = row.try_get_by_index(0).map_err(db_err)?;
-        let value: String = row.try_get_by_index(1).map_err(db_err)?;
-        if dimension == "THEME" {
-            themes |= theme_bit(&value);
-        } else {
-            focuses |= focus_bit(&value);
-        }
-    }
     if themes == 0 {
         return Ok(Vec::new());
     }
