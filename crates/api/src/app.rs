@@ -11,7 +11,7 @@ use domain::changes::ChangeFeed;
 use domain::editing::Editor;
 use domain::exchange::Exchange;
 use domain::service::Catalog;
-use persistence::db::Database;
+use persistence::db::{Database, DbOptions};
 
 use crate::auth::{self, JwtKeys};
 use crate::budget::{AdmissionSlot, Admit, Budget, ClientKey};
@@ -57,10 +57,18 @@ impl App {
 
     /// An app on `database_url` that seeds nothing, signs with a throw-away key and batches
     /// with the default window: what the commands other than `serve` need.
+    ///
+    /// Their statements run without PostgreSQL's statement timeout, which bounds a request's:
+    /// a seed, an import or an export is the whole job, and cut short it fails entire (seeding
+    /// 200,000 practices on a busy 2-core machine ran one statement for more than 10 s).
     pub async fn open_unseeded(database_url: &str) -> Result<App> {
         App::open(&Settings {
             database_url: database_url.into(),
             seed_if_empty: false,
+            database: DbOptions {
+                statement_timeout: Duration::ZERO,
+                ..DbOptions::default()
+            },
             ..Settings::default()
         })
         .await

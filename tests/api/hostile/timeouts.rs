@@ -77,3 +77,35 @@ async fn a_sqlite_file_locked_by_another_process_fails_writes_fast_and_recovers(
     let r = app.graphql(LOGIN, vars).await;
     assert_ne!(error_code(&r), "UNAVAILABLE", "{r}");
 }
+
+/// The commands other than `serve` (seed, import, export, …) are whole jobs: PostgreSQL's
+/// statement timeout, which bounds a request, must not cut one of their statements short.
+#[tokio::test]
+async fn the_commands_other_than_serve_run_without_the_statement_timeout() {
+    let app = TestApp::new().spawn().await;
+    if !app.database_url.starts_with("postgres") {
+        eprintln!("statement_timeout is PostgreSQL's: nothing to check on SQLite");
+        return;
+    }
+    let timeout_of = |db: sea_orm::DatabaseConnection| async move {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SHOW statement_timeout",
+            ))
+            .await
+            .expect("SHOW statement_timeout")
+            .expect("a row");
+        row.try_get_by_index::<String>(0).expect("a setting")
+    };
+    // The service's own connections have one, or the comparison below proves nothing.
+    assert_ne!(timeout_of(app.database().await).await, "0");
+
+    let command = api::App::open_unseeded(&app.database_url)
+        .await
+        .expect("the app the commands open");
+    assert_eq!(
+        timeout_of(command.database().connection().clone()).await,
+        "0"
+    );
+}
