@@ -1,4 +1,4 @@
-//! The donors' questions (report 6.3), each answered by one SQL statement: funding gaps
+//! The donors' questions (report 6.3), each answered by a few SQL statements: funding gaps
 //! (`gaps`), scheme overlaps (`overlaps`), matches for a need (`matches`) and results by theme
 //! (`results`). Every literal spliced into their text comes from a closed vocabulary or is an
 //! integer; nothing a client types reaches it.
