@@ -214,7 +214,7 @@ macro_rules! root_fields {
                 #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
                 after: Option<String>,
             ) -> async_graphql::Result<$crate::graphql::connection::ListConnection<$node>> {
-                $crate::graphql::connection::list(ctx, filter, first, after, $node).await
+                $crate::graphql::connection::list(ctx, filter, first, after, <$node>::from).await
             }
 
             async fn $one(

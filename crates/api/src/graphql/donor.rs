@@ -75,7 +75,16 @@ impl Donor {
         after: Option<String>,
     ) -> async_graphql::Result<ListConnection<Funding>> {
         let of = Nested::DonorFunding;
-        nested(ctx, of, self.0.id, first, after, FundingRecordKey, Funding).await
+        nested(
+            ctx,
+            of,
+            self.0.id,
+            first,
+            after,
+            FundingRecordKey,
+            Funding::from,
+        )
+        .await
     }
     /// Support schemes the donor funds or operates.
     #[graphql(complexity = "page_complexity(first, child_complexity)")]

@@ -155,5 +155,5 @@ impl FundingMutation {
 /// A mutation answers with what a query would show the caller: the same read rule for
 /// confidential amounts (a practitioner may change a record whose amount it may not see).
 fn as_read(ctx: &Context<'_>, record: d::Funding) -> Funding {
-    Funding(domain::policy::funding_as_read_by(actor(ctx), record))
+    domain::policy::funding_as_read_by(actor(ctx), record).into()
 }

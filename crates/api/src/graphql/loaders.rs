@@ -132,13 +132,13 @@ macro_rules! record_loaders {
         pub struct $key(pub Id);
 
         impl Loader<$key> for AppLoader {
-            type Value = $record;
+            type Value = Arc<$record>;
             type Error = Error;
 
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $record>, Error> {
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Arc<$record>>, Error> {
                 let rows: Vec<$record> =
                     self.catalog.by_ids(&self.actor, &ids(keys, |k| k.0)).await?;
-                Ok(rows.into_iter().map(|r| ($key(r.id), r)).collect())
+                Ok(rows.into_iter().map(|r| ($key(r.id), Arc::new(r))).collect())
             }
         }
     )+};

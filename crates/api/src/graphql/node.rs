@@ -96,7 +96,7 @@ async fn read(ctx: &Context<'_>, global: Global) -> async_graphql::Result<Option
             })
             .await
         }
-        Kind::Funding => one(ctx, FundingRecordKey(id), |r| Node::Funding(Funding(r))).await,
+        Kind::Funding => one(ctx, FundingRecordKey(id), |r| Node::Funding(r.into())).await,
         Kind::Need => one(ctx, NeedKey(id), |r| Node::Need(Need(r))).await,
         Kind::City => one(ctx, CityKey(id), |r| Node::City(City(r))).await,
         Kind::Association => {

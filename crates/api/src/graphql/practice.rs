@@ -129,7 +129,16 @@ impl Practice {
         after: Option<String>,
     ) -> async_graphql::Result<ListConnection<Funding>> {
         let of = Nested::PracticeFunding;
-        nested(ctx, of, self.0.id, first, after, FundingRecordKey, Funding).await
+        nested(
+            ctx,
+            of,
+            self.0.id,
+            first,
+            after,
+            FundingRecordKey,
+            Funding::from,
+        )
+        .await
     }
     /// Donors with funding records on this practice, in id order.
     #[graphql(complexity = "page_complexity(first, child_complexity)")]

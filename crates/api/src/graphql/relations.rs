@@ -19,11 +19,15 @@ pub use super::cost::LIST_COST;
 macro_rules! record_type {
     ($(#[$doc:meta])* $name:ident($record:ty)) => {
         $(#[$doc])*
-        pub struct $name(pub $record);
+        ///
+        /// Shared with the request's loaders, which hand the same record to every field that
+        /// asks for it rather than a copy each (a scheme in many overlaps, a donor of many
+        /// funding records).
+        pub struct $name(pub std::sync::Arc<$record>);
 
         impl From<$record> for $name {
             fn from(record: $record) -> Self {
-                $name(record)
+                $name(std::sync::Arc::new(record))
             }
         }
     };
@@ -120,7 +124,7 @@ pub async fn tagged<A: Copy, B: From<A>>(
 
 /// A country of the reference data; one missing is a broken installation, not a client error.
 pub async fn country(ctx: &Context<'_>, code: &str) -> async_graphql::Result<Country> {
-    one(ctx, CountryKey(code.to_string()), Country)
+    one(ctx, CountryKey(code.to_string()), Country::from)
         .await?
         .ok_or_else(|| {
             ApiError(domain::Error::internal(format!(

@@ -140,7 +140,16 @@ impl SupportScheme {
         after: Option<String>,
     ) -> async_graphql::Result<ListConnection<Funding>> {
         let of = Nested::SchemeFunding;
-        nested(ctx, of, self.0.id, first, after, FundingRecordKey, Funding).await
+        nested(
+            ctx,
+            of,
+            self.0.id,
+            first,
+            after,
+            FundingRecordKey,
+            Funding::from,
+        )
+        .await
     }
     /// Practices the scheme supports.
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
