@@ -7,7 +7,7 @@ use domain::repository::{self as r, Nested};
 
 use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
 use super::enums::*;
-use super::funding::Funding;
+use super::funding::{Funding, funding_page};
 use super::ids::{Kind, id, parse_id};
 use super::loaders::*;
 use super::reference::Country;
@@ -74,17 +74,7 @@ impl Donor {
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<ListConnection<Funding>> {
-        let of = Nested::DonorFunding;
-        nested(
-            ctx,
-            of,
-            self.0.id,
-            first,
-            after,
-            FundingRecordKey,
-            Funding::from,
-        )
-        .await
+        funding_page(ctx, Nested::DonorFunding, self.0.id, first, after).await
     }
     /// Support schemes the donor funds or operates.
     #[graphql(complexity = "page_complexity(first, child_complexity)")]

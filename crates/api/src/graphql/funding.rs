@@ -157,3 +157,23 @@ impl FundingMutation {
 fn as_read(ctx: &Context<'_>, record: d::Funding) -> Funding {
     domain::policy::funding_as_read_by(actor(ctx), record).into()
 }
+
+/// A page of the funding records of a practice, a scheme or a donor (`of`).
+pub(crate) async fn funding_page(
+    ctx: &Context<'_>,
+    of: domain::repository::Nested,
+    owner: d::Id,
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<super::connection::ListConnection<Funding>> {
+    super::connection::nested(
+        ctx,
+        of,
+        owner,
+        first,
+        after,
+        FundingRecordKey,
+        Funding::from,
+    )
+    .await
+}

@@ -15,7 +15,7 @@ use super::city::{City, Participation};
 use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
 use super::donor::Donor;
 use super::enums::*;
-use super::funding::Funding;
+use super::funding::{Funding, funding_page};
 use super::ids::{Kind, id, indicator_id, parse_id, parse_ids, parse_opt_id};
 use super::loaders::*;
 use super::relations::*;
@@ -128,17 +128,7 @@ impl Practice {
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<ListConnection<Funding>> {
-        let of = Nested::PracticeFunding;
-        nested(
-            ctx,
-            of,
-            self.0.id,
-            first,
-            after,
-            FundingRecordKey,
-            Funding::from,
-        )
-        .await
+        funding_page(ctx, Nested::PracticeFunding, self.0.id, first, after).await
     }
     /// Donors with funding records on this practice, in id order.
     #[graphql(complexity = "page_complexity(first, child_complexity)")]

@@ -13,7 +13,7 @@ use super::association::Association;
 use super::connection::{FilterInput, ListConnection, nested, page_complexity, root_fields};
 use super::donor::Donor;
 use super::enums::*;
-use super::funding::Funding;
+use super::funding::{Funding, funding_page};
 use super::ids::{Kind, id, parse_id, parse_opt_id};
 use super::loaders::*;
 use super::practice::Practice;
@@ -139,17 +139,7 @@ impl SupportScheme {
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<ListConnection<Funding>> {
-        let of = Nested::SchemeFunding;
-        nested(
-            ctx,
-            of,
-            self.0.id,
-            first,
-            after,
-            FundingRecordKey,
-            Funding::from,
-        )
-        .await
+        funding_page(ctx, Nested::SchemeFunding, self.0.id, first, after).await
     }
     /// Practices the scheme supports.
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
