@@ -231,15 +231,15 @@ impl Loader<TagsKey> for AppLoader {
 }
 
 impl Loader<CountryKey> for AppLoader {
-    type Value = Country;
+    type Value = Arc<Country>;
     type Error = Error;
 
-    async fn load(&self, keys: &[CountryKey]) -> Result<HashMap<CountryKey, Country>, Error> {
+    async fn load(&self, keys: &[CountryKey]) -> Result<HashMap<CountryKey, Arc<Country>>, Error> {
         let codes: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
         let rows = self.catalog.countries_by_codes(&codes).await?;
         Ok(rows
             .into_iter()
-            .map(|c| (CountryKey(c.code.clone()), c))
+            .map(|c| (CountryKey(c.code.clone()), Arc::new(c)))
             .collect())
     }
 }
@@ -339,20 +339,20 @@ impl Loader<NestedCountKey> for AppLoader {
 }
 
 impl Loader<FundingRecordKey> for AppLoader {
-    type Value = Funding;
+    type Value = Arc<Funding>;
     type Error = Error;
 
     async fn load(
         &self,
         keys: &[FundingRecordKey],
-    ) -> Result<HashMap<FundingRecordKey, Funding>, Error> {
+    ) -> Result<HashMap<FundingRecordKey, Arc<Funding>>, Error> {
         let rows = self
             .catalog
             .funding_by_ids(&self.actor, &ids(keys, |k| k.0))
             .await?;
         Ok(rows
             .into_iter()
-            .map(|f| (FundingRecordKey(f.id), f))
+            .map(|f| (FundingRecordKey(f.id), Arc::new(f)))
             .collect())
     }
 }

@@ -30,6 +30,12 @@ macro_rules! record_type {
                 $name(std::sync::Arc::new(record))
             }
         }
+
+        impl From<std::sync::Arc<$record>> for $name {
+            fn from(record: std::sync::Arc<$record>) -> Self {
+                $name(record)
+            }
+        }
     };
 }
 pub(crate) use record_type;
