@@ -11,7 +11,10 @@ pub use crate::subscriptions::SubscriptionSettings;
 
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://c2c-forum.db?mode=rwc";
-pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_millis(2);
+/// Each level of a nested page waits this long before its statement: at 2 ms a page of 50
+/// practices, three levels deep, took 20.0 ms at p50 one request at a time on PostgreSQL and
+/// 16.5 ms at 1 ms, with as many statements a page under load.
+pub const DEFAULT_BATCH_WINDOW: Duration = Duration::from_millis(1);
 /// Largest request body accepted on `POST /graphql`.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 /// The largest multipart request (a file uploaded to `importIati`) by default; larger files are

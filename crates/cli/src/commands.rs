@@ -169,7 +169,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub dev: bool,
     /// Milliseconds a dataloader gathers keys before it queries.
-    #[arg(long, env = "C2C_BATCH_WINDOW_MS", default_value_t = 2)]
+    #[arg(long, env = "C2C_BATCH_WINDOW_MS", default_value_t = api::config::DEFAULT_BATCH_WINDOW.as_millis() as u64)]
     pub batch_window_ms: u64,
     /// Cost units a client's budget regains per second.
     #[arg(long, env = "C2C_CLIENT_RATE", default_value_t = api::budget::DEFAULT_CLIENT_RATE)]
