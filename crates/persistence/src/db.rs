@@ -243,9 +243,7 @@ pub async fn connect_with(
     if !settings.statement_timeout.is_zero() && url.starts_with("postgres") {
         options.statement_timeout(settings.statement_timeout);
     }
-    let mut db = sea_orm::Database::connect(options)
-        .await
-        .map_err(|e| Error::unavailable(format!("cannot connect to the database: {e}")))?;
+    let mut db = open(options, settings.acquire_timeout).await?;
     db.set_metric_callback(move |info| {
         metrics.statements.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "statement");
@@ -260,6 +258,40 @@ pub async fn connect_with(
         }
     });
     Ok(db)
+}
+
+/// Opens the pool. On SQLite, a connection switching a new database to write-ahead logging while
+/// another process's connection does the same (instances started together) may be refused at
+/// once with "database is locked": SQLite does not wait when waiting could deadlock. The refused
+/// one tries again, within `patience`.
+async fn open(options: ConnectOptions, patience: Duration) -> Result<DatabaseConnection> {
+    let started = std::time::Instant::now();
+    loop {
+        match sea_orm::Database::connect(options.clone()).await {
+            Ok(db) => return Ok(db),
+            Err(e) if locked(&e) && started.elapsed() < patience => {
+                tracing::info!(error = %e, "the database is locked while connecting; trying again");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => {
+                return Err(Error::unavailable(format!(
+                    "cannot connect to the database: {e}"
+                )));
+            }
+        }
+    }
+}
+
+/// SQLite's SQLITE_BUSY ("database is locked").
+fn locked(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::Conn(RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            sea_orm::sqlx::Error::Database(d) => d.code().as_deref() == Some("5"),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// The key of the transaction-scoped advisory lock that applying migrations holds on
