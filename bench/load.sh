@@ -277,7 +277,7 @@ rss_sampler() {
   done
 }
 
-all_queries=(simple-list nested-page funding-gaps funding-gaps-years funding-gaps-agenda
+all_queries=(simple-list nested-page donor-page funding-gaps funding-gaps-years funding-gaps-agenda
   funding-gap-total scheme-overlaps matches results-by-theme)
 selected() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 

@@ -25,6 +25,7 @@ mod m20261202_000000_practice_signature;
 mod m20261203_000000_practice_scheme_links;
 mod m20261204_000000_rollup_span_counts;
 mod m20261204_010000_open_needs_searchable;
+mod m20261205_000000_nested_page_indexes;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000000_practice_scheme_links::Migration),
             Box::new(m20261204_000000_rollup_span_counts::Migration),
             Box::new(m20261204_010000_open_needs_searchable::Migration),
+            Box::new(m20261205_000000_nested_page_indexes::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ mod graphiql;
 mod helpers;
 mod hostile;
 mod matching;
+mod nested_pages;
 mod observability;
 mod operations;
 mod over_http;
