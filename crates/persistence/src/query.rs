@@ -705,6 +705,21 @@ fn nested_page_select(
         .to_owned()
 }
 
+/// `SELECT DISTINCT id` of the parents, as a derived table to read each one's page from. The list
+/// is padded with repeats like every id list (see [`in_list`]), which a VALUES list would turn
+/// into repeated pages: hence DISTINCT.
+fn parent_ids(parents: &[Id]) -> SelectStatement {
+    let listed = Alias::new("listed");
+    Query::select()
+        .distinct()
+        .expr_as(
+            Expr::col((listed.clone(), Alias::new("column1"))),
+            Alias::new("id"),
+        )
+        .from_values(in_list(parents), listed)
+        .to_owned()
+}
+
 /// Each parent's page of children on PostgreSQL: for each parent, a LATERAL subquery reads its
 /// children in order through the index on `(parent, child)` and stops at `first + 1` visible
 /// ones, so a page costs what it shows, whatever the parent holds. `None` for the lists derived
@@ -719,17 +734,6 @@ fn nested_page_lateral(
     let Source::Table(table) = t.source else {
         return None;
     };
-    // The parents as a derived table. The list is padded with repeats like every id list (see
-    // [`in_list`]), which a VALUES list would turn into repeated pages: hence DISTINCT.
-    let listed = Alias::new("listed");
-    let parent_ids = Query::select()
-        .distinct()
-        .expr_as(
-            Expr::col((listed.clone(), Alias::new("column1"))),
-            Alias::new("id"),
-        )
-        .from_values(in_list(parents), listed)
-        .to_owned();
     let (p, c) = (Alias::new("p"), Alias::new("c"));
     let (parent, child) = (Alias::new(t.parent), Alias::new(t.child));
     let mut children = Query::select();
@@ -762,7 +766,7 @@ fn nested_page_lateral(
                 Expr::col((c.clone(), Alias::new("child"))),
                 Alias::new("child"),
             )
-            .from_subquery(parent_ids, p.clone())
+            .from_subquery(parent_ids(parents), p.clone())
             .join_lateral(JoinType::InnerJoin, children, c, Expr::val(true))
             .order_by(Alias::new("parent"), Order::Asc)
             .order_by(Alias::new("child"), Order::Asc)
@@ -788,15 +792,7 @@ fn nested_page_cut(
     debug_assert!(t.joins.is_empty(), "a probed reading joins nothing");
     let (parent, child) = (Alias::new(t.parent), Alias::new(t.child));
     let column = |c: &Alias| Expr::col((Alias::new(table), c.clone()));
-    let (listed, p) = (Alias::new("listed"), Alias::new("p"));
-    let parent_ids = Query::select()
-        .distinct()
-        .expr_as(
-            Expr::col((listed.clone(), Alias::new("column1"))),
-            Alias::new("id"),
-        )
-        .from_values(in_list(parents), listed)
-        .to_owned();
+    let p = Alias::new("p");
     let after = |select: &mut SelectStatement| {
         if let Some(after) = page.after {
             select.and_where(column(&child).gt(after));
@@ -817,7 +813,7 @@ fn nested_page_cut(
             Alias::new("parent"),
         )
         .expr_as(SimpleExpr::from(last), Alias::new("last"))
-        .from_subquery(parent_ids, p.clone())
+        .from_subquery(parent_ids(parents), p.clone())
         .to_owned();
     let mut select = Query::select();
     select
