@@ -122,7 +122,7 @@ const KNOWN: &[Known] = &[
     },
     Known {
         case: "donors as practitioner",
-        sql: "INNER JOIN LATERAL (SELECT \"funding\".\"id\"",
+        sql: "INNER JOIN LATERAL (SELECT \"funding\".*",
         on: Backends::Postgres,
         settled: false,
         reason: "a donor's first funding records, read through the index by donor and record on \
@@ -131,32 +131,10 @@ const KNOWN: &[Known] = &[
     },
     Known {
         case: "donors as donor",
-        sql: "INNER JOIN LATERAL (SELECT \"funding\".\"id\"",
+        sql: "INNER JOIN LATERAL (SELECT \"funding\".*",
         on: Backends::Postgres,
         settled: false,
         reason: "as for a practitioner",
-    },
-    Known {
-        case: "donors",
-        sql: "\"funding\".\"id\" IN (",
-        on: Backends::Postgres,
-        settled: false,
-        reason: "on a base this small the planner may hash the visible practices rather than \
-                 probe each record's; on 100,000 practices it probes (1 ms)",
-    },
-    Known {
-        case: "practice page",
-        sql: "\"funding\".\"id\" IN (",
-        on: Backends::Postgres,
-        settled: false,
-        reason: "the records of a nested funding page by id, as for donors",
-    },
-    Known {
-        case: "filtered practice page",
-        sql: "\"funding\".\"id\" IN (",
-        on: Backends::Postgres,
-        settled: false,
-        reason: "the records of a nested funding page by id, as for donors",
     },
     Known {
         case: "donors",

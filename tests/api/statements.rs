@@ -170,6 +170,39 @@ async fn nested_pages_of_funding_cost_as_many_statements_for_five_donors_as_for_
 }
 
 #[tokio::test]
+async fn a_nested_page_of_funding_reads_its_records_in_the_statement_that_pages_them() {
+    let app = spawn_app_configured(Seed::Nothing, |s| {
+        s.batch_window = std::time::Duration::from_millis(50)
+    })
+    .await;
+    let base = seed::parse_information_base(&generated_base()).expect("generated base parses");
+    let db = app.database().await;
+    seed::seed_information_base(&db, &base)
+        .await
+        .expect("generated base loads");
+
+    app.record_statements();
+    let data = app.data(DONORS, json!({ "first": 5 })).await;
+    let statements = app.recorded_statements();
+    for d in data["donors"]["edges"].as_array().expect("donors") {
+        let funding = d["node"]["funding"]["edges"].as_array().expect("funding");
+        assert_eq!(funding.len(), 10);
+        assert!(funding.iter().all(|f| f["node"]["currency"].is_string()));
+    }
+    // Reading the page's ids and then the records by id would be two statements.
+    let reading_funding: Vec<&str> = statements
+        .iter()
+        .map(|s| s.sql.as_str())
+        .filter(|sql| sql.contains("\"funding\"") && !sql.contains("COUNT("))
+        .collect();
+    assert_eq!(
+        reading_funding.len(),
+        1,
+        "statements reading funding records: {reading_funding:#?}"
+    );
+}
+
+#[tokio::test]
 async fn a_practices_funding_donors_and_schemes_are_paged_with_cursors() {
     let app = spawn_app_configured(Seed::Nothing, |_| {}).await;
     let base = seed::parse_information_base(&generated_base()).expect("generated base parses");

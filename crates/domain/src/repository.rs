@@ -195,6 +195,17 @@ pub enum Nested {
     AssociationParents,
 }
 
+impl Nested {
+    /// Whether the list's children are funding records, which its own table holds: such a page
+    /// can be read with the records themselves ([`NestedRepository::funding_page`]).
+    pub fn lists_funding(self) -> bool {
+        matches!(
+            self,
+            Nested::DonorFunding | Nested::SchemeFunding | Nested::PracticeFunding
+        )
+    }
+}
+
 /// One page of the children of one parent record: `(parent, child id)` pairs in child-id order.
 pub type NestedRows = Vec<(Id, Id)>;
 
@@ -211,6 +222,17 @@ pub trait NestedRepository: Send + Sync {
         vis: &Visibility,
         page: PageRequest,
     ) -> Result<NestedRows>;
+    /// A page of each parent's funding records as [`NestedRepository::nested_page`] reads their
+    /// ids, with the records themselves: `(parent, record)` in record-id order, for the lists
+    /// whose children are funding records ([`Nested::lists_funding`]). Amounts are not redacted
+    /// here.
+    async fn funding_page(
+        &self,
+        nested: Nested,
+        parents: &[Id],
+        vis: &Visibility,
+        page: PageRequest,
+    ) -> Result<Vec<(Id, Funding)>>;
     /// How many children each parent has that the viewer may see; parents without any are absent.
     async fn nested_count(
         &self,

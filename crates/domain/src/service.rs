@@ -264,6 +264,24 @@ impl Catalog {
             .await
     }
 
+    /// A page of each parent's funding records, `(parent, record)` in record-id order, with
+    /// confidential amounts hidden as [`Catalog::funding_by_ids`] hides them; see
+    /// [`NestedRepository::funding_page`].
+    pub async fn funding_page(
+        &self,
+        actor: &Actor,
+        nested: Nested,
+        parents: &[Id],
+        page: PageRequest,
+    ) -> Result<Vec<(Id, Funding)>> {
+        let rows = self
+            .store
+            .funding_page(nested, parents, &actor.visibility(), page)
+            .await?;
+        let (parents, records): (Vec<Id>, Vec<Funding>) = rows.into_iter().unzip();
+        Ok(parents.into_iter().zip(redacted(actor, records)).collect())
+    }
+
     /// How many children of a nested list each parent has for the actor.
     pub async fn nested_count(
         &self,

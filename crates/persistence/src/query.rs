@@ -9,8 +9,8 @@ use domain::page::{Page, PageRequest};
 use domain::repository::{Nested, NestedRepository, NestedRows};
 use domain::{Error, Result, Visibility};
 use sea_orm::sea_query::{
-    Alias, Expr, Func, IntoColumnRef, IntoIden, IntoTableRef, LikeExpr, Query, SelectStatement,
-    SimpleExpr, UnionType, WindowStatement,
+    Alias, Asterisk, Expr, Func, IntoColumnRef, IntoIden, IntoTableRef, LikeExpr, Query,
+    SelectStatement, SimpleExpr, UnionType, WindowStatement,
 };
 use sea_orm::*;
 
@@ -705,6 +705,16 @@ fn nested_page_select(
         .to_owned()
 }
 
+/// What a page read per parent answers besides each row's parent: the children's ids (which the
+/// caller then loads by id, each kind of record with its own loader), or the children's own rows,
+/// for lists whose table holds the records themselves (a funding list): one statement where
+/// reading the ids and then the records by id would take two.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Ids,
+    Rows,
+}
+
 /// `SELECT DISTINCT id` of the parents, as a derived table to read each one's page from. The list
 /// is padded with repeats like every id list (see [`in_list`]), which a VALUES list would turn
 /// into repeated pages: hence DISTINCT.
@@ -729,6 +739,7 @@ fn nested_page_lateral(
     parents: &[Id],
     vis: &Visibility,
     page: PageRequest,
+    read: Read,
 ) -> Option<SelectStatement> {
     let t = nested_table(nested, parents, vis, Reading::Joined);
     let Source::Table(table) = t.source else {
@@ -737,10 +748,13 @@ fn nested_page_lateral(
     let (p, c) = (Alias::new("p"), Alias::new("c"));
     let (parent, child) = (Alias::new(t.parent), Alias::new(t.child));
     let mut children = Query::select();
-    children.expr_as(
-        Expr::col((Alias::new(table), child.clone())),
-        Alias::new("child"),
-    );
+    match read {
+        Read::Ids => children.expr_as(
+            Expr::col((Alias::new(table), child.clone())),
+            Alias::new("child"),
+        ),
+        Read::Rows => children.column((Alias::new(table), Asterisk)),
+    };
     t.from(&mut children);
     children
         .and_where(
@@ -754,22 +768,32 @@ fn nested_page_lateral(
         .order_by((Alias::new(table), child.clone()), Order::Asc)
         .limit(page.first + 1);
     if let Some(after) = page.after {
-        children.and_where(Expr::col((Alias::new(table), child)).gt(after));
+        children.and_where(Expr::col((Alias::new(table), child.clone())).gt(after));
     }
-    Some(
-        Query::select()
-            .expr_as(
-                Expr::col((p.clone(), Alias::new("id"))),
-                Alias::new("parent"),
-            )
-            .expr_as(
+    let mut select = Query::select();
+    select.expr_as(
+        Expr::col((p.clone(), Alias::new("id"))),
+        Alias::new("parent"),
+    );
+    let order = match read {
+        Read::Ids => {
+            select.expr_as(
                 Expr::col((c.clone(), Alias::new("child"))),
                 Alias::new("child"),
-            )
+            );
+            Alias::new("child")
+        }
+        Read::Rows => {
+            select.column((c.clone(), Asterisk));
+            child
+        }
+    };
+    Some(
+        select
             .from_subquery(parent_ids(parents), p.clone())
-            .join_lateral(JoinType::InnerJoin, children, c, Expr::val(true))
+            .join_lateral(JoinType::InnerJoin, children, c.clone(), Expr::val(true))
             .order_by(Alias::new("parent"), Order::Asc)
-            .order_by(Alias::new("child"), Order::Asc)
+            .order_by((c, order), Order::Asc)
             .to_owned(),
     )
 }
@@ -784,6 +808,7 @@ fn nested_page_cut(
     parents: &[Id],
     vis: &Visibility,
     page: PageRequest,
+    read: Read,
 ) -> Option<SelectStatement> {
     let t = nested_table(nested, parents, vis, Reading::Probed);
     let Source::Table(table) = t.source else {
@@ -816,12 +841,15 @@ fn nested_page_cut(
         .from_subquery(parent_ids(parents), p.clone())
         .to_owned();
     let mut select = Query::select();
+    select.expr_as(
+        Expr::col((p.clone(), Alias::new("parent"))),
+        Alias::new("parent"),
+    );
+    match read {
+        Read::Ids => select.expr_as(column(&child), Alias::new("child")),
+        Read::Rows => select.column((Alias::new(table), Asterisk)),
+    };
     select
-        .expr_as(
-            Expr::col((p.clone(), Alias::new("parent"))),
-            Alias::new("parent"),
-        )
-        .expr_as(column(&child), Alias::new("child"))
         .from_subquery(cut, p.clone())
         .join(
             JoinType::InnerJoin,
@@ -839,7 +867,7 @@ fn nested_page_cut(
     Some(
         select
             .order_by(Alias::new("parent"), Order::Asc)
-            .order_by(Alias::new("child"), Order::Asc)
+            .order_by((Alias::new(table), child), Order::Asc)
             .to_owned(),
     )
 }
@@ -858,13 +886,45 @@ impl NestedRepository for SeaStore {
         }
         let db = self.connection();
         if db.get_database_backend() == DbBackend::Postgres {
-            let select = nested_page_lateral(nested, parents, vis, page)
+            let select = nested_page_lateral(nested, parents, vis, page, Read::Ids)
                 .unwrap_or_else(|| nested_page_select(nested, parents, vis, page));
             return pairs(db, select).await;
         }
-        let select = nested_page_cut(nested, parents, vis, page)
+        let select = nested_page_cut(nested, parents, vis, page, Read::Ids)
             .unwrap_or_else(|| nested_page_select(nested, parents, vis, page));
         pairs(db, select).await
+    }
+
+    async fn funding_page(
+        &self,
+        nested: Nested,
+        parents: &[Id],
+        vis: &Visibility,
+        page: PageRequest,
+    ) -> Result<Vec<(Id, Funding)>> {
+        if !nested.lists_funding() {
+            return Err(Error::internal(format!(
+                "{nested:?} is not a list of funding"
+            )));
+        }
+        if parents.is_empty() {
+            return Ok(vec![]);
+        }
+        let db = self.connection();
+        let select = if db.get_database_backend() == DbBackend::Postgres {
+            nested_page_lateral(nested, parents, vis, page, Read::Rows)
+        } else {
+            nested_page_cut(nested, parents, vis, page, Read::Rows)
+        }
+        .ok_or_else(|| Error::internal(format!("{nested:?} is not read from a table")))?;
+        let rows = db.query_all(&select).await.map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let parent = r.try_get::<i64>("", "parent").map_err(db_err)?;
+                let record = funding::Model::from_query_result(r, "").map_err(db_err)?;
+                Ok((parent, mapping::funding(record)?))
+            })
+            .collect()
     }
 
     async fn nested_count(

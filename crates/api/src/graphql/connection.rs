@@ -135,6 +135,44 @@ pub async fn nested<K: Key, N: OutputType>(
     loaded_page(ctx, &mut children, page.first, key, wrap, counted).await
 }
 
+/// A nested list whose page is read with the children themselves (`key` wraps the page's key,
+/// `edge` gives a child's id and node): one statement for the whole page of parents, no loading
+/// by id after it.
+pub async fn nested_records<K, T, N>(
+    ctx: &Context<'_>,
+    nested: Nested,
+    parent: Id,
+    first: Option<i32>,
+    after: Option<String>,
+    key: fn(NestedPageKey) -> K,
+    edge: fn(&T) -> (Id, N),
+) -> async_graphql::Result<ListConnection<N>>
+where
+    K: Key<Value = Vec<T>>,
+    N: OutputType,
+{
+    let page = page_request(first, after)?;
+    let children = held(
+        ctx,
+        key(NestedPageKey {
+            nested,
+            parent,
+            first: page.first,
+            after: page.after,
+        }),
+    )
+    .await?;
+    let has_next_page = children.len() as u64 > page.first;
+    let counted = Counted::Nested(nested, parent);
+    let mut conn = Connection::with_additional_fields(false, has_next_page, counted);
+    conn.edges
+        .extend(children.iter().take(page.first as usize).map(|child| {
+            let (id, node) = edge(child);
+            Edge::new(cursor(id), node)
+        }));
+    Ok(conn)
+}
+
 /// The connection of a page of child ids read with one more than `first` (which tells whether
 /// more follow), each child loaded by `key`; those the actor may not see are left out.
 async fn loaded_page<K: Key, N: OutputType>(

@@ -158,7 +158,8 @@ fn as_read(ctx: &Context<'_>, record: d::Funding) -> Funding {
     domain::policy::funding_as_read_by(actor(ctx), record).into()
 }
 
-/// A page of the funding records of a practice, a scheme or a donor (`of`).
+/// A page of the funding records of a practice, a scheme or a donor (`of`), read with the records
+/// themselves for the whole page of owners at once.
 pub(crate) async fn funding_page(
     ctx: &Context<'_>,
     of: domain::repository::Nested,
@@ -166,14 +167,6 @@ pub(crate) async fn funding_page(
     first: Option<i32>,
     after: Option<String>,
 ) -> async_graphql::Result<super::connection::ListConnection<Funding>> {
-    super::connection::nested(
-        ctx,
-        of,
-        owner,
-        first,
-        after,
-        FundingRecordKey,
-        Funding::from,
-    )
-    .await
+    let edge = |f: &std::sync::Arc<d::Funding>| (f.id, Funding(f.clone()));
+    super::connection::nested_records(ctx, of, owner, first, after, FundingPageKey, edge).await
 }

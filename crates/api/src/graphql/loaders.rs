@@ -270,6 +270,11 @@ pub struct NestedPageKey {
     pub after: Option<Id>,
 }
 
+/// A page of one parent's funding records, read with the records themselves: up to `first + 1`
+/// after `after`, confidential amounts redacted for the actor.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FundingPageKey(pub NestedPageKey);
+
 /// How many children one parent's nested list holds.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NestedCountKey(pub Nested, pub Id);
@@ -312,6 +317,46 @@ impl Loader<NestedPageKey> for AppLoader {
                 };
                 if let Some(list) = map.get_mut(&key) {
                     list.push(child);
+                }
+            }
+        }
+        Ok(map)
+    }
+}
+
+impl Loader<FundingPageKey> for AppLoader {
+    type Value = Vec<Arc<Funding>>;
+    type Error = Error;
+
+    // As for the pages of ids: the parents of one page, one statement.
+    async fn load(
+        &self,
+        keys: &[FundingPageKey],
+    ) -> Result<HashMap<FundingPageKey, Vec<Arc<Funding>>>, Error> {
+        let mut map: HashMap<FundingPageKey, Vec<Arc<Funding>>> =
+            keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut groups: HashMap<(Nested, u64, Option<Id>), Vec<Id>> = HashMap::new();
+        for FundingPageKey(k) in keys {
+            groups
+                .entry((k.nested, k.first, k.after))
+                .or_default()
+                .push(k.parent);
+        }
+        for ((nested, first, after), parents) in groups {
+            let page = PageRequest { first, after };
+            let rows = self
+                .catalog
+                .funding_page(&self.actor, nested, &parents, page)
+                .await?;
+            for (parent, record) in rows {
+                let key = FundingPageKey(NestedPageKey {
+                    nested,
+                    parent,
+                    first,
+                    after,
+                });
+                if let Some(list) = map.get_mut(&key) {
+                    list.push(Arc::new(record));
                 }
             }
         }
