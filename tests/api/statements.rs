@@ -203,6 +203,41 @@ async fn a_nested_page_of_funding_reads_its_records_in_the_statement_that_pages_
 }
 
 #[tokio::test]
+async fn the_countries_of_cities_are_read_from_the_database_once() {
+    let app = spawn_app_configured(Seed::Nothing, |_| {}).await;
+    let base = seed::parse_information_base(&generated_base()).expect("generated base parses");
+    let db = app.database().await;
+    seed::seed_information_base(&db, &base)
+        .await
+        .expect("generated base loads");
+
+    const PAGE: &str = "query($first: Int!) { practices(first: $first) { edges { node {
+        cities { country { code name bloc } } } } } }";
+    app.record_statements();
+    let mut shown = std::collections::BTreeSet::new();
+    for first in [10, 40, 100] {
+        let data = app.data(PAGE, json!({ "first": first })).await;
+        for e in data["practices"]["edges"].as_array().expect("edges") {
+            for city in e["node"]["cities"].as_array().expect("cities") {
+                assert!(city["country"]["name"].is_string(), "{city}");
+                shown.insert(city["country"]["code"].to_string());
+            }
+        }
+    }
+    // Every country of the base, on the three pages.
+    assert_eq!(shown.len(), 8, "{shown:?}");
+    let reading_countries = app
+        .recorded_statements()
+        .iter()
+        .filter(|s| s.sql.contains("\"country\""))
+        .count();
+    assert!(
+        reading_countries <= 1,
+        "three pages read the countries {reading_countries} times"
+    );
+}
+
+#[tokio::test]
 async fn a_practices_funding_donors_and_schemes_are_paged_with_cursors() {
     let app = spawn_app_configured(Seed::Nothing, |_| {}).await;
     let base = seed::parse_information_base(&generated_base()).expect("generated base parses");

@@ -61,7 +61,7 @@ pub struct PoolStats {
 pub struct Database {
     connection: DatabaseConnection,
     metrics: Arc<DbMetrics>,
-    word_shares: Arc<crate::analytics::WordShares>,
+    kept: crate::store::Kept,
 }
 
 /// How long the service waits on its database before it gives up.
@@ -100,7 +100,7 @@ impl Database {
         Ok(Database {
             connection,
             metrics,
-            word_shares: Arc::default(),
+            kept: Default::default(),
         })
     }
 
@@ -177,7 +177,7 @@ impl Database {
 
     /// The repositories the domain services work on.
     pub fn store(&self) -> SeaStore {
-        SeaStore::with_word_shares(self.connection.clone(), self.word_shares.clone())
+        SeaStore::with_kept(self.connection.clone(), self.kept.clone())
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

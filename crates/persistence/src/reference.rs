@@ -1,7 +1,9 @@
 //! Reference data (countries, USD rates), the links between records, the inventory, and the
 //! existence checks changes make.
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::RwLock;
 
 use async_trait::async_trait;
 use domain::audit::AuditEntry;
@@ -21,18 +23,56 @@ use crate::query::{
 };
 use crate::store::{SeaStore, db_err};
 
+/// The countries read so far, by code. The table holds the ISO 3166-1 reference data, loaded into
+/// a new database once and never changed by the service: a country once read is kept for the
+/// process's life, and the pages that show cities' countries run no statement for them. A code
+/// not kept yet (a base loaded after the process started) is read from the database.
+#[derive(Default)]
+pub(crate) struct KnownCountries(RwLock<HashMap<String, Country>>);
+
+impl KnownCountries {
+    /// The kept countries among `codes`, and the codes not kept.
+    fn find(&self, codes: &[String]) -> (Vec<Country>, Vec<String>) {
+        let known = self.0.read().unwrap_or_else(|e| e.into_inner());
+        let mut found = Vec::with_capacity(codes.len());
+        let mut missing = Vec::new();
+        for code in codes {
+            match known.get(code) {
+                Some(c) => found.push(c.clone()),
+                None => missing.push(code.clone()),
+            }
+        }
+        (found, missing)
+    }
+
+    fn keep(&self, countries: &[Country]) {
+        let mut known = self.0.write().unwrap_or_else(|e| e.into_inner());
+        for c in countries {
+            known.insert(c.code.clone(), c.clone());
+        }
+    }
+}
+
 #[async_trait]
 impl ReferenceRepository for SeaStore {
     async fn countries_by_codes(&self, codes: &[String]) -> Result<Vec<Country>> {
-        if codes.is_empty() {
-            return Ok(vec![]);
+        let known = self.known_countries();
+        let (mut found, missing) = known.find(codes);
+        if missing.is_empty() {
+            return Ok(found);
         }
+        // Every country at once (249 rows), not the few asked for: the next pages find theirs.
         let rows = country::Entity::find()
-            .filter(country::Column::Code.is_in(in_list(codes)))
             .all(self.connection())
             .await
             .map_err(db_err)?;
-        rows.into_iter().map(mapping::country).collect()
+        let all = rows
+            .into_iter()
+            .map(mapping::country)
+            .collect::<Result<Vec<_>>>()?;
+        known.keep(&all);
+        found.extend(all.into_iter().filter(|c| missing.contains(&c.code)));
+        Ok(found)
     }
 
     async fn all_countries(&self) -> Result<Vec<Country>> {

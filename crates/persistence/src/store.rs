@@ -10,26 +10,38 @@ use domain::Error;
 use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 
 use crate::analytics::WordShares;
+use crate::reference::KnownCountries;
 
 #[derive(Clone)]
 pub struct SeaStore {
     db: DatabaseConnection,
+    kept: Kept,
+}
+
+/// What the stores of one database keep between requests: facts that change rarely or never and
+/// would otherwise cost a statement each time they are read.
+#[derive(Clone, Default)]
+pub(crate) struct Kept {
     word_shares: Arc<WordShares>,
+    countries: Arc<KnownCountries>,
 }
 
 impl SeaStore {
     pub fn new(db: DatabaseConnection) -> Self {
-        SeaStore::with_word_shares(db, Arc::default())
+        SeaStore::with_kept(db, Kept::default())
     }
 
-    /// A store that shares what it learns of the words of practices' texts with the others
-    /// on the same database.
-    pub(crate) fn with_word_shares(db: DatabaseConnection, word_shares: Arc<WordShares>) -> Self {
-        SeaStore { db, word_shares }
+    /// A store that shares what it keeps (see [`Kept`]) with the others on the same database.
+    pub(crate) fn with_kept(db: DatabaseConnection, kept: Kept) -> Self {
+        SeaStore { db, kept }
     }
 
     pub(crate) fn word_shares(&self) -> &WordShares {
-        &self.word_shares
+        &self.kept.word_shares
+    }
+
+    pub(crate) fn known_countries(&self) -> &KnownCountries {
+        &self.kept.countries
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
