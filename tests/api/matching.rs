@@ -292,7 +292,7 @@ async fn scored_in_full(
     need: i64,
     first: usize,
 ) -> Vec<(i64, i64)> {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
     let backend = db.get_database_backend();
     let row = db
         .query_one_raw(Statement::from_string(
@@ -344,10 +344,20 @@ async fn scored_in_full(
         themes = shared("THEME"),
         focus = shared("MANAGEMENT_FOCUS"),
     );
-    db.query_all_raw(Statement::from_string(backend, sql))
+    // Scoring every practice in full is what `matches` avoids: on a busy machine it may outlast
+    // the statement timeout the service sets, which this reference does not need.
+    let txn = db.begin().await.unwrap();
+    if backend == DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL statement_timeout = 0")
+            .await
+            .unwrap();
+    }
+    let rows = txn
+        .query_all_raw(Statement::from_string(backend, sql))
         .await
-        .unwrap()
-        .iter()
+        .unwrap();
+    txn.commit().await.unwrap();
+    rows.iter()
         .map(|r| {
             let id: i64 = r.try_get_by_index(0).unwrap();
             let score: i64 = r.try_get_by_index(1).unwrap();

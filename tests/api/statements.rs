@@ -203,6 +203,41 @@ async fn a_nested_page_of_funding_reads_its_records_in_the_statement_that_pages_
 }
 
 #[tokio::test]
+async fn a_nested_page_of_schemes_reads_the_schemes_in_the_statement_that_pages_them() {
+    let app = spawn_app_configured(Seed::Nothing, |s| {
+        s.batch_window = std::time::Duration::from_millis(50)
+    })
+    .await;
+    let base = seed::parse_information_base(&generated_base()).expect("generated base parses");
+    let db = app.database().await;
+    seed::seed_information_base(&db, &base)
+        .await
+        .expect("generated base loads");
+
+    const PAGE: &str = "{ practices(first: 20) { nodes { schemes(first: 5) {
+        nodes { id name supportModalities } pageInfo { hasNextPage } } } } }";
+    app.record_statements();
+    let data = app.data(PAGE, json!({})).await;
+    let statements = app.recorded_statements();
+    for p in data["practices"]["nodes"].as_array().expect("practices") {
+        let schemes = p["schemes"]["nodes"].as_array().expect("schemes");
+        assert_eq!(schemes.len(), 1, "{p}");
+        assert!(schemes[0]["name"].is_string());
+    }
+    // Reading the page's ids and then the schemes by id would be two statements.
+    let reading_schemes: Vec<&str> = statements
+        .iter()
+        .map(|s| s.sql.as_str())
+        .filter(|sql| sql.contains("\"support_scheme\""))
+        .collect();
+    assert_eq!(
+        reading_schemes.len(),
+        1,
+        "statements reading schemes: {reading_schemes:#?}"
+    );
+}
+
+#[tokio::test]
 async fn the_countries_of_cities_are_read_from_the_database_once() {
     let app = spawn_app_configured(Seed::Nothing, |_| {}).await;
     let base = seed::parse_information_base(&generated_base()).expect("generated base parses");

@@ -204,6 +204,12 @@ impl Nested {
             Nested::DonorFunding | Nested::SchemeFunding | Nested::PracticeFunding
         )
     }
+
+    /// Whether the list's children are support schemes named by a column of its table: such a
+    /// page can be read with the schemes themselves ([`NestedRepository::scheme_page`]).
+    pub fn lists_schemes(self) -> bool {
+        matches!(self, Nested::PracticeSchemes | Nested::AssociationSchemes)
+    }
 }
 
 /// One page of the children of one parent record: `(parent, child id)` pairs in child-id order.
@@ -233,6 +239,16 @@ pub trait NestedRepository: Send + Sync {
         vis: &Visibility,
         page: PageRequest,
     ) -> Result<Vec<(Id, Funding)>>;
+    /// A page of each parent's support schemes as [`NestedRepository::nested_page`] reads their
+    /// ids, with the schemes themselves: `(parent, scheme)` in scheme-id order, for the lists
+    /// of [`Nested::lists_schemes`].
+    async fn scheme_page(
+        &self,
+        nested: Nested,
+        parents: &[Id],
+        vis: &Visibility,
+        page: PageRequest,
+    ) -> Result<Vec<(Id, SupportScheme)>>;
     /// How many children each parent has that the viewer may see; parents without any are absent.
     async fn nested_count(
         &self,

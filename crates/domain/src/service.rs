@@ -282,6 +282,20 @@ impl Catalog {
         Ok(parents.into_iter().zip(redacted(actor, records)).collect())
     }
 
+    /// A page of each parent's support schemes, `(parent, scheme)` in scheme-id order; see
+    /// [`NestedRepository::scheme_page`].
+    pub async fn scheme_page(
+        &self,
+        actor: &Actor,
+        nested: Nested,
+        parents: &[Id],
+        page: PageRequest,
+    ) -> Result<Vec<(Id, SupportScheme)>> {
+        self.store
+            .scheme_page(nested, parents, &actor.visibility(), page)
+            .await
+    }
+
     /// How many children of a nested list each parent has for the actor.
     pub async fn nested_count(
         &self,

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use domain::actor::Affiliation;
-use domain::entities::{Funding, Id, PracticeCity, Tags};
+use domain::entities::{Funding, Id, PracticeCity, SupportScheme, Tags};
 use domain::framework::Dimension;
 use domain::page::{Page, PageRequest};
 use domain::repository::{Nested, NestedRepository, NestedRows};
@@ -706,13 +706,30 @@ fn nested_page_select(
 }
 
 /// What a page read per parent answers besides each row's parent: the children's ids (which the
-/// caller then loads by id, each kind of record with its own loader), or the children's own rows,
-/// for lists whose table holds the records themselves (a funding list): one statement where
-/// reading the ids and then the records by id would take two.
+/// caller then loads by id, each kind of record with its own loader), or the children's rows of
+/// the named table (the list's own table when it holds the records, as a funding list does, or
+/// the table its child column names, joined by id): one statement where reading the ids and
+/// then the records by id would take two.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Read {
     Ids,
-    Rows,
+    Rows(&'static str),
+}
+
+impl Read {
+    /// The table of the records read, joined to `list` by its child column unless it is `list`.
+    fn join_records(self, select: &mut SelectStatement, list: &'static str, child: &Alias) {
+        if let Read::Rows(records) = self
+            && records != list
+        {
+            select.join(
+                JoinType::InnerJoin,
+                Alias::new(records),
+                Expr::col((Alias::new(records), Alias::new("id")))
+                    .equals((Alias::new(list), child.clone())),
+            );
+        }
+    }
 }
 
 /// `SELECT DISTINCT id` of the parents, as a derived table to read each one's page from. The list
@@ -753,9 +770,10 @@ fn nested_page_lateral(
             Expr::col((Alias::new(table), child.clone())),
             Alias::new("child"),
         ),
-        Read::Rows => children.column((Alias::new(table), Asterisk)),
+        Read::Rows(records) => children.column((Alias::new(records), Asterisk)),
     };
     t.from(&mut children);
+    read.join_records(&mut children, table, &child);
     children
         .and_where(
             Expr::col((Alias::new(table), parent.clone())).equals((p.clone(), Alias::new("id"))),
@@ -783,9 +801,9 @@ fn nested_page_lateral(
             );
             Alias::new("child")
         }
-        Read::Rows => {
+        Read::Rows(_) => {
             select.column((c.clone(), Asterisk));
-            child
+            Alias::new("id")
         }
     };
     Some(
@@ -847,7 +865,7 @@ fn nested_page_cut(
     );
     match read {
         Read::Ids => select.expr_as(column(&child), Alias::new("child")),
-        Read::Rows => select.column((Alias::new(table), Asterisk)),
+        Read::Rows(records) => select.column((Alias::new(records), Asterisk)),
     };
     select
         .from_subquery(cut, p.clone())
@@ -863,6 +881,7 @@ fn nested_page_cut(
                 ]))),
         )
         .cond_where(t.visible.clone());
+    read.join_records(&mut select, table, &child);
     after(&mut select);
     Some(
         select
@@ -870,6 +889,37 @@ fn nested_page_cut(
             .order_by((Alias::new(table), child), Order::Asc)
             .to_owned(),
     )
+}
+
+/// Each parent's page of a nested list read with the children's rows of `E` (see [`Read::Rows`]):
+/// `(parent, record)` in child order.
+async fn rows_page<E: EntityTrait, T>(
+    store: &SeaStore,
+    nested: Nested,
+    parents: &[Id],
+    vis: &Visibility,
+    page: PageRequest,
+    map: fn(E::Model) -> Result<T>,
+) -> Result<Vec<(Id, T)>> {
+    if parents.is_empty() {
+        return Ok(vec![]);
+    }
+    let db = store.connection();
+    let read = Read::Rows(E::default().table_name());
+    let select = if db.get_database_backend() == DbBackend::Postgres {
+        nested_page_lateral(nested, parents, vis, page, read)
+    } else {
+        nested_page_cut(nested, parents, vis, page, read)
+    }
+    .ok_or_else(|| Error::internal(format!("{nested:?} is not read from a table")))?;
+    let rows = db.query_all(&select).await.map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            let parent = r.try_get::<i64>("", "parent").map_err(db_err)?;
+            let record = E::Model::from_query_result(r, "").map_err(db_err)?;
+            Ok((parent, map(record)?))
+        })
+        .collect()
 }
 
 #[async_trait]
@@ -907,24 +957,23 @@ impl NestedRepository for SeaStore {
                 "{nested:?} is not a list of funding"
             )));
         }
-        if parents.is_empty() {
-            return Ok(vec![]);
+        rows_page::<funding::Entity, _>(self, nested, parents, vis, page, mapping::funding).await
+    }
+
+    async fn scheme_page(
+        &self,
+        nested: Nested,
+        parents: &[Id],
+        vis: &Visibility,
+        page: PageRequest,
+    ) -> Result<Vec<(Id, SupportScheme)>> {
+        if !nested.lists_schemes() {
+            return Err(Error::internal(format!(
+                "{nested:?} is not a list of schemes"
+            )));
         }
-        let db = self.connection();
-        let select = if db.get_database_backend() == DbBackend::Postgres {
-            nested_page_lateral(nested, parents, vis, page, Read::Rows)
-        } else {
-            nested_page_cut(nested, parents, vis, page, Read::Rows)
-        }
-        .ok_or_else(|| Error::internal(format!("{nested:?} is not read from a table")))?;
-        let rows = db.query_all(&select).await.map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                let parent = r.try_get::<i64>("", "parent").map_err(db_err)?;
-                let record = funding::Model::from_query_result(r, "").map_err(db_err)?;
-                Ok((parent, mapping::funding(record)?))
-            })
-            .collect()
+        rows_page::<support_scheme::Entity, _>(self, nested, parents, vis, page, mapping::scheme)
+            .await
     }
 
     async fn nested_count(

@@ -15,7 +15,7 @@ use super::practice::Practice;
 use super::reference::Country;
 use super::relations::*;
 use super::resolve::edit;
-use super::scheme::SupportScheme;
+use super::scheme::{SupportScheme, scheme_page};
 
 record_type!(
     /// An association or network of local authorities, or a professional body.
@@ -114,8 +114,7 @@ impl Association {
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<ListConnection<SupportScheme>> {
-        let of = Nested::AssociationSchemes;
-        nested(ctx, of, self.0.id, first, after, SchemeKey, SupportScheme).await
+        scheme_page(ctx, Nested::AssociationSchemes, self.0.id, first, after).await
     }
 }
 

@@ -275,6 +275,10 @@ pub struct NestedPageKey {
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FundingPageKey(pub NestedPageKey);
 
+/// A page of one parent's support schemes, read with the schemes themselves.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SchemePageKey(pub NestedPageKey);
+
 /// How many children one parent's nested list holds.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct NestedCountKey(pub Nested, pub Id);
@@ -287,80 +291,120 @@ pub struct FundingRecordKey(pub Id);
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ParticipationKey(pub Id, pub Id);
 
+/// The pages of nested lists the keys ask for: the parents asking with the same arguments (those
+/// of one page of parents) in one read, `read(nested, parents, page)`.
+async fn pages<T, Fut>(
+    keys: &[NestedPageKey],
+    read: impl Fn(Nested, Vec<Id>, PageRequest) -> Fut,
+) -> Result<HashMap<NestedPageKey, Vec<T>>, Error>
+where
+    Fut: Future<Output = Result<Vec<(Id, T)>, Error>>,
+{
+    let mut map: HashMap<NestedPageKey, Vec<T>> = keys.iter().map(|k| (*k, Vec::new())).collect();
+    let mut groups: HashMap<(Nested, u64, Option<Id>), Vec<Id>> = HashMap::new();
+    for k in keys {
+        groups
+            .entry((k.nested, k.first, k.after))
+            .or_default()
+            .push(k.parent);
+    }
+    for ((nested, first, after), parents) in groups {
+        for (parent, child) in read(nested, parents, PageRequest { first, after }).await? {
+            let key = NestedPageKey {
+                nested,
+                parent,
+                first,
+                after,
+            };
+            if let Some(list) = map.get_mut(&key) {
+                list.push(child);
+            }
+        }
+    }
+    Ok(map)
+}
+
 impl Loader<NestedPageKey> for AppLoader {
     type Value = Vec<Id>;
     type Error = Error;
 
-    // The parents of one page ask with the same arguments: one statement for all of them.
     async fn load(&self, keys: &[NestedPageKey]) -> Result<HashMap<NestedPageKey, Vec<Id>>, Error> {
-        let mut map: HashMap<NestedPageKey, Vec<Id>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        let mut groups: HashMap<(Nested, u64, Option<Id>), Vec<Id>> = HashMap::new();
-        for k in keys {
-            groups
-                .entry((k.nested, k.first, k.after))
-                .or_default()
-                .push(k.parent);
-        }
-        for ((nested, first, after), parents) in groups {
-            let page = PageRequest { first, after };
-            let rows = self
-                .catalog
+        pages(keys, |nested, parents, page| async move {
+            let catalog = &self.catalog;
+            catalog
                 .nested_page(&self.actor, nested, &parents, page)
-                .await?;
-            for (parent, child) in rows {
-                let key = NestedPageKey {
-                    nested,
-                    parent,
-                    first,
-                    after,
-                };
-                if let Some(list) = map.get_mut(&key) {
-                    list.push(child);
-                }
-            }
-        }
-        Ok(map)
+                .await
+        })
+        .await
     }
+}
+
+/// The pages of records the wrapped keys ask for, read by `read` as [`pages`] reads them.
+async fn record_pages<K, T, Fut>(
+    keys: &[K],
+    key: fn(&K) -> NestedPageKey,
+    wrap: fn(NestedPageKey) -> K,
+    read: impl Fn(Nested, Vec<Id>, PageRequest) -> Fut,
+) -> Result<HashMap<K, Vec<Arc<T>>>, Error>
+where
+    K: Hash + Eq,
+    Fut: Future<Output = Result<Vec<(Id, T)>, Error>>,
+{
+    let inner: Vec<NestedPageKey> = keys.iter().map(key).collect();
+    let found = pages(&inner, |nested, parents, page| {
+        let rows = read(nested, parents, page);
+        async move {
+            let rows = rows.await?;
+            Ok(rows.into_iter().map(|(p, r)| (p, Arc::new(r))).collect())
+        }
+    })
+    .await?;
+    Ok(found.into_iter().map(|(k, v)| (wrap(k), v)).collect())
 }
 
 impl Loader<FundingPageKey> for AppLoader {
     type Value = Vec<Arc<Funding>>;
     type Error = Error;
 
-    // As for the pages of ids: the parents of one page, one statement.
     async fn load(
         &self,
         keys: &[FundingPageKey],
     ) -> Result<HashMap<FundingPageKey, Vec<Arc<Funding>>>, Error> {
-        let mut map: HashMap<FundingPageKey, Vec<Arc<Funding>>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
-        let mut groups: HashMap<(Nested, u64, Option<Id>), Vec<Id>> = HashMap::new();
-        for FundingPageKey(k) in keys {
-            groups
-                .entry((k.nested, k.first, k.after))
-                .or_default()
-                .push(k.parent);
-        }
-        for ((nested, first, after), parents) in groups {
-            let page = PageRequest { first, after };
-            let rows = self
-                .catalog
-                .funding_page(&self.actor, nested, &parents, page)
-                .await?;
-            for (parent, record) in rows {
-                let key = FundingPageKey(NestedPageKey {
-                    nested,
-                    parent,
-                    first,
-                    after,
-                });
-                if let Some(list) = map.get_mut(&key) {
-                    list.push(Arc::new(record));
-                }
-            }
-        }
-        Ok(map)
+        record_pages(
+            keys,
+            |k| k.0,
+            FundingPageKey,
+            |nested, parents, page| async move {
+                let catalog = &self.catalog;
+                catalog
+                    .funding_page(&self.actor, nested, &parents, page)
+                    .await
+            },
+        )
+        .await
+    }
+}
+
+impl Loader<SchemePageKey> for AppLoader {
+    type Value = Vec<Arc<SupportScheme>>;
+    type Error = Error;
+
+    async fn load(
+        &self,
+        keys: &[SchemePageKey],
+    ) -> Result<HashMap<SchemePageKey, Vec<Arc<SupportScheme>>>, Error> {
+        record_pages(
+            keys,
+            |k| k.0,
+            SchemePageKey,
+            |nested, parents, page| async move {
+                let catalog = &self.catalog;
+                catalog
+                    .scheme_page(&self.actor, nested, &parents, page)
+                    .await
+            },
+        )
+        .await
     }
 }
 

@@ -20,7 +20,7 @@ use super::ids::{Kind, id, indicator_id, parse_id, parse_ids, parse_opt_id};
 use super::loaders::*;
 use super::relations::*;
 use super::resolve::edit;
-use super::scheme::SupportScheme;
+use super::scheme::{SupportScheme, scheme_page};
 
 record_type!(
     /// One city-to-city link or project, classified on the five dimensions of the framework.
@@ -117,8 +117,7 @@ impl Practice {
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<ListConnection<SupportScheme>> {
-        let of = Nested::PracticeSchemes;
-        nested(ctx, of, self.0.id, first, after, SchemeKey, SupportScheme).await
+        scheme_page(ctx, Nested::PracticeSchemes, self.0.id, first, after).await
     }
     /// Funding records attached to the practice.
     #[graphql(complexity = "page_complexity(first, child_complexity)")]

@@ -32,6 +32,19 @@ record_type!(
     SupportScheme(d::SupportScheme)
 );
 
+/// A page of the support schemes behind a practice or operated by an association (`of`), read
+/// with the schemes themselves for the whole page of parents at once.
+pub(crate) async fn scheme_page(
+    ctx: &Context<'_>,
+    of: Nested,
+    parent: d::Id,
+    first: Option<i32>,
+    after: Option<String>,
+) -> async_graphql::Result<ListConnection<SupportScheme>> {
+    let edge = |s: &std::sync::Arc<d::SupportScheme>| (s.id, SupportScheme(s.clone()));
+    super::connection::nested_records(ctx, of, parent, first, after, SchemePageKey, edge).await
+}
+
 #[Object]
 impl SupportScheme {
     pub(crate) async fn id(&self) -> ID {
