@@ -4,7 +4,7 @@
 use persistence::seed;
 use serde_json::{Value, json};
 
-use crate::helpers::{Seed, spawn_app_configured};
+use crate::helpers::{Seed, TestApp, spawn_app_configured};
 
 const PRACTICES: usize = 120;
 
@@ -59,21 +59,27 @@ const LISTING: &str = "query($first: Int!) { practices(first: $first) { totalCou
     funding { totalCount nodes { amount currency amountUsd donor { name } } }
 } } } }";
 
-#[tokio::test]
-async fn a_page_of_100_costs_as_many_statements_as_a_page_of_10() {
-    // A wide batch window: on a loaded two-core machine the fields of a page of 100 can take
-    // longer to wake than the default window, which would split a batch and make the count depend
-    // on scheduling rather than on the code.
-    let app = spawn_app_configured(Seed::Nothing, |s| {
-        s.batch_window = std::time::Duration::from_millis(50)
+/// An app on the generated base. With a wide batch window: on a loaded two-core machine the
+/// fields of a page can take longer to wake than the default window, which would split a batch
+/// and make a count of statements depend on scheduling rather than on the code.
+async fn generated_app(wide_window: bool) -> TestApp {
+    let app = spawn_app_configured(Seed::Nothing, move |s| {
+        if wide_window {
+            s.batch_window = std::time::Duration::from_millis(50)
+        }
     })
     .await;
     let base = seed::parse_information_base(&generated_base()).expect("generated base parses");
-    let db = app.database().await;
-    let report = seed::seed_information_base(&db, &base)
+    let report = seed::seed_information_base(&app.database().await, &base)
         .await
         .expect("generated base loads");
     assert_eq!(report.practices, PRACTICES);
+    app
+}
+
+#[tokio::test]
+async fn a_page_of_100_costs_as_many_statements_as_a_page_of_10() {
+    let app = generated_app(true).await;
 
     // The fewest statements of three runs per page size: a batch split by a slow wake-up only
     // adds statements, while an N+1 would add about one per practice on every run.
@@ -132,15 +138,7 @@ const DONORS: &str = "query($first: Int!) { donors(first: $first) { edges { node
 
 #[tokio::test]
 async fn nested_pages_of_funding_cost_as_many_statements_for_five_donors_as_for_one() {
-    let app = spawn_app_configured(Seed::Nothing, |s| {
-        s.batch_window = std::time::Duration::from_millis(50)
-    })
-    .await;
-    let base = seed::parse_information_base(&generated_base()).expect("generated base parses");
-    let db = app.database().await;
-    seed::seed_information_base(&db, &base)
-        .await
-        .expect("generated base loads");
+    let app = generated_app(true).await;
 
     let mut costs = Vec::new();
     for first in [1, 5] {
@@ -171,15 +169,7 @@ async fn nested_pages_of_funding_cost_as_many_statements_for_five_donors_as_for_
 
 #[tokio::test]
 async fn a_nested_page_of_funding_reads_its_records_in_the_statement_that_pages_them() {
-    let app = spawn_app_configured(Seed::Nothing, |s| {
-        s.batch_window = std::time::Duration::from_millis(50)
-    })
-    .await;
-    let base = seed::parse_information_base(&generated_base()).expect("generated base parses");
-    let db = app.database().await;
-    seed::seed_information_base(&db, &base)
-        .await
-        .expect("generated base loads");
+    let app = generated_app(true).await;
 
     app.record_statements();
     let data = app.data(DONORS, json!({ "first": 5 })).await;
@@ -204,15 +194,7 @@ async fn a_nested_page_of_funding_reads_its_records_in_the_statement_that_pages_
 
 #[tokio::test]
 async fn a_nested_page_of_schemes_reads_the_schemes_in_the_statement_that_pages_them() {
-    let app = spawn_app_configured(Seed::Nothing, |s| {
-        s.batch_window = std::time::Duration::from_millis(50)
-    })
-    .await;
-    let base = seed::parse_information_base(&generated_base()).expect("generated base parses");
-    let db = app.database().await;
-    seed::seed_information_base(&db, &base)
-        .await
-        .expect("generated base loads");
+    let app = generated_app(true).await;
 
     const PAGE: &str = "{ practices(first: 20) { nodes { schemes(first: 5) {
         nodes { id name supportModalities } pageInfo { hasNextPage } } } } }";
@@ -239,12 +221,7 @@ async fn a_nested_page_of_schemes_reads_the_schemes_in_the_statement_that_pages_
 
 #[tokio::test]
 async fn the_countries_of_cities_are_read_from_the_database_once() {
-    let app = spawn_app_configured(Seed::Nothing, |_| {}).await;
-    let base = seed::parse_information_base(&generated_base()).expect("generated base parses");
-    let db = app.database().await;
-    seed::seed_information_base(&db, &base)
-        .await
-        .expect("generated base loads");
+    let app = generated_app(false).await;
 
     const PAGE: &str = "query($first: Int!) { practices(first: $first) { edges { node {
         cities { country { code name bloc } } } } } }";
@@ -274,11 +251,7 @@ async fn the_countries_of_cities_are_read_from_the_database_once() {
 
 #[tokio::test]
 async fn a_practices_funding_donors_and_schemes_are_paged_with_cursors() {
-    let app = spawn_app_configured(Seed::Nothing, |_| {}).await;
-    let base = seed::parse_information_base(&generated_base()).expect("generated base parses");
-    seed::seed_information_base(&app.database().await, &base)
-        .await
-        .expect("generated base loads");
+    let app = generated_app(false).await;
     let query = "query($after: String) { practices(first: 1) { edges { node {
         funding(first: 1, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id amount } }
         donors(first: 1, after: $after) { totalCount pageInfo { hasNextPage } nodes { name } }
