@@ -220,6 +220,41 @@ async fn a_nested_page_of_schemes_reads_the_schemes_in_the_statement_that_pages_
 }
 
 #[tokio::test]
+async fn a_practices_participants_are_read_with_their_cities_in_one_statement() {
+    let app = generated_app(true).await;
+    const PAGE: &str = "{ practices(first: 30) { nodes {
+        participants { role city { id name } } cities { name } } } }";
+    app.record_statements();
+    let data = app.data(PAGE, json!({})).await;
+    let statements = app.recorded_statements();
+    for p in data["practices"]["nodes"].as_array().expect("practices") {
+        let participants = p["participants"].as_array().expect("participants");
+        assert_eq!(participants.len(), 2, "{p}");
+        assert_eq!(participants[0]["role"], "LEAD", "lead cities first: {p}");
+        let names: Vec<&Value> = participants.iter().map(|x| &x["city"]["name"]).collect();
+        let cities: Vec<&Value> = p["cities"]
+            .as_array()
+            .expect("cities")
+            .iter()
+            .map(|c| &c["name"])
+            .collect();
+        assert_eq!(names, cities, "participants and cities in one order");
+        assert!(names.iter().all(|n| n.is_string()));
+    }
+    // Reading the links and then the cities by id would be two statements.
+    let reading_cities: Vec<&str> = statements
+        .iter()
+        .map(|s| s.sql.as_str())
+        .filter(|sql| sql.contains("\"practice_city\"") || sql.contains("\"city\""))
+        .collect();
+    assert_eq!(
+        reading_cities.len(),
+        1,
+        "statements reading cities: {reading_cities:#?}"
+    );
+}
+
+#[tokio::test]
 async fn the_countries_of_cities_are_read_from_the_database_once() {
     let app = generated_app(false).await;
 

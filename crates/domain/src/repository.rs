@@ -134,6 +134,9 @@ pub trait PracticeRepository: Send + Sync {
     async fn count_practices(&self, filter: &PracticeFilter, vis: &Visibility) -> Result<i64>;
     async fn practice_tags(&self, practice_ids: &[Id]) -> Result<Vec<(Id, Tags)>>;
     async fn practice_cities(&self, practice_ids: &[Id]) -> Result<Vec<PracticeCity>>;
+    /// [`PracticeRepository::practice_cities`] with each city's record, in one read.
+    async fn practice_participants(&self, practice_ids: &[Id])
+    -> Result<Vec<(PracticeCity, City)>>;
     /// The practices of these cities, only those the viewer may see.
     async fn city_practices(&self, city_ids: &[Id], vis: &Visibility) -> Result<Vec<PracticeCity>>;
     async fn partners(&self, practice_ids: &[Id]) -> Result<Vec<Partner>>;

@@ -358,6 +358,14 @@ impl Catalog {
         self.store.practice_cities(practice_ids).await
     }
 
+    /// The cities of these practices with their roles and their records, lead cities first.
+    pub async fn practice_participants(
+        &self,
+        practice_ids: &[Id],
+    ) -> Result<Vec<(PracticeCity, City)>> {
+        self.store.practice_participants(practice_ids).await
+    }
+
     pub async fn partners(&self, practice_ids: &[Id]) -> Result<Vec<Partner>> {
         self.store.partners(practice_ids).await
     }

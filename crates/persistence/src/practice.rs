@@ -8,7 +8,7 @@ use domain::framework::*;
 use domain::page::{Page, PageRequest};
 use domain::repository::{Link, LinkRepository, PracticeFilter, PracticeRepository};
 use domain::{Result, Visibility};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::*;
 
 use crate::entities::*;
@@ -19,6 +19,9 @@ use crate::store::{SeaStore, db_err};
 use crate::versioned::{
     Txn, Versioned, owner_of, owner_parts, replace_rows, stored, tag_models, text, versioned_as,
 };
+
+/// The prefix of the city's columns in [`PracticeRepository::practice_participants`].
+const CITY: &str = "city_";
 
 fn practice_condition(backend: DbBackend, filter: &PracticeFilter, vis: &Visibility) -> Condition {
     use crate::entities::practice::Column as P;
@@ -134,6 +137,52 @@ impl PracticeRepository for SeaStore {
         .into_iter()
         .map(mapping::practice_city)
         .collect()
+    }
+
+    async fn practice_participants(
+        &self,
+        practice_ids: &[Id],
+    ) -> Result<Vec<(PracticeCity, City)>> {
+        use crate::entities::practice_city::Column as C;
+        if practice_ids.is_empty() {
+            return Ok(vec![]);
+        }
+        // The city's columns are named with a prefix: both tables have columns of their own
+        // that the other's would shadow.
+        let mut select = Query::select();
+        select.columns([
+            (practice_city::Entity, C::PracticeId),
+            (practice_city::Entity, C::CityId),
+            (practice_city::Entity, C::Role),
+        ]);
+        for column in city::Column::iter() {
+            select.expr_as(
+                Expr::col((city::Entity, column)),
+                Alias::new(format!("{CITY}{}", column.as_str())),
+            );
+        }
+        select
+            .from(practice_city::Entity)
+            .inner_join(
+                city::Entity,
+                Expr::col((city::Entity, city::Column::Id))
+                    .equals((practice_city::Entity, C::CityId)),
+            )
+            .and_where(
+                Expr::col((practice_city::Entity, C::PracticeId))
+                    .is_in(query::in_list(practice_ids)),
+            )
+            .order_by((practice_city::Entity, C::PracticeId), Order::Asc)
+            .order_by((practice_city::Entity, C::Role), Order::Asc)
+            .order_by((practice_city::Entity, C::CityId), Order::Asc);
+        let rows = self.connection().query_all(&select).await.map_err(db_err)?;
+        rows.iter()
+            .map(|r| {
+                let link = practice_city::Model::from_query_result(r, "").map_err(db_err)?;
+                let place = city::Model::from_query_result(r, CITY).map_err(db_err)?;
+                Ok((mapping::practice_city(link)?, mapping::city(place)?))
+            })
+            .collect()
     }
 
     async fn city_practices(&self, city_ids: &[Id], vis: &Visibility) -> Result<Vec<PracticeCity>> {

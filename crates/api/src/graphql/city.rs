@@ -68,7 +68,7 @@ impl City {
     ) -> async_graphql::Result<ListConnection<Participation>> {
         let (of, city) = (Nested::CityPractices, self.0.id);
         let key = move |practice| ParticipationKey(city, practice);
-        nested(ctx, of, city, first, after, key, Participation).await
+        nested(ctx, of, city, first, after, key, |p| Participation(p, None)).await
     }
     /// What the city asks for.
     #[graphql(complexity = "page_complexity(first, child_complexity)")]
@@ -112,7 +112,8 @@ impl City {
 }
 
 /// A city's part in a practice.
-pub struct Participation(pub d::PracticeCity);
+/// The city's record comes with the link when it was read with it (a practice's participants).
+pub struct Participation(pub d::PracticeCity, pub Option<std::sync::Arc<d::City>>);
 
 #[Object]
 impl Participation {
@@ -120,7 +121,10 @@ impl Participation {
         self.0.role.into()
     }
     async fn city(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<City>> {
-        one(ctx, CityKey(self.0.city_id), City).await
+        match &self.1 {
+            Some(city) => Ok(Some(City(city.clone()))),
+            None => one(ctx, CityKey(self.0.city_id), City).await,
+        }
     }
     async fn practice(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Practice>> {
         one(ctx, PracticeKey(self.0.practice_id), Practice).await

@@ -176,9 +176,12 @@ macro_rules! list_loader {
 
 list_loader!(
     PracticeCitiesKey,
-    PracticeCity,
-    |s, ids| s.catalog.practice_cities(&ids),
-    |r| r.practice_id
+    (PracticeCity, Arc<City>),
+    |s, ids| async move {
+        let rows = s.catalog.practice_participants(&ids).await?;
+        Ok::<_, Error>(rows.into_iter().map(|(p, c)| (p, Arc::new(c))).collect())
+    },
+    |r| r.0.practice_id
 );
 list_loader!(
     PartnersKey,

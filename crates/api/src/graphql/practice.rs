@@ -90,13 +90,14 @@ impl Practice {
     #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn cities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<City>> {
         let links = held(ctx, PracticeCitiesKey(self.0.id)).await?;
-        by_ids(ctx, links.iter().map(|l| l.city_id), CityKey, City).await
+        Ok(links.into_iter().map(|(_, city)| City(city)).collect())
     }
     /// The participating cities with their role.
     #[graphql(complexity = "super::cost::list(child_complexity)")]
     async fn participants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Participation>> {
         let links = held(ctx, PracticeCitiesKey(self.0.id)).await?;
-        Ok(links.into_iter().map(Participation).collect())
+        let participation = |(link, city)| Participation(link, Some(city));
+        Ok(links.into_iter().map(participation).collect())
     }
     /// Associations and networks involved.
     #[graphql(complexity = "super::cost::list(child_complexity)")]
