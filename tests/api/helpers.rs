@@ -161,6 +161,15 @@ pub fn logged_lines(needle: &str) -> Vec<String> {
         .collect()
 }
 
+/// What the test servers last logged about a database that could not answer (any test's in
+/// this process: the log is shared), for a failure message to say which statement gave up.
+pub fn unavailability_logged() -> String {
+    let mut lines = logged_lines("unavailable");
+    lines.extend(logged_lines("rollup build failed"));
+    let recent = lines.len().saturating_sub(10);
+    lines.split_off(recent).join("\n")
+}
+
 /// Drops the funding-gap rollups behind the service's back (every grouping's, or the one named
 /// as `gap_combo` stores it), so that the next questions rebuild them from the base rows.
 pub async fn drop_rollups(app: &TestApp, combo: Option<&str>) {

@@ -310,3 +310,35 @@ async fn a_practices_funding_donors_and_schemes_are_paged_with_cursors() {
     assert_eq!(rest["pageInfo"]["hasNextPage"], false);
     assert_ne!(rest["nodes"][0]["id"], node["funding"]["nodes"][0]["id"]);
 }
+
+#[tokio::test]
+async fn the_iati_export_reads_the_funding_of_a_page_of_activities_in_one_statement() {
+    let app = generated_app(false).await;
+
+    app.record_statements();
+    let document = app
+        .client
+        .get(format!("{}/export/iati/activities.xml", app.address))
+        .send()
+        .await
+        .expect("export answered")
+        .text()
+        .await
+        .expect("export read");
+    let statements = app.recorded_statements();
+    // Two funding records a practice, one transaction each.
+    assert_eq!(document.matches("<iati-activity").count(), PRACTICES);
+    assert_eq!(document.matches("<transaction ref=").count(), 2 * PRACTICES);
+    // The 120 practices are one page of the export. Reading its funding as a page of ids and
+    // then the records by id would be two statements.
+    let reading_funding: Vec<&str> = statements
+        .iter()
+        .map(|s| s.sql.as_str())
+        .filter(|sql| sql.contains("\"funding\"") && !sql.contains("COUNT("))
+        .collect();
+    assert_eq!(
+        reading_funding.len(),
+        1,
+        "statements reading funding records: {reading_funding:#?}"
+    );
+}

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use domain::actor::Role;
 
-use crate::helpers::{TestApp, TestUser, drop_rollups};
+use crate::helpers::{TestApp, TestUser, drop_rollups, unavailability_logged};
 
 const GAPS: &str = "query($by: [GapDimension!]!, $f: GapFilter) { fundingGaps(by: $by, filter: $f) { key { dimension value } activePractices requiredUsd fundedUsd pledgedUsd schemeCount donorCount } }";
 const TOTAL: &str = "{ fundingGapTotal { activePractices requiredUsd fundedUsd pledgedUsd schemeCount donorCount } }";
@@ -217,17 +217,26 @@ async fn writes_during_a_rollup_build_neither_fail_nor_wait_for_it() {
     assert!(one.get("errors").is_none(), "{one}");
     let errors = concurrent_writes(&app, &admin, 16, 4).await;
     let (built, building) = builder.await.expect("the build finished");
-    assert!(built.get("errors").is_none(), "{built}");
+    assert!(
+        built.get("errors").is_none(),
+        "{built}\nlogged:\n{}",
+        unavailability_logged()
+    );
     let built = match year_builder {
         Some(b) => b.await.expect("the build by year finished").0,
         None => app.graphql_as(Some(&admin), GAPS, range.clone()).await,
     };
-    assert!(built.get("errors").is_none(), "{built}");
+    assert!(
+        built.get("errors").is_none(),
+        "{built}\nlogged:\n{}",
+        unavailability_logged()
+    );
     assert!(
         errors.is_empty(),
-        "{} of 64 writes during the build failed, the first: {}",
+        "{} of 64 writes during the build failed, the first: {}\nlogged:\n{}",
         errors.len(),
-        errors[0]
+        errors[0],
+        unavailability_logged()
     );
     eprintln!("the build took {building:?}; a write during it {one_write:?}");
     // Behind the build, the write would end with it. SQLite has one writer at a time: there the

@@ -247,7 +247,8 @@ impl Exchange {
     }
 
     /// Every funding record of these practices that `actor` may see, confidential amounts
-    /// hidden as [`Catalog::funding_by_ids`] hides them.
+    /// hidden as [`Catalog::funding_page`] hides them: each practice's first page read with the
+    /// records in one statement.
     async fn funding_of(&self, actor: &Actor, practice_ids: &[Id]) -> Result<Vec<Funding>> {
         let page = PageRequest {
             first: FUNDING_PAGE,
@@ -255,22 +256,23 @@ impl Exchange {
         };
         let mut rows = self
             .catalog
-            .nested_page(actor, Nested::PracticeFunding, practice_ids, page)
+            .funding_page(actor, Nested::PracticeFunding, practice_ids, page)
             .await?;
-        let mut ids = Vec::new();
+        let mut funding = Vec::new();
         loop {
-            let mut per_parent: BTreeMap<Id, Vec<Id>> = BTreeMap::new();
-            for (parent, child) in rows {
-                per_parent.entry(parent).or_default().push(child);
+            let mut per_parent: BTreeMap<Id, Vec<Funding>> = BTreeMap::new();
+            for (parent, record) in rows {
+                per_parent.entry(parent).or_default().push(record);
             }
             let mut more = Vec::new();
-            for (parent, mut children) in per_parent {
-                children.sort_unstable();
-                if children.len() as u64 > FUNDING_PAGE {
-                    children.truncate(FUNDING_PAGE as usize);
-                    more.push((parent, *children.last().unwrap_or(&0)));
+            for (parent, mut records) in per_parent {
+                records.sort_unstable_by_key(|f| f.id);
+                // A page holds one record beyond its size when there are more.
+                if records.len() as u64 > FUNDING_PAGE {
+                    records.truncate(FUNDING_PAGE as usize);
+                    more.push((parent, records.last().map_or(0, |f| f.id)));
                 }
-                ids.extend(children);
+                funding.extend(records);
             }
             // Rare: a practice with more records than a page holds is read on, one at a time.
             if more.is_empty() {
@@ -284,12 +286,12 @@ impl Exchange {
                 };
                 rows.extend(
                     self.catalog
-                        .nested_page(actor, Nested::PracticeFunding, &[p], next)
+                        .funding_page(actor, Nested::PracticeFunding, &[p], next)
                         .await?,
                 );
             }
         }
-        self.catalog.funding_by_ids(actor, &ids).await
+        Ok(funding)
     }
 }
 
