@@ -255,6 +255,45 @@ async fn a_practices_participants_are_read_with_their_cities_in_one_statement() 
 }
 
 #[tokio::test]
+async fn the_donors_of_a_page_of_funding_are_read_in_the_statement_that_pages_it() {
+    let app = generated_app(true).await;
+    const PAGE: &str = "{ practices(first: 30) { nodes { title
+        funding(first: 5) { nodes { id donor { id name kind } } } } } }";
+    app.record_statements();
+    let data = app.data(PAGE, json!({})).await;
+    let statements = app.recorded_statements();
+    for p in data["practices"]["nodes"].as_array().expect("practices") {
+        // Practice i is funded by donors i % 5 and (i + 1) % 5 (see `generated_base`).
+        let i: usize = p["title"]
+            .as_str()
+            .and_then(|t| t.strip_prefix("Practice "))
+            .and_then(|n| n.parse().ok())
+            .expect("a generated title");
+        let mut names: Vec<&str> = p["funding"]["nodes"]
+            .as_array()
+            .expect("funding")
+            .iter()
+            .map(|f| f["donor"]["name"].as_str().expect("a donor"))
+            .collect();
+        names.sort_unstable();
+        let mut expected = vec![format!("Donor {}", i % 5), format!("Donor {}", (i + 1) % 5)];
+        expected.sort_unstable();
+        assert_eq!(names, expected, "{p}");
+    }
+    // Reading the records and then their donors by id would be two statements.
+    let reading: Vec<&str> = statements
+        .iter()
+        .map(|s| s.sql.as_str())
+        .filter(|sql| sql.contains("\"donor\"") || sql.contains("\"funding\""))
+        .collect();
+    assert_eq!(
+        reading.len(),
+        1,
+        "statements reading funding or donors: {reading:#?}"
+    );
+}
+
+#[tokio::test]
 async fn the_countries_of_cities_are_read_from_the_database_once() {
     let app = generated_app(false).await;
 

@@ -217,6 +217,9 @@ impl Nested {
 
 /// One page of the children of one parent record: `(parent, child id)` pairs in child-id order.
 pub type NestedRows = Vec<(Id, Id)>;
+/// A funding record of a nested page: its parent, the record, and the donor it names (donors are
+/// public), read in the statement that pages the records.
+pub type FundingRow = (Id, Funding, Option<Donor>);
 
 /// Pages of nested lists for many parents at once, each parent getting its own page: one
 /// statement for a whole batch of parents, whatever their number.
@@ -232,16 +235,16 @@ pub trait NestedRepository: Send + Sync {
         page: PageRequest,
     ) -> Result<NestedRows>;
     /// A page of each parent's funding records as [`NestedRepository::nested_page`] reads their
-    /// ids, with the records themselves: `(parent, record)` in record-id order, for the lists
-    /// whose children are funding records ([`Nested::lists_funding`]). Amounts are not redacted
-    /// here.
+    /// ids, with the records themselves and their donors: `(parent, record, donor)` in
+    /// record-id order, for the lists whose children are funding records
+    /// ([`Nested::lists_funding`]). Amounts are not redacted here.
     async fn funding_page(
         &self,
         nested: Nested,
         parents: &[Id],
         vis: &Visibility,
         page: PageRequest,
-    ) -> Result<Vec<(Id, Funding)>>;
+    ) -> Result<Vec<FundingRow>>;
     /// A page of each parent's support schemes as [`NestedRepository::nested_page`] reads their
     /// ids, with the schemes themselves: `(parent, scheme)` in scheme-id order, for the lists
     /// of [`Nested::lists_schemes`].

@@ -264,22 +264,31 @@ impl Catalog {
             .await
     }
 
-    /// A page of each parent's funding records, `(parent, record)` in record-id order, with
-    /// confidential amounts hidden as [`Catalog::funding_by_ids`] hides them; see
-    /// [`NestedRepository::funding_page`].
+    /// A page of each parent's funding records with their donors, `(parent, record, donor)` in
+    /// record-id order, with confidential amounts hidden as [`Catalog::funding_by_ids`] hides
+    /// them; see [`NestedRepository::funding_page`].
     pub async fn funding_page(
         &self,
         actor: &Actor,
         nested: Nested,
         parents: &[Id],
         page: PageRequest,
-    ) -> Result<Vec<(Id, Funding)>> {
+    ) -> Result<Vec<FundingRow>> {
         let rows = self
             .store
             .funding_page(nested, parents, &actor.visibility(), page)
             .await?;
-        let (parents, records): (Vec<Id>, Vec<Funding>) = rows.into_iter().unzip();
-        Ok(parents.into_iter().zip(redacted(actor, records)).collect())
+        let mut keys = Vec::with_capacity(rows.len());
+        let mut records = Vec::with_capacity(rows.len());
+        for (parent, record, donor) in rows {
+            keys.push((parent, donor));
+            records.push(record);
+        }
+        Ok(keys
+            .into_iter()
+            .zip(redacted(actor, records))
+            .map(|((parent, donor), record)| (parent, record, donor))
+            .collect())
     }
 
     /// A page of each parent's support schemes, `(parent, scheme)` in scheme-id order; see

@@ -6,7 +6,7 @@ use domain::actor::Affiliation;
 use domain::entities::{Funding, Id, PracticeCity, SupportScheme, Tags};
 use domain::framework::Dimension;
 use domain::page::{Page, PageRequest};
-use domain::repository::{Nested, NestedRepository, NestedRows};
+use domain::repository::{FundingRow, Nested, NestedRepository, NestedRows};
 use domain::{Error, Result, Visibility};
 use sea_orm::sea_query::{
     Alias, Asterisk, Expr, Func, IntoColumnRef, IntoIden, IntoTableRef, LikeExpr, Query,
@@ -891,36 +891,75 @@ fn nested_page_cut(
     )
 }
 
-/// Each parent's page of a nested list read with the children's rows of `E` (see [`Read::Rows`]):
-/// `(parent, record)` in child order.
+/// A record each row of a page names, read in the same statement: the row of `table` whose id is
+/// the record's `key` column (none when that is null). Its columns are named with `prefix`, since
+/// both tables have columns of the same names (`id`, `version`, …).
+struct Beside {
+    table: &'static str,
+    key: &'static str,
+    prefix: &'static str,
+    columns: Vec<&'static str>,
+}
+
+impl Beside {
+    /// Joins the record named by the rows of `records` (a table or a derived table's alias).
+    fn join(&self, select: &mut SelectStatement, records: &str) {
+        let table = Alias::new(self.table);
+        select.join(
+            JoinType::LeftJoin,
+            table.clone(),
+            Expr::col((table.clone(), Alias::new("id")))
+                .equals((Alias::new(records), Alias::new(self.key))),
+        );
+        for column in &self.columns {
+            select.expr_as(
+                Expr::col((table.clone(), Alias::new(*column))),
+                Alias::new(format!("{}{column}", self.prefix)),
+            );
+        }
+    }
+}
+
+/// Each parent's page of a nested list read with the children's rows of `E` (see
+/// [`Read::Rows`]), and with the record each one names when `beside` says which: `map` makes an
+/// answer of each row, `(parent, answer)` in child order.
 async fn rows_page<E: EntityTrait, T>(
     store: &SeaStore,
     nested: Nested,
     parents: &[Id],
     vis: &Visibility,
     page: PageRequest,
-    map: fn(E::Model) -> Result<T>,
+    beside: Option<Beside>,
+    map: impl Fn(&QueryResult) -> Result<T>,
 ) -> Result<Vec<(Id, T)>> {
     if parents.is_empty() {
         return Ok(vec![]);
     }
     let db = store.connection();
-    let read = Read::Rows(E::default().table_name());
-    let select = if db.get_database_backend() == DbBackend::Postgres {
-        nested_page_lateral(nested, parents, vis, page, read)
+    let records = E::default().table_name();
+    let read = Read::Rows(records);
+    let (select, alias) = if db.get_database_backend() == DbBackend::Postgres {
+        // The lateral subquery's rows are named `c`.
+        (nested_page_lateral(nested, parents, vis, page, read), "c")
     } else {
-        nested_page_cut(nested, parents, vis, page, read)
+        (nested_page_cut(nested, parents, vis, page, read), records)
+    };
+    let mut select =
+        select.ok_or_else(|| Error::internal(format!("{nested:?} is not read from a table")))?;
+    if let Some(beside) = &beside {
+        beside.join(&mut select, alias);
     }
-    .ok_or_else(|| Error::internal(format!("{nested:?} is not read from a table")))?;
     let rows = db.query_all(&select).await.map_err(db_err)?;
     rows.iter()
         .map(|r| {
             let parent = r.try_get::<i64>("", "parent").map_err(db_err)?;
-            let record = E::Model::from_query_result(r, "").map_err(db_err)?;
-            Ok((parent, map(record)?))
+            Ok((parent, map(r)?))
         })
         .collect()
 }
+
+/// The prefix of the donor's columns in [`NestedRepository::funding_page`].
+const DONOR: &str = "donor_record_";
 
 #[async_trait]
 impl NestedRepository for SeaStore {
@@ -951,13 +990,32 @@ impl NestedRepository for SeaStore {
         parents: &[Id],
         vis: &Visibility,
         page: PageRequest,
-    ) -> Result<Vec<(Id, Funding)>> {
+    ) -> Result<Vec<FundingRow>> {
         if !nested.lists_funding() {
             return Err(Error::internal(format!(
                 "{nested:?} is not a list of funding"
             )));
         }
-        rows_page::<funding::Entity, _>(self, nested, parents, vis, page, mapping::funding).await
+        let donors = Beside {
+            table: donor::Entity.table_name(),
+            key: funding::Column::DonorId.as_str(),
+            prefix: DONOR,
+            columns: donor::Column::iter().map(|c| c.as_str()).collect(),
+        };
+        rows_page::<funding::Entity, _>(self, nested, parents, vis, page, Some(donors), |r| {
+            let record =
+                mapping::funding(funding::Model::from_query_result(r, "").map_err(db_err)?)?;
+            // Donors are public: the donor a visible record names is shown with it.
+            let donor = match record.donor_id {
+                Some(_) => Some(mapping::donor(
+                    donor::Model::from_query_result(r, DONOR).map_err(db_err)?,
+                )?),
+                None => None,
+            };
+            Ok((record, donor))
+        })
+        .await
+        .map(|rows| rows.into_iter().map(|(p, (f, d))| (p, f, d)).collect())
     }
 
     async fn scheme_page(
@@ -972,8 +1030,10 @@ impl NestedRepository for SeaStore {
                 "{nested:?} is not a list of schemes"
             )));
         }
-        rows_page::<support_scheme::Entity, _>(self, nested, parents, vis, page, mapping::scheme)
-            .await
+        rows_page::<support_scheme::Entity, _>(self, nested, parents, vis, page, None, |r| {
+            mapping::scheme(support_scheme::Model::from_query_result(r, "").map_err(db_err)?)
+        })
+        .await
     }
 
     async fn nested_count(

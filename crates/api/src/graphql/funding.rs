@@ -17,10 +17,26 @@ use super::relations::*;
 use super::resolve::{actor, edit};
 use super::scheme::SupportScheme;
 
-record_type!(
-    /// Money flowing from a donor, a city's own budget or local partners to a practice or a scheme.
-    Funding(d::Funding)
+/// Money flowing from a donor, a city's own budget or local partners to a practice or a scheme.
+///
+/// Shared with the request's loaders like the other records (see `record_type!`). A page of
+/// records comes with their donors, read in the statement that paged them.
+pub struct Funding(
+    pub std::sync::Arc<d::Funding>,
+    Option<std::sync::Arc<d::Donor>>,
 );
+
+impl From<d::Funding> for Funding {
+    fn from(record: d::Funding) -> Self {
+        Funding(std::sync::Arc::new(record), None)
+    }
+}
+
+impl From<std::sync::Arc<d::Funding>> for Funding {
+    fn from(record: std::sync::Arc<d::Funding>) -> Self {
+        Funding(record, None)
+    }
+}
 
 #[Object]
 impl Funding {
@@ -71,6 +87,9 @@ impl Funding {
         self.0.note.as_deref()
     }
     async fn donor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Donor>> {
+        if let Some(donor) = &self.1 {
+            return Ok(Some(Donor(donor.clone())));
+        }
         maybe(ctx, self.0.donor_id.map(DonorKey), Donor).await
     }
     /// The city whose budget or community provides the money.
@@ -167,6 +186,6 @@ pub(crate) async fn funding_page(
     first: Option<i32>,
     after: Option<String>,
 ) -> async_graphql::Result<super::connection::ListConnection<Funding>> {
-    let edge = |f: &std::sync::Arc<d::Funding>| (f.id, Funding(f.clone()));
+    let edge = |(f, donor): &ListedFunding| (f.id, Funding(f.clone(), donor.clone()));
     super::connection::nested_records(ctx, of, owner, first, after, FundingPageKey, edge).await
 }

@@ -348,40 +348,46 @@ async fn record_pages<K, T, Fut>(
     key: fn(&K) -> NestedPageKey,
     wrap: fn(NestedPageKey) -> K,
     read: impl Fn(Nested, Vec<Id>, PageRequest) -> Fut,
-) -> Result<HashMap<K, Vec<Arc<T>>>, Error>
+) -> Result<HashMap<K, Vec<T>>, Error>
 where
     K: Hash + Eq,
     Fut: Future<Output = Result<Vec<(Id, T)>, Error>>,
 {
     let inner: Vec<NestedPageKey> = keys.iter().map(key).collect();
-    let found = pages(&inner, |nested, parents, page| {
-        let rows = read(nested, parents, page);
-        async move {
-            let rows = rows.await?;
-            Ok(rows.into_iter().map(|(p, r)| (p, Arc::new(r))).collect())
-        }
-    })
-    .await?;
+    let found = pages(&inner, read).await?;
     Ok(found.into_iter().map(|(k, v)| (wrap(k), v)).collect())
 }
 
+/// A funding record of a page and the donor it names.
+pub type ListedFunding = (Arc<Funding>, Option<Arc<Donor>>);
+
 impl Loader<FundingPageKey> for AppLoader {
-    type Value = Vec<Arc<Funding>>;
+    type Value = Vec<ListedFunding>;
     type Error = Error;
 
     async fn load(
         &self,
         keys: &[FundingPageKey],
-    ) -> Result<HashMap<FundingPageKey, Vec<Arc<Funding>>>, Error> {
+    ) -> Result<HashMap<FundingPageKey, Vec<ListedFunding>>, Error> {
         record_pages(
             keys,
             |k| k.0,
             FundingPageKey,
             |nested, parents, page| async move {
                 let catalog = &self.catalog;
-                catalog
+                let rows = catalog
                     .funding_page(&self.actor, nested, &parents, page)
-                    .await
+                    .await?;
+                // A donor of many records of the batch is one shared record.
+                let mut donors: HashMap<Id, Arc<Donor>> = HashMap::new();
+                Ok(rows
+                    .into_iter()
+                    .map(|(parent, record, donor)| {
+                        let donor = donor
+                            .map(|d| donors.entry(d.id).or_insert_with(|| Arc::new(d)).clone());
+                        (parent, (Arc::new(record), donor))
+                    })
+                    .collect())
             },
         )
         .await
@@ -402,9 +408,10 @@ impl Loader<SchemePageKey> for AppLoader {
             SchemePageKey,
             |nested, parents, page| async move {
                 let catalog = &self.catalog;
-                catalog
+                let rows = catalog
                     .scheme_page(&self.actor, nested, &parents, page)
-                    .await
+                    .await?;
+                Ok(rows.into_iter().map(|(p, s)| (p, Arc::new(s))).collect())
             },
         )
         .await

@@ -154,14 +154,7 @@ impl Exchange {
 
         let partners = c.partners(&ids).await?;
         let indicators = c.indicators(&ids).await?;
-        let funding = self.funding_of(actor, &ids).await?;
-        let donor_ids = unique(funding.iter().filter_map(|f| f.donor_id));
-        let donors: BTreeMap<Id, Donor> = c
-            .by_ids::<Donor>(actor, &donor_ids)
-            .await?
-            .into_iter()
-            .map(|x| (x.id, x))
-            .collect();
+        let (funding, donors) = self.funding_of(actor, &ids).await?;
         let source_ids = unique(funding.iter().filter_map(|f| f.source_city_id));
         let source_cities: BTreeMap<Id, City> = c
             .by_ids::<City>(actor, &source_ids)
@@ -247,9 +240,13 @@ impl Exchange {
     }
 
     /// Every funding record of these practices that `actor` may see, confidential amounts
-    /// hidden as [`Catalog::funding_page`] hides them: each practice's first page read with the
-    /// records in one statement.
-    async fn funding_of(&self, actor: &Actor, practice_ids: &[Id]) -> Result<Vec<Funding>> {
+    /// hidden as [`Catalog::funding_page`] hides them, and the donors they name: each practice's
+    /// first page read with the records and donors in one statement.
+    async fn funding_of(
+        &self,
+        actor: &Actor,
+        practice_ids: &[Id],
+    ) -> Result<(Vec<Funding>, BTreeMap<Id, Donor>)> {
         let page = PageRequest {
             first: FUNDING_PAGE,
             after: None,
@@ -259,9 +256,13 @@ impl Exchange {
             .funding_page(actor, Nested::PracticeFunding, practice_ids, page)
             .await?;
         let mut funding = Vec::new();
+        let mut donors = BTreeMap::new();
         loop {
             let mut per_parent: BTreeMap<Id, Vec<Funding>> = BTreeMap::new();
-            for (parent, record) in rows {
+            for (parent, record, donor) in rows {
+                if let Some(d) = donor {
+                    donors.entry(d.id).or_insert(d);
+                }
                 per_parent.entry(parent).or_default().push(record);
             }
             let mut more = Vec::new();
@@ -291,7 +292,7 @@ impl Exchange {
                 );
             }
         }
-        Ok(funding)
+        Ok((funding, donors))
     }
 }
 
