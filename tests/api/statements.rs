@@ -77,6 +77,16 @@ async fn generated_app(wide_window: bool) -> TestApp {
     app
 }
 
+/// Requires exactly one of the recorded `statements` to be one that `reads` picks out.
+fn assert_read_in_one(statements: &[sea_orm::Statement], what: &str, reads: fn(&str) -> bool) {
+    let reading: Vec<&str> = statements
+        .iter()
+        .map(|s| s.sql.as_str())
+        .filter(|sql| reads(sql))
+        .collect();
+    assert_eq!(reading.len(), 1, "statements reading {what}: {reading:#?}");
+}
+
 #[tokio::test]
 async fn a_page_of_100_costs_as_many_statements_as_a_page_of_10() {
     let app = generated_app(true).await;
@@ -180,16 +190,9 @@ async fn a_nested_page_of_funding_reads_its_records_in_the_statement_that_pages_
         assert!(funding.iter().all(|f| f["node"]["currency"].is_string()));
     }
     // Reading the page's ids and then the records by id would be two statements.
-    let reading_funding: Vec<&str> = statements
-        .iter()
-        .map(|s| s.sql.as_str())
-        .filter(|sql| sql.contains("\"funding\"") && !sql.contains("COUNT("))
-        .collect();
-    assert_eq!(
-        reading_funding.len(),
-        1,
-        "statements reading funding records: {reading_funding:#?}"
-    );
+    assert_read_in_one(&statements, "funding records", |sql| {
+        sql.contains("\"funding\"") && !sql.contains("COUNT(")
+    });
 }
 
 #[tokio::test]
@@ -207,16 +210,9 @@ async fn a_nested_page_of_schemes_reads_the_schemes_in_the_statement_that_pages_
         assert!(schemes[0]["name"].is_string());
     }
     // Reading the page's ids and then the schemes by id would be two statements.
-    let reading_schemes: Vec<&str> = statements
-        .iter()
-        .map(|s| s.sql.as_str())
-        .filter(|sql| sql.contains("\"support_scheme\""))
-        .collect();
-    assert_eq!(
-        reading_schemes.len(),
-        1,
-        "statements reading schemes: {reading_schemes:#?}"
-    );
+    assert_read_in_one(&statements, "schemes", |sql| {
+        sql.contains("\"support_scheme\"")
+    });
 }
 
 #[tokio::test]
@@ -242,16 +238,9 @@ async fn a_practices_participants_are_read_with_their_cities_in_one_statement() 
         assert!(names.iter().all(|n| n.is_string()));
     }
     // Reading the links and then the cities by id would be two statements.
-    let reading_cities: Vec<&str> = statements
-        .iter()
-        .map(|s| s.sql.as_str())
-        .filter(|sql| sql.contains("\"practice_city\"") || sql.contains("\"city\""))
-        .collect();
-    assert_eq!(
-        reading_cities.len(),
-        1,
-        "statements reading cities: {reading_cities:#?}"
-    );
+    assert_read_in_one(&statements, "cities", |sql| {
+        sql.contains("\"practice_city\"") || sql.contains("\"city\"")
+    });
 }
 
 #[tokio::test]
@@ -281,16 +270,9 @@ async fn the_donors_of_a_page_of_funding_are_read_in_the_statement_that_pages_it
         assert_eq!(names, expected, "{p}");
     }
     // Reading the records and then their donors by id would be two statements.
-    let reading: Vec<&str> = statements
-        .iter()
-        .map(|s| s.sql.as_str())
-        .filter(|sql| sql.contains("\"donor\"") || sql.contains("\"funding\""))
-        .collect();
-    assert_eq!(
-        reading.len(),
-        1,
-        "statements reading funding or donors: {reading:#?}"
-    );
+    assert_read_in_one(&statements, "funding or donors", |sql| {
+        sql.contains("\"donor\"") || sql.contains("\"funding\"")
+    });
 }
 
 #[tokio::test]
@@ -370,14 +352,7 @@ async fn the_iati_export_reads_the_funding_of_a_page_of_activities_in_one_statem
     assert_eq!(document.matches("<transaction ref=").count(), 2 * PRACTICES);
     // The 120 practices are one page of the export. Reading its funding as a page of ids and
     // then the records by id would be two statements.
-    let reading_funding: Vec<&str> = statements
-        .iter()
-        .map(|s| s.sql.as_str())
-        .filter(|sql| sql.contains("\"funding\"") && !sql.contains("COUNT("))
-        .collect();
-    assert_eq!(
-        reading_funding.len(),
-        1,
-        "statements reading funding records: {reading_funding:#?}"
-    );
+    assert_read_in_one(&statements, "funding records", |sql| {
+        sql.contains("\"funding\"") && !sql.contains("COUNT(")
+    });
 }
