@@ -149,6 +149,53 @@ async fn drafts_are_seen_only_by_their_organisation_and_the_secretariat() {
 }
 
 #[tokio::test]
+async fn a_donors_funding_of_a_draft_shows_with_its_practice_only_to_who_may_read_the_draft() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let draft = app
+        .data_as(
+            &w.own,
+            CREATE,
+            json!({ "i": practice_input(&[&w.haarlem, &w.mutare]) }),
+        )
+        .await;
+    let practice = draft["createPractice"]["id"].as_str().unwrap().to_string();
+    let nl = app.id_of("donors", "Netherlands Ministry").await;
+    let recorded = app
+        .data_as(
+            &w.admin,
+            "mutation($p: ID!, $d: ID!) { recordFunding(input: { practiceId: $p, donorId: $d, amount: \"5000\", currency: \"EUR\", status: COMMITTED, sourceType: GRANTS_LOANS }) { id } }",
+            json!({ "p": practice, "d": nl }),
+        )
+        .await;
+    let funding = recorded["recordFunding"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // The donor's list reads each record's practice in the statement that pages the records:
+    // the practice shows exactly where the record does.
+    let query = "query($d: ID!) { donor(id: $d) { funding(first: 100) { nodes { id practice { id status } } } } }";
+    for (who, viewer, sees) in [
+        ("anonymous", None, false),
+        ("another city", Some(&w.other), false),
+        ("the donor", Some(&w.donor), false),
+        ("its city", Some(&w.own), true),
+        ("the secretariat", Some(&w.admin), true),
+    ] {
+        let r = app.graphql_as(viewer, query, json!({ "d": nl })).await;
+        assert!(r.get("errors").is_none(), "{who}: {r}");
+        let nodes = r["data"]["donor"]["funding"]["nodes"].as_array().unwrap();
+        let shown = nodes.iter().find(|f| f["id"] == funding.as_str());
+        assert_eq!(shown.is_some(), sees, "{who}: {r}");
+        if let Some(f) = shown {
+            assert_eq!(f["practice"]["id"], practice.as_str(), "{who}");
+            assert_eq!(f["practice"]["status"], "DRAFT", "{who}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn confidential_amounts_are_hidden_but_the_funding_is_not() {
     let app = spawn_app().await;
     let w = world(&app).await;

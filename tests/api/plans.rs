@@ -122,7 +122,7 @@ const KNOWN: &[Known] = &[
     },
     Known {
         case: "donors as practitioner",
-        sql: "INNER JOIN LATERAL (SELECT \"funding\".*",
+        sql: "INNER JOIN LATERAL (SELECT \"funding\".\"id\",",
         on: Backends::Postgres,
         settled: false,
         reason: "a donor's first funding records, read through the index by donor and record on \
@@ -131,7 +131,7 @@ const KNOWN: &[Known] = &[
     },
     Known {
         case: "donors as donor",
-        sql: "INNER JOIN LATERAL (SELECT \"funding\".*",
+        sql: "INNER JOIN LATERAL (SELECT \"funding\".\"id\",",
         on: Backends::Postgres,
         settled: false,
         reason: "as for a practitioner",

@@ -276,6 +276,40 @@ async fn the_donors_of_a_page_of_funding_are_read_in_the_statement_that_pages_it
 }
 
 #[tokio::test]
+async fn the_practices_of_a_donors_page_of_funding_are_read_in_the_statement_that_pages_it() {
+    let app = generated_app(true).await;
+    const PAGE: &str = "{ donors(first: 5) { nodes { name
+        funding(first: 4) { nodes { id practice { title } } } } } }";
+    app.record_statements();
+    let data = app.data(PAGE, json!({})).await;
+    let statements = app.recorded_statements();
+    let donors = data["donors"]["nodes"].as_array().expect("donors");
+    assert_eq!(donors.len(), 5, "{data}");
+    for d in donors {
+        let donor: usize = d["name"]
+            .as_str()
+            .and_then(|n| n.strip_prefix("Donor "))
+            .and_then(|n| n.parse().ok())
+            .expect("a generated name");
+        let records = d["funding"]["nodes"].as_array().expect("funding");
+        assert_eq!(records.len(), 4, "{d}");
+        for f in records {
+            // Donor d funds the practices i with i % 5 == d or (i + 1) % 5 == d.
+            let i: usize = f["practice"]["title"]
+                .as_str()
+                .and_then(|t| t.strip_prefix("Practice "))
+                .and_then(|n| n.parse().ok())
+                .expect("a generated title");
+            assert!(i % 5 == donor || (i + 1) % 5 == donor, "{d}");
+        }
+    }
+    // Reading the records and then their practices by id would be two statements.
+    assert_read_in_one(&statements, "funding or practices", |sql| {
+        sql.contains("\"practice\"") || sql.contains("\"funding\"")
+    });
+}
+
+#[tokio::test]
 async fn the_countries_of_cities_are_read_from_the_database_once() {
     let app = generated_app(false).await;
 

@@ -217,9 +217,17 @@ impl Nested {
 
 /// One page of the children of one parent record: `(parent, child id)` pairs in child-id order.
 pub type NestedRows = Vec<(Id, Id)>;
-/// A funding record of a nested page: its parent, the record, and the donor it names (donors are
-/// public), read in the statement that pages the records.
-pub type FundingRow = (Id, Funding, Option<Donor>);
+/// A funding record of a nested page with the records it names that the statement paging it
+/// read: the donor (donors are public) and, in the lists whose parent is not the practice, the
+/// practice (a record the viewer may see names a practice the viewer may see: one rule decides
+/// both). `None` where the record names none, or where it was not read.
+#[derive(Clone, Debug)]
+pub struct FundingRow {
+    pub parent: Id,
+    pub record: Funding,
+    pub donor: Option<Donor>,
+    pub practice: Option<Practice>,
+}
 
 /// Pages of nested lists for many parents at once, each parent getting its own page: one
 /// statement for a whole batch of parents, whatever their number.
@@ -235,7 +243,7 @@ pub trait NestedRepository: Send + Sync {
         page: PageRequest,
     ) -> Result<NestedRows>;
     /// A page of each parent's funding records as [`NestedRepository::nested_page`] reads their
-    /// ids, with the records themselves and their donors: `(parent, record, donor)` in
+    /// ids, with the records themselves and those they name (see [`FundingRow`]), in
     /// record-id order, for the lists whose children are funding records
     /// ([`Nested::lists_funding`]). Amounts are not redacted here.
     async fn funding_page(

@@ -148,13 +148,15 @@ fetch! {
 
 /// Confidential amounts hidden from everyone but their donor and ADMIN.
 fn redacted(actor: &Actor, mut records: Vec<Funding>) -> Vec<Funding> {
-    for f in records.iter_mut().filter(|f| f.confidential) {
-        if !actor.sees_confidential_amounts_of(f.donor_id) {
-            f.amount = None;
-            f.amount_usd = None;
-        }
-    }
+    records.iter_mut().for_each(|f| redact(actor, f));
     records
+}
+
+fn redact(actor: &Actor, f: &mut Funding) {
+    if f.confidential && !actor.sees_confidential_amounts_of(f.donor_id) {
+        f.amount = None;
+        f.amount_usd = None;
+    }
 }
 
 /// The records whose framework tags [`Catalog::tags`] reads.
@@ -264,9 +266,9 @@ impl Catalog {
             .await
     }
 
-    /// A page of each parent's funding records with their donors, `(parent, record, donor)` in
-    /// record-id order, with confidential amounts hidden as [`Catalog::funding_by_ids`] hides
-    /// them; see [`NestedRepository::funding_page`].
+    /// A page of each parent's funding records with the records they name, in record-id order,
+    /// with confidential amounts hidden as [`Catalog::funding_by_ids`] hides them; see
+    /// [`NestedRepository::funding_page`].
     pub async fn funding_page(
         &self,
         actor: &Actor,
@@ -274,21 +276,12 @@ impl Catalog {
         parents: &[Id],
         page: PageRequest,
     ) -> Result<Vec<FundingRow>> {
-        let rows = self
+        let mut rows = self
             .store
             .funding_page(nested, parents, &actor.visibility(), page)
             .await?;
-        let mut keys = Vec::with_capacity(rows.len());
-        let mut records = Vec::with_capacity(rows.len());
-        for (parent, record, donor) in rows {
-            keys.push((parent, donor));
-            records.push(record);
-        }
-        Ok(keys
-            .into_iter()
-            .zip(redacted(actor, records))
-            .map(|((parent, donor), record)| (parent, record, donor))
-            .collect())
+        rows.iter_mut().for_each(|r| redact(actor, &mut r.record));
+        Ok(rows)
     }
 
     /// A page of each parent's support schemes, `(parent, scheme)` in scheme-id order; see

@@ -150,15 +150,17 @@ impl PracticeRepository for SeaStore {
         // The city's columns are named with a prefix: both tables have columns of their own
         // that the other's would shadow.
         let mut select = Query::select();
-        select.columns([
-            (practice_city::Entity, C::PracticeId),
-            (practice_city::Entity, C::CityId),
-            (practice_city::Entity, C::Role),
-        ]);
-        for column in city::Column::iter() {
+        // Both records are read by position (see `Positional`): the link's columns, then the
+        // city's.
+        select.columns(
+            practice_city::Model::COLUMNS
+                .iter()
+                .map(|c| (practice_city::Entity, Alias::new(*c))),
+        );
+        for column in city::Model::COLUMNS {
             select.expr_as(
-                Expr::col((city::Entity, column)),
-                Alias::new(format!("{CITY}{}", column.as_str())),
+                Expr::col((city::Entity, Alias::new(*column))),
+                Alias::new(format!("{CITY}{column}")),
             );
         }
         select
@@ -178,8 +180,9 @@ impl PracticeRepository for SeaStore {
         let rows = self.connection().query_all(&select).await.map_err(db_err)?;
         rows.iter()
             .map(|r| {
-                let link = practice_city::Model::from_query_result(r, "").map_err(db_err)?;
-                let place = city::Model::from_query_result(r, CITY).map_err(db_err)?;
+                let link = practice_city::Model::read_at(r, 0).map_err(db_err)?;
+                let place =
+                    city::Model::read_at(r, practice_city::Model::COLUMNS.len()).map_err(db_err)?;
                 Ok((mapping::practice_city(link)?, mapping::city(place)?))
             })
             .collect()

@@ -9,8 +9,8 @@ use domain::page::{Page, PageRequest};
 use domain::repository::{FundingRow, Nested, NestedRepository, NestedRows};
 use domain::{Error, Result, Visibility};
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, Func, IntoColumnRef, IntoIden, IntoTableRef, LikeExpr, Query,
-    SelectStatement, SimpleExpr, UnionType, WindowStatement,
+    Alias, Expr, Func, IntoColumnRef, IntoIden, IntoTableRef, LikeExpr, Query, SelectStatement,
+    SimpleExpr, UnionType, WindowStatement,
 };
 use sea_orm::*;
 
@@ -336,31 +336,48 @@ pub(crate) fn in_list<T: Clone>(values: &[T]) -> Vec<T> {
 }
 
 /// The rows of `E` whose `id` is among `ids` and that satisfy `cond`, mapped; one statement.
-pub(crate) async fn by_ids<E: EntityTrait, T>(
+pub(crate) async fn by_ids<E, T>(
     db: &DatabaseConnection,
     id: E::Column,
     ids: &[Id],
     cond: Condition,
     map: fn(E::Model) -> Result<T>,
-) -> Result<Vec<T>> {
+) -> Result<Vec<T>>
+where
+    E: EntityTrait,
+    E::Model: Positional,
+{
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let rows = E::find()
-        .filter(cond.add(id.is_in(in_list(ids))))
-        .all(db)
-        .await
-        .map_err(db_err)?;
+    let rows = all_at(db, E::find().filter(cond.add(id.is_in(in_list(ids))))).await?;
     rows.into_iter().map(map).collect()
 }
 
+/// The models `select` reads, each read by position: `E::find()` selects the entity's columns
+/// in `Column` order, which is the order [`Positional`] reads.
+pub(crate) async fn all_at<E>(db: &DatabaseConnection, select: Select<E>) -> Result<Vec<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Positional,
+{
+    let rows = db.query_all(&select.into_query()).await.map_err(db_err)?;
+    rows.iter()
+        .map(|r| E::Model::read_at(r, 0).map_err(db_err))
+        .collect()
+}
+
 /// The rows of `E` whose `owner` column is among `ids`, in `order`: the children of a batch.
-pub(crate) async fn children<E: EntityTrait>(
+pub(crate) async fn children<E>(
     db: &DatabaseConnection,
     owner: E::Column,
     ids: &[Id],
     order: &[E::Column],
-) -> Result<Vec<E::Model>> {
+) -> Result<Vec<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Positional,
+{
     if ids.is_empty() {
         return Ok(vec![]);
     }
@@ -368,17 +385,21 @@ pub(crate) async fn children<E: EntityTrait>(
     for column in order {
         select = select.order_by_asc(*column);
     }
-    select.all(db).await.map_err(db_err)
+    all_at(db, select).await
 }
 
 /// One page in id order after the cursor; one more row is fetched to learn whether more follow.
-pub(crate) async fn page<E: EntityTrait, T>(
+pub(crate) async fn page<E, T>(
     db: &DatabaseConnection,
     cond: Condition,
     id: E::Column,
     page: PageRequest,
     map: fn(E::Model) -> Result<T>,
-) -> Result<Page<T>> {
+) -> Result<Page<T>>
+where
+    E: EntityTrait,
+    E::Model: Positional,
+{
     let mut select = E::find()
         .filter(cond)
         .order_by_asc(id)
@@ -386,7 +407,7 @@ pub(crate) async fn page<E: EntityTrait, T>(
     if let Some(after) = page.after {
         select = select.filter(id.gt(after));
     }
-    let mut rows = select.all(db).await.map_err(db_err)?;
+    let mut rows = all_at(db, select).await?;
     let has_next_page = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
     Ok(Page {
@@ -713,13 +734,14 @@ fn nested_page_select(
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Read {
     Ids,
-    Rows(&'static str),
+    /// The table's rows, these columns in this order (see [`Positional`]).
+    Rows(&'static str, &'static [&'static str]),
 }
 
 impl Read {
     /// The table of the records read, joined to `list` by its child column unless it is `list`.
     fn join_records(self, select: &mut SelectStatement, list: &'static str, child: &Alias) {
-        if let Read::Rows(records) = self
+        if let Read::Rows(records, _) = self
             && records != list
         {
             select.join(
@@ -770,7 +792,11 @@ fn nested_page_lateral(
             Expr::col((Alias::new(table), child.clone())),
             Alias::new("child"),
         ),
-        Read::Rows(records) => children.column((Alias::new(records), Asterisk)),
+        Read::Rows(records, columns) => children.columns(
+            columns
+                .iter()
+                .map(|c| (Alias::new(records), Alias::new(*c))),
+        ),
     };
     t.from(&mut children);
     read.join_records(&mut children, table, &child);
@@ -801,8 +827,8 @@ fn nested_page_lateral(
             );
             Alias::new("child")
         }
-        Read::Rows(_) => {
-            select.column((c.clone(), Asterisk));
+        Read::Rows(_, columns) => {
+            select.columns(columns.iter().map(|col| (c.clone(), Alias::new(*col))));
             Alias::new("id")
         }
     };
@@ -865,7 +891,11 @@ fn nested_page_cut(
     );
     match read {
         Read::Ids => select.expr_as(column(&child), Alias::new("child")),
-        Read::Rows(records) => select.column((Alias::new(records), Asterisk)),
+        Read::Rows(records, columns) => select.columns(
+            columns
+                .iter()
+                .map(|c| (Alias::new(records), Alias::new(*c))),
+        ),
     };
     select
         .from_subquery(cut, p.clone())
@@ -898,7 +928,7 @@ struct Beside {
     table: &'static str,
     key: &'static str,
     prefix: &'static str,
-    columns: Vec<&'static str>,
+    columns: &'static [&'static str],
 }
 
 impl Beside {
@@ -911,7 +941,7 @@ impl Beside {
             Expr::col((table.clone(), Alias::new("id")))
                 .equals((Alias::new(records), Alias::new(self.key))),
         );
-        for column in &self.columns {
+        for column in self.columns {
             select.expr_as(
                 Expr::col((table.clone(), Alias::new(*column))),
                 Alias::new(format!("{}{column}", self.prefix)),
@@ -921,23 +951,29 @@ impl Beside {
 }
 
 /// Each parent's page of a nested list read with the children's rows of `E` (see
-/// [`Read::Rows`]), and with the record each one names when `beside` says which: `map` makes an
-/// answer of each row, `(parent, answer)` in child order.
-async fn rows_page<E: EntityTrait, T>(
+/// [`Read::Rows`]), and with the records each one names that `beside` lists: `map` makes an
+/// answer of each row, `(parent, answer)` in child order. A row holds the parent (column 0), the
+/// child's columns from [`RECORD`] and the named records' after them in `beside`'s order, each
+/// record's in [`Positional`] order.
+async fn rows_page<E, T>(
     store: &SeaStore,
     nested: Nested,
     parents: &[Id],
     vis: &Visibility,
     page: PageRequest,
-    beside: Option<Beside>,
+    beside: &[Beside],
     map: impl Fn(&QueryResult) -> Result<T>,
-) -> Result<Vec<(Id, T)>> {
+) -> Result<Vec<(Id, T)>>
+where
+    E: EntityTrait,
+    E::Model: Positional,
+{
     if parents.is_empty() {
         return Ok(vec![]);
     }
     let db = store.connection();
     let records = E::default().table_name();
-    let read = Read::Rows(records);
+    let read = Read::Rows(records, E::Model::COLUMNS);
     let (select, alias) = if db.get_database_backend() == DbBackend::Postgres {
         // The lateral subquery's rows are named `c`.
         (nested_page_lateral(nested, parents, vis, page, read), "c")
@@ -946,20 +982,24 @@ async fn rows_page<E: EntityTrait, T>(
     };
     let mut select =
         select.ok_or_else(|| Error::internal(format!("{nested:?} is not read from a table")))?;
-    if let Some(beside) = &beside {
+    for beside in beside {
         beside.join(&mut select, alias);
     }
     let rows = db.query_all(&select).await.map_err(db_err)?;
     rows.iter()
         .map(|r| {
-            let parent = r.try_get::<i64>("", "parent").map_err(db_err)?;
+            let parent = r.try_get_by_index::<i64>(0).map_err(db_err)?;
             Ok((parent, map(r)?))
         })
         .collect()
 }
 
-/// The prefix of the donor's columns in [`NestedRepository::funding_page`].
+/// Where a row of [`rows_page`] holds the child's columns.
+const RECORD: usize = 1;
+
+/// The prefixes of the donor's and the practice's columns in [`NestedRepository::funding_page`].
 const DONOR: &str = "donor_record_";
+const PRACTICE: &str = "practice_record_";
 
 #[async_trait]
 impl NestedRepository for SeaStore {
@@ -1000,22 +1040,49 @@ impl NestedRepository for SeaStore {
             table: donor::Entity.table_name(),
             key: funding::Column::DonorId.as_str(),
             prefix: DONOR,
-            columns: donor::Column::iter().map(|c| c.as_str()).collect(),
+            columns: donor::Model::COLUMNS,
         };
-        rows_page::<funding::Entity, _>(self, nested, parents, vis, page, Some(donors), |r| {
-            let record =
-                mapping::funding(funding::Model::from_query_result(r, "").map_err(db_err)?)?;
+        // A list of a practice's funding names that practice in every record: the caller has it.
+        let practices = (nested != Nested::PracticeFunding).then(|| Beside {
+            table: practice::Entity.table_name(),
+            key: funding::Column::PracticeId.as_str(),
+            prefix: PRACTICE,
+            columns: practice::Model::COLUMNS,
+        });
+        let donor_at = RECORD + funding::Model::COLUMNS.len();
+        let practice_at = donor_at + donor::Model::COLUMNS.len();
+        let beside: Vec<Beside> = std::iter::once(donors).chain(practices).collect();
+        let with_practices = beside.len() > 1;
+        rows_page::<funding::Entity, _>(self, nested, parents, vis, page, &beside, |r| {
+            let record = mapping::funding(funding::Model::read_at(r, RECORD).map_err(db_err)?)?;
             // Donors are public: the donor a visible record names is shown with it.
             let donor = match record.donor_id {
                 Some(_) => Some(mapping::donor(
-                    donor::Model::from_query_result(r, DONOR).map_err(db_err)?,
+                    donor::Model::read_at(r, donor_at).map_err(db_err)?,
                 )?),
                 None => None,
             };
-            Ok((record, donor))
+            // The practice of a record the viewer may see is one it may see (see
+            // `funding_visible`).
+            let practice = match record.practice_id {
+                Some(_) if with_practices => Some(mapping::practice(
+                    practice::Model::read_at(r, practice_at).map_err(db_err)?,
+                )?),
+                _ => None,
+            };
+            Ok((record, donor, practice))
         })
         .await
-        .map(|rows| rows.into_iter().map(|(p, (f, d))| (p, f, d)).collect())
+        .map(|rows| {
+            rows.into_iter()
+                .map(|(parent, (record, donor, practice))| FundingRow {
+                    parent,
+                    record,
+                    donor,
+                    practice,
+                })
+                .collect()
+        })
     }
 
     async fn scheme_page(
@@ -1030,8 +1097,8 @@ impl NestedRepository for SeaStore {
                 "{nested:?} is not a list of schemes"
             )));
         }
-        rows_page::<support_scheme::Entity, _>(self, nested, parents, vis, page, None, |r| {
-            mapping::scheme(support_scheme::Model::from_query_result(r, "").map_err(db_err)?)
+        rows_page::<support_scheme::Entity, _>(self, nested, parents, vis, page, &[], |r| {
+            mapping::scheme(support_scheme::Model::read_at(r, RECORD).map_err(db_err)?)
         })
         .await
     }

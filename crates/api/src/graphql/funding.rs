@@ -20,21 +20,18 @@ use super::scheme::SupportScheme;
 /// Money flowing from a donor, a city's own budget or local partners to a practice or a scheme.
 ///
 /// Shared with the request's loaders like the other records (see `record_type!`). A page of
-/// records comes with their donors, read in the statement that paged them.
-pub struct Funding(
-    pub std::sync::Arc<d::Funding>,
-    Option<std::sync::Arc<d::Donor>>,
-);
+/// records comes with the donors and practices it names, read in the statement that paged them.
+pub struct Funding(pub std::sync::Arc<d::Funding>, Named);
 
 impl From<d::Funding> for Funding {
     fn from(record: d::Funding) -> Self {
-        Funding(std::sync::Arc::new(record), None)
+        Funding(std::sync::Arc::new(record), Named::default())
     }
 }
 
 impl From<std::sync::Arc<d::Funding>> for Funding {
     fn from(record: std::sync::Arc<d::Funding>) -> Self {
-        Funding(record, None)
+        Funding(record, Named::default())
     }
 }
 
@@ -87,7 +84,7 @@ impl Funding {
         self.0.note.as_deref()
     }
     async fn donor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Donor>> {
-        if let Some(donor) = &self.1 {
+        if let Some(donor) = &self.1.donor {
             return Ok(Some(Donor(donor.clone())));
         }
         maybe(ctx, self.0.donor_id.map(DonorKey), Donor).await
@@ -97,6 +94,9 @@ impl Funding {
         maybe(ctx, self.0.source_city_id.map(CityKey), City).await
     }
     async fn practice(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Practice>> {
+        if let Some(practice) = &self.1.practice {
+            return Ok(Some(Practice(practice.clone())));
+        }
         maybe(ctx, self.0.practice_id.map(PracticeKey), Practice).await
     }
     async fn scheme(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SupportScheme>> {
@@ -186,6 +186,6 @@ pub(crate) async fn funding_page(
     first: Option<i32>,
     after: Option<String>,
 ) -> async_graphql::Result<super::connection::ListConnection<Funding>> {
-    let edge = |(f, donor): &ListedFunding| (f.id, Funding(f.clone(), donor.clone()));
+    let edge = |(f, named): &ListedFunding| (f.id, Funding(f.clone(), named.clone()));
     super::connection::nested_records(ctx, of, owner, first, after, FundingPageKey, edge).await
 }

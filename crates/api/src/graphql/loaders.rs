@@ -358,8 +358,16 @@ where
     Ok(found.into_iter().map(|(k, v)| (wrap(k), v)).collect())
 }
 
-/// A funding record of a page and the donor it names.
-pub type ListedFunding = (Arc<Funding>, Option<Arc<Donor>>);
+/// A funding record of a page and the records it names that the page read with it.
+pub type ListedFunding = (Arc<Funding>, Named);
+
+/// The records a page of funding read with a record (see `domain::repository::FundingRow`):
+/// `None` where the record names none or the page did not read it.
+#[derive(Clone, Default)]
+pub struct Named {
+    pub donor: Option<Arc<Donor>>,
+    pub practice: Option<Arc<Practice>>,
+}
 
 impl Loader<FundingPageKey> for AppLoader {
     type Value = Vec<ListedFunding>;
@@ -378,14 +386,21 @@ impl Loader<FundingPageKey> for AppLoader {
                 let rows = catalog
                     .funding_page(&self.actor, nested, &parents, page)
                     .await?;
-                // A donor of many records of the batch is one shared record.
+                // A donor or practice of many records of the batch is one shared record.
                 let mut donors: HashMap<Id, Arc<Donor>> = HashMap::new();
+                let mut practices: HashMap<Id, Arc<Practice>> = HashMap::new();
                 Ok(rows
                     .into_iter()
-                    .map(|(parent, record, donor)| {
-                        let donor = donor
-                            .map(|d| donors.entry(d.id).or_insert_with(|| Arc::new(d)).clone());
-                        (parent, (Arc::new(record), donor))
+                    .map(|row| {
+                        let named = Named {
+                            donor: row
+                                .donor
+                                .map(|d| donors.entry(d.id).or_insert_with(|| Arc::new(d)).clone()),
+                            practice: row.practice.map(|p| {
+                                practices.entry(p.id).or_insert_with(|| Arc::new(p)).clone()
+                            }),
+                        };
+                        (row.parent, (Arc::new(row.record), named))
                     })
                     .collect())
             },

@@ -259,11 +259,11 @@ impl Exchange {
         let mut donors = BTreeMap::new();
         loop {
             let mut per_parent: BTreeMap<Id, Vec<Funding>> = BTreeMap::new();
-            for (parent, record, donor) in rows {
-                if let Some(d) = donor {
+            for row in rows {
+                if let Some(d) = row.donor {
                     donors.entry(d.id).or_insert(d);
                 }
-                per_parent.entry(parent).or_default().push(record);
+                per_parent.entry(row.parent).or_default().push(row.record);
             }
             let mut more = Vec::new();
             for (parent, mut records) in per_parent {
