@@ -95,19 +95,24 @@ async fn sightings(
     )
 }
 
+/// A practice of Haarlem and Mutare created by Haarlem's practitioner: a draft, as
+/// `createPractice` answers it.
+async fn own_draft(app: &TestApp, w: &World) -> Value {
+    app.data_as(
+        &w.own,
+        CREATE,
+        json!({ "i": practice_input(&[&w.haarlem, &w.mutare]) }),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn drafts_are_seen_only_by_their_organisation_and_the_secretariat() {
     let app = spawn_app().await;
     let w = world(&app).await;
     let (base_count, ..) = sightings(&app, None, "999999", &w.haarlem, "Composting").await;
 
-    let draft = app
-        .data_as(
-            &w.own,
-            CREATE,
-            json!({ "i": practice_input(&[&w.haarlem, &w.mutare]) }),
-        )
-        .await;
+    let draft = own_draft(&app, &w).await;
     let id = draft["createPractice"]["id"].as_str().unwrap().to_string();
     assert_eq!(draft["createPractice"]["status"], "DRAFT");
     assert_eq!(
@@ -152,13 +157,7 @@ async fn drafts_are_seen_only_by_their_organisation_and_the_secretariat() {
 async fn a_donors_funding_of_a_draft_shows_with_its_practice_only_to_who_may_read_the_draft() {
     let app = spawn_app().await;
     let w = world(&app).await;
-    let draft = app
-        .data_as(
-            &w.own,
-            CREATE,
-            json!({ "i": practice_input(&[&w.haarlem, &w.mutare]) }),
-        )
-        .await;
+    let draft = own_draft(&app, &w).await;
     let practice = draft["createPractice"]["id"].as_str().unwrap().to_string();
     let nl = app.id_of("donors", "Netherlands Ministry").await;
     let recorded = app
@@ -266,13 +265,7 @@ async fn confidential_amounts_are_hidden_but_the_funding_is_not() {
 async fn parallel_updates_with_one_version_let_exactly_one_through() {
     let app = spawn_app().await;
     let w = world(&app).await;
-    let created = app
-        .data_as(
-            &w.own,
-            CREATE,
-            json!({ "i": practice_input(&[&w.haarlem, &w.mutare]) }),
-        )
-        .await;
+    let created = own_draft(&app, &w).await;
     let id = created["createPractice"]["id"]
         .as_str()
         .unwrap()
