@@ -39,14 +39,15 @@ fn main() -> std::process::ExitCode {
 /// linked in, SQLite among them. Under the load benchmark on SQLite it answered 1.4-1.8 times as
 /// many requests a second as glibc's (simple list, donor page, `fundingGaps`, `schemeOverlaps`),
 /// whose arenas and per-thread caches the runtime's workers and SQLite's connection threads
-/// contend for, at the same resident memory.
+/// contend for, its peak resident memory within 4 MiB of theirs.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// jemalloc's options, read once at its start; `MALLOC_CONF` in the environment is read after
-/// them and wins. One arena: a second one cost 8-12 MiB of resident memory on SQLite for no
-/// steady gain (threads keep their own caches of small blocks either way). Unused pages go back
+/// them and wins. One arena: a second one (purged in the background) cost 8 MiB more at peak on
+/// SQLite for 2-9 % more answers a second (threads keep their own caches of small blocks either
+/// way). Unused pages go back
 /// to the system half a second after they were freed rather than ten, and at once rather than
 /// being kept as lazily freed, so a burst's working set does not stay resident.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
