@@ -150,9 +150,10 @@ async fn many_writers_on_shared_rollup_cells_all_succeed_and_the_rollups_stay_ex
     let errors = concurrent_writes(&app, &admin, 32, 8).await;
     assert!(
         errors.is_empty(),
-        "{} of 256 writes failed, the first: {}",
+        "{} of 256 writes failed, the first: {}\nlogged:\n{}",
         errors.len(),
-        errors[0]
+        errors[0],
+        unavailability_logged()
     );
 
     let maintained = gap_answers(&app, &admin).await;
