@@ -26,6 +26,7 @@ mod m20261203_000000_practice_scheme_links;
 mod m20261204_000000_rollup_span_counts;
 mod m20261204_010000_open_needs_searchable;
 mod m20261205_000000_nested_page_indexes;
+mod m20261206_000000_rollup_year_edges;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000000_rollup_span_counts::Migration),
             Box::new(m20261204_010000_open_needs_searchable::Migration),
             Box::new(m20261205_000000_nested_page_indexes::Migration),
+            Box::new(m20261206_000000_rollup_year_edges::Migration),
         ]
     }
 }

@@ -178,11 +178,11 @@ pub async fn drop_rollups(app: &TestApp, combo: Option<&str>) {
         .map(|c| format!(" WHERE combo = '{c}'"))
         .unwrap_or_default();
     for table in [
-        "gap_rollup_year_span_count",
+        "gap_rollup_year_span_edge",
         "gap_rollup_year_span",
         "gap_rollup_year_confidential",
         "gap_rollup_year_member",
-        "gap_rollup_year",
+        "gap_rollup_year_edge",
         "gap_rollup_confidential",
         "gap_rollup_member",
         "gap_rollup",

@@ -67,16 +67,20 @@ pub(crate) const OPEN_END: i32 = 9999;
 
 /// The three tables of a family of groupings: cell totals, members (donors and schemes) and
 /// confidential funding. The groupings by year have tables of their own, so that a whole-life
-/// question reads none of their rows (see the migration `rollup_year_tables`); both families
-/// have the same columns, the whole-life rows' periods being `[0, 0]`.
+/// question reads none of their rows (see the migration `rollup_year_tables`). Members and
+/// confidential funding have the same columns in both families, the whole-life rows' periods
+/// being `[0, 0]`; the totals by year are kept by the years periods end and start instead (see
+/// the migration `rollup_year_edges`).
 pub(crate) struct Tables {
     pub(crate) totals: &'static str,
+    /// The key of `totals`.
+    pub(crate) totals_key: &'static str,
     pub(crate) members: &'static str,
     pub(crate) confidential: &'static str,
     /// By year: each member's periods in a cell merged into the spans of years it is active
-    /// there, and those spans counted (see [`respan`]).
+    /// there, and those spans counted by their ends (see [`respan`]).
     pub(crate) spans: Option<&'static str>,
-    pub(crate) span_counts: Option<&'static str>,
+    pub(crate) span_edges: Option<&'static str>,
 }
 
 impl Tables {
@@ -84,32 +88,36 @@ impl Tables {
         [self.totals, self.members, self.confidential]
             .into_iter()
             .chain(self.spans)
-            .chain(self.span_counts)
+            .chain(self.span_edges)
             .collect()
     }
 }
 
 const WHOLE_LIFE_TABLES: Tables = Tables {
     totals: "gap_rollup",
+    totals_key: "combo, k1, k2, k3, lo, hi",
     members: "gap_rollup_member",
     confidential: "gap_rollup_confidential",
     spans: None,
-    span_counts: None,
+    span_edges: None,
 };
 
 const BY_YEAR_TABLES: Tables = Tables {
-    totals: "gap_rollup_year",
+    totals: "gap_rollup_year_edge",
+    totals_key: "combo, side, a, b, k1, k2, k3",
     members: "gap_rollup_year_member",
     confidential: "gap_rollup_year_confidential",
     spans: Some(SPANS),
-    span_counts: Some(SPAN_COUNTS),
+    span_edges: Some(SPAN_EDGES),
 };
 
 /// The spans of the members of the groupings by year (see [`respan`]).
 pub(crate) const SPANS: &str = "gap_rollup_year_span";
-/// The spans of regular members counted by cell, kind, period and the end of the member's span
-/// before (see [`respan`]).
-pub(crate) const SPAN_COUNTS: &str = "gap_rollup_year_span_count";
+/// The regular members' spans counted by cell and kind at their ends: the last span of each
+/// member by its end (side E), the first by its start (side S), and each gap between two spans
+/// by the start of the span after it and the end of the one before (side G). See [`respan`] and
+/// the migration `rollup_year_edges`.
+pub(crate) const SPAN_EDGES: &str = "gap_rollup_year_span_edge";
 /// The `prev_hi` of a member's first span in a cell: before every year.
 pub(crate) const NO_SPAN_BEFORE: i32 = OPEN_START - 1;
 
@@ -357,52 +365,105 @@ async fn add_to_tables(
         )
     };
     // Indicator values are exact decimal text; NUMERIC compares them as numbers on both
-    // databases.
-    let totals = format!(
-        "INSERT INTO {t_table} (combo, k1, k2, k3, lo, hi, practices, required, pledged, committed, disbursed, \
-                                 required_hi, pledged_hi, committed_hi, disbursed_hi, \
-                                 with_indicators, indicators, with_target, targets_met) \
-         SELECT * FROM (SELECT combo, k1, k2, k3, lo, hi, {sign} * SUM(practices) AS practices, \
-                {sign} * SUM(required) AS required, {sign} * SUM(pledged) AS pledged, \
-                {sign} * SUM(committed) AS committed, {sign} * SUM(disbursed) AS disbursed, \
-                {sign} * SUM(required_hi) AS required_hi, {sign} * SUM(pledged_hi) AS pledged_hi, \
-                {sign} * SUM(committed_hi) AS committed_hi, {sign} * SUM(disbursed_hi) AS disbursed_hi, \
-                {sign} * SUM(with_indicators) AS with_indicators, {sign} * SUM(indicators) AS indicators, \
-                {sign} * SUM(with_target) AS with_target, {sign} * SUM(targets_met) AS targets_met \
-           FROM ( \
-             SELECT x.combo, x.k1, x.k2, x.k3, x.ps AS lo, x.pe AS hi, 1 AS practices, \
-                    {r_lo} AS required, COALESCE(pf.pledged, 0) AS pledged, COALESCE(pf.committed, 0) AS committed, \
-                    COALESCE(pf.disbursed, 0) AS disbursed, {r_hi} AS required_hi, \
-                    COALESCE(pf.pledged_hi, 0) AS pledged_hi, COALESCE(pf.committed_hi, 0) AS committed_hi, \
-                    COALESCE(pf.disbursed_hi, 0) AS disbursed_hi, \
-                    CASE WHEN pi.indicators > 0 THEN 1 ELSE 0 END AS with_indicators, \
-                    COALESCE(pi.indicators, 0) AS indicators, COALESCE(pi.with_target, 0) AS with_target, \
-                    COALESCE(pi.met, 0) AS targets_met \
-               FROM ({projections}) x JOIN practice p ON p.id = x.pid \
-               LEFT JOIN (SELECT practice_id, {sums_by_status} GROUP BY practice_id) pf \
-                 ON pf.practice_id = x.pid AND x.yearly = 0 \
-               LEFT JOIN (SELECT practice_id, COUNT(*) AS indicators, \
+    // databases. A grouping by year keeps no indicators: `resultsByTheme` reads the whole-life
+    // THEME grouping.
+    let (indicator_columns, indicator_join) = if yearly.is_empty() {
+        (
+            "CASE WHEN pi.indicators > 0 THEN 1 ELSE 0 END AS with_indicators, \
+             COALESCE(pi.indicators, 0) AS indicators, COALESCE(pi.with_target, 0) AS with_target, \
+             COALESCE(pi.met, 0) AS targets_met"
+                .to_owned(),
+            format!(
+                " LEFT JOIN (SELECT practice_id, COUNT(*) AS indicators, \
                     SUM(CASE WHEN target IS NOT NULL AND actual IS NOT NULL THEN 1 ELSE 0 END) AS with_target, \
                     SUM(CASE WHEN target IS NOT NULL AND actual IS NOT NULL \
                              AND CAST(actual AS NUMERIC) >= CAST(target AS NUMERIC) THEN 1 ELSE 0 END) AS met \
                   FROM indicator WHERE {indicators_of} GROUP BY practice_id) pi \
-                 ON pi.practice_id = x.pid{by_year}) c \
-           GROUP BY combo, k1, k2, k3, lo, hi) u WHERE 1 = 1 \
-         ON CONFLICT (combo, k1, k2, k3, lo, hi) DO UPDATE SET \
-           practices = {t_table}.practices + excluded.practices, \
-           required = {t_table}.required + excluded.required, \
-           pledged = {t_table}.pledged + excluded.pledged, \
-           committed = {t_table}.committed + excluded.committed, \
-           disbursed = {t_table}.disbursed + excluded.disbursed, \
-           required_hi = {t_table}.required_hi + excluded.required_hi, \
-           pledged_hi = {t_table}.pledged_hi + excluded.pledged_hi, \
-           committed_hi = {t_table}.committed_hi + excluded.committed_hi, \
-           disbursed_hi = {t_table}.disbursed_hi + excluded.disbursed_hi, \
-           with_indicators = {t_table}.with_indicators + excluded.with_indicators, \
-           indicators = {t_table}.indicators + excluded.indicators, \
-           with_target = {t_table}.with_target + excluded.with_target, \
-           targets_met = {t_table}.targets_met + excluded.targets_met"
+                 ON pi.practice_id = x.pid"
+            ),
+        )
+    } else {
+        (
+            "0 AS with_indicators, 0 AS indicators, 0 AS with_target, 0 AS targets_met".to_owned(),
+            String::new(),
+        )
+    };
+    // What each practice (and by year, each year of its funding) adds to its cells, one row
+    // per cell and period.
+    let contributions = format!(
+        "SELECT x.combo, x.k1, x.k2, x.k3, x.ps AS lo, x.pe AS hi, 1 AS practices, \
+                {r_lo} AS required, COALESCE(pf.pledged, 0) AS pledged, COALESCE(pf.committed, 0) AS committed, \
+                COALESCE(pf.disbursed, 0) AS disbursed, {r_hi} AS required_hi, \
+                COALESCE(pf.pledged_hi, 0) AS pledged_hi, COALESCE(pf.committed_hi, 0) AS committed_hi, \
+                COALESCE(pf.disbursed_hi, 0) AS disbursed_hi, {indicator_columns} \
+           FROM ({projections}) x JOIN practice p ON p.id = x.pid \
+           LEFT JOIN (SELECT practice_id, {sums_by_status} GROUP BY practice_id) pf \
+             ON pf.practice_id = x.pid AND x.yearly = 0{indicator_join}{by_year}"
     );
+    let totals = if yearly.is_empty() {
+        format!(
+            "INSERT INTO {t_table} (combo, k1, k2, k3, lo, hi, practices, required, pledged, committed, disbursed, \
+                                     required_hi, pledged_hi, committed_hi, disbursed_hi, \
+                                     with_indicators, indicators, with_target, targets_met) \
+             SELECT * FROM (SELECT combo, k1, k2, k3, lo, hi, {sign} * SUM(practices) AS practices, \
+                    {sign} * SUM(required) AS required, {sign} * SUM(pledged) AS pledged, \
+                    {sign} * SUM(committed) AS committed, {sign} * SUM(disbursed) AS disbursed, \
+                    {sign} * SUM(required_hi) AS required_hi, {sign} * SUM(pledged_hi) AS pledged_hi, \
+                    {sign} * SUM(committed_hi) AS committed_hi, {sign} * SUM(disbursed_hi) AS disbursed_hi, \
+                    {sign} * SUM(with_indicators) AS with_indicators, {sign} * SUM(indicators) AS indicators, \
+                    {sign} * SUM(with_target) AS with_target, {sign} * SUM(targets_met) AS targets_met \
+               FROM ({contributions}) c \
+               GROUP BY combo, k1, k2, k3, lo, hi) u WHERE 1 = 1 \
+             ON CONFLICT (combo, k1, k2, k3, lo, hi) DO UPDATE SET \
+               practices = {t_table}.practices + excluded.practices, \
+               required = {t_table}.required + excluded.required, \
+               pledged = {t_table}.pledged + excluded.pledged, \
+               committed = {t_table}.committed + excluded.committed, \
+               disbursed = {t_table}.disbursed + excluded.disbursed, \
+               required_hi = {t_table}.required_hi + excluded.required_hi, \
+               pledged_hi = {t_table}.pledged_hi + excluded.pledged_hi, \
+               committed_hi = {t_table}.committed_hi + excluded.committed_hi, \
+               disbursed_hi = {t_table}.disbursed_hi + excluded.disbursed_hi, \
+               with_indicators = {t_table}.with_indicators + excluded.with_indicators, \
+               indicators = {t_table}.indicators + excluded.indicators, \
+               with_target = {t_table}.with_target + excluded.with_target, \
+               targets_met = {t_table}.targets_met + excluded.targets_met"
+        )
+    } else {
+        // By year, each regular period adds to its cell's sums at the year it ends (side H) and
+        // the year it starts (side L); a period that ends before it starts, at its two ends
+        // (side X). See the migration `rollup_year_edges`. The contributions are read once,
+        // each row paired with both sides (SQLite keeps the written order of a CROSS JOIN).
+        format!(
+            "INSERT INTO {t_table} (combo, k1, k2, k3, side, a, b, practices, required, pledged, committed, disbursed, \
+                                     required_hi, pledged_hi, committed_hi, disbursed_hi) \
+             SELECT * FROM (SELECT combo, k1, k2, k3, side, a, b, {sign} * SUM(practices) AS practices, \
+                    {sign} * SUM(required) AS required, {sign} * SUM(pledged) AS pledged, \
+                    {sign} * SUM(committed) AS committed, {sign} * SUM(disbursed) AS disbursed, \
+                    {sign} * SUM(required_hi) AS required_hi, {sign} * SUM(pledged_hi) AS pledged_hi, \
+                    {sign} * SUM(committed_hi) AS committed_hi, {sign} * SUM(disbursed_hi) AS disbursed_hi \
+               FROM (SELECT c.combo, c.k1, c.k2, c.k3, \
+                            CASE WHEN c.lo > c.hi THEN 'X' ELSE s.side END AS side, \
+                            CASE WHEN s.side = 'H' AND c.lo <= c.hi THEN c.hi ELSE c.lo END AS a, \
+                            CASE WHEN c.lo > c.hi THEN c.hi ELSE 0 END AS b, \
+                            c.practices, c.required, c.pledged, c.committed, c.disbursed, \
+                            c.required_hi, c.pledged_hi, c.committed_hi, c.disbursed_hi \
+                       FROM ({contributions}) c CROSS JOIN (SELECT 'H' AS side UNION ALL SELECT 'L') s \
+                      WHERE c.lo <= c.hi OR s.side = 'H') e \
+               GROUP BY combo, k1, k2, k3, side, a, b) u WHERE 1 = 1 \
+             ON CONFLICT ({key}) DO UPDATE SET \
+               practices = {t_table}.practices + excluded.practices, \
+               required = {t_table}.required + excluded.required, \
+               pledged = {t_table}.pledged + excluded.pledged, \
+               committed = {t_table}.committed + excluded.committed, \
+               disbursed = {t_table}.disbursed + excluded.disbursed, \
+               required_hi = {t_table}.required_hi + excluded.required_hi, \
+               pledged_hi = {t_table}.pledged_hi + excluded.pledged_hi, \
+               committed_hi = {t_table}.committed_hi + excluded.committed_hi, \
+               disbursed_hi = {t_table}.disbursed_hi + excluded.disbursed_hi",
+            key = tables.totals_key,
+        )
+    };
     let members = format!(
         "INSERT INTO {m_table} (combo, k1, k2, k3, kind, member_id, lo, hi, n) \
          SELECT * FROM ( \
@@ -557,7 +618,7 @@ pub(super) async fn respan(txn: &DatabaseTransaction, names: &str, touched: &str
     // start afresh.
     if touched.is_empty() {
         txn.execute_unprepared(&format!(
-            "DELETE FROM {SPAN_COUNTS} WHERE combo IN ({names})"
+            "DELETE FROM {SPAN_EDGES} WHERE combo IN ({names})"
         ))
         .await
         .map_err(db_err)?;
@@ -574,10 +635,9 @@ pub(super) async fn respan(txn: &DatabaseTransaction, names: &str, touched: &str
     // period has a period that ends before it starts (see `funding_period`): it counts in the
     // ranges that hold both ends, which no merging keeps, so it stays a span of its own.
     //
-    // Merged, a member's spans are disjoint and more than a year apart, so the first of them
-    // that meets a range `[from, to]` is the one that meets it and starts by `from` or follows
-    // a span that ended before `from`: each span keeps the end of the one before it
-    // (`prev_hi`) for questions to count each member once without telling members apart. A
+    // Merged, a member's spans are disjoint and more than a year apart: each keeps the end of
+    // the one before it (`prev_hi`), so that the gaps between them can be counted (see
+    // [`SPAN_EDGES`]) and questions count each member once without telling members apart. A
     // member with a period that ends before it starts has no such order: its spans keep none,
     // and questions count it distinct.
     txn.execute_unprepared(&format!(
@@ -602,7 +662,7 @@ pub(super) async fn respan(txn: &DatabaseTransaction, names: &str, touched: &str
     .map_err(db_err)?;
     count_spans(txn, names, touched, 1).await?;
     txn.execute_unprepared(&format!(
-        "DELETE FROM {SPAN_COUNTS} WHERE combo IN ({names}) AND n = 0"
+        "DELETE FROM {SPAN_EDGES} WHERE combo IN ({names}) AND n = 0"
     ))
     .await
     .map_err(db_err)
@@ -610,23 +670,31 @@ pub(super) async fn respan(txn: &DatabaseTransaction, names: &str, touched: &str
 }
 
 /// Adds `sign` times the spans of regular members of groupings `names` that `touched` keeps
-/// to their counts (see [`respan`]).
+/// to their counts at their ends (see [`SPAN_EDGES`]). The touched members' spans are all
+/// there, so the last of each is the one that ends last.
 async fn count_spans(
     txn: &DatabaseTransaction,
     names: &str,
     touched: &str,
     sign: i64,
 ) -> Result<()> {
-    let key = "combo, k1, k2, k3, kind, lo, hi, prev_hi";
+    let key = "combo, k1, k2, k3, kind, side, a, b";
     let mut statement = format!(
-        "INSERT INTO {SPAN_COUNTS} ({key}, n) \
-         SELECT {key}, {sign} * COUNT(*) FROM {SPANS} \
-         WHERE combo IN ({names}) AND prev_hi IS NOT NULL{touched} GROUP BY {key}"
+        "INSERT INTO {SPAN_EDGES} ({key}, n) \
+         SELECT {key}, {sign} * COUNT(*) FROM ( \
+           SELECT combo, k1, k2, k3, kind, 'E' AS side, MAX(hi) AS a, 0 AS b FROM {SPANS} \
+            WHERE combo IN ({names}) AND prev_hi IS NOT NULL{touched} \
+            GROUP BY combo, k1, k2, k3, kind, member_id \
+           UNION ALL \
+           SELECT combo, k1, k2, k3, kind, CASE WHEN prev_hi = {NO_SPAN_BEFORE} THEN 'S' ELSE 'G' END, lo, \
+                  CASE WHEN prev_hi = {NO_SPAN_BEFORE} THEN 0 ELSE prev_hi END FROM {SPANS} \
+            WHERE combo IN ({names}) AND prev_hi IS NOT NULL{touched}) e \
+         GROUP BY {key}"
     );
     // Every span of a grouping is counted into no counts yet: plain inserts then.
     if !touched.is_empty() {
         statement.push_str(&format!(
-            " ON CONFLICT ({key}) DO UPDATE SET n = {SPAN_COUNTS}.n + excluded.n"
+            " ON CONFLICT (combo, side, a, b, k1, k2, k3, kind) DO UPDATE SET n = {SPAN_EDGES}.n + excluded.n"
         ));
     }
     txn.execute_unprepared(&statement).await.map_err(db_err)?;

@@ -103,7 +103,7 @@ fn period(filter: &GapFilter) -> Option<(i32, i32)> {
     })
 }
 
-/// The rollup rows of `combo` (whole-life) or of its grouping by year that count in the
+/// The rows by period (confidential funding, spans) of a grouping by year that count in the
 /// question: `AND …` conditions on a row's period.
 fn in_period(filter: &GapFilter) -> String {
     match period(filter) {
@@ -199,9 +199,9 @@ pub(crate) fn confidential_parts_from_rollup_sql(
 }
 
 /// The funding-gap statement. The practice side (cells, their amounts, donors and schemes) is
-/// read from the grouping's maintained rollups: the whole-life one, and for a range of years the
-/// one by year too, whose rows count when their period meets the range. Open needs have no
-/// period and are few; they are counted from their rows.
+/// read from the grouping's maintained rollups: the whole-life one, or for a range of years the
+/// one by year, whose sums and counts are kept by the years periods and spans end and start.
+/// Open needs have no period and are few; they are counted from their rows.
 pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &Combo) -> String {
     let dims = dims_of(by);
     let keys: Vec<String> = (1..=dims.len()).map(|i| format!("k{i}")).collect();
@@ -252,39 +252,66 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
             .collect::<Vec<_>>()
             .join(" + ")
     };
-    // A cell's rows: one in a whole-life grouping, one per period in a grouping by year.
+    // A whole-life cell is one row. Over a range of years a cell's sums are those of its
+    // periods ending in or after `from` less those starting after `to`, plus the periods that
+    // end before they start and meet the range at both ends: a row per cell and year past each
+    // end of the range (see the migration `rollup_year_edges`).
+    let table = read_combo(combo, filter).tables().totals;
+    let source = match period(filter) {
+        None => format!("{table} WHERE combo = '{summed}'"),
+        Some((from, to)) => {
+            let signed = |sign: i64, side: &str| {
+                format!(
+                    "SELECT k1, k2, k3, {sign} * practices AS practices, {sign} * required AS required, \
+                            {sign} * pledged AS pledged, {sign} * committed AS committed, {sign} * disbursed AS disbursed, \
+                            {sign} * required_hi AS required_hi, {sign} * pledged_hi AS pledged_hi, \
+                            {sign} * committed_hi AS committed_hi, {sign} * disbursed_hi AS disbursed_hi, \
+                            0 AS donors, 0 AS schemes \
+                     FROM {table} WHERE combo = '{summed}' AND {side}"
+                )
+            };
+            format!(
+                "({} UNION ALL {} UNION ALL {}) e",
+                signed(1, &format!("side = 'H' AND a >= {from}")),
+                signed(-1, &format!("side = 'L' AND a > {to}")),
+                signed(1, &format!("side = 'X' AND a <= {to} AND b >= {from}")),
+            )
+        }
+    };
     let sums = format!(
         "SELECT k1, k2, k3, SUM(practices) AS practices, SUM(required_hi) AS req_hi, SUM(required) AS req_lo, \
                 {funded_hi} AS funded_hi, {funded_lo} AS funded_lo, SUM(pledged_hi) AS pledged_hi, SUM(pledged) AS pledged_lo, \
                 SUM(donors) AS donors, SUM(schemes) AS schemes \
-         FROM {table} WHERE combo = '{summed}'{period} GROUP BY k1, k2, k3",
-        table = read_combo(combo, filter).tables().totals,
+         FROM {source} GROUP BY k1, k2, k3",
         funded_hi = funded_sum("_hi"),
         funded_lo = funded_sum(""),
-        period = in_period(filter),
     );
-    // A whole-life cell keeps its counts of donors and schemes. Over a range, a member of a
-    // cell counts when one of its periods there meets the range, which is when one of its spans
-    // (its periods merged, see `rollup::respan`) does. Each regular member counts at its first
-    // span that meets the range, the one that starts by `from` or follows a span that ended
-    // before it: the counts of such spans summed, a few thousand rows where telling the members
-    // apart hashed every span (22,206 for theme × orientation 2000–2010 on 200,000 practices).
-    // The few members whose spans have no order are counted distinct.
+    // A whole-life cell keeps its counts of donors and schemes. Over a range, a regular member
+    // of a cell (its spans there disjoint and ordered, see `rollup::respan`) counts unless all
+    // its spans end before `from`, all start after `to`, or the range falls in a gap between
+    // two of them: the members whose last span ends in or after `from`, less those whose first
+    // span starts after `to`, less the gaps holding the range, each counted at its ends (see
+    // `rollup::SPAN_EDGES`), a row per cell, kind and year past the range's ends where telling
+    // the members apart hashed every span. The few members whose spans have no order are
+    // counted distinct.
     let (members, counted) = match period(filter) {
-        Some((from, _)) => (
+        Some((from, to)) => (
             format!(
                 "mcell AS (SELECT {key_list}, SUM(donors) AS donors, SUM(schemes) AS schemes \
                  FROM (SELECT {mapped}, donors, schemes FROM ( \
                          SELECT k1, k2, k3, SUM(CASE WHEN kind = 'D' THEN n ELSE 0 END) AS donors, \
                                 SUM(CASE WHEN kind = 'S' THEN n ELSE 0 END) AS schemes \
-                         FROM {counts} WHERE combo = '{summed}'{period} AND (lo <= {from} OR prev_hi < {from}) \
+                         FROM (SELECT k1, k2, k3, kind, n FROM {edges} WHERE combo = '{summed}' AND side = 'E' AND a >= {from} \
+                               UNION ALL SELECT k1, k2, k3, kind, -n FROM {edges} WHERE combo = '{summed}' AND side = 'S' AND a > {to} \
+                               UNION ALL SELECT k1, k2, k3, kind, -n FROM {edges} \
+                                 WHERE combo = '{summed}' AND side = 'G' AND a > {to} AND b < {from}) m \
                          GROUP BY k1, k2, k3 \
                          UNION ALL \
                          SELECT k1, k2, k3, COUNT(DISTINCT CASE WHEN kind = 'D' THEN member_id END), \
                                 COUNT(DISTINCT CASE WHEN kind = 'S' THEN member_id END) \
                          FROM {spans} WHERE combo = '{summed}' AND prev_hi IS NULL{period} \
                          GROUP BY k1, k2, k3) u) m0 {agenda_where} GROUP BY {key_list}), ",
-                counts = rollup::SPAN_COUNTS,
+                edges = rollup::SPAN_EDGES,
                 spans = rollup::SPANS,
                 period = in_period(filter),
             ),

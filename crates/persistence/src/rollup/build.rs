@@ -254,7 +254,7 @@ async fn merge_building(db: &DatabaseConnection, combo: &Combo, since: &str) -> 
     }
     let tables = combo.tables();
     for (table, keys) in [
-        (tables.totals, "combo, k1, k2, k3, lo, hi"),
+        (tables.totals, tables.totals_key),
         (tables.members, "combo, k1, k2, k3, kind, member_id, hi, lo"),
         (
             tables.confidential,
