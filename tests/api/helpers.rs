@@ -166,6 +166,7 @@ pub fn logged_lines(needle: &str) -> Vec<String> {
 pub fn unavailability_logged() -> String {
     let mut lines = logged_lines("unavailable");
     lines.extend(logged_lines("rollup build failed"));
+    lines.extend(logged_lines("statement failed after a long run"));
     let recent = lines.len().saturating_sub(10);
     lines.split_off(recent).join("\n")
 }

@@ -199,6 +199,18 @@ impl Database {
 /// them.
 const SQLITE_SOFT_HEAP_LIMIT: u64 = 8 << 20;
 
+/// A statement failing after running this long is logged with its text (see `connect_with`):
+/// past any wait for a lock or a connection a healthy write sees, short of the statement timeout.
+const SLOW_FAILURE: Duration = Duration::from_secs(1);
+
+/// The first 300 characters of a statement, enough to tell which one it is.
+fn statement_start(sql: &str) -> &str {
+    match sql.char_indices().nth(300) {
+        Some((end, _)) => &sql[..end],
+        None => sql,
+    }
+}
+
 /// How long a pooled connection may sit unused before it is checked on its way out.
 const POOL_IDLE_CHECK: Duration = Duration::from_secs(10);
 
@@ -252,6 +264,15 @@ pub async fn connect_with(
             .fetch_add(info.elapsed.as_micros() as u64, Ordering::Relaxed);
         if info.failed {
             metrics.failed.fetch_add(1, Ordering::Relaxed);
+            // The error a request reports says that a statement timed out or waited too long,
+            // not which one: a long-running failure names its statement for the operator.
+            if info.elapsed >= SLOW_FAILURE {
+                tracing::warn!(
+                    elapsed_ms = info.elapsed.as_millis() as u64,
+                    sql = %statement_start(&info.statement.sql),
+                    "statement failed after a long run"
+                );
+            }
         }
         if let Some(kept) = metrics.recorded().as_mut() {
             kept.push(info.statement.clone());

@@ -432,8 +432,10 @@ async fn add_to_tables(
     } else {
         // By year, each regular period adds to its cell's sums at the year it ends (side H) and
         // the year it starts (side L); a period that ends before it starts, at its two ends
-        // (side X). See the migration `rollup_year_edges`. The contributions are read once,
-        // each row paired with both sides (SQLite keeps the written order of a CROSS JOIN).
+        // (side X). See the migration `rollup_year_edges`. The contributions are summed by
+        // cell and period first, as the rows by period were, and those sums (a few thousand a
+        // grouping) paired with both sides: pairing the contributions themselves doubled the
+        // rows a build groups. SQLite keeps the written order of a CROSS JOIN.
         format!(
             "INSERT INTO {t_table} (combo, k1, k2, k3, side, a, b, practices, required, pledged, committed, disbursed, \
                                      required_hi, pledged_hi, committed_hi, disbursed_hi) \
@@ -448,7 +450,12 @@ async fn add_to_tables(
                             CASE WHEN c.lo > c.hi THEN c.hi ELSE 0 END AS b, \
                             c.practices, c.required, c.pledged, c.committed, c.disbursed, \
                             c.required_hi, c.pledged_hi, c.committed_hi, c.disbursed_hi \
-                       FROM ({contributions}) c CROSS JOIN (SELECT 'H' AS side UNION ALL SELECT 'L') s \
+                       FROM (SELECT combo, k1, k2, k3, lo, hi, SUM(practices) AS practices, SUM(required) AS required, \
+                                    SUM(pledged) AS pledged, SUM(committed) AS committed, SUM(disbursed) AS disbursed, \
+                                    SUM(required_hi) AS required_hi, SUM(pledged_hi) AS pledged_hi, \
+                                    SUM(committed_hi) AS committed_hi, SUM(disbursed_hi) AS disbursed_hi \
+                               FROM ({contributions}) p GROUP BY combo, k1, k2, k3, lo, hi) c \
+                       CROSS JOIN (SELECT 'H' AS side UNION ALL SELECT 'L') s \
                       WHERE c.lo <= c.hi OR s.side = 'H') e \
                GROUP BY combo, k1, k2, k3, side, a, b) u WHERE 1 = 1 \
              ON CONFLICT ({key}) DO UPDATE SET \

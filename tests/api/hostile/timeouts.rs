@@ -7,7 +7,15 @@ use std::time::{Duration, Instant};
 use sea_orm::{ConnectionTrait, TransactionOptions, TransactionTrait};
 use serde_json::json;
 
-use crate::helpers::{TestApp, error_code};
+use crate::helpers::{TestApp, error_code, logged_lines};
+
+/// Whether the server logged that a statement mentioning `table` failed after a long run, with
+/// its text: the answer says only that the database was unavailable.
+fn logged_long_failure(table: &str) -> bool {
+    logged_lines("statement failed after a long run")
+        .iter()
+        .any(|l| l.contains(table))
+}
 
 const ANY_READ: &str = "{ practices(first: 1) { totalCount } }";
 const LOGIN: &str =
@@ -39,6 +47,10 @@ async fn a_statement_waiting_on_a_lock_is_cancelled_by_the_statement_timeout() {
     let took = started.elapsed();
     assert_eq!(error_code(&r), "UNAVAILABLE", "{r}");
     assert!(took < Duration::from_secs(5), "the read took {took:?}");
+    assert!(
+        logged_long_failure("practice"),
+        "the cancelled statement is logged with its text"
+    );
 
     lock.rollback().await.expect("the lock released");
     let r = app.graphql(ANY_READ, json!({})).await;
@@ -72,6 +84,10 @@ async fn a_sqlite_file_locked_by_another_process_fails_writes_fast_and_recovers(
     let took = started.elapsed();
     assert_eq!(error_code(&r), "UNAVAILABLE", "{r}");
     assert!(took < Duration::from_secs(10), "the write took {took:?}");
+    assert!(
+        logged_long_failure("sign_in_attempt"),
+        "the write that gave up is logged with its text"
+    );
 
     lock.rollback().await.expect("the lock released");
     let r = app.graphql(LOGIN, vars).await;
