@@ -400,34 +400,40 @@ async fn add_to_tables(
            LEFT JOIN (SELECT practice_id, {sums_by_status} GROUP BY practice_id) pf \
              ON pf.practice_id = x.pid AND x.yearly = 0{indicator_join}{by_year}"
     );
+    // The sums of a cell; the whole-life rollup keeps its practices' indicators too.
+    let mut sums: Vec<&str> = vec![
+        "practices",
+        "required",
+        "pledged",
+        "committed",
+        "disbursed",
+        "required_hi",
+        "pledged_hi",
+        "committed_hi",
+        "disbursed_hi",
+    ];
+    if yearly.is_empty() {
+        sums.extend([
+            "with_indicators",
+            "indicators",
+            "with_target",
+            "targets_met",
+        ]);
+    }
+    let listed =
+        |each: &dyn Fn(&str) -> String| sums.iter().map(|c| each(c)).collect::<Vec<_>>().join(", ");
+    let columns = listed(&|c| c.to_owned());
+    let signed = listed(&|c| format!("{sign} * SUM({c}) AS {c}"));
+    let summed = listed(&|c| format!("SUM({c}) AS {c}"));
+    let added = listed(&|c| format!("{c} = {t_table}.{c} + excluded.{c}"));
     let totals = if yearly.is_empty() {
         format!(
-            "INSERT INTO {t_table} (combo, k1, k2, k3, lo, hi, practices, required, pledged, committed, disbursed, \
-                                     required_hi, pledged_hi, committed_hi, disbursed_hi, \
-                                     with_indicators, indicators, with_target, targets_met) \
-             SELECT * FROM (SELECT combo, k1, k2, k3, lo, hi, {sign} * SUM(practices) AS practices, \
-                    {sign} * SUM(required) AS required, {sign} * SUM(pledged) AS pledged, \
-                    {sign} * SUM(committed) AS committed, {sign} * SUM(disbursed) AS disbursed, \
-                    {sign} * SUM(required_hi) AS required_hi, {sign} * SUM(pledged_hi) AS pledged_hi, \
-                    {sign} * SUM(committed_hi) AS committed_hi, {sign} * SUM(disbursed_hi) AS disbursed_hi, \
-                    {sign} * SUM(with_indicators) AS with_indicators, {sign} * SUM(indicators) AS indicators, \
-                    {sign} * SUM(with_target) AS with_target, {sign} * SUM(targets_met) AS targets_met \
+            "INSERT INTO {t_table} (combo, k1, k2, k3, lo, hi, {columns}) \
+             SELECT * FROM (SELECT combo, k1, k2, k3, lo, hi, {signed} \
                FROM ({contributions}) c \
                GROUP BY combo, k1, k2, k3, lo, hi) u WHERE 1 = 1 \
-             ON CONFLICT (combo, k1, k2, k3, lo, hi) DO UPDATE SET \
-               practices = {t_table}.practices + excluded.practices, \
-               required = {t_table}.required + excluded.required, \
-               pledged = {t_table}.pledged + excluded.pledged, \
-               committed = {t_table}.committed + excluded.committed, \
-               disbursed = {t_table}.disbursed + excluded.disbursed, \
-               required_hi = {t_table}.required_hi + excluded.required_hi, \
-               pledged_hi = {t_table}.pledged_hi + excluded.pledged_hi, \
-               committed_hi = {t_table}.committed_hi + excluded.committed_hi, \
-               disbursed_hi = {t_table}.disbursed_hi + excluded.disbursed_hi, \
-               with_indicators = {t_table}.with_indicators + excluded.with_indicators, \
-               indicators = {t_table}.indicators + excluded.indicators, \
-               with_target = {t_table}.with_target + excluded.with_target, \
-               targets_met = {t_table}.targets_met + excluded.targets_met"
+             ON CONFLICT ({key}) DO UPDATE SET {added}",
+            key = tables.totals_key,
         )
     } else {
         // By year, each regular period adds to its cell's sums at the year it ends (side H) and
@@ -436,38 +442,20 @@ async fn add_to_tables(
         // cell and period first, as the rows by period were, and those sums (a few thousand a
         // grouping) paired with both sides: pairing the contributions themselves doubled the
         // rows a build groups. SQLite keeps the written order of a CROSS JOIN.
+        let of_c = listed(&|c| format!("c.{c}"));
         format!(
-            "INSERT INTO {t_table} (combo, k1, k2, k3, side, a, b, practices, required, pledged, committed, disbursed, \
-                                     required_hi, pledged_hi, committed_hi, disbursed_hi) \
-             SELECT * FROM (SELECT combo, k1, k2, k3, side, a, b, {sign} * SUM(practices) AS practices, \
-                    {sign} * SUM(required) AS required, {sign} * SUM(pledged) AS pledged, \
-                    {sign} * SUM(committed) AS committed, {sign} * SUM(disbursed) AS disbursed, \
-                    {sign} * SUM(required_hi) AS required_hi, {sign} * SUM(pledged_hi) AS pledged_hi, \
-                    {sign} * SUM(committed_hi) AS committed_hi, {sign} * SUM(disbursed_hi) AS disbursed_hi \
+            "INSERT INTO {t_table} (combo, k1, k2, k3, side, a, b, {columns}) \
+             SELECT * FROM (SELECT combo, k1, k2, k3, side, a, b, {signed} \
                FROM (SELECT c.combo, c.k1, c.k2, c.k3, \
                             CASE WHEN c.lo > c.hi THEN 'X' ELSE s.side END AS side, \
                             CASE WHEN s.side = 'H' AND c.lo <= c.hi THEN c.hi ELSE c.lo END AS a, \
-                            CASE WHEN c.lo > c.hi THEN c.hi ELSE 0 END AS b, \
-                            c.practices, c.required, c.pledged, c.committed, c.disbursed, \
-                            c.required_hi, c.pledged_hi, c.committed_hi, c.disbursed_hi \
-                       FROM (SELECT combo, k1, k2, k3, lo, hi, SUM(practices) AS practices, SUM(required) AS required, \
-                                    SUM(pledged) AS pledged, SUM(committed) AS committed, SUM(disbursed) AS disbursed, \
-                                    SUM(required_hi) AS required_hi, SUM(pledged_hi) AS pledged_hi, \
-                                    SUM(committed_hi) AS committed_hi, SUM(disbursed_hi) AS disbursed_hi \
+                            CASE WHEN c.lo > c.hi THEN c.hi ELSE 0 END AS b, {of_c} \
+                       FROM (SELECT combo, k1, k2, k3, lo, hi, {summed} \
                                FROM ({contributions}) p GROUP BY combo, k1, k2, k3, lo, hi) c \
                        CROSS JOIN (SELECT 'H' AS side UNION ALL SELECT 'L') s \
                       WHERE c.lo <= c.hi OR s.side = 'H') e \
                GROUP BY combo, k1, k2, k3, side, a, b) u WHERE 1 = 1 \
-             ON CONFLICT ({key}) DO UPDATE SET \
-               practices = {t_table}.practices + excluded.practices, \
-               required = {t_table}.required + excluded.required, \
-               pledged = {t_table}.pledged + excluded.pledged, \
-               committed = {t_table}.committed + excluded.committed, \
-               disbursed = {t_table}.disbursed + excluded.disbursed, \
-               required_hi = {t_table}.required_hi + excluded.required_hi, \
-               pledged_hi = {t_table}.pledged_hi + excluded.pledged_hi, \
-               committed_hi = {t_table}.committed_hi + excluded.committed_hi, \
-               disbursed_hi = {t_table}.disbursed_hi + excluded.disbursed_hi",
+             ON CONFLICT ({key}) DO UPDATE SET {added}",
             key = tables.totals_key,
         )
     };
