@@ -34,7 +34,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 
 use crate::analytics::gaps::rounded_units_sql;
 use crate::analytics::split;
-use crate::cells::practice_joins;
+use crate::cells::{practice_joins, practice_key};
 use crate::store::db_err;
 
 mod build;
@@ -232,9 +232,10 @@ impl Combo {
         }
     }
 
-    /// `(combo, pid, k1, k2, k3, ps, pe, yearly)` for every published practice whose id
+    /// `(combo, pid, k1, k2, k3, ps, pe, yearly, req)` for every published practice whose id
     /// satisfies `restrict`, once per cell of this grouping it falls in: `ps` and `pe` its
-    /// period in a grouping by year (0 in a whole-life one), `yearly` 1 in a grouping by year.
+    /// period in a grouping by year (0 in a whole-life one), `yearly` 1 in a grouping by year,
+    /// `req` the amount it requires (read here rather than by joining the practice again).
     fn projection(&self, restrict: Option<&str>) -> String {
         let name = self.name();
         let dims: Vec<Option<GapDimension>> = if self.dims.is_empty() {
@@ -245,8 +246,8 @@ impl Combo {
         let joins = practice_joins(&dims, restrict);
         let keys: String = (0..3)
             .map(|i| {
-                if i < dims.len() {
-                    format!(", d{i}.v AS k{}", i + 1)
+                if let Some(d) = dims.get(i) {
+                    format!(", {} AS k{}", practice_key(i, *d), i + 1)
                 } else {
                     format!(", '' AS k{}", i + 1)
                 }
@@ -263,7 +264,8 @@ impl Combo {
             ", 0 AS ps, 0 AS pe, 0 AS yearly".into()
         };
         format!(
-            "SELECT '{name}' AS combo, p.id AS pid{keys}{period} FROM practice p{joins} WHERE p.status = 'PUBLISHED'{only}"
+            "SELECT '{name}' AS combo, p.id AS pid{keys}{period}, p.amount_required_usd_cents AS req \
+             FROM practice p{joins} WHERE p.status = 'PUBLISHED'{only}"
         )
     }
 }
@@ -330,7 +332,7 @@ async fn add_to_tables(
     // The outer `WHERE 1 = 1` keeps SQLite from reading ON CONFLICT as a join's ON. Each sum
     // of money is kept in two parts that cannot overflow (see `analytics::split`): `x_hi` whole
     // units of SPLIT cents, `x` the rest.
-    let (r_hi, r_lo) = split("COALESCE(p.amount_required_usd_cents, 0)");
+    let (r_hi, r_lo) = split("COALESCE(x.req, 0)");
     let (f_hi, f_lo) = split("f.amount_usd_cents");
     let indicators_of = restrict
         .map(|r| format!("practice_id {r}"))
@@ -358,8 +360,8 @@ async fn add_to_tables(
     } else {
         format!(
             " UNION ALL \
-             SELECT x.combo, x.k1, x.k2, x.k3, {lo} AS lo, {hi} AS hi, 0, 0, \
-                    f.pledged, f.committed, f.disbursed, 0, f.pledged_hi, f.committed_hi, f.disbursed_hi, 0, 0, 0, 0 \
+             SELECT x.combo, x.k1, x.k2, x.k3, {lo} AS lo, {hi} AS hi, 0, 0, 0, \
+                    f.pledged, f.pledged_hi, f.committed, f.committed_hi, f.disbursed, f.disbursed_hi, 0, 0, 0, 0 \
                FROM ({yearly}) x JOIN (SELECT practice_id, year, {sums_by_status} AND f.year IS NOT NULL \
                                        GROUP BY practice_id, year) f ON f.practice_id = x.pid"
         )
@@ -389,16 +391,29 @@ async fn add_to_tables(
         )
     };
     // What each practice (and by year, each year of its funding) adds to its cells, one row
-    // per cell and period.
+    // per cell and period. A family's groupings are all by year or all whole-life: the funding
+    // of a practice's row is its whole-life sums, or none when its years bring it (SQLite
+    // computed the whole-life sums of every practice even where the join could match none).
+    let funded = ["pledged", "committed", "disbursed"]
+        .iter()
+        .flat_map(|c| [c.to_string(), format!("{c}_hi")])
+        .map(|c| match yearly.is_empty() {
+            true => format!("COALESCE(pf.{c}, 0) AS {c}"),
+            false => format!("0 AS {c}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let whole_life_funding = match yearly.is_empty() {
+        true => format!(
+            " LEFT JOIN (SELECT practice_id, {sums_by_status} GROUP BY practice_id) pf \
+               ON pf.practice_id = x.pid"
+        ),
+        false => String::new(),
+    };
     let contributions = format!(
         "SELECT x.combo, x.k1, x.k2, x.k3, x.ps AS lo, x.pe AS hi, 1 AS practices, \
-                {r_lo} AS required, COALESCE(pf.pledged, 0) AS pledged, COALESCE(pf.committed, 0) AS committed, \
-                COALESCE(pf.disbursed, 0) AS disbursed, {r_hi} AS required_hi, \
-                COALESCE(pf.pledged_hi, 0) AS pledged_hi, COALESCE(pf.committed_hi, 0) AS committed_hi, \
-                COALESCE(pf.disbursed_hi, 0) AS disbursed_hi, {indicator_columns} \
-           FROM ({projections}) x JOIN practice p ON p.id = x.pid \
-           LEFT JOIN (SELECT practice_id, {sums_by_status} GROUP BY practice_id) pf \
-             ON pf.practice_id = x.pid AND x.yearly = 0{indicator_join}{by_year}"
+                {r_lo} AS required, {r_hi} AS required_hi, {funded}, {indicator_columns} \
+           FROM ({projections}) x{whole_life_funding}{indicator_join}{by_year}"
     );
     // The sums of a cell; the whole-life rollup keeps its practices' indicators too.
     let mut sums: Vec<&str> = vec![
