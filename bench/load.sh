@@ -183,6 +183,22 @@ if [ ! -f "$seeded_marker" ]; then
     echo "$data holds another seeded base; give another --data-dir" >&2
     exit 1
   fi
+  # `seed --synthetic` adds to what a base holds: a base left by a run stopped while seeding
+  # (the marker is written last) would be seeded again on top, twice the practices.
+  if [ "$database" = postgres ]; then
+    held=$(psql -d bench -tAc "select count(*) from information_schema.tables where table_name = 'practice'")
+    [ "$held" != 0 ] && held=$(psql -d bench -tAc "select count(*) from practice")
+    fix="drop it (dropdb -h 127.0.0.1 -p $pg_port -U postgres bench)"
+  else
+    held=0
+    [ -s "$data/c2c-load.db" ] && held="an unknown number of"
+    fix="remove $data/c2c-load.db*"
+  fi
+  if [ "$held" != 0 ]; then
+    echo "$data holds a database with $held practices that this script did not finish seeding:" \
+      "$fix, or give another --data-dir" >&2
+    exit 1
+  fi
   step "seed --synthetic --practices $practices"
   "$bin" migrate --database-url "$database_url"
   started=$(date +%s)
