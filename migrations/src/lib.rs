@@ -27,6 +27,7 @@ mod m20261204_000000_rollup_span_counts;
 mod m20261204_010000_open_needs_searchable;
 mod m20261205_000000_nested_page_indexes;
 mod m20261206_000000_rollup_year_edges;
+mod m20261207_000000_rollup_year_decades;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_010000_open_needs_searchable::Migration),
             Box::new(m20261205_000000_nested_page_indexes::Migration),
             Box::new(m20261206_000000_rollup_year_edges::Migration),
+            Box::new(m20261207_000000_rollup_year_decades::Migration),
         ]
     }
 }

@@ -318,13 +318,16 @@ const WATCHED: [&[&str]; 5] = [
 ];
 
 /// The ranges the maintenance test asks each watched grouping about: whole life, a range
-/// holding every record (of this base, all with a year), one year, and an open start.
-fn watched_ranges() -> [Value; 4] {
+/// holding every record (of this base, all with a year), one year, an open start, and a range
+/// whose ends are in the second half of their decades.
+fn watched_ranges() -> [Value; 5] {
     [
         json!(null),
         json!({ "fromYear": 1900, "toYear": 2100 }),
         json!({ "fromYear": 2002, "toYear": 2002 }),
         json!({ "toYear": 2001 }),
+        // Read by the years of the decades at both ends and the decades after them.
+        json!({ "fromYear": 1998, "toYear": 2006 }),
     ]
 }
 
@@ -384,22 +387,79 @@ async fn assert_span_counts_agree(app: &TestApp, after: &str) {
     let db = app.database().await;
     let key = "combo, k1, k2, k3, kind, side, a, b";
     let kept = format!("SELECT {key}, n FROM gap_rollup_year_span_edge");
+    // The last spans by their ends (E), the first by their starts (S), each also by decade (F
+    // and T), and the gaps (G).
     let counted = format!(
         "SELECT {key}, COUNT(*) FROM ( \
-           SELECT s.combo, s.k1, s.k2, s.k3, s.kind, 'E' AS side, s.hi AS a, 0 AS b \
-             FROM gap_rollup_year_span s WHERE s.prev_hi IS NOT NULL AND NOT EXISTS ( \
-               SELECT 1 FROM gap_rollup_year_span l WHERE l.combo = s.combo AND l.k1 = s.k1 \
-                 AND l.k2 = s.k2 AND l.k3 = s.k3 AND l.kind = s.kind AND l.member_id = s.member_id \
-                 AND l.lo > s.lo) \
+           SELECT combo, k1, k2, k3, kind, side, a, b FROM ( \
+             SELECT s.combo, s.k1, s.k2, s.k3, s.kind, 'E' AS side, s.hi AS a, 0 AS b \
+               FROM gap_rollup_year_span s WHERE s.prev_hi IS NOT NULL AND NOT EXISTS ( \
+                 SELECT 1 FROM gap_rollup_year_span l WHERE l.combo = s.combo AND l.k1 = s.k1 \
+                   AND l.k2 = s.k2 AND l.k3 = s.k3 AND l.kind = s.kind AND l.member_id = s.member_id \
+                   AND l.lo > s.lo) \
+             UNION ALL \
+             SELECT combo, k1, k2, k3, kind, 'S', lo, 0 FROM gap_rollup_year_span WHERE prev_hi = -1 \
+             UNION ALL \
+             SELECT combo, k1, k2, k3, kind, 'G', lo, prev_hi FROM gap_rollup_year_span WHERE prev_hi > -1) y \
            UNION ALL \
-           SELECT combo, k1, k2, k3, kind, 'S', lo, 0 FROM gap_rollup_year_span WHERE prev_hi = -1 \
-           UNION ALL \
-           SELECT combo, k1, k2, k3, kind, 'G', lo, prev_hi FROM gap_rollup_year_span WHERE prev_hi > -1) e \
+           SELECT combo, k1, k2, k3, kind, CASE WHEN side = 'E' THEN 'F' ELSE 'T' END, a - a % 10, b FROM ( \
+             SELECT s.combo, s.k1, s.k2, s.k3, s.kind, 'E' AS side, s.hi AS a, 0 AS b \
+               FROM gap_rollup_year_span s WHERE s.prev_hi IS NOT NULL AND NOT EXISTS ( \
+                 SELECT 1 FROM gap_rollup_year_span l WHERE l.combo = s.combo AND l.k1 = s.k1 \
+                   AND l.k2 = s.k2 AND l.k3 = s.k3 AND l.kind = s.kind AND l.member_id = s.member_id \
+                   AND l.lo > s.lo) \
+             UNION ALL \
+             SELECT combo, k1, k2, k3, kind, 'S', lo, 0 FROM gap_rollup_year_span WHERE prev_hi = -1) d) e \
          GROUP BY {key}"
     );
+    // The sums by decade (I for the periods by their ends, M by their starts) are those of the
+    // sums by year (H and L) in the decade, whatever wrote them. Rows whose sums fell to zero
+    // may stay; they count for nothing.
+    let sums = [
+        "practices",
+        "required",
+        "pledged",
+        "committed",
+        "disbursed",
+        "required_hi",
+        "pledged_hi",
+        "committed_hi",
+        "disbursed_hi",
+    ];
+    let summed = sums
+        .iter()
+        .map(|c| format!("SUM({c}) AS {c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let not_zero = sums
+        .iter()
+        .map(|c| format!("{c} <> 0"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let sums = sums.join(", ");
+    let by_decade = format!(
+        "SELECT combo, k1, k2, k3, side, a, {sums} FROM gap_rollup_year_edge \
+         WHERE side IN ('I', 'M') AND ({not_zero})"
+    );
+    let from_years = format!(
+        "SELECT * FROM ( \
+           SELECT combo, k1, k2, k3, CASE WHEN side = 'H' THEN 'I' ELSE 'M' END AS decade_side, a - a % 10 AS decade, {summed} \
+           FROM gap_rollup_year_edge WHERE side IN ('H', 'L') GROUP BY combo, k1, k2, k3, side, a - a % 10) y \
+         WHERE {not_zero}"
+    );
     for (left, right, what) in [
-        (&kept, &counted, "kept but not counted"),
-        (&counted, &kept, "counted but not kept"),
+        (&kept, &counted, "span counts kept but not counted"),
+        (&counted, &kept, "span counts counted but not kept"),
+        (
+            &by_decade,
+            &from_years,
+            "sums by decade that the years do not add up to",
+        ),
+        (
+            &from_years,
+            &by_decade,
+            "sums of years that no decade keeps",
+        ),
     ] {
         let row = db
             .query_one_raw(Statement::from_string(
@@ -410,7 +470,7 @@ async fn assert_span_counts_agree(app: &TestApp, after: &str) {
             .expect("span counts compared")
             .expect("a count");
         let differing: i64 = row.try_get_by_index(0).expect("a number");
-        assert_eq!(differing, 0, "span counts {what} after {after}");
+        assert_eq!(differing, 0, "{what} after {after}");
     }
 }
 
@@ -917,6 +977,68 @@ async fn the_sums_over_every_donor_are_computed_from_the_rows_per_donor() {
     assert_eq!(every_donor().await, kept);
 }
 
+/// The migration that keeps the sides by decade sums them from the rows by year: groupings by
+/// year built before it stay built, and answer as they did.
+#[tokio::test]
+async fn groupings_by_year_built_before_the_decades_were_kept_are_summed_by_decade() {
+    let app = app_with_base().await;
+    let before = gap_answers(&app, "before").await;
+    let db = app.database().await;
+    let built = || {
+        let db = &db;
+        async move {
+            db.query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT COUNT(*) FROM gap_combo WHERE combo LIKE '%/YEAR'",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap()
+        }
+    };
+    let built_before = built().await;
+    assert!(
+        built_before >= 4,
+        "the watched groupings by year: {built_before}"
+    );
+    crate::helpers::migrate_down_through(&db, "m20261207_000000_rollup_year_decades").await;
+    let by_decade = |table: &'static str| {
+        let db = &db;
+        async move {
+            db.query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) FROM {table} WHERE side IN ('I', 'M', 'F', 'T')"),
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<i64>(0)
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        by_decade("gap_rollup_year_edge").await,
+        0,
+        "down drops them"
+    );
+    assert_eq!(by_decade("gap_rollup_year_span_edge").await, 0);
+    {
+        use migration::MigratorTrait;
+        migration::Migrator::up(&db, None).await.unwrap();
+    }
+    assert!(by_decade("gap_rollup_year_edge").await > 0);
+    assert!(by_decade("gap_rollup_year_span_edge").await > 0);
+    assert_eq!(
+        built().await,
+        built_before,
+        "the groupings by year stay built"
+    );
+    assert_span_counts_agree(&app, "the migration").await;
+    assert_eq!(gap_answers(&app, "after").await, before);
+}
+
 /// Donors are counted once over a range however many of their spans meet it, and not at all
 /// when it falls in a gap between two: Donor Z's years in HOUSING (2001, 2005, 2006) make two
 /// spans, the second kept with the end of the first. The migration that keeps the counts at
@@ -1095,6 +1217,12 @@ async fn a_grouping_by_year_keeps_its_sums_by_year_not_by_period() {
          UNION SELECT year FROM funding) y WHERE y IS NOT NULL",
     )
     .await;
+    // And their decades (see the migration `rollup_year_decades`).
+    let decades = count(
+        "SELECT COUNT(*) + 2 FROM (SELECT DISTINCT y - y % 10 AS d FROM (SELECT start_year AS y FROM practice \
+         UNION SELECT end_year FROM practice UNION SELECT year FROM funding) y WHERE y IS NOT NULL) d",
+    )
+    .await;
     let inverted = count(
         "SELECT COUNT(*) FROM gap_rollup_year_edge WHERE combo = 'THEME/YEAR' AND side = 'X'",
     )
@@ -1107,11 +1235,13 @@ async fn a_grouping_by_year_keeps_its_sums_by_year_not_by_period() {
     )
     .await;
     assert!(themes >= 5, "the base spreads over the themes: {themes}");
-    let bound = 2 * themes * years + inverted;
-    eprintln!("{rows} rows of sums for {themes} themes and {years} years; {periods} periods");
+    let bound = 2 * themes * (years + decades) + inverted;
+    eprintln!(
+        "{rows} rows of sums for {themes} themes, {years} years and {decades} decades; {periods} periods"
+    );
     assert!(
         rows <= bound,
-        "{rows} rows of sums for {themes} themes and {years} years"
+        "{rows} rows of sums for {themes} themes, {years} years and {decades} decades"
     );
     assert!(
         rows < periods,

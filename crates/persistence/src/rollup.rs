@@ -118,6 +118,93 @@ pub(crate) const SPANS: &str = "gap_rollup_year_span";
 /// by the start of the span after it and the end of the one before (side G). See [`respan`] and
 /// the migration `rollup_year_edges`.
 pub(crate) const SPAN_EDGES: &str = "gap_rollup_year_span_edge";
+/// A side of the rows by year that a range reads from a year on: the periods ending in or after
+/// it, the periods starting after it, the members' last spans by their ends and their first
+/// spans by their starts. Each is kept twice, by year (`by_year`: `a` is the year) and by decade
+/// (`by_decade`: `a` is the decade's first year, the sums of its ten years), so that a range
+/// reads a cell's decades past its end and at most five of its years there, instead of every
+/// year past it (see [`from_year_on`] and the migration `rollup_year_decades`).
+#[derive(Clone, Copy)]
+pub(crate) struct YearSide {
+    pub(crate) by_year: char,
+    pub(crate) by_decade: char,
+}
+
+/// The sums of the periods, by the year they end (see the migration `rollup_year_edges`).
+pub(crate) const ENDS: YearSide = YearSide {
+    by_year: 'H',
+    by_decade: 'I',
+};
+/// The sums of the periods, by the year they start.
+pub(crate) const STARTS: YearSide = YearSide {
+    by_year: 'L',
+    by_decade: 'M',
+};
+/// The members' last spans in a cell, counted by the year they end (see [`SPAN_EDGES`]).
+pub(crate) const LAST_SPANS: YearSide = YearSide {
+    by_year: 'E',
+    by_decade: 'F',
+};
+/// The members' first spans in a cell, counted by the year they start.
+pub(crate) const FIRST_SPANS: YearSide = YearSide {
+    by_year: 'S',
+    by_decade: 'T',
+};
+
+/// Rows of one side of a grouping by year to sum, with a sign: those of side `side` whose year
+/// `a` is in `[from, below)` (`below` None: no upper bound).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct YearRows {
+    pub(crate) sign: i64,
+    pub(crate) side: char,
+    pub(crate) from: i32,
+    pub(crate) below: Option<i32>,
+}
+
+impl YearRows {
+    /// The rows as a condition on `side` and `a`.
+    pub(crate) fn condition(&self) -> String {
+        let YearRows {
+            side, from, below, ..
+        } = self;
+        match below {
+            Some(below) => format!("side = '{side}' AND a >= {from} AND a < {below}"),
+            None => format!("side = '{side}' AND a >= {from}"),
+        }
+    }
+}
+
+/// The rows of `side` that add up to everything from year `from` on (every year a period may
+/// start or end in is nonnegative, see [`OPEN_START`]): the decades from `from`'s on, less the
+/// years of its decade before it when it is in the first half of its decade; otherwise its
+/// decade's years from it on and the decades after. At most five rows by year a cell.
+pub(crate) fn from_year_on(side: YearSide, from: i32) -> Vec<YearRows> {
+    let YearSide { by_year, by_decade } = side;
+    let decade = from - from.rem_euclid(10);
+    let rows = |sign, side, from, below| YearRows {
+        sign,
+        side,
+        from,
+        below,
+    };
+    match from - decade {
+        0 => vec![rows(1, by_decade, from, None)],
+        1..=5 => vec![
+            rows(1, by_decade, decade, None),
+            rows(-1, by_year, decade, Some(from)),
+        ],
+        _ => vec![
+            rows(1, by_year, from, Some(decade + 10)),
+            rows(1, by_decade, decade + 10, None),
+        ],
+    }
+}
+
+/// `year` as the first year of its decade, in SQL (years are nonnegative).
+fn decade_of(year: &str) -> String {
+    format!("({year} - ({year}) % 10)")
+}
+
 /// The `prev_hi` of a member's first span in a cell: before every year.
 pub(crate) const NO_SPAN_BEFORE: i32 = OPEN_START - 1;
 
@@ -456,22 +543,29 @@ async fn add_to_tables(
         // (side X). See the migration `rollup_year_edges`. The contributions are summed by
         // cell and period first, as the rows by period were, and those sums (a few thousand a
         // grouping) paired with both sides: pairing the contributions themselves doubled the
-        // rows a build groups. SQLite keeps the written order of a CROSS JOIN.
+        // rows a build groups. SQLite keeps the written order of a CROSS JOIN. The regular
+        // periods' sums go by year and by decade alike (see [`YearSide`]).
         let of_c = listed(&|c| format!("c.{c}"));
+        let year = "CASE WHEN s.side = 'H' AND c.lo <= c.hi THEN c.hi ELSE c.lo END";
         format!(
             "INSERT INTO {t_table} (combo, k1, k2, k3, side, a, b, {columns}) \
              SELECT * FROM (SELECT combo, k1, k2, k3, side, a, b, {signed} \
                FROM (SELECT c.combo, c.k1, c.k2, c.k3, \
-                            CASE WHEN c.lo > c.hi THEN 'X' ELSE s.side END AS side, \
-                            CASE WHEN s.side = 'H' AND c.lo <= c.hi THEN c.hi ELSE c.lo END AS a, \
+                            CASE WHEN c.lo > c.hi THEN 'X' WHEN s.decade = 0 THEN s.side \
+                                 WHEN s.side = 'H' THEN '{ends}' ELSE '{starts}' END AS side, \
+                            CASE WHEN s.decade = 0 THEN {year} ELSE {decade} END AS a, \
                             CASE WHEN c.lo > c.hi THEN c.hi ELSE 0 END AS b, {of_c} \
                        FROM (SELECT combo, k1, k2, k3, lo, hi, {summed} \
                                FROM ({contributions}) p GROUP BY combo, k1, k2, k3, lo, hi) c \
-                       CROSS JOIN (SELECT 'H' AS side UNION ALL SELECT 'L') s \
-                      WHERE c.lo <= c.hi OR s.side = 'H') e \
+                       CROSS JOIN (SELECT 'H' AS side, 0 AS decade UNION ALL SELECT 'L', 0 \
+                                   UNION ALL SELECT 'H', 1 UNION ALL SELECT 'L', 1) s \
+                      WHERE c.lo <= c.hi OR (s.side = 'H' AND s.decade = 0)) e \
                GROUP BY combo, k1, k2, k3, side, a, b) u WHERE 1 = 1 \
              ON CONFLICT ({key}) DO UPDATE SET {added}",
             key = tables.totals_key,
+            ends = ENDS.by_decade,
+            starts = STARTS.by_decade,
+            decade = decade_of(year),
         )
     };
     let members = format!(
@@ -689,17 +783,28 @@ async fn count_spans(
     sign: i64,
 ) -> Result<()> {
     let key = "combo, k1, k2, k3, kind, side, a, b";
+    // The last and first spans are counted by decade as well (see [`YearSide`]); the gaps,
+    // which a range tells apart by both their ends, by year only.
     let mut statement = format!(
         "INSERT INTO {SPAN_EDGES} ({key}, n) \
          SELECT {key}, {sign} * COUNT(*) FROM ( \
-           SELECT combo, k1, k2, k3, kind, 'E' AS side, MAX(hi) AS a, 0 AS b FROM {SPANS} \
-            WHERE combo IN ({names}) AND prev_hi IS NOT NULL{touched} \
-            GROUP BY combo, k1, k2, k3, kind, member_id \
-           UNION ALL \
-           SELECT combo, k1, k2, k3, kind, CASE WHEN prev_hi = {NO_SPAN_BEFORE} THEN 'S' ELSE 'G' END, lo, \
-                  CASE WHEN prev_hi = {NO_SPAN_BEFORE} THEN 0 ELSE prev_hi END FROM {SPANS} \
-            WHERE combo IN ({names}) AND prev_hi IS NOT NULL{touched}) e \
-         GROUP BY {key}"
+           SELECT combo, k1, k2, k3, kind, \
+                  CASE WHEN d.decade = 0 THEN e0.side WHEN e0.side = 'E' THEN '{last}' ELSE '{first}' END AS side, \
+                  CASE WHEN d.decade = 0 THEN e0.a ELSE {decade} END AS a, b \
+           FROM ( \
+             SELECT combo, k1, k2, k3, kind, 'E' AS side, MAX(hi) AS a, 0 AS b FROM {SPANS} \
+              WHERE combo IN ({names}) AND prev_hi IS NOT NULL{touched} \
+              GROUP BY combo, k1, k2, k3, kind, member_id \
+             UNION ALL \
+             SELECT combo, k1, k2, k3, kind, CASE WHEN prev_hi = {NO_SPAN_BEFORE} THEN 'S' ELSE 'G' END, lo, \
+                    CASE WHEN prev_hi = {NO_SPAN_BEFORE} THEN 0 ELSE prev_hi END FROM {SPANS} \
+              WHERE combo IN ({names}) AND prev_hi IS NOT NULL{touched}) e0 \
+           CROSS JOIN (SELECT 0 AS decade UNION ALL SELECT 1) d \
+           WHERE d.decade = 0 OR e0.side <> 'G') e \
+         GROUP BY {key}",
+        last = LAST_SPANS.by_decade,
+        first = FIRST_SPANS.by_decade,
+        decade = decade_of("e0.a"),
     );
     // Every span of a grouping is counted into no counts yet: plain inserts then.
     if !touched.is_empty() {
@@ -857,4 +962,75 @@ pub async fn invalidate<C: ConnectionTrait>(db: &C) -> Result<()> {
             .map_err(db_err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows kept by year and by decade for the given yearly amounts, as the rollups keep them.
+    fn kept(side: YearSide, amounts: &[(i32, i64)]) -> Vec<(char, i32, i64)> {
+        let mut rows: Vec<(char, i32, i64)> = Vec::new();
+        for &(year, amount) in amounts {
+            for key in [
+                (side.by_year, year),
+                (side.by_decade, year - year.rem_euclid(10)),
+            ] {
+                match rows.iter_mut().find(|(s, a, _)| (*s, *a) == key) {
+                    Some(row) => row.2 += amount,
+                    None => rows.push((key.0, key.1, amount)),
+                }
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn from_year_on_adds_up_to_every_year_from_it_and_reads_few_years() {
+        // The open start and end, a run of consecutive years, and years alone in their decade.
+        let mut amounts: Vec<(i32, i64)> =
+            (1985..=2031).map(|y| (y, i64::from(y % 7 + 1))).collect();
+        amounts.extend([(OPEN_START, 11), (1950, 13), (2049, 17), (OPEN_END, 19)]);
+        let rows = kept(ENDS, &amounts);
+        for from in (0..=10_000).filter(|y| *y < 60 || (1940..=2060).contains(y) || *y > 9980) {
+            let wanted: i64 = amounts
+                .iter()
+                .filter(|(y, _)| *y >= from)
+                .map(|(_, n)| n)
+                .sum();
+            let parts = from_year_on(ENDS, from);
+            let summed: i64 = parts
+                .iter()
+                .map(|p| {
+                    let held: i64 = rows
+                        .iter()
+                        .filter(|(s, a, _)| {
+                            *s == p.side && *a >= p.from && p.below.is_none_or(|b| *a < b)
+                        })
+                        .map(|(_, _, n)| n)
+                        .sum();
+                    p.sign * held
+                })
+                .sum();
+            assert_eq!(summed, wanted, "from {from}: {parts:?}");
+            let years: i32 = parts
+                .iter()
+                .filter(|p| p.side == ENDS.by_year)
+                .map(|p| p.below.expect("years are bounded") - p.from)
+                .sum();
+            assert!(years <= 5, "from {from} reads {years} years: {parts:?}");
+        }
+    }
+
+    #[test]
+    fn the_sides_by_year_and_by_decade_are_distinct_letters() {
+        let mut letters: Vec<char> = [ENDS, STARTS, LAST_SPANS, FIRST_SPANS]
+            .iter()
+            .flat_map(|s| [s.by_year, s.by_decade])
+            .chain(['X', 'G'])
+            .collect();
+        letters.sort_unstable();
+        letters.dedup();
+        assert_eq!(letters.len(), 10, "{letters:?}");
+    }
 }

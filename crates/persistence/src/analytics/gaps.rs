@@ -103,6 +103,24 @@ fn period(filter: &GapFilter) -> Option<(i32, i32)> {
     })
 }
 
+/// The rows of a grouping by year that add up to what meets `[from, to]`, as `(sign,
+/// condition)` pairs: those from `from` on by their end (`ends`), less those after `to` by
+/// their start (`starts`).
+fn in_range(
+    ends: rollup::YearSide,
+    starts: rollup::YearSide,
+    from: i32,
+    to: i32,
+) -> impl Iterator<Item = (i64, String)> {
+    let after = rollup::from_year_on(starts, to.saturating_add(1))
+        .into_iter()
+        .map(|r| (-r.sign, r.condition()));
+    rollup::from_year_on(ends, from)
+        .into_iter()
+        .map(|r| (r.sign, r.condition()))
+        .chain(after)
+}
+
 /// The rows by period (confidential funding, spans) of a grouping by year that count in the
 /// question: `AND …` conditions on a row's period.
 fn in_period(filter: &GapFilter) -> String {
@@ -254,8 +272,9 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
     };
     // A whole-life cell is one row. Over a range of years a cell's sums are those of its
     // periods ending in or after `from` less those starting after `to`, plus the periods that
-    // end before they start and meet the range at both ends: a row per cell and year past each
-    // end of the range (see the migration `rollup_year_edges`).
+    // end before they start and meet the range at both ends: read from the rows kept by decade
+    // and by year past each end of the range (see `rollup::from_year_on` and the migrations
+    // `rollup_year_edges` and `rollup_year_decades`).
     let table = read_combo(combo, filter).tables().totals;
     let source = match period(filter) {
         None => format!("{table} WHERE combo = '{summed}'"),
@@ -270,12 +289,11 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
                      FROM {table} WHERE combo = '{summed}' AND {side}"
                 )
             };
-            format!(
-                "({} UNION ALL {} UNION ALL {}) e",
-                signed(1, &format!("side = 'H' AND a >= {from}")),
-                signed(-1, &format!("side = 'L' AND a > {to}")),
-                signed(1, &format!("side = 'X' AND a <= {to} AND b >= {from}")),
-            )
+            let branches = in_range(rollup::ENDS, rollup::STARTS, from, to)
+                .chain([(1, format!("side = 'X' AND a <= {to} AND b >= {from}"))])
+                .map(|(sign, rows)| signed(sign, &rows))
+                .collect::<Vec<_>>();
+            format!("({}) e", branches.join(" UNION ALL "))
         }
     };
     let sums = format!(
@@ -291,9 +309,9 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
     // its spans end before `from`, all start after `to`, or the range falls in a gap between
     // two of them: the members whose last span ends in or after `from`, less those whose first
     // span starts after `to`, less the gaps holding the range, each counted at its ends (see
-    // `rollup::SPAN_EDGES`), a row per cell, kind and year past the range's ends where telling
-    // the members apart hashed every span. The few members whose spans have no order are
-    // counted distinct.
+    // `rollup::SPAN_EDGES`), read by decade and year past the range's ends (see
+    // `rollup::from_year_on`) where telling the members apart hashed every span. The few
+    // members whose spans have no order are counted distinct.
     let (members, counted) = match period(filter) {
         Some((from, to)) => (
             format!(
@@ -301,8 +319,7 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
                  FROM (SELECT {mapped}, donors, schemes FROM ( \
                          SELECT k1, k2, k3, SUM(CASE WHEN kind = 'D' THEN n ELSE 0 END) AS donors, \
                                 SUM(CASE WHEN kind = 'S' THEN n ELSE 0 END) AS schemes \
-                         FROM (SELECT k1, k2, k3, kind, n FROM {edges} WHERE combo = '{summed}' AND side = 'E' AND a >= {from} \
-                               UNION ALL SELECT k1, k2, k3, kind, -n FROM {edges} WHERE combo = '{summed}' AND side = 'S' AND a > {to} \
+                         FROM ({counts} \
                                UNION ALL SELECT k1, k2, k3, kind, -n FROM {edges} \
                                  WHERE combo = '{summed}' AND side = 'G' AND a > {to} AND b < {from}) m \
                          GROUP BY k1, k2, k3 \
@@ -312,6 +329,13 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
                          FROM {spans} WHERE combo = '{summed}' AND prev_hi IS NULL{period} \
                          GROUP BY k1, k2, k3) u) m0 {agenda_where} GROUP BY {key_list}), ",
                 edges = rollup::SPAN_EDGES,
+                counts = in_range(rollup::LAST_SPANS, rollup::FIRST_SPANS, from, to)
+                    .map(|(sign, rows)| format!(
+                        "SELECT k1, k2, k3, kind, {sign} * n AS n FROM {} WHERE combo = '{summed}' AND {rows}",
+                        rollup::SPAN_EDGES
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(" UNION ALL "),
                 spans = rollup::SPANS,
                 period = in_period(filter),
             ),
