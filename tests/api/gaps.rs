@@ -382,34 +382,30 @@ async fn assert_rollups_agree(app: &TestApp, after: &str) {
 /// The counts of spans at their ends that writes keep in step (see `rollup::respan`) are the
 /// spans as they are now, counted: none drifted, none left at zero. Counted here from the spans
 /// as the migration `rollup_year_edges` describes them: each regular member's last span by its
-/// end (E), its first by its start (S), each later one by its start and the end before it (G).
+/// end (E), its first by its start (S), each later one by its start and the end before it (G),
+/// and the first two by decade as well (F and T, see the migration `rollup_year_decades`); and
+/// the sums by decade against those by year.
 async fn assert_span_counts_agree(app: &TestApp, after: &str) {
     let db = app.database().await;
     let key = "combo, k1, k2, k3, kind, side, a, b";
     let kept = format!("SELECT {key}, n FROM gap_rollup_year_span_edge");
     // The last spans by their ends (E), the first by their starts (S), each also by decade (F
     // and T), and the gaps (G).
+    let last_and_first = "SELECT s.combo, s.k1, s.k2, s.k3, s.kind, 'E' AS side, s.hi AS a, 0 AS b \
+                  FROM gap_rollup_year_span s WHERE s.prev_hi IS NOT NULL AND NOT EXISTS ( \
+                    SELECT 1 FROM gap_rollup_year_span l WHERE l.combo = s.combo AND l.k1 = s.k1 \
+                      AND l.k2 = s.k2 AND l.k3 = s.k3 AND l.kind = s.kind AND l.member_id = s.member_id \
+                      AND l.lo > s.lo) \
+                UNION ALL \
+                SELECT combo, k1, k2, k3, kind, 'S', lo, 0 FROM gap_rollup_year_span WHERE prev_hi = -1";
     let counted = format!(
         "SELECT {key}, COUNT(*) FROM ( \
-           SELECT combo, k1, k2, k3, kind, side, a, b FROM ( \
-             SELECT s.combo, s.k1, s.k2, s.k3, s.kind, 'E' AS side, s.hi AS a, 0 AS b \
-               FROM gap_rollup_year_span s WHERE s.prev_hi IS NOT NULL AND NOT EXISTS ( \
-                 SELECT 1 FROM gap_rollup_year_span l WHERE l.combo = s.combo AND l.k1 = s.k1 \
-                   AND l.k2 = s.k2 AND l.k3 = s.k3 AND l.kind = s.kind AND l.member_id = s.member_id \
-                   AND l.lo > s.lo) \
-             UNION ALL \
-             SELECT combo, k1, k2, k3, kind, 'S', lo, 0 FROM gap_rollup_year_span WHERE prev_hi = -1 \
-             UNION ALL \
-             SELECT combo, k1, k2, k3, kind, 'G', lo, prev_hi FROM gap_rollup_year_span WHERE prev_hi > -1) y \
+           {last_and_first} \
            UNION ALL \
-           SELECT combo, k1, k2, k3, kind, CASE WHEN side = 'E' THEN 'F' ELSE 'T' END, a - a % 10, b FROM ( \
-             SELECT s.combo, s.k1, s.k2, s.k3, s.kind, 'E' AS side, s.hi AS a, 0 AS b \
-               FROM gap_rollup_year_span s WHERE s.prev_hi IS NOT NULL AND NOT EXISTS ( \
-                 SELECT 1 FROM gap_rollup_year_span l WHERE l.combo = s.combo AND l.k1 = s.k1 \
-                   AND l.k2 = s.k2 AND l.k3 = s.k3 AND l.kind = s.kind AND l.member_id = s.member_id \
-                   AND l.lo > s.lo) \
-             UNION ALL \
-             SELECT combo, k1, k2, k3, kind, 'S', lo, 0 FROM gap_rollup_year_span WHERE prev_hi = -1) d) e \
+           SELECT combo, k1, k2, k3, kind, 'G', lo, prev_hi FROM gap_rollup_year_span WHERE prev_hi > -1 \
+           UNION ALL \
+           SELECT combo, k1, k2, k3, kind, CASE WHEN side = 'E' THEN 'F' ELSE 'T' END, a - a % 10, b \
+           FROM ({last_and_first}) d) e \
          GROUP BY {key}"
     );
     // The sums by decade (I for the periods by their ends, M by their starts) are those of the
