@@ -28,6 +28,7 @@ mod m20261204_010000_open_needs_searchable;
 mod m20261205_000000_nested_page_indexes;
 mod m20261206_000000_rollup_year_edges;
 mod m20261207_000000_rollup_year_decades;
+mod m20261208_000000_practice_published_cells;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000000_nested_page_indexes::Migration),
             Box::new(m20261206_000000_rollup_year_edges::Migration),
             Box::new(m20261207_000000_rollup_year_decades::Migration),
+            Box::new(m20261208_000000_practice_published_cells::Migration),
         ]
     }
 }
