@@ -180,9 +180,10 @@ pub struct ServeArgs {
     /// Milliseconds a query may run before it is abandoned with TIMEOUT.
     #[arg(long, env = "C2C_QUERY_DEADLINE_MS", default_value_t = 10_000)]
     pub query_deadline_ms: u64,
-    /// Expensive requests (cost 5,000 or more) run at once in the process.
-    #[arg(long, env = "C2C_EXPENSIVE_CONCURRENCY", default_value_t = api::budget::DEFAULT_EXPENSIVE_CONCURRENCY)]
-    pub expensive_concurrency: usize,
+    /// Expensive requests (cost 5,000 or more) run at once in the process; default: 8 on
+    /// PostgreSQL, 4 on SQLite.
+    #[arg(long, env = "C2C_EXPENSIVE_CONCURRENCY")]
+    pub expensive_concurrency: Option<usize>,
     /// Web origins whose pages may call the API (`https://forum.example`); repeat the flag or
     /// separate them with commas. None by default: no CORS headers.
     #[arg(long = "cors-origin", env = "C2C_CORS_ORIGINS", value_delimiter = ',')]
@@ -312,6 +313,8 @@ pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
     } = args;
     let jwt = api::config::jwt_keys(jwt_secret.as_deref(), dev)
         .map_err(|e| format!("jwt_secret: {e}"))?;
+    let expensive_concurrency = expensive_concurrency
+        .unwrap_or_else(|| api::budget::default_expensive_concurrency(&database_url));
     if hash_workers == Some(0) {
         return Err("hash_workers: at least one thread hashes passwords".into());
     }

@@ -227,7 +227,10 @@ pub async fn connect_with(
     let mut options = ConnectOptions::new(url.to_owned());
     // sea-orm's connect timeout is the pool's acquire timeout too: both bound one wait.
     options
-        .max_connections(if url.starts_with("sqlite") { 4 } else { 16 })
+        // PostgreSQL: room for the expensive requests at once (eight, each running up to
+        // three statements together) with a quarter of the pool left to cheaper requests (see
+        // `api::budget::DEFAULT_EXPENSIVE_CONCURRENCY_POSTGRES`). Connections open as needed.
+        .max_connections(if url.starts_with("sqlite") { 4 } else { 32 })
         .connect_timeout(settings.acquire_timeout)
         .acquire_timeout(settings.acquire_timeout)
         // sqlx checks each connection with a round trip to the server before handing it out:
