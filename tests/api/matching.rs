@@ -96,6 +96,32 @@ async fn overlaps_and_unsupported_cells() {
         json!([{ "theme": "HOUSING", "orientation": "SOUTH_SOUTH", "practices": 1 }])
     );
 
+    // The schemes of all overlaps are read at once; each overlap's list still pages on its own.
+    let page = |after: Option<String>| {
+        let app = &app;
+        async move {
+            app.data(
+                "query($after: String) { schemeOverlaps { overlaps { schemes(first: 1, after: $after) {
+                   totalCount pageInfo { hasNextPage endCursor } edges { cursor node { name } } } } } }",
+                json!({ "after": after }),
+            )
+            .await["schemeOverlaps"]["overlaps"][0]["schemes"]
+                .clone()
+        }
+    };
+    let first = page(None).await;
+    assert_eq!(first["totalCount"], 2);
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    assert_eq!(first["edges"][0]["node"]["name"], "Scheme s1");
+    assert_eq!(first["edges"][0]["cursor"], first["pageInfo"]["endCursor"]);
+    let cursor = first["pageInfo"]["endCursor"].as_str().map(str::to_owned);
+    let second = page(cursor).await;
+    assert_eq!(second["pageInfo"]["hasNextPage"], false);
+    assert_eq!(
+        second["edges"],
+        json!([{ "cursor": second["pageInfo"]["endCursor"], "node": { "name": "Scheme s2" } }])
+    );
+
     // Shared practices are looked for among those linked to two schemes or more, a count each
     // practice keeps: a link made later must count, and the migration must count the links of
     // the practices already there.

@@ -9,7 +9,7 @@ use super::association::Association;
 use super::city::City;
 use super::connection::{connection, page_complexity, page_request};
 use super::donor::Donor;
-use super::ids::{Kind, id, parse_id};
+use super::ids::{IdCursor, Kind, id, parse_id};
 use super::loaders::{AssociationKey, CityKey, DonorKey};
 use super::relations::maybe;
 use super::resolve::actor;
@@ -266,7 +266,7 @@ impl UserCount {
     }
 }
 
-pub type UserConnection = async_graphql::connection::Connection<String, User, UserCount>;
+pub type UserConnection = async_graphql::connection::Connection<IdCursor, User, UserCount>;
 
 #[derive(Default)]
 pub struct AccountMutation;

@@ -1,18 +1,22 @@
 //! The donors' questions (report 6.3) on the wire.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use domain::analytics::{self as a, Analytics, Matchmaking};
+use domain::entities::Id;
 use rust_decimal::Decimal;
 
 use super::city::City;
-use super::connection::{ListConnection, held_page, page_complexity};
+use super::connection::{ListConnection, held_page, page_complexity, preloaded_page};
 use super::donor::Donor;
 use super::enums::{FundingStatus, GeographicOrientation, SupportModality, Theme};
 use super::ids::{Kind, parse_id};
-use super::loaders::{CityKey, DonorKey, PracticeKey, SchemeKey};
+use super::loaders::{CityKey, DonorKey, Key, PracticeKey, SchemeKey};
 use super::practice::Practice;
 use super::relations::one;
-use super::resolve::actor;
+use super::resolve::{actor, loaders};
 use super::scheme::SupportScheme;
 use crate::error::ResultExt;
 
@@ -232,18 +236,22 @@ impl AnalyticsQuery {
 }
 
 /// Schemes that target the same theme × orientation × support modality.
-pub struct SchemeOverlap(a::SchemeOverlap);
+pub struct SchemeOverlap {
+    overlap: a::SchemeOverlap,
+    /// The schemes of every overlap of the report, read at once when `schemes` is selected.
+    schemes: Option<Arc<HashMap<SchemeKey, Arc<domain::entities::SupportScheme>>>>,
+}
 
 #[Object]
 impl SchemeOverlap {
     async fn theme(&self) -> Theme {
-        self.0.theme.into()
+        self.overlap.theme.into()
     }
     async fn orientation(&self) -> GeographicOrientation {
-        self.0.orientation.into()
+        self.overlap.orientation.into()
     }
     async fn support_modality(&self) -> SupportModality {
-        self.0.modality.into()
+        self.overlap.modality.into()
     }
     /// The published schemes of the cell, in id order.
     #[graphql(complexity = "super::cost::page(first, child_complexity)")]
@@ -253,8 +261,11 @@ impl SchemeOverlap {
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<ListConnection<SupportScheme>> {
-        let ids = &self.0.scheme_ids;
-        held_page(ctx, ids, first, after, SchemeKey, SupportScheme).await
+        let ids = &self.overlap.scheme_ids;
+        match &self.schemes {
+            Some(found) => preloaded_page(ids, first, after, found, SchemeKey, SupportScheme),
+            None => held_page(ctx, ids, first, after, SchemeKey, SupportScheme).await,
+        }
     }
     /// Published practices supported by two or more of these schemes, in id order.
     #[graphql(complexity = "super::cost::page(first, child_complexity)")]
@@ -264,7 +275,7 @@ impl SchemeOverlap {
         #[graphql(desc = "Page size, at most 100 (default 20).")] first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<ListConnection<Practice>> {
-        let ids = &self.0.shared_practice_ids;
+        let ids = &self.overlap.shared_practice_ids;
         held_page(ctx, ids, first, after, PracticeKey, Practice).await
     }
 }
@@ -369,8 +380,29 @@ impl MatchQuery {
             .scheme_overlaps()
             .await
             .api()?;
+        // The same few hundred schemes recur across the overlaps: read once, for all of them.
+        let schemes = if ctx.look_ahead().field("overlaps").field("schemes").exists() {
+            let mut ids: Vec<Id> = report
+                .overlaps
+                .iter()
+                .flat_map(|o| o.scheme_ids.iter().copied())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let keys = ids.into_iter().map(SchemeKey).collect();
+            Some(Arc::new(SchemeKey::load(loaders(ctx), keys).await.api()?))
+        } else {
+            None
+        };
         Ok(SchemeOverlapReport {
-            overlaps: report.overlaps.into_iter().map(SchemeOverlap).collect(),
+            overlaps: report
+                .overlaps
+                .into_iter()
+                .map(|overlap| SchemeOverlap {
+                    overlap,
+                    schemes: schemes.clone(),
+                })
+                .collect(),
             unsupported: report
                 .unsupported
                 .into_iter()

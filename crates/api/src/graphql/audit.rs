@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use domain::audit as a;
 
 use super::connection::{connection, page_complexity, page_request};
-use super::ids::{Kind, id, id_of_named, parse_any_id, parse_opt_id};
+use super::ids::{IdCursor, Kind, id, id_of_named, parse_any_id, parse_opt_id};
 use super::resolve::{actor, editor};
 use crate::error::ResultExt;
 
@@ -86,7 +86,7 @@ impl AuditCount {
     }
 }
 
-pub type AuditConnection = async_graphql::connection::Connection<String, AuditEntry, AuditCount>;
+pub type AuditConnection = async_graphql::connection::Connection<IdCursor, AuditEntry, AuditCount>;
 
 #[derive(Default)]
 pub struct AuditQuery;

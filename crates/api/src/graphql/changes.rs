@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use domain::changes as c;
 
 use super::connection::{connection, page_complexity, page_request};
-use super::ids::{cursor, id_of_named};
+use super::ids::{IdCursor, cursor, id_of_named};
 use crate::error::ResultExt;
 
 /// What a save did to the record.
@@ -49,7 +49,7 @@ impl From<c::Change> for Change {
     }
 }
 
-pub type ChangeConnection = Connection<String, Change, EmptyFields, EmptyFields>;
+pub type ChangeConnection = Connection<IdCursor, Change, EmptyFields, EmptyFields>;
 
 #[derive(Default)]
 pub struct ChangeQuery;
