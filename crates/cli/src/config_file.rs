@@ -287,7 +287,7 @@ mod tests {
             ["https://a.example", "https://b.example"]
         );
         assert!(serve.no_seed);
-        assert_eq!(serve.batch_window_ms, 1);
+        assert_eq!(serve.batch_window_ms, 0);
         assert_eq!(loaded.cli.log_format, api::telemetry::LogFormat::Json);
         let lines = describe(&loaded);
         let line = |key: &str| {
@@ -299,7 +299,7 @@ mod tests {
         };
         assert_eq!(line("bind"), "bind = 0.0.0.0:9000  # file forum.toml");
         assert_eq!(line("client_rate"), "client_rate = 9  # flag");
-        assert_eq!(line("batch_window_ms"), "batch_window_ms = 1  # default");
+        assert_eq!(line("batch_window_ms"), "batch_window_ms = 0  # default");
         assert_eq!(line("log_format"), "log_format = json  # file forum.toml");
     }
 
