@@ -177,31 +177,47 @@ pub(crate) async fn scheme_overlaps(store: &SeaStore) -> Result<OverlapReport> {
     })
 }
 
-/// The themes, orientations and modalities of every published scheme, by scheme.
+/// The themes, orientations and modalities of every published scheme, by scheme: one row a
+/// scheme, its tags joined into one text. A row a tag cost sqlx about 1.3 µs each on SQLite
+/// (1,975 rows took 3.6-4 ms through it, 1.3 ms in SQLite itself) and a decoding of two texts.
 async fn published_targets(store: &SeaStore) -> Result<HashMap<Id, Targets>> {
     let db = store.connection();
+    let backend = db.get_database_backend();
+    let joined = match backend {
+        DbBackend::Postgres => "STRING_AGG(t.dimension || ' ' || t.value, ',')",
+        _ => "GROUP_CONCAT(t.dimension || ' ' || t.value, ',')",
+    };
     let rows = db
         .query_all_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT t.scheme_id, t.dimension, t.value FROM scheme_tag t \
-             JOIN support_scheme s ON s.id = t.scheme_id AND s.status = 'PUBLISHED' \
-             WHERE t.dimension IN ('THEME', 'ORIENTATION', 'SUPPORT_MODALITY')",
+            backend,
+            format!(
+                "SELECT t.scheme_id, {joined} FROM scheme_tag t \
+                 JOIN support_scheme s ON s.id = t.scheme_id AND s.status = 'PUBLISHED' \
+                 WHERE t.dimension IN ('THEME', 'ORIENTATION', 'SUPPORT_MODALITY') \
+                 GROUP BY t.scheme_id"
+            ),
         ))
         .await
         .map_err(db_err)?;
-    let mut targets: HashMap<Id, Targets> = HashMap::new();
+    let mut targets: HashMap<Id, Targets> = HashMap::with_capacity(rows.len());
     for r in &rows {
-        let dimension: String = r.try_get_by_index(1).map_err(db_err)?;
-        let value: String = r.try_get_by_index(2).map_err(db_err)?;
+        let tags: String = r.try_get_by_index(1).map_err(db_err)?;
         let t = targets.entry(integer(r, 0)?).or_default();
-        match dimension.as_str() {
-            "THEME" => t.themes.push(stored(Theme::parse(&value, "theme"))?),
-            "ORIENTATION" => t
-                .orientations
-                .push(stored(GeographicOrientation::parse(&value, "orientation"))?),
-            _ => t
-                .modalities
-                .push(stored(SupportModality::parse(&value, "modality"))?),
+        // Stored dimensions and values are upper-case words and underscores: neither holds a
+        // space or a comma.
+        for tag in tags.split(',') {
+            let (dimension, value) = tag
+                .split_once(' ')
+                .ok_or_else(|| domain::Error::internal(format!("scheme tag {tag:?}")))?;
+            match dimension {
+                "THEME" => t.themes.push(stored(Theme::parse(value, "theme"))?),
+                "ORIENTATION" => t
+                    .orientations
+                    .push(stored(GeographicOrientation::parse(value, "orientation"))?),
+                _ => t
+                    .modalities
+                    .push(stored(SupportModality::parse(value, "modality"))?),
+            }
         }
     }
     Ok(targets)
