@@ -1244,3 +1244,102 @@ async fn a_grouping_by_year_keeps_its_sums_by_year_not_by_period() {
         "{rows} rows of sums, where the practices have {periods} distinct periods by theme"
     );
 }
+
+/// The questions a grouping summed from a finer one answers: gaps by theme (anonymous, so
+/// confidential funding counted rounded from the confidential cells, and as the secretariat,
+/// exact) and the total, whole-life and over a range of years, and the results per theme.
+/// `pass` keeps the response cache out.
+async fn theme_and_total_answers(app: &TestApp, admin: &TestUser, pass: &str) -> Vec<Value> {
+    let total = "query($f: GapFilter) { fundingGapTotal(filter: $f) { activePractices requiredUsd fundedUsd pledgedUsd schemeCount donorCount disclosure } }";
+    let results = "{ resultsByTheme { theme practices practicesWithIndicators indicators indicatorsWithTarget targetsMet } }";
+    let mut answers = Vec::new();
+    for f in [json!(null), json!({ "fromYear": 2000, "toYear": 2001 })] {
+        let by_theme = json!({ "by": ["THEME"], "f": f });
+        answers.push(
+            app.data(&format!("{GAPS} # {pass}"), by_theme.clone())
+                .await,
+        );
+        answers.push(
+            app.data_as(admin, &format!("{GAPS} # {pass}"), by_theme)
+                .await,
+        );
+        answers.push(
+            app.data(&format!("{total} # {pass}"), json!({ "f": f }))
+                .await,
+        );
+    }
+    answers.push(
+        app.data_as(admin, &format!("{results} # {pass}"), json!({}))
+            .await,
+    );
+    answers
+}
+
+/// Doubles (or halves back) every funding amount behind the rollups' back, as no write of the
+/// service does: a grouping built from the base after this differs from one summed from the
+/// rollups.
+async fn scale_funding_behind_the_rollups(app: &TestApp, by: &str) {
+    let db = app.database().await;
+    db.execute_unprepared(&format!(
+        "UPDATE funding SET amount_usd_cents = amount_usd_cents {by}"
+    ))
+    .await
+    .expect("funding scaled");
+}
+
+#[tokio::test]
+async fn a_grouping_summed_from_a_finer_one_answers_as_one_built_from_the_base() {
+    let app = app_with_base().await;
+    let admin = app.admin().await;
+    let from_base = theme_and_total_answers(&app, &admin, "from the base").await;
+
+    // Finer groupings first, whole-life and by year: THEME is THEME × ORIENTATION × MODALITY
+    // summed over orientation and modality, the total ORIENTATION × MODALITY summed over both.
+    drop_rollups(&app, None).await;
+    for by in [
+        json!(["MODALITY", "ORIENTATION", "THEME"]),
+        json!(["ORIENTATION", "MODALITY"]),
+    ] {
+        for f in [json!(null), json!({ "fromYear": 1990, "toYear": 2030 })] {
+            app.data(GAPS, json!({ "by": by, "f": f })).await;
+        }
+    }
+    // Summed from the rollups, THEME and the total cannot see the funding doubled behind
+    // them; built from the base, they would.
+    scale_funding_behind_the_rollups(&app, "* 2").await;
+    let summed = theme_and_total_answers(&app, &admin, "summed").await;
+    assert_eq!(
+        from_base, summed,
+        "built from the base (left) and summed (right)"
+    );
+    scale_funding_behind_the_rollups(&app, "/ 2").await;
+    assert_span_counts_agree(&app, "summing the groupings by year").await;
+
+    // Kept in step by the writes after: a pledge from a donor new to the practice and a
+    // confidential disbursement, then the answers against a build from the base.
+    let p1 = app.id_of("practices", "P1 water").await;
+    let z = app.id_of("donors", "Donor Z").await;
+    for (amount, status, confidential) in
+        [("700", "PLEDGED", false), ("1234.56", "DISBURSED", true)]
+    {
+        app.data_as(&admin, "mutation($p: ID!, $d: ID!, $a: Decimal!, $s: FundingStatus!, $c: Boolean!) { recordFunding(input: { practiceId: $p, donorId: $d, amount: $a, currency: \"USD\", year: 2002, status: $s, sourceType: GRANTS_LOANS, confidential: $c }) { id } }", json!({ "p": p1, "d": z, "a": amount, "s": status, "c": confidential }))
+            .await;
+    }
+    let maintained = theme_and_total_answers(&app, &admin, "maintained").await;
+    assert_ne!(summed, maintained, "the writes moved the gaps");
+    drop_rollups(&app, None).await;
+    let rebuilt = theme_and_total_answers(&app, &admin, "rebuilt").await;
+    assert_eq!(
+        maintained, rebuilt,
+        "summed then maintained (left) and built from the base (right)"
+    );
+
+    // What the doubling shows when the groupings are built from the base.
+    scale_funding_behind_the_rollups(&app, "* 2").await;
+    drop_rollups(&app, None).await;
+    assert_ne!(
+        rebuilt[0],
+        theme_and_total_answers(&app, &admin, "doubled").await[0],
+        "THEME built from the base counts the funding doubled"
+    );
+}

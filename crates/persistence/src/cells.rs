@@ -27,6 +27,12 @@ pub(crate) fn practice_key(i: usize, d: Option<GapDimension>) -> String {
     }
 }
 
+/// Whether every practice has exactly one value of `d`, read from its own row (orientation,
+/// modality): summing a grouping's cells over such a dimension counts each practice once.
+pub(crate) fn one_per_practice(d: GapDimension) -> bool {
+    matches!(placement(Some(d), None), Placement::Column(_))
+}
+
 enum Placement {
     /// A value of the practice's own row: one a practice.
     Column(&'static str),
@@ -92,5 +98,15 @@ mod tests {
         assert!(joins.contains("practice_id IN (7)"), "{joins}");
         assert!(!joins.contains("FROM practice "), "{joins}");
         assert_eq!(practice_key(1, mixed[1]), "d1.v");
+    }
+
+    #[test]
+    fn only_the_dimensions_of_the_practice_row_have_one_value_a_practice() {
+        let single: Vec<GapDimension> = GapDimension::ALL
+            .iter()
+            .copied()
+            .filter(|d| one_per_practice(*d))
+            .collect();
+        assert_eq!(single, [GapDimension::Orientation, GapDimension::Modality]);
     }
 }

@@ -23,7 +23,8 @@
 //! [`crate::db::retrying`]).
 //!
 //! A grouping's first question builds its rollup (see [`ensure_built`]) without holding
-//! writers back for the build's duration.
+//! writers back for the build's duration, or sums it from a finer grouping already built when
+//! the dimensions that one adds have one value a practice (orientation, modality).
 //!
 //! Bulk loads drop the rollups instead; the next question rebuilds them.
 

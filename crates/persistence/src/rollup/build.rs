@@ -37,14 +37,18 @@ async fn build_unless_built(db: &DatabaseConnection, combo: &Combo) -> Result<()
             BuildState::Building => tokio::time::sleep(BUILD_POLL).await,
             BuildState::Absent | BuildState::Abandoned => {
                 if db.get_database_backend() == DbBackend::Postgres {
-                    build_beside_writers(db, combo).await?;
+                    if !derive_from_finer(db, combo).await? {
+                        build_beside_writers(db, combo).await?;
+                    }
                 } else {
                     // One build at a time in this process. A second question arriving during a
                     // build would otherwise wait for SQLite's write lock, give up at its busy
                     // timeout (a build on a large base takes longer) and fail as unavailable;
                     // here it waits for the build, then finds its grouping built.
                     let _one = SQLITE_BUILDS.lock().await;
-                    build_at_once(db, combo).await?;
+                    if !derive_from_finer(db, combo).await? {
+                        build_at_once(db, combo).await?;
+                    }
                 }
             }
         }
@@ -318,15 +322,17 @@ async fn merge_building(db: &DatabaseConnection, combo: &Combo, since: &str) -> 
 /// contributions be added and taken out. Read from the catalog, so that a new sum needs no
 /// change here.
 async fn summed_columns(txn: &DatabaseTransaction, table: &str, keys: &str) -> Result<Vec<String>> {
+    let backend = txn.get_database_backend();
+    let catalog = match backend {
+        DbBackend::Postgres => format!(
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = '{table}' \
+             ORDER BY ordinal_position"
+        ),
+        _ => format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"),
+    };
     let rows = txn
-        .query_all_raw(Statement::from_string(
-            DbBackend::Postgres,
-            format!(
-                "SELECT column_name::text FROM information_schema.columns \
-                 WHERE table_schema = current_schema() AND table_name = '{table}' \
-                 ORDER BY ordinal_position"
-            ),
-        ))
+        .query_all_raw(Statement::from_string(backend, catalog))
         .await
         .map_err(db_err)?;
     let keys: Vec<&str> = keys.split(", ").collect();
@@ -355,4 +361,189 @@ async fn abandon(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
         delete_cells(&txn, combo.tables(), &building).await?;
     }
     txn.commit().await.map_err(db_err)
+}
+
+/// The grouping `combo` summed from the cells of a finer one already built, when there is
+/// one: a grouping of the same family (whole-life or by year) with the same dimensions and some
+/// of orientation and modality besides. Each practice has one value of those, so it lies in
+/// exactly one of the finer cells that make up a cell of `combo`, and every stored column is a
+/// sum over practices (see `summed_columns`): the sums over those cells are the cell's, as a
+/// build from the base would compute them. Reading the finer grouping's rollup rows instead of
+/// every practice and funding record takes a fraction of a build. What is not a sum is
+/// computed anew from the summed rows, as a build does: the counts of donors and schemes of a
+/// whole-life cell, the members' spans of years of a cell by year.
+///
+/// Returns whether `combo` is built now. Done in one transaction that holds the writers back
+/// (EXCLUSIVE on `gap_combo` on PostgreSQL, which their SHARE lock waits for; SQLite's write
+/// lock): the finer grouping is summed as the last writer left it, and every writer after the
+/// commit finds `combo` built and keeps it in step.
+async fn derive_from_finer(db: &DatabaseConnection, combo: &Combo) -> Result<bool> {
+    let started = std::time::Instant::now();
+    let txn = crate::db::write_transaction(db).await?;
+    let backend = txn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        txn.execute_unprepared("LOCK TABLE gap_combo IN EXCLUSIVE MODE")
+            .await
+            .map_err(db_err)?;
+    }
+    match build_state(&txn, combo).await? {
+        BuildState::Built => return txn.commit().await.map(|()| true).map_err(db_err),
+        // Another question's build is under way, or one died: the caller waits or takes over.
+        BuildState::Building | BuildState::Abandoned => return Ok(false),
+        BuildState::Absent => {}
+    }
+    let Some(source) = finer_source(combo, &built_combos(&txn).await?) else {
+        return Ok(false);
+    };
+    let (name, from) = (combo.name(), source.name());
+    let tables = combo.tables();
+    delete_cells(&txn, tables, &name).await?;
+    // The key columns of `combo` as expressions over the finer grouping's rows.
+    let keys: Vec<String> = (0..3)
+        .map(|i| match combo.dims.get(i) {
+            Some(d) => source.column_of(Some(*d)),
+            None if i == 0 && combo.dims.is_empty() => "'ALL'".into(),
+            None => "''".into(),
+        })
+        .collect();
+    let cell = ["combo", "k1", "k2", "k3"];
+    for (table, key) in [
+        (tables.totals, tables.totals_key),
+        (tables.members, "combo, k1, k2, k3, kind, member_id, hi, lo"),
+        (
+            tables.confidential,
+            "combo, k1, k2, k3, donor_id, status, lo, hi",
+        ),
+    ] {
+        // The key columns besides the cell's: periods, sides, members, donors and statuses.
+        let rest = key
+            .split(", ")
+            .filter(|c| !cell.contains(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let columns = summed_columns(&txn, table, key).await?;
+        let (counts, sums): (Vec<&String>, Vec<&String>) = columns
+            .iter()
+            .partition(|c| matches!(c.as_str(), "donors" | "schemes"));
+        let summed = sums
+            .iter()
+            .map(|c| format!("SUM({c})"))
+            .chain(counts.iter().map(|_| "0".to_owned()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let list = sums
+            .iter()
+            .chain(counts.iter())
+            .map(|c| c.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        // A finer row whose sums all fell to zero counts for nothing; a build writes none.
+        let nonzero = sums
+            .iter()
+            .map(|c| format!("SUM({c}) <> 0"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        // PostgreSQL refuses a constant among the grouped expressions.
+        let grouped = keys
+            .iter()
+            .filter(|k| !k.starts_with('\''))
+            .map(String::as_str)
+            .chain([rest.as_str()])
+            .collect::<Vec<_>>()
+            .join(", ");
+        txn.execute_unprepared(&format!(
+            "INSERT INTO {table} (combo, k1, k2, k3, {rest}, {list}) \
+             SELECT '{name}', {k}, {rest}, {summed} FROM {table} WHERE combo = '{from}' \
+             GROUP BY {grouped} HAVING {nonzero}",
+            k = keys.join(", "),
+        ))
+        .await
+        .map_err(db_err)?;
+    }
+    recount(&txn, std::slice::from_ref(combo), None).await?;
+    mark_built(&txn, &name).await?;
+    if backend == DbBackend::Sqlite {
+        // As after a build: without statistics SQLite reads a grouping's cells through the
+        // wrong index (see `build_at_once`).
+        for table in tables.all() {
+            txn.execute_unprepared(&format!("ANALYZE {table}"))
+                .await
+                .map_err(db_err)?;
+        }
+    }
+    txn.commit().await.map_err(db_err)?;
+    if backend == DbBackend::Postgres {
+        // As after a build (see `build_beside_writers`).
+        db.execute_unprepared(&format!("ANALYZE {}", tables.all().join(", ")))
+            .await
+            .map_err(db_err)?;
+    }
+    tracing::info!(grouping = %name, from = %from, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup summed from a finer grouping");
+    Ok(true)
+}
+
+/// The built grouping `combo` can be summed from (see [`derive_from_finer`]): of its family,
+/// with its dimensions and only dimensions with one value a practice besides, the fewest of
+/// them.
+fn finer_source(combo: &Combo, built: &[Combo]) -> Option<Combo> {
+    built
+        .iter()
+        .filter(|c| !c.building && c.yearly == combo.yearly && c.dims.len() > combo.dims.len())
+        .filter(|c| combo.dims.iter().all(|d| c.dims.contains(d)))
+        .filter(|c| {
+            c.dims
+                .iter()
+                .filter(|d| !combo.dims.contains(d))
+                .all(|d| crate::cells::one_per_practice(*d))
+        })
+        .min_by_key(|c| c.dims.len())
+        .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use GapDimension::*;
+
+    #[test]
+    fn a_grouping_is_summed_only_over_dimensions_a_practice_has_one_value_of() {
+        let built = [
+            Combo::of(&[Theme, Orientation, Modality]),
+            Combo::of(&[Theme, Orientation]),
+            Combo::of(&[Country, Orientation]).by_year(),
+            Combo::of(&[Bloc, Country]),
+            Combo::of(&[Modality]).building(),
+        ];
+        let source = |by: &[GapDimension]| finer_source(&Combo::of(by), &built).map(|c| c.name());
+        // The fewest dimensions to sum over.
+        assert_eq!(source(&[Theme]).as_deref(), Some("THEME,ORIENTATION"));
+        assert_eq!(
+            source(&[Theme, Modality]).as_deref(),
+            Some("THEME,ORIENTATION,MODALITY")
+        );
+        // A practice may have several themes or countries: no summing them away.
+        assert_eq!(source(&[Orientation]), None);
+        assert_eq!(source(&[Bloc]), None);
+        assert_eq!(source(&[]), None);
+        // A grouping by year is summed from one by year, a whole-life one from a whole-life
+        // one; a grouping being built is no source.
+        assert_eq!(source(&[Country]), None);
+        assert_eq!(
+            finer_source(&Combo::of(&[Country]).by_year(), &built)
+                .map(|c| c.name())
+                .as_deref(),
+            Some("ORIENTATION,COUNTRY/YEAR")
+        );
+        let built = [Combo::of(&[Modality, Orientation])];
+        assert_eq!(
+            finer_source(&Combo::of(&[]), &built)
+                .map(|c| c.name())
+                .as_deref(),
+            Some("ORIENTATION,MODALITY")
+        );
+        assert_eq!(
+            finer_source(&Combo::of(&[Modality, Orientation]), &built),
+            None
+        );
+    }
 }
