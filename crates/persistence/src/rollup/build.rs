@@ -37,18 +37,14 @@ async fn build_unless_built(db: &DatabaseConnection, combo: &Combo) -> Result<()
             BuildState::Building => tokio::time::sleep(BUILD_POLL).await,
             BuildState::Absent | BuildState::Abandoned => {
                 if db.get_database_backend() == DbBackend::Postgres {
-                    if !derive_from_finer(db, combo).await? {
-                        build_beside_writers(db, combo).await?;
-                    }
+                    build_beside_writers(db, combo).await?;
                 } else {
                     // One build at a time in this process. A second question arriving during a
                     // build would otherwise wait for SQLite's write lock, give up at its busy
                     // timeout (a build on a large base takes longer) and fail as unavailable;
                     // here it waits for the build, then finds its grouping built.
                     let _one = SQLITE_BUILDS.lock().await;
-                    if !derive_from_finer(db, combo).await? {
-                        build_at_once(db, combo).await?;
-                    }
+                    build_at_once(db, combo).await?;
                 }
             }
         }
@@ -115,8 +111,7 @@ async fn build_at_once(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
         txn.execute_unprepared(&format!("DELETE FROM gap_combo WHERE combo = '{building}'"))
             .await
             .map_err(db_err)?;
-        add_contribution(&txn, std::slice::from_ref(combo), None, 1).await?;
-        recount(&txn, std::slice::from_ref(combo), None).await?;
+        let from = compute(&txn, combo).await?;
         mark_built(&txn, &name).await?;
         // Without statistics SQLite reads a question's cells through the index of the whole
         // grouping rather than the narrower one of its donor (62,209 confidential rows instead
@@ -126,7 +121,7 @@ async fn build_at_once(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
                 .await
                 .map_err(db_err)?;
         }
-        tracing::info!(grouping = %name, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built");
+        tracing::info!(grouping = %name, from = %from, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built");
     }
     txn.commit().await.map_err(db_err)
 }
@@ -213,8 +208,7 @@ async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<
             .await
             .map_err(db_err)?;
         mark.commit().await.map_err(db_err)?;
-        add_contribution(&snapshot, std::slice::from_ref(combo), None, 1).await?;
-        recount(&snapshot, std::slice::from_ref(combo), None).await?;
+        let from = compute(&snapshot, combo).await?;
         snapshot.commit().await.map_err(db_err)?;
         merge_building(db, combo, &since).await?;
         // The planner's estimates of the rollups are as old as their last analysis, which
@@ -223,12 +217,12 @@ async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<
         db.execute_unprepared(&format!("ANALYZE {}", combo.tables().all().join(", ")))
             .await
             .map_err(db_err)?;
-        Ok(())
+        Ok(from)
     }
     .await;
     match computed {
-        Ok(()) => {
-            tracing::info!(grouping = %name, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built beside the writers");
+        Ok(from) => {
+            tracing::info!(grouping = %name, from = %from, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built beside the writers");
             Ok(())
         }
         Err(e) => {
@@ -323,11 +317,12 @@ async fn merge_building(db: &DatabaseConnection, combo: &Combo, since: &str) -> 
 /// change here.
 async fn summed_columns(txn: &DatabaseTransaction, table: &str, keys: &str) -> Result<Vec<String>> {
     let backend = txn.get_database_backend();
+    // PostgreSQL: the catalog itself, not `information_schema.columns`, whose view took 360 ms
+    // to plan and run in a build's transaction (sorts priced out, see `build_beside_writers`).
     let catalog = match backend {
         DbBackend::Postgres => format!(
-            "SELECT column_name::text FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name = '{table}' \
-             ORDER BY ordinal_position"
+            "SELECT attname::text FROM pg_attribute WHERE attrelid = '{table}'::regclass \
+             AND attnum > 0 AND NOT attisdropped ORDER BY attnum"
         ),
         _ => format!("SELECT name FROM pragma_table_info('{table}') ORDER BY cid"),
     };
@@ -363,41 +358,35 @@ async fn abandon(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
     txn.commit().await.map_err(db_err)
 }
 
-/// The grouping `combo` summed from the cells of a finer one already built, when there is
-/// one: a grouping of the same family (whole-life or by year) with the same dimensions and some
-/// of orientation and modality besides. Each practice has one value of those, so it lies in
-/// exactly one of the finer cells that make up a cell of `combo`, and every stored column is a
-/// sum over practices (see `summed_columns`): the sums over those cells are the cell's, as a
-/// build from the base would compute them. Reading the finer grouping's rollup rows instead of
-/// every practice and funding record takes a fraction of a build. What is not a sum is
-/// computed anew from the summed rows, as a build does: the counts of donors and schemes of a
-/// whole-life cell, the members' spans of years of a cell by year.
-///
-/// Returns whether `combo` is built now. Done in one transaction that holds the writers back
-/// (EXCLUSIVE on `gap_combo` on PostgreSQL, which their SHARE lock waits for; SQLite's write
-/// lock): the finer grouping is summed as the last writer left it, and every writer after the
-/// commit finds `combo` built and keeps it in step.
-async fn derive_from_finer(db: &DatabaseConnection, combo: &Combo) -> Result<bool> {
-    let started = std::time::Instant::now();
-    let txn = crate::db::write_transaction(db).await?;
-    let backend = txn.get_database_backend();
-    if backend == DbBackend::Postgres {
-        txn.execute_unprepared("LOCK TABLE gap_combo IN EXCLUSIVE MODE")
-            .await
-            .map_err(db_err)?;
+/// Computes the rollup of `combo` into its own cells, in `txn` (SQLite's write transaction, or
+/// PostgreSQL's snapshot of [`build_beside_writers`]): summed from a finer grouping built
+/// before when there is one (see [`sum_finer`]), else from the base. Returns where from: the
+/// finer grouping's name, or "base".
+async fn compute(txn: &DatabaseTransaction, combo: &Combo) -> Result<String> {
+    match finer_source(combo, &built_combos(txn).await?) {
+        Some(source) => {
+            sum_finer(txn, combo, &source).await?;
+            Ok(source.name())
+        }
+        None => {
+            add_contribution(txn, std::slice::from_ref(combo), None, 1).await?;
+            recount(txn, std::slice::from_ref(combo), None).await?;
+            Ok("base".into())
+        }
     }
-    match build_state(&txn, combo).await? {
-        BuildState::Built => return txn.commit().await.map(|()| true).map_err(db_err),
-        // Another question's build is under way, or one died: the caller waits or takes over.
-        BuildState::Building | BuildState::Abandoned => return Ok(false),
-        BuildState::Absent => {}
-    }
-    let Some(source) = finer_source(combo, &built_combos(&txn).await?) else {
-        return Ok(false);
-    };
+}
+
+/// The cells of `combo` summed from those of `source`, a grouping of the same family (whole-life
+/// or by year) with the same dimensions and some of orientation and modality besides (see
+/// [`finer_source`]). Each practice has one value of those, so it lies in exactly one of the
+/// finer cells that make up a cell of `combo`, and every stored column is a sum over practices
+/// (see `summed_columns`): the sums over those cells are the cell's, as a build from the base
+/// computes them, from the rollup's rows rather than every practice and funding record. What
+/// is not a sum is computed anew from the summed rows, as a build does: the counts of donors and
+/// schemes of a whole-life cell, the members' spans of years of a cell by year.
+async fn sum_finer(txn: &DatabaseTransaction, combo: &Combo, source: &Combo) -> Result<()> {
     let (name, from) = (combo.name(), source.name());
     let tables = combo.tables();
-    delete_cells(&txn, tables, &name).await?;
     // The key columns of `combo` as expressions over the finer grouping's rows.
     let keys: Vec<String> = (0..3)
         .map(|i| match combo.dims.get(i) {
@@ -421,7 +410,7 @@ async fn derive_from_finer(db: &DatabaseConnection, combo: &Combo) -> Result<boo
             .filter(|c| !cell.contains(c))
             .collect::<Vec<_>>()
             .join(", ");
-        let columns = summed_columns(&txn, table, key).await?;
+        let columns = summed_columns(txn, table, key).await?;
         let (counts, sums): (Vec<&String>, Vec<&String>) = columns
             .iter()
             .partition(|c| matches!(c.as_str(), "donors" | "schemes"));
@@ -460,29 +449,10 @@ async fn derive_from_finer(db: &DatabaseConnection, combo: &Combo) -> Result<boo
         .await
         .map_err(db_err)?;
     }
-    recount(&txn, std::slice::from_ref(combo), None).await?;
-    mark_built(&txn, &name).await?;
-    if backend == DbBackend::Sqlite {
-        // As after a build: without statistics SQLite reads a grouping's cells through the
-        // wrong index (see `build_at_once`).
-        for table in tables.all() {
-            txn.execute_unprepared(&format!("ANALYZE {table}"))
-                .await
-                .map_err(db_err)?;
-        }
-    }
-    txn.commit().await.map_err(db_err)?;
-    if backend == DbBackend::Postgres {
-        // As after a build (see `build_beside_writers`).
-        db.execute_unprepared(&format!("ANALYZE {}", tables.all().join(", ")))
-            .await
-            .map_err(db_err)?;
-    }
-    tracing::info!(grouping = %name, from = %from, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup summed from a finer grouping");
-    Ok(true)
+    recount(txn, std::slice::from_ref(combo), None).await
 }
 
-/// The built grouping `combo` can be summed from (see [`derive_from_finer`]): of its family,
+/// The built grouping `combo` can be summed from (see [`sum_finer`]): of its family,
 /// with its dimensions and only dimensions with one value a practice besides, the fewest of
 /// them.
 fn finer_source(combo: &Combo, built: &[Combo]) -> Option<Combo> {
