@@ -1343,3 +1343,85 @@ async fn a_grouping_summed_from_a_finer_one_answers_as_one_built_from_the_base()
         "THEME built from the base counts the funding doubled"
     );
 }
+
+#[tokio::test]
+async fn prepared_rollups_answer_groupings_with_one_dimension_of_several_values_a_practice() {
+    let app = app_with_base().await;
+    let total = "{ fundingGapTotal { activePractices requiredUsd fundedUsd pledgedUsd schemeCount donorCount disclosure } }";
+    let questions: Vec<(String, Value)> = [
+        json!(["THEME"]),
+        json!(["COUNTRY"]),
+        json!(["BLOC"]),
+        json!(["MANAGEMENT_FOCUS"]),
+        json!(["ORIENTATION"]),
+        json!(["THEME", "MODALITY"]),
+    ]
+    .into_iter()
+    .map(|by| (GAPS.to_owned(), json!({ "by": by })))
+    .chain([(total.to_owned(), json!({}))])
+    .collect();
+    let answers = |pass: &'static str| {
+        let (app, questions) = (&app, &questions);
+        async move {
+            let mut answers = Vec::new();
+            for (q, vars) in questions {
+                answers.push(app.data(&format!("{q} # {pass}"), vars.clone()).await);
+            }
+            answers
+        }
+    };
+    let from_base = answers("from the base").await;
+    let theme_by_country = json!({ "by": ["COUNTRY", "THEME"] });
+    let pair_from_base = app.data(GAPS, theme_by_country.clone()).await;
+
+    drop_rollups(&app, None).await;
+    let prepare = || app.app().database().prepare_rollups(&|_, _, _| {});
+    // Named by their dimensions, whatever order the names keep them in.
+    let dims_of = |name: &str| {
+        let mut dims: Vec<&str> = name.split(',').collect();
+        dims.sort();
+        dims.join(",")
+    };
+    let mut built: Vec<String> = prepare()
+        .await
+        .expect("rollups prepared")
+        .iter()
+        .map(|name| dims_of(name))
+        .collect();
+    built.sort();
+    let mut wanted: Vec<String> = [
+        "ORIENTATION,MODALITY",
+        "THEME,ORIENTATION,MODALITY",
+        "COUNTRY,ORIENTATION,MODALITY",
+        "BLOC,ORIENTATION,MODALITY",
+        "MANAGEMENT_FOCUS,ORIENTATION,MODALITY",
+    ]
+    .into_iter()
+    .map(dims_of)
+    .collect();
+    wanted.sort();
+    assert_eq!(
+        built, wanted,
+        "ORIENTATION x MODALITY, and with it each dimension of several values a practice"
+    );
+    assert!(
+        prepare().await.expect("prepared again").is_empty(),
+        "nothing to build a second time"
+    );
+
+    // Summed from the prepared rollups, the answers cannot see the funding doubled behind
+    // them; a grouping with two dimensions of several values a practice is built from the
+    // base, and does.
+    scale_funding_behind_the_rollups(&app, "* 2").await;
+    assert_eq!(
+        from_base,
+        answers("prepared").await,
+        "built from the base (left) and summed from the prepared rollups (right)"
+    );
+    assert_ne!(
+        pair_from_base,
+        app.data(&format!("{GAPS} # doubled"), theme_by_country)
+            .await,
+        "COUNTRY x THEME is built from the base, doubled funding and all"
+    );
+}

@@ -83,6 +83,13 @@ pub enum Command {
         #[arg(long, default_value_t = 1, requires = "synthetic")]
         seed: u64,
     },
+    /// Build the funding-gap rollups most groupings are summed from, unless built (seeding does
+    /// it too): the first question of such a grouping is then answered in a fraction of a
+    /// second instead of reading the whole base.
+    PrepareRollups {
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
     /// Time the donors' questions on a synthetic base (seeded first into an empty database).
     Bench {
         #[arg(
@@ -425,7 +432,7 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
                 report.needs,
                 started.elapsed()
             );
-            Ok(())
+            prepare_rollups(&app).await
         }
         Command::Seed { database_url, .. } => {
             let app = open(&database_url).await?;
@@ -449,7 +456,11 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
                 report.funding,
                 report.needs
             );
-            Ok(())
+            prepare_rollups(&app).await
+        }
+        Command::PrepareRollups { database_url } => {
+            let app = open(&database_url).await?;
+            prepare_rollups(&app).await
         }
         Command::User {
             command:
@@ -620,4 +631,27 @@ async fn open(database_url: &str) -> Result<App, String> {
     App::open_unseeded(database_url)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Builds the funding-gap rollups that most groupings are summed from (see the command
+/// `prepare-rollups`), with progress on standard error.
+async fn prepare_rollups(app: &App) -> Result<(), String> {
+    let started = Instant::now();
+    let progress = Progress::new();
+    let built = app
+        .database()
+        .prepare_rollups(&|stage, done, total| progress.report(stage, done, total))
+        .await
+        .map_err(|e| e.to_string())?;
+    progress.finish();
+    if built.is_empty() {
+        println!("the funding-gap rollups were prepared already");
+    } else {
+        println!(
+            "prepared the funding-gap rollups of {} in {:.1?}",
+            built.join("; "),
+            started.elapsed()
+        );
+    }
+    Ok(())
 }

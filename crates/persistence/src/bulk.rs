@@ -264,8 +264,24 @@ impl<'a> Loader<'a> {
         crate::signature::refresh(self.db, None).await?;
         crate::practice::count_scheme_links(self.db, None).await?;
         self.merge_text_indexes().await?;
-        // The funding-gap rollups are rebuilt when next asked.
+        self.analyze().await?;
+        // The funding-gap rollups are rebuilt when next asked (or prepared, see
+        // `Database::prepare_rollups`).
         crate::rollup::invalidate(self.db).await
+    }
+
+    /// PostgreSQL's statistics of the tables just loaded: until autovacuum comes round to them,
+    /// a statement right after the load (a rollup's build reading every practice and funding
+    /// record) is planned for the tables as they were, empty perhaps.
+    async fn analyze(&self) -> Result<()> {
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        self.db
+            .execute_unprepared("ANALYZE")
+            .await
+            .map_err(failed("statistics"))?;
+        Ok(())
     }
 
     /// SQLite's full-text indexes, filled row by row by their triggers, are left in many small

@@ -126,6 +126,15 @@ impl Database {
         seed::seed_information_base(&self.connection, &base).await
     }
 
+    /// Builds the funding-gap rollups most groupings are summed from, unless built: see
+    /// [`crate::rollup::prepare`]. Returns the groupings built.
+    pub async fn prepare_rollups(
+        &self,
+        progress: &(dyn Fn(&str, usize, usize) + Sync),
+    ) -> Result<Vec<String>> {
+        crate::rollup::prepare(&self.connection, progress).await
+    }
+
     /// Practices of every status: how large a base is.
     pub async fn practice_count(&self) -> Result<u64> {
         crate::entities::practice::Entity::find()

@@ -40,6 +40,7 @@ use crate::store::db_err;
 
 mod build;
 pub(crate) use build::ensure_built;
+pub use build::prepare;
 
 /// The key of the transaction-scoped advisory lock every writer that maintains rollups holds
 /// on PostgreSQL ("gaprollup" in ASCII): see the module's documentation.

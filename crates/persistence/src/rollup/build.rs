@@ -27,6 +27,47 @@ pub(crate) async fn ensure_built(db: &DatabaseConnection, combo: &Combo) -> Resu
         .map_err(|e| Error::internal(format!("building a funding-gap rollup: {e}")))?
 }
 
+/// The whole-life groupings built ahead of any question by [`prepare`]: ORIENTATION x MODALITY,
+/// and each dimension a practice may have several values of (theme, country, bloc, management
+/// focus) with ORIENTATION x MODALITY. Every whole-life grouping with at most one such
+/// dimension is summed from one of them (see [`finer_source`]) in a fraction of a second; a
+/// build from the base reads every practice and funding record and takes seconds on a large
+/// base. Groupings by year, and those with two dimensions of several values a practice, are
+/// still built when first asked.
+pub(crate) fn prepared() -> Vec<Combo> {
+    use GapDimension::{Modality, Orientation};
+    std::iter::once(Combo::of(&[Orientation, Modality]))
+        .chain(
+            GapDimension::ALL
+                .iter()
+                .filter(|d| !crate::cells::one_per_practice(**d))
+                .map(|d| Combo::of(&[*d, Orientation, Modality])),
+        )
+        .collect()
+}
+
+/// Builds the [`prepared`] groupings not built yet, each as a first question would (writers
+/// go on meanwhile on PostgreSQL), reporting `(stage, done, total)` to `progress`; each build
+/// is logged as a first question's is. For a base just loaded around the maintained path, which drops every rollup: without
+/// it the first questions after the load pay for the builds. Returns the groupings built.
+pub async fn prepare(
+    db: &DatabaseConnection,
+    progress: &(dyn Fn(&str, usize, usize) + Sync),
+) -> Result<Vec<String>> {
+    let wanted = prepared();
+    let built = built_combos(db).await?;
+    let missing: Vec<Combo> = wanted.into_iter().filter(|c| !built.contains(c)).collect();
+    let mut names = Vec::new();
+    const STAGE: &str = "funding-gap rollups";
+    for (i, combo) in missing.iter().enumerate() {
+        progress(STAGE, i, missing.len());
+        ensure_built(db, combo).await?;
+        names.push(combo.name());
+    }
+    progress(STAGE, missing.len(), missing.len());
+    Ok(names)
+}
+
 /// Held by the SQLite build under way in this process (see [`build_unless_built`]).
 static SQLITE_BUILDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -474,6 +515,39 @@ fn finer_source(combo: &Combo, built: &[Combo]) -> Option<Combo> {
 mod tests {
     use super::*;
     use GapDimension::*;
+
+    #[test]
+    fn every_grouping_with_one_dimension_of_several_values_is_summed_from_a_prepared_one() {
+        let prepared = prepared();
+        let several = |c: &Combo| {
+            c.dims
+                .iter()
+                .filter(|d| !crate::cells::one_per_practice(**d))
+                .count()
+        };
+        let all = GapDimension::ALL;
+        let mut groupings = vec![Combo::of(&[])];
+        for (i, a) in all.iter().enumerate() {
+            groupings.push(Combo::of(&[*a]));
+            for (j, b) in all.iter().enumerate().skip(i + 1) {
+                groupings.push(Combo::of(&[*a, *b]));
+                for c in all.iter().skip(j + 1) {
+                    groupings.push(Combo::of(&[*a, *b, *c]));
+                }
+            }
+        }
+        assert_eq!(groupings.len(), 1 + 6 + 15 + 20);
+        for combo in &groupings {
+            let summed = finer_source(combo, &prepared).is_some();
+            match (prepared.contains(combo), several(combo)) {
+                (true, _) => assert!(!summed, "{} is built from the base", combo.name()),
+                (false, 0 | 1) => assert!(summed, "{} is summed", combo.name()),
+                (false, _) => assert!(!summed, "{} cannot be summed", combo.name()),
+            }
+            // By year, nothing is prepared.
+            assert!(finer_source(&combo.by_year(), &prepared).is_none());
+        }
+    }
 
     #[test]
     fn a_grouping_is_summed_only_over_dimensions_a_practice_has_one_value_of() {
