@@ -110,7 +110,7 @@ impl Versioned for FundingRow<'_> {
     }
 
     fn touched(&self, _creating: bool) -> Option<Touched> {
-        Some(Touched::Practices(
+        Some(Touched::PracticeOfFunding(
             self.funding.practice_id.into_iter().collect(),
         ))
     }

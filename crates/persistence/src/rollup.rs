@@ -635,7 +635,7 @@ async fn add_to_tables(
 /// cell (or counts the members of a range from their spans) instead of counting its member rows
 /// (thousands a grouping). Counts and spans are not sums, so a change redoes those it touched:
 /// its practices' cells before the change once their contribution is out, and after it once it
-/// is back in. Cells being built hold differences: they have neither.
+/// is back in (after it only, where the change keeps them: see [`Touched::PracticeOfFunding`]). Cells being built hold differences: they have neither.
 async fn recount(
     txn: &DatabaseTransaction,
     combos: &[Combo],
@@ -821,6 +821,11 @@ async fn count_spans(
 /// The practices a change touches.
 pub(crate) enum Touched {
     Practices(Vec<Id>),
+    /// The practice of a funding record written. A record's practice and donor never change
+    /// once recorded, so the practice stays in the same cells with the same members (only
+    /// sums and periods move): its cells' counts and its members' spans are redone once, after
+    /// the change, instead of also before it.
+    PracticeOfFunding(Vec<Id>),
     /// Every practice a city takes part in (its country may have changed).
     PracticesOfCity(Id),
     /// A practice this transaction creates: nothing to take out; see [`Maintenance::created`].
@@ -830,8 +835,8 @@ pub(crate) enum Touched {
 impl Touched {
     fn restrict(&self) -> Option<String> {
         match self {
-            Touched::Practices(ids) if ids.is_empty() => None,
-            Touched::Practices(ids) => Some(format!(
+            Touched::Practices(ids) | Touched::PracticeOfFunding(ids) if ids.is_empty() => None,
+            Touched::Practices(ids) | Touched::PracticeOfFunding(ids) => Some(format!(
                 "IN ({})",
                 ids.iter()
                     .map(|i| i.to_string())
@@ -891,7 +896,9 @@ impl Maintenance {
                 .map_err(db_err)?;
             }
             add_contribution(txn, &combos, Some(restrict), -1).await?;
-            recount(txn, &combos, Some(restrict)).await?;
+            if !matches!(touched, Touched::PracticeOfFunding(_)) {
+                recount(txn, &combos, Some(restrict)).await?;
+            }
         }
         Ok(Maintenance {
             combos,
