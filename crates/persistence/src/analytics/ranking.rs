@@ -93,12 +93,12 @@ pub(crate) async fn best_practices(
         .await?;
         Ok::<_, domain::Error>((themes, focuses, signatures))
     };
-    let ((themes, focuses, signatures), words) = tokio::try_join!(
+    let ((themes, focuses, signatures), held) = tokio::try_join!(
         tagged,
         // The need's words that some practice holds, rarest first.
         rarest_words(db, shares_known, words),
     )?;
-    let words = &words;
+    let words: &Vec<String> = &held.iter().map(|(w, _)| w.clone()).collect();
     if themes == 0 {
         return Ok(Vec::new());
     }
@@ -168,26 +168,31 @@ pub(crate) async fn best_practices(
             shared: *shared,
             signatures,
         };
-        found.extend(read(level.part(backend, &share, words, None, first)).await?);
+        found.extend(read(level.part(backend, &share, words, None, true, first)).await?);
         whole += 1;
     }
     let by_rank = |a: &Ranked, b: &Ranked| b.score().cmp(&a.score()).then(a.id.cmp(&b.id));
     found.sort_by(by_rank);
     if (found.len() as u64) >= first && whole < levels.len() {
         let floor = found[first as usize - 1].score();
-        let mut parts = Vec::new();
+        let mut rest = Vec::new();
         for (i, (shared, signatures)) in levels.iter().enumerate().skip(whole) {
             let least = floor - shared;
             if least > w {
                 break;
             }
-            let holding = (least > 0).then(|| (least, &words[..(w - least + 1) as usize]));
             let level = Level {
                 i,
                 shared: *shared,
                 signatures,
             };
-            parts.push(level.part(backend, &share, words, holding, first));
+            rest.push((level, least));
+        }
+        let walked = walked_levels(db, &share, &held, &rest).await?;
+        let mut parts = Vec::new();
+        for ((level, least), walk) in rest.iter().zip(walked) {
+            let holding = (*least > 0).then(|| (*least, &words[..(w - least + 1) as usize]));
+            parts.push(level.part(backend, &share, words, holding, walk, first));
         }
         if !parts.is_empty() {
             found.extend(read(parts.join(" UNION ALL ")).await?);
@@ -206,18 +211,10 @@ struct Level<'a> {
 }
 
 impl Level<'_> {
-    /// The level's best `first` practices by the number of `words` they hold: of every
-    /// practice of the level, or of those holding one of some words (`holding`) and at least
-    /// `least` of them. The level's bits are listed, so that the index of published practices
-    /// by signature answers it and the planner can weigh it against the full-text index.
-    fn part(
-        &self,
-        backend: DbBackend,
-        share: &str,
-        words: &[String],
-        holding: Option<(i64, &[String])>,
-        first: u64,
-    ) -> String {
+    /// That `p` is a published practice of the level. The level's bits are listed, so that
+    /// the index of published practices by signature answers it and the planner can weigh it
+    /// against the full-text index.
+    fn condition(&self, share: &str) -> String {
         let listed = |values: Vec<String>| {
             let mut values = values;
             values.sort();
@@ -232,6 +229,27 @@ impl Level<'_> {
                 .map(|s| format!("'{}'", s.2))
                 .collect(),
         );
+        format!(
+            "p.status = 'PUBLISHED' AND p.theme_bits IN ({tbs}) AND p.focus_bits IN ({fbs}) \
+             AND p.modality IN ({mds}) AND {share} = {shared}",
+            shared = self.shared
+        )
+    }
+
+    /// The level's best `first` practices by the number of `words` they hold: of every
+    /// practice of the level, or of those holding one of some words (`holding`) and at least
+    /// `least` of them. SQLite finds the latter either from the words' practices, each looked
+    /// up by id, or by walking the level's practices (`walk`), whichever reads fewer: it
+    /// cannot tell which itself, as it knows nothing of how many practices hold a word.
+    fn part(
+        &self,
+        backend: DbBackend,
+        share: &str,
+        words: &[String],
+        holding: Option<(i64, &[String])>,
+        walk: bool,
+        first: u64,
+    ) -> String {
         let held: String = words
             .iter()
             .enumerate()
@@ -245,18 +263,17 @@ impl Level<'_> {
                 .collect::<Vec<_>>()
                 .join(" + ")
         };
+        let walk = backend == DbBackend::Sqlite && (walk || holding.is_none());
         let (filter, least) = match holding {
-            Some((least, any)) => (format!(" AND {}", holds_any(backend, any)), least),
+            Some((least, any)) => (format!(" AND {}", holds_any(backend, any, walk)), least),
             None => (String::new(), 0),
         };
         format!(
             "SELECT * FROM (SELECT id, tb, fb, md, CAST({total} AS BIGINT) AS words FROM \
                (SELECT p.id, CAST(p.theme_bits AS BIGINT) AS tb, CAST(p.focus_bits AS BIGINT) AS fb, p.modality AS md{held} \
-                FROM practice p{indexed} WHERE p.status = 'PUBLISHED' AND p.theme_bits IN ({tbs}) \
-                  AND p.focus_bits IN ({fbs}) AND p.modality IN ({mds}) \
-                  AND {share} = {shared}{filter}{fence}) q \
+                FROM practice p{indexed} WHERE {condition}{filter}{fence}) q \
              WHERE {total} >= {least} ORDER BY words DESC, id LIMIT {first}) r{i}",
-            shared = self.shared,
+            condition = self.condition(share),
             i = self.i,
             // Flattened into the outer query, SQLite would build each word's list of
             // practices once for every place `{total}` names it, three in all; kept apart, once.
@@ -266,11 +283,11 @@ impl Level<'_> {
                 ""
             },
             // Left free, SQLite may walk the index of every published practice for a whole
-            // level; a part of a level is best found from its words' practices, each looked
-            // up by id.
-            indexed = match (backend, &holding) {
-                (DbBackend::Postgres, _) | (_, Some(_)) => "",
-                _ => " INDEXED BY ix_practice_signature_published",
+            // level, or look up the practices of a common word one by one.
+            indexed = if walk {
+                " INDEXED BY ix_practice_signature_published"
+            } else {
+                ""
             },
         )
     }
@@ -313,15 +330,89 @@ fn phrases(words: &[String]) -> String {
         .join(" OR ")
 }
 
-/// That a practice's text holds one of `words`, through the full-text index.
-fn holds_any(backend: DbBackend, words: &[String]) -> String {
+/// That a practice's text holds one of `words`, through the full-text index. On SQLite,
+/// `walked`: the practices come from elsewhere and only their ids are checked against the
+/// words' (the unary `+` keeps SQLite from looking each of those up in the index it walks,
+/// once for every combination of the level's listed bits).
+fn holds_any(backend: DbBackend, words: &[String], walked: bool) -> String {
     match backend {
         DbBackend::Postgres => format!("p.search @@ to_tsquery('simple', '{}')", words.join(" | ")),
         _ => format!(
-            "p.id IN (SELECT rowid FROM practice_fts WHERE practice_fts MATCH '{}')",
+            "{}p.id IN (SELECT rowid FROM practice_fts WHERE practice_fts MATCH '{}')",
+            if walked { "+" } else { "" },
             phrases(words)
         ),
     }
+}
+
+/// How far SQLite counts the practices holding a word: a count costs as many steps along
+/// the word's list.
+const WORD_COUNT_BOUND: u64 = 2_000;
+
+/// How many times more practices of a level SQLite may walk, rather than look up the
+/// practices holding one of the words by id: a step along the index of signatures costs a
+/// fraction of a lookup in the table (its rows are read whole), and the words' list is read
+/// either way.
+const WALK_RATIO: u64 = 4;
+
+/// For each of `rest` (a level, and the least number of words its practices must hold to
+/// rank), whether SQLite should walk the level's practices rather than find them from the
+/// words they must hold one of: when it has fewer than [`WALK_RATIO`] times as many
+/// practices as those words have (as far as counted: see [`rarest_words`]). The levels are
+/// counted in one statement, each no further than that bound, so the count costs no more
+/// than the cheaper way would. A level holding no word to look for is walked whatever its
+/// size; on PostgreSQL the planner weighs both ways from its statistics.
+async fn walked_levels(
+    db: &DatabaseConnection,
+    share: &str,
+    held: &[(String, Option<u64>)],
+    rest: &[(Level<'_>, i64)],
+) -> Result<Vec<bool>> {
+    let w = held.len() as i64;
+    let bounds: Vec<Option<u64>> = rest
+        .iter()
+        .map(|(_, least)| {
+            (*least > 0).then(|| {
+                let any = &held[..(w - least + 1) as usize];
+                WALK_RATIO
+                    * any
+                        .iter()
+                        .map(|(_, n)| n.unwrap_or(WORD_COUNT_BOUND))
+                        .sum::<u64>()
+            })
+        })
+        .collect();
+    let counted: Vec<(usize, u64)> = bounds
+        .iter()
+        .enumerate()
+        .filter_map(|(k, b)| b.map(|b| (k, b)))
+        .collect();
+    if db.get_database_backend() != DbBackend::Sqlite || counted.is_empty() {
+        return Ok(bounds.iter().map(Option::is_none).collect());
+    }
+    let row = query(
+        db,
+        format!(
+            "SELECT {}",
+            counted
+                .iter()
+                .map(|(k, bound)| format!(
+                    "(SELECT COUNT(*) FROM (SELECT 1 FROM practice p INDEXED BY ix_practice_signature_published \
+                      WHERE {} LIMIT {bound}))",
+                    rest[*k].0.condition(share)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+    .await?
+    .pop()
+    .ok_or_else(|| domain::Error::internal("a row of counts"))?;
+    let mut walked: Vec<bool> = bounds.iter().map(Option::is_none).collect();
+    for (j, (k, bound)) in counted.iter().enumerate() {
+        walked[*k] = (integer(&row, j)? as u64) < *bound;
+    }
+    Ok(walked)
 }
 
 /// PostgreSQL's statistics of the words of practices' texts: the share of the practices holding
@@ -379,12 +470,13 @@ impl WordShares {
 /// decides which practices are read, never the answer. PostgreSQL's statistics give the share
 /// of the practices holding each of the most common words; the others are rarer, and the
 /// practices holding any of them are read to see which occur at all. SQLite counts the
-/// practices holding each word, up to a bound.
+/// practices holding each word, up to [`WORD_COUNT_BOUND`], and returns the counts with the
+/// words (PostgreSQL none).
 async fn rarest_words(
     db: &DatabaseConnection,
     known: &WordShares,
     words: &[String],
-) -> Result<Vec<String>> {
+) -> Result<Vec<(String, Option<u64>)>> {
     if words.is_empty() {
         return Ok(Vec::new());
     }
@@ -433,7 +525,7 @@ async fn rarest_words(
                 "SELECT {}",
                 listed(&|w| format!(
                     "(SELECT COUNT(*) FROM (SELECT 1 FROM practice_fts \
-                      WHERE practice_fts MATCH '\"{w}\"' LIMIT 2000))"
+                      WHERE practice_fts MATCH '\"{w}\"' LIMIT {WORD_COUNT_BOUND}))"
                 ))
             ),
         )
@@ -453,5 +545,9 @@ async fn rarest_words(
             .total_cmp(&b.0.unwrap_or(0.0))
             .then(a.1.cmp(&b.1))
     });
-    Ok(shares.into_iter().map(|(_, i)| words[i].clone()).collect())
+    let sqlite = db.get_database_backend() == DbBackend::Sqlite;
+    Ok(shares
+        .into_iter()
+        .map(|(n, i)| (words[i].clone(), n.filter(|_| sqlite).map(|n| n as u64)))
+        .collect())
 }
