@@ -86,27 +86,36 @@ impl MatchRepository for SeaStore {
         //   reaches the city's bloc;
         // - 'D' donors whose agenda covers the need's themes or the city's country (an
         //   orientation reaching the city adds to the score).
+        // Both are scored from the tags and agenda entries that match, grouped by scheme or
+        // donor: scoring each scheme and donor with a subquery per part of its score ran
+        // about five hundred subqueries a question.
         let reach = reaching(bloc);
         // A country code is two validated letters: safe to splice.
         let country = &city.country_code;
         let backend = db.get_database_backend();
         let others = format!(
-            "WITH schemes AS (SELECT id, themes, modalities, 2 * themes + modalities AS score FROM (SELECT s.id, \
-                 (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
-                  WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'THEME') AS themes, \
-                 (SELECT COUNT(*) FROM scheme_tag t JOIN need_tag nt ON nt.dimension = t.dimension AND nt.value = t.value \
-                  WHERE t.scheme_id = s.id AND nt.need_id = {n} AND t.dimension = 'SUPPORT_MODALITY') AS modalities \
-               FROM support_scheme s WHERE s.status = 'PUBLISHED' AND s.open_for_applications = {open} \
+            "WITH st AS (SELECT t.scheme_id AS id, \
+                 SUM(CASE WHEN t.dimension = 'THEME' THEN 1 ELSE 0 END) AS themes, \
+                 SUM(CASE WHEN t.dimension = 'SUPPORT_MODALITY' THEN 1 ELSE 0 END) AS modalities \
+               FROM need_tag nt JOIN scheme_tag t ON t.dimension = nt.dimension AND t.value = nt.value \
+               WHERE nt.need_id = {n} AND nt.dimension IN ('THEME', 'SUPPORT_MODALITY') GROUP BY t.scheme_id), \
+             schemes AS (SELECT st.id, st.themes, st.modalities, 2 * st.themes + st.modalities AS score \
+               FROM st JOIN support_scheme s ON s.id = st.id \
+               WHERE st.themes > 0 AND s.status = 'PUBLISHED' AND s.open_for_applications = {open} \
                  AND (NOT EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION') \
-                      OR EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION' AND o.value IN ({reach})))) x \
-               WHERE themes > 0 ORDER BY score DESC, id LIMIT {first}), \
-             donors AS (SELECT id, themes, country, orientation, 2 * themes + 3 * country + orientation AS score FROM (SELECT d.id, \
-                 (SELECT COUNT(*) FROM donor_agenda a JOIN need_tag nt ON nt.dimension = a.dimension AND nt.value = a.value \
-                  WHERE a.donor_id = d.id AND nt.need_id = {n} AND a.dimension = 'THEME') AS themes, \
-                 (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'COUNTRY' AND a.value = '{country}') AS country, \
-                 (SELECT COUNT(*) FROM donor_agenda a WHERE a.donor_id = d.id AND a.dimension = 'ORIENTATION' AND a.value IN ({reach})) AS orientation \
-               FROM donor d) x \
-               WHERE themes > 0 OR country > 0 ORDER BY score DESC, id LIMIT {first}) \
+                      OR EXISTS (SELECT 1 FROM scheme_tag o WHERE o.scheme_id = s.id AND o.dimension = 'ORIENTATION' AND o.value IN ({reach}))) \
+               ORDER BY score DESC, st.id LIMIT {first}), \
+             dt AS (SELECT a.donor_id AS id, \
+                 SUM(CASE WHEN a.dimension = 'THEME' THEN 1 ELSE 0 END) AS themes, \
+                 SUM(CASE WHEN a.dimension = 'COUNTRY' THEN 1 ELSE 0 END) AS country, \
+                 SUM(CASE WHEN a.dimension = 'ORIENTATION' THEN 1 ELSE 0 END) AS orientation \
+               FROM donor_agenda a \
+               WHERE (a.dimension = 'THEME' AND a.value IN (SELECT value FROM need_tag WHERE need_id = {n} AND dimension = 'THEME')) \
+                 OR (a.dimension = 'COUNTRY' AND a.value = '{country}') \
+                 OR (a.dimension = 'ORIENTATION' AND a.value IN ({reach})) \
+               GROUP BY a.donor_id), \
+             donors AS (SELECT id, themes, country, orientation, 2 * themes + 3 * country + orientation AS score \
+               FROM dt WHERE themes > 0 OR country > 0 ORDER BY score DESC, id LIMIT {first}) \
              SELECT 'S' AS kind, id, score, themes AS a, modalities AS b, 0 AS c, 0 AS d, 0 AS practice_score, '' AS title FROM schemes \
              UNION ALL SELECT 'D', id, score, themes, country, orientation, 0, 0, '' FROM donors \
              ORDER BY kind, score DESC, id",
