@@ -29,6 +29,7 @@ mod m20261205_000000_nested_page_indexes;
 mod m20261206_000000_rollup_year_edges;
 mod m20261207_000000_rollup_year_decades;
 mod m20261208_000000_practice_published_cells;
+mod m20261209_000000_practice_signature_words;
 
 pub struct Migrator;
 
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000000_rollup_year_edges::Migration),
             Box::new(m20261207_000000_rollup_year_decades::Migration),
             Box::new(m20261208_000000_practice_published_cells::Migration),
+            Box::new(m20261209_000000_practice_signature_words::Migration),
         ]
     }
 }

@@ -570,6 +570,100 @@ async fn matches_are_the_best_of_every_practice_scored_in_full() {
     assert_eq!(ranked_practices(&app, need, 100).await, expected);
 }
 
+/// `matches` keeps the signatures it has read and only counts them again for the next
+/// question: a practice whose tags make a signature no practice had before must rank at once.
+#[tokio::test]
+async fn a_signature_new_since_the_last_question_ranks_at_once() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = synthetic_app(300, 11).await;
+    let db = app.database().await;
+    let need = &first_needs(&app, 1).await[0];
+    assert!(!ranked_practices(&app, need, 5).await.is_empty());
+
+    let themes = json!([
+        "MUNICIPAL_FINANCE",
+        "ENVIRONMENT",
+        "INFRASTRUCTURE_SERVICES",
+        "HEALTH",
+        "HOUSING",
+        "ECONOMIC_DEVELOPMENT",
+        "SECURITY_DISASTER",
+        "SOCIAL_CULTURAL",
+        "OTHER"
+    ]);
+    let focus = json!([
+        "TECHNICAL_EXPERTISE",
+        "STRATEGY_FORMULATION",
+        "STRATEGY_IMPLEMENTATION",
+        "INSTITUTIONAL_REFORM"
+    ]);
+    let scalar = |sql: String| {
+        let db = &db;
+        async move {
+            let row = db
+                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get_by_index::<i64>(0)
+                .or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from))
+                .unwrap()
+        }
+    };
+    let every = "theme_bits = 511 AND focus_bits = 15 AND modality = 'NETWORK'";
+    assert_eq!(
+        scalar(format!(
+            "SELECT COUNT(*) FROM practice_signature WHERE {every}"
+        ))
+        .await,
+        0,
+        "no practice has every theme and focus yet"
+    );
+    let practice =
+        scalar("SELECT MAX(id) FROM practice WHERE status = 'PUBLISHED'".to_string()).await;
+    let version = scalar(format!(
+        "SELECT version FROM practice WHERE id = {practice}"
+    ))
+    .await;
+    let input = json!({ "themes": themes, "managementFocus": focus, "modality": "NETWORK" });
+    let admin = app.admin().await;
+    let practice_id = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("Practice:{practice}"))
+    };
+    app.data_as(
+        &admin,
+        "mutation($id: ID!, $v: Int!, $i: PracticeInput!) { updatePractice(id: $id, version: $v, input: $i) { version } }",
+        json!({ "id": practice_id, "v": version, "i": input }),
+    )
+    .await;
+    assert_eq!(
+        scalar(format!(
+            "SELECT COUNT(*) FROM practice_signature WHERE {every}"
+        ))
+        .await,
+        1,
+        "the write added the practice's signature"
+    );
+    let version = scalar(format!(
+        "SELECT version FROM need WHERE id = {}",
+        number_of(need)
+    ))
+    .await;
+    app.data_as(
+        &admin,
+        "mutation($id: ID!, $v: Int!, $i: NeedInput!) { updateNeed(id: $id, version: $v, input: $i) { version } }",
+        json!({ "id": need, "v": version, "i": input }),
+    )
+    .await;
+    let ranked = ranked_practices(&app, need, 3).await;
+    assert_eq!(
+        ranked.first().map(|r| r.0),
+        Some(practice),
+        "the practice sharing every tag ranks first: {ranked:?}"
+    );
+}
+
 /// PostgreSQL's word statistics only choose which practices `matches` reads, and change only
 /// when the table is analysed: the service reads them once for many questions, not once each.
 #[tokio::test]

@@ -11,6 +11,7 @@ use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 
 use crate::analytics::WordShares;
 use crate::reference::KnownCountries;
+use crate::signature::KnownSignatures;
 
 #[derive(Clone)]
 pub struct SeaStore {
@@ -24,6 +25,7 @@ pub struct SeaStore {
 pub(crate) struct Kept {
     word_shares: Arc<WordShares>,
     countries: Arc<KnownCountries>,
+    signatures: Arc<KnownSignatures>,
 }
 
 impl SeaStore {
@@ -42,6 +44,10 @@ impl SeaStore {
 
     pub(crate) fn known_countries(&self) -> &KnownCountries {
         &self.kept.countries
+    }
+
+    pub(crate) fn known_signatures(&self) -> &KnownSignatures {
+        &self.kept.signatures
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

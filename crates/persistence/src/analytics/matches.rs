@@ -131,6 +131,7 @@ impl MatchRepository for SeaStore {
             super::ranking::best_practices(
                 db,
                 self.word_shares(),
+                self.known_signatures(),
                 n,
                 need.modality.map(|m| m.as_str()),
                 &words,

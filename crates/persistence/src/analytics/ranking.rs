@@ -21,7 +21,7 @@ use domain::entities::Id;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use super::integer;
-use crate::signature::{focus_bit, theme_bit};
+use crate::signature::{KnownSignatures, Signature, focus_bit, theme_bit};
 use crate::store::db_err;
 
 /// A practice as it ranks for a need.
@@ -40,13 +40,11 @@ impl Ranked {
     }
 }
 
-/// Theme bits, focus bits, modality.
-type Signature = (i64, i64, String);
-
 /// The need's best `first` practices, best first (ties by id).
 pub(crate) async fn best_practices(
     db: &DatabaseConnection,
     shares_known: &WordShares,
+    known_signatures: &KnownSignatures,
     need: Id,
     modality: Option<&str>,
     words: &[String],
@@ -56,8 +54,7 @@ pub(crate) async fn best_practices(
         return Ok(Vec::new());
     }
     let backend = db.get_database_backend();
-    // The need's tags and then the signatures sharing a theme with them, and meanwhile, on
-    // another connection, the need's words.
+    // The need's tags, the signatures and the need's words, each on a connection of its own.
     let tagged = async {
         let tags = query(
             db,
@@ -77,24 +74,11 @@ pub(crate) async fn best_practices(
                 focuses |= focus_bit(&value);
             }
         }
-        if themes == 0 {
-            return Ok((0, 0, Vec::new()));
-        }
-        // Only signatures sharing a theme can rank: about half of them for a need of two
-        // themes, each a row less to decode. As BIGINT, which `integer` reads at its first
-        // try: read as INTEGER, each row cost two decoding errors formatted and dropped.
-        let signatures = query(
-            db,
-            format!(
-                "SELECT CAST(theme_bits AS BIGINT), CAST(focus_bits AS BIGINT), modality \
-                 FROM practice_signature WHERE (theme_bits & {themes}) <> 0"
-            ),
-        )
-        .await?;
-        Ok::<_, domain::Error>((themes, focuses, signatures))
+        Ok::<_, domain::Error>((themes, focuses))
     };
-    let ((themes, focuses, signatures), held) = tokio::try_join!(
+    let ((themes, focuses), signatures, held) = tokio::try_join!(
         tagged,
+        known_signatures.all(db),
         // The need's words that some practice holds, rarest first.
         rarest_words(db, shares_known, words),
     )?;
@@ -137,12 +121,14 @@ pub(crate) async fn best_practices(
         )
     };
     let mut by_share: BTreeMap<i64, Vec<Signature>> = BTreeMap::new();
-    for row in signatures {
-        let (tb, fb) = (integer(&row, 0)?, integer(&row, 1)?);
-        let md: String = row.try_get_by_index(2).map_err(db_err)?;
+    // Only signatures sharing a theme can rank.
+    for (tb, fb, md) in signatures.iter() {
         if tb & themes != 0 {
-            let shared = shares(tb, fb, &md).score();
-            by_share.entry(shared).or_default().push((tb, fb, md));
+            let shared = shares(*tb, *fb, md).score();
+            by_share
+                .entry(shared)
+                .or_default()
+                .push((*tb, *fb, md.clone()));
         }
     }
     let levels: Vec<(i64, Vec<Signature>)> = by_share.into_iter().rev().collect();
