@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use domain::Result;
-use domain::entities::Id;
+use domain::entities::{Id, Tags};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
 use super::integer;
@@ -40,12 +40,12 @@ impl Ranked {
     }
 }
 
-/// The need's best `first` practices, best first (ties by id).
+/// The best `first` practices for a need of these `tags`, best first (ties by id).
 pub(crate) async fn best_practices(
     db: &DatabaseConnection,
     shares_known: &WordShares,
     known_signatures: &KnownSignatures,
-    need: Id,
+    tags: &Tags,
     modality: Option<&str>,
     words: &[String],
     first: u64,
@@ -54,38 +54,24 @@ pub(crate) async fn best_practices(
         return Ok(Vec::new());
     }
     let backend = db.get_database_backend();
-    // The need's tags, the signatures and the need's words, each on a connection of its own.
-    let tagged = async {
-        let tags = query(
-            db,
-            format!(
-                "SELECT dimension, value FROM need_tag WHERE need_id = {need} \
-                 AND dimension IN ('THEME', 'MANAGEMENT_FOCUS')"
-            ),
-        )
-        .await?;
-        let (mut themes, mut focuses) = (0_i64, 0_i64);
-        for row in tags {
-            let dimension: String = row.try_get_by_index(0).map_err(db_err)?;
-            let value: String = row.try_get_by_index(1).map_err(db_err)?;
-            if dimension == "THEME" {
-                themes |= theme_bit(&value);
-            } else {
-                focuses |= focus_bit(&value);
-            }
-        }
-        Ok::<_, domain::Error>((themes, focuses))
-    };
-    let ((themes, focuses), signatures, held) = tokio::try_join!(
-        tagged,
+    let themes = tags
+        .themes
+        .iter()
+        .fold(0, |bits, t| bits | theme_bit(t.as_str()));
+    let focuses = tags
+        .management_focus
+        .iter()
+        .fold(0, |bits, f| bits | focus_bit(f.as_str()));
+    if themes == 0 {
+        return Ok(Vec::new());
+    }
+    // The signatures and the need's words, each on a connection of its own.
+    let (signatures, held) = tokio::try_join!(
         known_signatures.all(db),
         // The need's words that some practice holds, rarest first.
         rarest_words(db, shares_known, words),
     )?;
     let words: &Vec<String> = &held.iter().map(|(w, _)| w.clone()).collect();
-    if themes == 0 {
-        return Ok(Vec::new());
-    }
     let shares = |theme_bits: i64, focus_bits: i64, md: &str| Ranked {
         id: 0,
         themes: i64::from((theme_bits & themes).count_ones()),
