@@ -13,7 +13,6 @@
 //! writes.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 pub struct Migration;
 
@@ -30,27 +29,17 @@ const COLUMNS: &str = "orientation, modality, amount_required_usd_cents, start_y
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(&format!(
+        crate::on_postgres(
+            manager,
+            &format!(
                 "CREATE INDEX {INDEX} ON practice (id) INCLUDE ({COLUMNS}) \
                  WHERE status = 'PUBLISHED'"
-            ))
-            .await?;
-        Ok(())
+            ),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(&format!("DROP INDEX {INDEX}"))
-            .await?;
-        Ok(())
+        crate::on_postgres(manager, &format!("DROP INDEX {INDEX}")).await
     }
 }

@@ -830,17 +830,7 @@ async fn year_ranges_count_what_is_active_in_them() {
 
     // The groupings by year live in tables of their own: a whole-life question, which reads
     // its grouping's rows of the whole-life tables, passes over none of theirs.
-    let rows = |sql: String| {
-        let db = &db;
-        async move {
-            let row = db
-                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-                .await
-                .unwrap()
-                .unwrap();
-            row.try_get_by_index::<i64>(0).unwrap()
-        }
-    };
+    let rows = |sql: String| crate::helpers::scalar(&db, sql);
     for (whole, yearly) in [
         ("gap_rollup", "gap_rollup_year_edge"),
         ("gap_rollup_member", "gap_rollup_year_member"),

@@ -675,6 +675,22 @@ pub fn number_of(id: &str) -> i64 {
         .unwrap_or_else(|| panic!("{text} ends in a number"))
 }
 
+/// The first column of the one row `sql` returns, as an integer: PostgreSQL's INTEGER
+/// columns come as 32 bits, its counts and SQLite's integers as 64.
+pub async fn scalar(db: &DatabaseConnection, sql: String) -> i64 {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql.clone(),
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or_else(|| panic!("{sql} returns a row"));
+    row.try_get_by_index::<i64>(0)
+        .or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
 /// The first error's `extensions.code`.
 pub fn error_code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]

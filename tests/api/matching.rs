@@ -574,43 +574,26 @@ async fn matches_are_the_best_of_every_practice_scored_in_full() {
 /// question: a practice whose tags make a signature no practice had before must rank at once.
 #[tokio::test]
 async fn a_signature_new_since_the_last_question_ranks_at_once() {
-    use sea_orm::{ConnectionTrait, Statement};
     let app = synthetic_app(300, 11).await;
     let db = app.database().await;
     let need = &first_needs(&app, 1).await[0];
     assert!(!ranked_practices(&app, need, 5).await.is_empty());
 
-    let themes = json!([
-        "MUNICIPAL_FINANCE",
-        "ENVIRONMENT",
-        "INFRASTRUCTURE_SERVICES",
-        "HEALTH",
-        "HOUSING",
-        "ECONOMIC_DEVELOPMENT",
-        "SECURITY_DISASTER",
-        "SOCIAL_CULTURAL",
-        "OTHER"
-    ]);
-    let focus = json!([
-        "TECHNICAL_EXPERTISE",
-        "STRATEGY_FORMULATION",
-        "STRATEGY_IMPLEMENTATION",
-        "INSTITUTIONAL_REFORM"
-    ]);
-    let scalar = |sql: String| {
-        let db = &db;
-        async move {
-            let row = db
-                .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-                .await
-                .unwrap()
-                .unwrap();
-            row.try_get_by_index::<i64>(0)
-                .or_else(|_| row.try_get_by_index::<i32>(0).map(i64::from))
-                .unwrap()
-        }
-    };
-    let every = "theme_bits = 511 AND focus_bits = 15 AND modality = 'NETWORK'";
+    let themes: Vec<&str> = domain::framework::Theme::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    let focus: Vec<&str> = domain::framework::ManagementFocus::ALL
+        .iter()
+        .map(|f| f.as_str())
+        .collect();
+    let scalar = |sql: String| crate::helpers::scalar(&db, sql);
+    // Every bit of both: see `signature::theme_bit`.
+    let every = format!(
+        "theme_bits = {} AND focus_bits = {} AND modality = 'NETWORK'",
+        (1 << themes.len()) - 1,
+        (1 << focus.len()) - 1
+    );
     assert_eq!(
         scalar(format!(
             "SELECT COUNT(*) FROM practice_signature WHERE {every}"

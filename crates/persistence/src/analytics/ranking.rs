@@ -175,6 +175,10 @@ pub(crate) async fn best_practices(
     Ok(found)
 }
 
+/// That a practice's full-text vector is short enough for the index holding the vectors
+/// (PostgreSQL), exactly as that index's condition reads.
+const SHORT_VECTOR: &str = "octet_length(CAST(p.search AS TEXT)) <= 1000";
+
 /// The signatures that share as much with the need.
 struct Level<'a> {
     i: usize,
@@ -240,28 +244,42 @@ impl Level<'_> {
             Some((least, any)) => (format!(" AND {}", holds_any(backend, any, walk)), least),
             None => (String::new(), 0),
         };
-        format!(
-            "SELECT * FROM (SELECT id, tb, fb, md, CAST({total} AS BIGINT) AS words FROM \
-               (SELECT p.id, CAST(p.theme_bits AS BIGINT) AS tb, CAST(p.focus_bits AS BIGINT) AS fb, p.modality AS md{held} \
-                FROM practice p{indexed} WHERE {condition}{filter}{fence}) q \
-             WHERE {total} >= {least} ORDER BY words DESC, id LIMIT {first}) r{i}",
-            condition = self.condition(share),
-            i = self.i,
-            // Flattened into the outer query, SQLite would build each word's list of
-            // practices once for every place `{total}` names it, three in all; kept apart, once.
-            fence = if backend == DbBackend::Sqlite {
-                " LIMIT -1"
-            } else {
-                ""
-            },
-            // Left free, SQLite may walk the index of every published practice for a whole
-            // level, or look up the practices of a common word one by one.
-            indexed = if walk {
-                " INDEXED BY ix_practice_signature_published"
-            } else {
-                ""
-            },
-        )
+        let read = |vectors: &str| {
+            format!(
+                "SELECT * FROM (SELECT id, tb, fb, md, CAST({total} AS BIGINT) AS words FROM \
+                   (SELECT p.id, CAST(p.theme_bits AS BIGINT) AS tb, CAST(p.focus_bits AS BIGINT) AS fb, p.modality AS md{held} \
+                    FROM practice p{indexed} WHERE {condition}{vectors}{filter}{fence}) q \
+                 WHERE {total} >= {least} ORDER BY words DESC, id LIMIT {first}) r{i}",
+                condition = self.condition(share),
+                i = self.i,
+                // Flattened into the outer query, SQLite would build each word's list of
+                // practices once for every place `{total}` names it, three in all; kept apart, once.
+                fence = if backend == DbBackend::Sqlite {
+                    " LIMIT -1"
+                } else {
+                    ""
+                },
+                // Left free, SQLite may walk the index of every published practice for a whole
+                // level, or look up the practices of a common word one by one.
+                indexed = if walk {
+                    " INDEXED BY ix_practice_signature_published"
+                } else {
+                    ""
+                },
+            )
+        };
+        if backend == DbBackend::Postgres {
+            // The practices whose vectors fit the index holding them, read from it alone, and
+            // the few others through the index of their own (see the migration
+            // `m20261209_000000_practice_signature_words`).
+            format!(
+                "{} UNION ALL {}",
+                read(&format!(" AND {SHORT_VECTOR}")),
+                read(&format!(" AND NOT {SHORT_VECTOR}"))
+            )
+        } else {
+            read("")
+        }
     }
 }
 
