@@ -400,6 +400,21 @@ async fn add_to_tables(
     restrict: Option<&str>,
     sign: i64,
 ) -> Result<()> {
+    for statement in contribution_statements(tables, combos, restrict, sign) {
+        txn.execute_unprepared(&statement).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// The statements of [`add_to_tables`], one a table: the cells' sums, their members, and their
+/// confidential funding. Each reads the base and writes a table of its own, so that a build
+/// may run them side by side (see `build::build_beside_writers`).
+fn contribution_statements(
+    tables: &Tables,
+    combos: &[Combo],
+    restrict: Option<&str>,
+    sign: i64,
+) -> [String; 3] {
     let Tables {
         totals: t_table,
         members: m_table,
@@ -613,20 +628,17 @@ async fn add_to_tables(
            rounded = {c_table}.rounded + excluded.rounded, \
            rounded_hi = {c_table}.rounded_hi + excluded.rounded_hi"
     );
-    for statement in [totals, members, confidential] {
+    [totals, members, confidential].map(|mut statement| {
         // Without `restrict` this is a build, into cells that start empty and no writer
         // touches meanwhile (see `build`): plain inserts then, which cost about half as much
         // per row as inserts that look for a row to add to.
-        let statement = match restrict {
-            Some(_) => statement.as_str(),
-            None => statement
-                .split(" ON CONFLICT ")
-                .next()
-                .unwrap_or(statement.as_str()),
-        };
-        txn.execute_unprepared(statement).await.map_err(db_err)?;
-    }
-    Ok(())
+        if restrict.is_none()
+            && let Some(at) = statement.find(" ON CONFLICT ")
+        {
+            statement.truncate(at);
+        }
+        statement
+    })
 }
 
 /// Recounts the donors and schemes of whole-life cells of `combos` from their member rows, and
