@@ -30,6 +30,7 @@ mod m20261206_000000_rollup_year_edges;
 mod m20261207_000000_rollup_year_decades;
 mod m20261208_000000_practice_published_cells;
 mod m20261209_000000_practice_signature_words;
+mod m20261210_000000_rollups_unlogged;
 
 pub struct Migrator;
 
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000000_rollup_year_decades::Migration),
             Box::new(m20261208_000000_practice_published_cells::Migration),
             Box::new(m20261209_000000_practice_signature_words::Migration),
+            Box::new(m20261210_000000_rollups_unlogged::Migration),
         ]
     }
 }

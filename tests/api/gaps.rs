@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use persistence::seed;
 use rust_decimal::Decimal;
-use sea_orm::{ConnectionTrait, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
 use crate::helpers::{Seed, TestApp, TestUser, drop_rollups, spawn_app_with};
@@ -904,42 +904,45 @@ async fn the_sums_over_every_donor_are_computed_from_the_rows_per_donor() {
     assert_eq!(housing(&before[2]), json!("10051.00"), "{}", before[2]);
 
     let db = app.database().await;
-    let every_donor = || async {
-        let mut rows = Vec::new();
-        for table in ["gap_rollup_confidential", "gap_rollup_year_confidential"] {
-            let sql = format!(
-                "SELECT combo, k1, k2, k3, status, lo, hi, records, exact, exact_hi, rounded, rounded_hi \
+    let every_donor = |db: &DatabaseConnection| {
+        let db = db.clone();
+        async move {
+            let mut rows = Vec::new();
+            for table in ["gap_rollup_confidential", "gap_rollup_year_confidential"] {
+                let sql = format!(
+                    "SELECT combo, k1, k2, k3, status, lo, hi, records, exact, exact_hi, rounded, rounded_hi \
                  FROM {table} WHERE donor_id = -1 ORDER BY combo, k1, k2, k3, status, lo, hi"
-            );
-            for r in db
-                .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-                .await
-                .unwrap()
-            {
-                let text = |i| r.try_get_by_index::<String>(i).unwrap();
-                let int = |i| r.try_get_by_index::<i64>(i).unwrap();
-                // Periods are 32-bit integers.
-                let year = |i| r.try_get_by_index::<i32>(i).unwrap();
-                rows.push(format!(
-                    "{table} {} {} {} {} {} {} {} {} {} {} {} {}",
-                    text(0),
-                    text(1),
-                    text(2),
-                    text(3),
-                    text(4),
-                    year(5),
-                    year(6),
-                    int(7),
-                    int(8),
-                    int(9),
-                    int(10),
-                    int(11)
-                ));
+                );
+                for r in db
+                    .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+                    .await
+                    .unwrap()
+                {
+                    let text = |i| r.try_get_by_index::<String>(i).unwrap();
+                    let int = |i| r.try_get_by_index::<i64>(i).unwrap();
+                    // Periods are 32-bit integers.
+                    let year = |i| r.try_get_by_index::<i32>(i).unwrap();
+                    rows.push(format!(
+                        "{table} {} {} {} {} {} {} {} {} {} {} {} {}",
+                        text(0),
+                        text(1),
+                        text(2),
+                        text(3),
+                        text(4),
+                        year(5),
+                        year(6),
+                        int(7),
+                        int(8),
+                        int(9),
+                        int(10),
+                        int(11)
+                    ));
+                }
             }
+            rows
         }
-        rows
     };
-    let kept = every_donor().await;
+    let kept = every_donor(&db).await;
     assert!(
         kept.iter()
             .any(|r| r.starts_with("gap_rollup_year_confidential")),
@@ -952,7 +955,10 @@ async fn the_sums_over_every_donor_are_computed_from_the_rows_per_donor() {
     );
 
     crate::helpers::migrate_down_through(&db, "m20261201_200000_confidential_every_donor").await;
-    assert!(every_donor().await.is_empty());
+    // Read on a connection of its own: the rollups' keys are in the database's collation
+    // between the migrations (see `rollups_unlogged`), and PostgreSQL refuses the statement
+    // prepared before, whose result type named the "C" collation.
+    assert!(every_donor(&app.database().await).await.is_empty());
     {
         use migration::MigratorTrait;
         migration::Migrator::up(&db, None).await.unwrap();
@@ -960,7 +966,7 @@ async fn the_sums_over_every_donor_are_computed_from_the_rows_per_donor() {
     // A later migration (`rollup_year_edges`) drops the groupings by year: the next questions
     // build them again, with the same sums over every donor.
     assert_eq!(answers().await, before);
-    assert_eq!(every_donor().await, kept);
+    assert_eq!(every_donor(&db).await, kept);
 }
 
 /// The migration that keeps the sides by decade sums them from the rows by year: groupings by
@@ -1414,4 +1420,52 @@ async fn prepared_rollups_answer_groupings_with_one_dimension_of_several_values_
             .await,
         "COUNTRY x THEME is built from the base, doubled funding and all"
     );
+}
+
+/// On PostgreSQL the rollups are unlogged, so that a crash empties them; `gap_combo`, which
+/// says which are built, must go with them, or it would name groupings whose rows are gone.
+/// Every table of the rollups is unlogged, and its text keys compare byte by byte (see the
+/// migration `rollups_unlogged`).
+#[tokio::test]
+async fn the_rollups_and_what_says_they_are_built_are_lost_together_on_postgres() {
+    let app = spawn_app_with(Seed::Nothing).await;
+    let db = app.database().await;
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT c.relname::text, c.relpersistence::text, \
+               (SELECT COUNT(*) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
+                  AND NOT a.attisdropped AND a.atttypid IN ('varchar'::regtype, 'bpchar'::regtype, 'text'::regtype) \
+                  AND a.attcollation <> 'pg_catalog.\"C\"'::regcollation) \
+             FROM pg_class c WHERE c.relkind = 'r' AND c.relname LIKE 'gap\\_%' ORDER BY 1",
+        ))
+        .await
+        .unwrap();
+    let tables: Vec<(String, String, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get_by_index(0).unwrap(),
+                r.try_get_by_index(1).unwrap(),
+                r.try_get_by_index(2).unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        tables.iter().any(|(name, ..)| name == "gap_combo")
+            && tables
+                .iter()
+                .any(|(name, ..)| name == "gap_rollup_year_span_edge"),
+        "{tables:?}"
+    );
+    for (name, persistence, other_collations) in &tables {
+        assert_eq!(persistence, "u", "{name} is not unlogged: {tables:?}");
+        assert_eq!(
+            *other_collations, 0,
+            "{name} has keys outside \"C\": {tables:?}"
+        );
+    }
 }
