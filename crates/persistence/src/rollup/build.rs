@@ -309,10 +309,16 @@ async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<
         if !combo.yearly {
             // The counts of a whole-life cell are read from its members, which the other
             // transaction wrote: only visible once both are committed. No writer touches the
-            // grouping's own cells before `merge`.
-            let counts = db.begin().await.map_err(db_err)?;
-            recount(&counts, std::slice::from_ref(combo), None).await?;
-            counts.commit().await.map_err(db_err)?;
+            // grouping's own cells before `merge`. Half the cells (by a hash of their key) are
+            // counted on each of two connections, which share no row, so that both cores
+            // count.
+            let half = async |parity: u8| {
+                let counts = db.begin().await.map_err(db_err)?;
+                let cells = format!(" AND hashtext(k1 || '/' || k2 || '/' || k3) & 1 = {parity}");
+                recount_cells(&counts, &format!("'{name}'"), &cells).await?;
+                counts.commit().await.map_err(db_err)
+            };
+            tokio::try_join!(half(0), half(1))?;
         }
         merge_building(db, combo, &since).await?;
         // The planner's estimates of the rollups are as old as their last analysis, which
