@@ -260,6 +260,13 @@ async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<
         // Another question started the build (or finished it) meanwhile.
         return mark.commit().await.map_err(db_err);
     }
+    // Leftover cells are found by the primary key, whose first column is the grouping. With
+    // statistics from before the grouping was dropped (a bulk load drops them all), the planner
+    // expects its old rows and reads the whole table instead, while writers wait on the lock
+    // (53 ms for the members on the 200,000-practice base with ten groupings built; none there).
+    mark.execute_unprepared("SET LOCAL enable_seqscan = off")
+        .await
+        .map_err(db_err)?;
     for n in [&name, &building] {
         delete_cells(&mark, combo.tables(), n).await?;
     }
