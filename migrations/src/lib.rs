@@ -31,6 +31,7 @@ mod m20261207_000000_rollup_year_decades;
 mod m20261208_000000_practice_published_cells;
 mod m20261209_000000_practice_signature_words;
 mod m20261210_000000_rollups_unlogged;
+mod m20261211_000000_practice_text_version;
 
 pub struct Migrator;
 
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000000_practice_published_cells::Migration),
             Box::new(m20261209_000000_practice_signature_words::Migration),
             Box::new(m20261210_000000_rollups_unlogged::Migration),
+            Box::new(m20261211_000000_practice_text_version::Migration),
         ]
     }
 }

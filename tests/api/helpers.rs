@@ -675,6 +675,19 @@ pub fn number_of(id: &str) -> i64 {
         .unwrap_or_else(|| panic!("{text} ends in a number"))
 }
 
+/// The first column of the one row `sql` returns, as text.
+pub async fn text_row(db: &DatabaseConnection, sql: String) -> String {
+    db.query_one_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        sql.clone(),
+    ))
+    .await
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    .unwrap_or_else(|| panic!("{sql} returns a row"))
+    .try_get_by_index::<String>(0)
+    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
 /// The first column of the one row `sql` returns, as an integer: PostgreSQL's INTEGER
 /// columns come as 32 bits, its counts and SQLite's integers as 64.
 pub async fn scalar(db: &DatabaseConnection, sql: String) -> i64 {

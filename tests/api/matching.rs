@@ -418,7 +418,15 @@ async fn ranked_practices(
 
 /// An app on a synthetic base of `practices` practices.
 async fn synthetic_app(practices: usize, seed: u64) -> crate::helpers::TestApp {
-    let app = spawn_app_with(Seed::Nothing).await;
+    synthetic(spawn_app_with(Seed::Nothing).await, practices, seed).await
+}
+
+/// `app`, its database filled with a synthetic base of `practices` practices.
+async fn synthetic(
+    app: crate::helpers::TestApp,
+    practices: usize,
+    seed: u64,
+) -> crate::helpers::TestApp {
     let load = persistence::db::Database::connect(&app.database_url)
         .await
         .expect("connect");
@@ -672,4 +680,83 @@ async fn matches_read_the_word_statistics_once_for_many_questions() {
         .filter(|s| s.sql.contains("pg_stats"))
         .count();
     assert_eq!(statistics, usize::from(postgres), "reads of pg_stats");
+}
+
+/// A practice's text may change under a running service, written by it or by another process
+/// on the same database: `matches` must count the need's words in the text as it now reads,
+/// whatever it kept from the questions before.
+#[tokio::test]
+async fn matches_follow_a_practice_text_changed_by_any_process() {
+    // Without the response cache, which only the service's own writes clear.
+    let app = crate::helpers::TestApp::new()
+        .with_seed(Seed::Nothing)
+        .configure(|s| s.response_cache.max_bytes = 0)
+        .spawn()
+        .await;
+    let app = synthetic(app, 1_500, 5).await;
+    let db = app.database().await;
+    let need = &first_needs(&app, 1).await[0];
+    let words = {
+        let row = crate::helpers::text_row(
+            &db,
+            format!(
+                "SELECT title || ' ' || COALESCE(description, '') FROM need WHERE id = {}",
+                number_of(need)
+            ),
+        )
+        .await;
+        persistence::significant_words(&row)
+    };
+    assert!(words.len() >= 3, "the need has words to find: {words:?}");
+    // Asked twice, so that whatever is kept between questions is kept.
+    for _ in 0..2 {
+        assert_eq!(
+            ranked_practices(&app, need, 20).await,
+            scored_in_full(&db, number_of(need), 20).await
+        );
+    }
+    let top = scored_in_full(&db, number_of(need), 20).await;
+    let floor = top.last().unwrap().1;
+    // The published practice sharing a theme with the need that ranks lowest: holding every
+    // word of the need lifts it by as many points, which must take it into the first twenty.
+    let all = scored_in_full(&db, number_of(need), 100_000).await;
+    let (low, low_score) = *all.last().unwrap();
+    assert!(
+        low_score + words.len() as i64 > floor,
+        "the words lift it past the floor ({low_score} + {} against {floor})",
+        words.len()
+    );
+    let set_title = |title: String| {
+        let db = &db;
+        async move {
+            use sea_orm::{ConnectionTrait, Statement};
+            db.execute_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                match db.get_database_backend() {
+                    sea_orm::DbBackend::Postgres => "UPDATE practice SET title = $1 WHERE id = $2",
+                    _ => "UPDATE practice SET title = ? WHERE id = ?",
+                },
+                [title.into(), low.into()],
+            ))
+            .await
+            .expect("the title written")
+        }
+    };
+    let old_title =
+        crate::helpers::text_row(&db, format!("SELECT title FROM practice WHERE id = {low}")).await;
+
+    // Written straight into the database, as another process of the deployment would.
+    set_title(format!("{old_title} {}", words.join(" "))).await;
+    let expected = scored_in_full(&db, number_of(need), 20).await;
+    assert!(
+        expected.iter().any(|(id, _)| *id == low),
+        "the practice now ranks: {expected:?}"
+    );
+    assert_eq!(ranked_practices(&app, need, 20).await, expected);
+
+    // And taken away again: it falls back out of the first twenty.
+    set_title(old_title.clone()).await;
+    let expected = scored_in_full(&db, number_of(need), 20).await;
+    assert!(!expected.iter().any(|(id, _)| *id == low));
+    assert_eq!(ranked_practices(&app, need, 20).await, expected);
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use domain::Error;
 use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 
-use crate::analytics::WordShares;
+use crate::analytics::KeptWords;
 use crate::reference::KnownCountries;
 use crate::signature::KnownSignatures;
 
@@ -23,7 +23,7 @@ pub struct SeaStore {
 /// would otherwise cost a statement each time they are read.
 #[derive(Clone, Default)]
 pub(crate) struct Kept {
-    word_shares: Arc<WordShares>,
+    words: Arc<KeptWords>,
     countries: Arc<KnownCountries>,
     signatures: Arc<KnownSignatures>,
 }
@@ -38,8 +38,8 @@ impl SeaStore {
         SeaStore { db, kept }
     }
 
-    pub(crate) fn word_shares(&self) -> &WordShares {
-        &self.kept.word_shares
+    pub(crate) fn kept_words(&self) -> &KeptWords {
+        &self.kept.words
     }
 
     pub(crate) fn known_countries(&self) -> &KnownCountries {

@@ -158,7 +158,7 @@ impl MatchRepository for SeaStore {
         let (best, others) = tokio::try_join!(
             super::ranking::best_practices(
                 db,
-                self.word_shares(),
+                self.kept_words(),
                 self.known_signatures(),
                 &tags,
                 need.modality.map(|m| m.as_str()),

@@ -8,7 +8,7 @@ mod matches;
 pub use matches::significant_words;
 mod overlaps;
 mod ranking;
-pub(crate) use ranking::WordShares;
+pub(crate) use ranking::KeptWords;
 mod results;
 
 use domain::{Error, Result};

@@ -11,6 +11,11 @@
 //! can still reach the floor, the practices holding one of the rarest words, which the
 //! full-text index finds. Words no practice holds are left out first: each would let one more
 //! level reach the floor for nothing.
+//!
+//! PostgreSQL tests the words against each practice's own vector. SQLite's full-text index can
+//! only list the practices holding a word, which cost about 100 ns a practice to build for
+//! every statement that tested a word (52,329 practices for "partner" at 200,000): the service
+//! keeps those lists instead ([`WordLists`]) and counts the words of the practices it reads.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -40,10 +45,18 @@ impl Ranked {
     }
 }
 
+/// What the service keeps of the practices' words between questions: PostgreSQL's statistics
+/// of them, or SQLite's lists of the practices holding each.
+#[derive(Default)]
+pub(crate) struct KeptWords {
+    shares: WordShares,
+    lists: WordLists,
+}
+
 /// The best `first` practices for a need of these `tags`, best first (ties by id).
 pub(crate) async fn best_practices(
     db: &DatabaseConnection,
-    shares_known: &WordShares,
+    kept: &KeptWords,
     known_signatures: &KnownSignatures,
     tags: &Tags,
     modality: Option<&str>,
@@ -69,9 +82,12 @@ pub(crate) async fn best_practices(
     let (signatures, held) = tokio::try_join!(
         known_signatures.all(db),
         // The need's words that some practice holds, rarest first.
-        rarest_words(db, shares_known, words),
+        rarest_words(db, kept, words),
     )?;
-    let words: &Vec<String> = &held.iter().map(|(w, _)| w.clone()).collect();
+    let words: &Vec<String> = &held.iter().map(|h| h.word.clone()).collect();
+    // SQLite: the practices holding each word, which the statements no longer test.
+    let lists: Option<Vec<List>> = held.iter().map(|h| h.list.clone()).collect();
+    let lists = &lists;
     let shares = |theme_bits: i64, focus_bits: i64, md: &str| Ranked {
         id: 0,
         themes: i64::from((theme_bits & themes).count_ones()),
@@ -126,7 +142,13 @@ pub(crate) async fn best_practices(
             let md: String = row.try_get_by_index(3).map_err(db_err)?;
             let mut r = shares(integer(&row, 1)?, integer(&row, 2)?, &md);
             r.id = integer(&row, 0)?;
-            r.words = integer(&row, 4)?;
+            r.words = match lists {
+                Some(lists) => lists
+                    .iter()
+                    .filter(|l| l.binary_search(&r.id).is_ok())
+                    .count() as i64,
+                None => integer(&row, 4)?,
+            };
             rows.push(r);
         }
         Ok::<_, domain::Error>(rows)
@@ -160,7 +182,8 @@ pub(crate) async fn best_practices(
             };
             rest.push((level, least));
         }
-        let walked = walked_levels(db, &share, &held, &rest).await?;
+        let counts: Vec<Option<u64>> = held.iter().map(|h| h.count).collect();
+        let walked = walked_levels(db, &share, &counts, &rest).await?;
         let mut parts = Vec::new();
         for ((level, least), walk) in rest.iter().zip(walked) {
             let holding = (*least > 0).then(|| (*least, &words[..(w - least + 1) as usize]));
@@ -226,10 +249,31 @@ impl Level<'_> {
         walk: bool,
         first: u64,
     ) -> String {
+        let walk = backend == DbBackend::Sqlite && (walk || holding.is_none());
+        let indexed = if walk {
+            // Left free, SQLite may walk the index of every published practice for a whole
+            // level, or look up the practices of a common word one by one.
+            " INDEXED BY ix_practice_signature_published"
+        } else {
+            ""
+        };
+        let filter = holding.map_or(String::new(), |(_, any)| {
+            format!(" AND {}", holds_any(backend, any, walk))
+        });
+        if backend == DbBackend::Sqlite {
+            // Every practice of the level (holding one of the words): the service counts their
+            // words, ranks them and keeps the best `first` (see [`WordLists`]). Those that hold
+            // too few words to rank rank below the practices already found.
+            return format!(
+                "SELECT p.id, CAST(p.theme_bits AS BIGINT) AS tb, CAST(p.focus_bits AS BIGINT) AS fb, \
+                 p.modality AS md FROM practice p{indexed} WHERE {}{filter}",
+                self.condition(share)
+            );
+        }
         let held: String = words
             .iter()
             .enumerate()
-            .map(|(k, w)| format!(", {} AS w{k}", holds(backend, w, holding.map(|h| h.1))))
+            .map(|(k, w)| format!(", {} AS w{k}", holds(w)))
             .collect();
         let total = if words.is_empty() {
             "0".to_string()
@@ -239,47 +283,25 @@ impl Level<'_> {
                 .collect::<Vec<_>>()
                 .join(" + ")
         };
-        let walk = backend == DbBackend::Sqlite && (walk || holding.is_none());
-        let (filter, least) = match holding {
-            Some((least, any)) => (format!(" AND {}", holds_any(backend, any, walk)), least),
-            None => (String::new(), 0),
-        };
+        let least = holding.map_or(0, |(least, _)| least);
         let read = |vectors: &str| {
             format!(
                 "SELECT * FROM (SELECT id, tb, fb, md, CAST({total} AS BIGINT) AS words FROM \
                    (SELECT p.id, CAST(p.theme_bits AS BIGINT) AS tb, CAST(p.focus_bits AS BIGINT) AS fb, p.modality AS md{held} \
-                    FROM practice p{indexed} WHERE {condition}{vectors}{filter}{fence}) q \
+                    FROM practice p WHERE {condition}{vectors}{filter}) q \
                  WHERE {total} >= {least} ORDER BY words DESC, id LIMIT {first}) r{i}",
                 condition = self.condition(share),
                 i = self.i,
-                // Flattened into the outer query, SQLite would build each word's list of
-                // practices once for every place `{total}` names it, three in all; kept apart, once.
-                fence = if backend == DbBackend::Sqlite {
-                    " LIMIT -1"
-                } else {
-                    ""
-                },
-                // Left free, SQLite may walk the index of every published practice for a whole
-                // level, or look up the practices of a common word one by one.
-                indexed = if walk {
-                    " INDEXED BY ix_practice_signature_published"
-                } else {
-                    ""
-                },
             )
         };
-        if backend == DbBackend::Postgres {
-            // The practices whose vectors fit the index holding them, read from it alone, and
-            // the few others through the index of their own (see the migration
-            // `m20261209_000000_practice_signature_words`).
-            format!(
-                "{} UNION ALL {}",
-                read(&format!(" AND {SHORT_VECTOR}")),
-                read(&format!(" AND NOT {SHORT_VECTOR}"))
-            )
-        } else {
-            read("")
-        }
+        // The practices whose vectors fit the index holding them, read from it alone, and the
+        // few others through the index of their own (see the migration
+        // `m20261209_000000_practice_signature_words`).
+        format!(
+            "{} UNION ALL {}",
+            read(&format!(" AND {SHORT_VECTOR}")),
+            read(&format!(" AND NOT {SHORT_VECTOR}"))
+        )
     }
 }
 
@@ -289,26 +311,10 @@ async fn query(db: &DatabaseConnection, sql: String) -> Result<Vec<sea_orm::Quer
         .map_err(db_err)
 }
 
-/// 1 when a practice's text holds `word`, else 0, as an expression on `p`. Words are letters
-/// and digits only (see `significant_words`): safe to splice. SQLite reads the word's practices
-/// once per statement: looked up practice by practice, each lookup walked the word's list
-/// (98 ms for "partner" over 1,334 practices, against 27 ms for the list once). Where the
-/// practices asked about all hold one of `among`, the list is of those alone: SQLite
-/// intersects the words' lists in the full-text index, and files only what is left
-/// (a common word's list is tens of thousands of practices).
-fn holds(backend: DbBackend, word: &str, among: Option<&[String]>) -> String {
-    match backend {
-        DbBackend::Postgres => {
-            format!("CAST(p.search @@ to_tsquery('simple', '{word}') AS INTEGER)")
-        }
-        _ => {
-            let among = among.map_or(String::new(), |among| format!(" AND ({})", phrases(among)));
-            format!(
-                "CASE WHEN p.id IN (SELECT rowid FROM practice_fts WHERE practice_fts MATCH '\"{word}\"{among}') \
-                 THEN 1 ELSE 0 END"
-            )
-        }
-    }
+/// 1 when a practice's text holds `word`, else 0, as an expression on `p` (PostgreSQL). Words
+/// are letters and digits only (see `significant_words`): safe to splice.
+fn holds(word: &str) -> String {
+    format!("CAST(p.search @@ to_tsquery('simple', '{word}') AS INTEGER)")
 }
 
 /// An FTS5 query holding any of `words`.
@@ -335,8 +341,9 @@ fn holds_any(backend: DbBackend, words: &[String], walked: bool) -> String {
     }
 }
 
-/// How far SQLite counts the practices holding a word: a count costs as many steps along
-/// the word's list.
+/// How far the practices holding a word are counted when choosing how SQLite reads a level:
+/// the cost of the level's practices looked up through the words' lists stops growing with the
+/// lists' length once they are longer than the levels that are walked instead.
 const WORD_COUNT_BOUND: u64 = 2_000;
 
 /// How many times more practices of a level SQLite may walk, rather than look up the
@@ -355,19 +362,19 @@ const WALK_RATIO: u64 = 4;
 async fn walked_levels(
     db: &DatabaseConnection,
     share: &str,
-    held: &[(String, Option<u64>)],
+    counts: &[Option<u64>],
     rest: &[(Level<'_>, i64)],
 ) -> Result<Vec<bool>> {
-    let w = held.len() as i64;
+    let w = counts.len() as i64;
     let bounds: Vec<Option<u64>> = rest
         .iter()
         .map(|(_, least)| {
             (*least > 0).then(|| {
-                let any = &held[..(w - least + 1) as usize];
+                let any = &counts[..(w - least + 1) as usize];
                 WALK_RATIO
                     * any
                         .iter()
-                        .map(|(_, n)| n.unwrap_or(WORD_COUNT_BOUND))
+                        .map(|n| n.unwrap_or(WORD_COUNT_BOUND))
                         .sum::<u64>()
             })
         })
@@ -456,25 +463,34 @@ impl WordShares {
     }
 }
 
+/// A word of the need that some practice's text holds.
+struct HeldWord {
+    word: String,
+    /// SQLite: how many practices hold it, up to [`WORD_COUNT_BOUND`].
+    count: Option<u64>,
+    /// SQLite: the practices holding it.
+    list: Option<List>,
+}
+
 /// Those of `words` that some practice's text holds, rarest first. How rare a word is only
 /// decides which practices are read, never the answer. PostgreSQL's statistics give the share
 /// of the practices holding each of the most common words; the others are rarer, and the
-/// practices holding any of them are read to see which occur at all. SQLite counts the
-/// practices holding each word, up to [`WORD_COUNT_BOUND`], and returns the counts with the
-/// words (PostgreSQL none).
+/// practices holding any of them are read to see which occur at all. On SQLite each word comes
+/// with the practices holding it (see [`WordLists`]) and their number, up to
+/// [`WORD_COUNT_BOUND`].
 async fn rarest_words(
     db: &DatabaseConnection,
-    known: &WordShares,
+    kept: &KeptWords,
     words: &[String],
-) -> Result<Vec<(String, Option<u64>)>> {
+) -> Result<Vec<HeldWord>> {
     if words.is_empty() {
         return Ok(Vec::new());
     }
-    let listed = |f: &dyn Fn(&String) -> String| words.iter().map(f).collect::<Vec<_>>().join(", ");
     // (share of the practices holding the word, or None when only known to be rare; position)
     let mut shares: Vec<(Option<f64>, usize)> = Vec::new();
+    let mut lists: Vec<Option<List>> = vec![None; words.len()];
     if db.get_database_backend() == DbBackend::Postgres {
-        let common = known.common(db).await?;
+        let common = kept.shares.common(db).await?;
         for (i, word) in words.iter().enumerate() {
             shares.push((common.get(word).copied(), i));
         }
@@ -509,23 +525,10 @@ async fn rarest_words(
             shares.retain(|(share, i)| share.is_some() || held.contains(&words[*i]));
         }
     } else {
-        let row = query(
-            db,
-            format!(
-                "SELECT {}",
-                listed(&|w| format!(
-                    "(SELECT COUNT(*) FROM (SELECT 1 FROM practice_fts \
-                      WHERE practice_fts MATCH '\"{w}\"' LIMIT {WORD_COUNT_BOUND}))"
-                ))
-            ),
-        )
-        .await?
-        .pop()
-        .ok_or_else(|| domain::Error::internal("a row of counts"))?;
-        for i in 0..words.len() {
-            let n = integer(&row, i)?;
-            if n > 0 {
-                shares.push((Some(n as f64), i));
+        for (i, list) in kept.lists.of(db, words).await?.into_iter().enumerate() {
+            if !list.is_empty() {
+                shares.push((Some(list.len().min(WORD_COUNT_BOUND as usize) as f64), i));
+                lists[i] = Some(list);
             }
         }
     }
@@ -535,9 +538,153 @@ async fn rarest_words(
             .total_cmp(&b.0.unwrap_or(0.0))
             .then(a.1.cmp(&b.1))
     });
-    let sqlite = db.get_database_backend() == DbBackend::Sqlite;
     Ok(shares
         .into_iter()
-        .map(|(n, i)| (words[i].clone(), n.filter(|_| sqlite).map(|n| n as u64)))
+        .map(|(n, i)| HeldWord {
+            word: words[i].clone(),
+            count: lists[i].as_ref().and(n).map(|n| n as u64),
+            list: lists[i].take(),
+        })
         .collect())
+}
+
+/// The ids of the practices holding a word, in order.
+type List = Arc<[i64]>;
+
+/// SQLite: the practices holding each word `matches` has looked up, kept while no practice's
+/// text changes, here or in another process on the same file (the triggers of the migration
+/// `m20261211_000000_practice_text_version` count every change), at most [`KEPT_IDS`] ids, the
+/// least recently used given up first. The lists only make sense together with the texts they
+/// were read from: each question reads the count before it uses them, and drops them all when
+/// it has moved.
+#[derive(Default)]
+pub(crate) struct WordLists {
+    kept: Mutex<KeptLists>,
+}
+
+#[derive(Default)]
+struct KeptLists {
+    /// The count of text changes the lists were read at.
+    version: Option<i64>,
+    /// Each word's practices, and when it was last asked for (by `clock`).
+    lists: HashMap<String, (List, u64)>,
+    /// The ids the lists hold together.
+    ids: usize,
+    clock: u64,
+}
+
+/// How many practice ids the kept lists hold at most: 4 MiB of them. A need's words hold a few
+/// hundred thousand at most on the benchmark's 200,000 practices; a list longer than this is
+/// read for each question.
+const KEPT_IDS: usize = 1 << 19;
+
+impl KeptLists {
+    fn keep(&mut self, word: String, list: List) {
+        if list.len() > KEPT_IDS {
+            return;
+        }
+        self.ids += list.len();
+        if let Some((old, _)) = self.lists.insert(word, (list, self.clock)) {
+            self.ids -= old.len();
+        }
+        while self.ids > KEPT_IDS {
+            let Some(oldest) = self
+                .lists
+                .iter()
+                .min_by_key(|(_, (_, used))| *used)
+                .map(|(w, _)| w.clone())
+            else {
+                break;
+            };
+            if let Some((gone, _)) = self.lists.remove(&oldest) {
+                self.ids -= gone.len();
+            }
+        }
+    }
+}
+
+impl WordLists {
+    /// The practices holding each of `words`, in the words' order: those kept if no
+    /// practice's text has changed since they were read, the others read in one statement.
+    async fn of(&self, db: &DatabaseConnection, words: &[String]) -> Result<Vec<List>> {
+        let version = integer(
+            &query(
+                db,
+                "SELECT n FROM practice_text_version WHERE id = 1".into(),
+            )
+            .await?
+            .pop()
+            .ok_or_else(|| domain::Error::internal("no count of text changes"))?,
+            0,
+        )?;
+        let mut found: Vec<Option<List>> = {
+            let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+            if kept.version != Some(version) {
+                *kept = KeptLists {
+                    version: Some(version),
+                    ..KeptLists::default()
+                };
+            }
+            kept.clock += 1;
+            let now = kept.clock;
+            words
+                .iter()
+                .map(|w| {
+                    kept.lists.get_mut(w).map(|(list, used)| {
+                        *used = now;
+                        list.clone()
+                    })
+                })
+                .collect()
+        };
+        let missing: Vec<usize> = (0..words.len()).filter(|&i| found[i].is_none()).collect();
+        if missing.is_empty() {
+            return Ok(found.into_iter().flatten().collect());
+        }
+        // One text a word: a row a practice would cost the driver more than the index does.
+        let row = query(
+            db,
+            format!(
+                "SELECT {}",
+                missing
+                    .iter()
+                    .map(|&i| format!(
+                        "(SELECT group_concat(rowid) FROM practice_fts WHERE practice_fts MATCH '\"{}\"')",
+                        words[i]
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .await?
+        .pop()
+        .ok_or_else(|| domain::Error::internal("no row of word lists"))?;
+        let mut read = Vec::with_capacity(missing.len());
+        for (j, &i) in missing.iter().enumerate() {
+            let text: Option<String> = row.try_get_by_index(j).map_err(db_err)?;
+            let mut ids = text
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .filter(|n| !n.is_empty())
+                .map(str::parse::<i64>)
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(domain::Error::internal)?;
+            ids.sort_unstable();
+            ids.dedup();
+            let list: List = ids.into();
+            read.push((i, list));
+        }
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        for (i, list) in read {
+            // Read after the count, they hold every change it counted, and perhaps later ones
+            // that a later count will see: kept under the count they were asked at, never
+            // under a later one.
+            if kept.version == Some(version) {
+                kept.keep(words[i].clone(), list.clone());
+            }
+            found[i] = Some(list);
+        }
+        Ok(found.into_iter().flatten().collect())
+    }
 }
