@@ -202,11 +202,38 @@ impl Database {
     }
 }
 
-/// Bytes of memory SQLite aims to stay within in the process (see `connect_with`). Measured at
-/// 200,000 practices, 16 clients asking `matches`: 16 MiB let the four connections' caches add
-/// 9 MiB more resident memory than 8 MiB for no more answers a second; 4 MiB cost 10-15 % of
-/// them.
-const SQLITE_SOFT_HEAP_LIMIT: u64 = 8 << 20;
+/// Each SQLite connection's page cache, in KiB (SQLite's own default is about 2,000): the four
+/// connections hold at most 4 MiB of pages. Measured at 200,000 practices, 16 clients asking
+/// `matches` or the nested page (10 s each, release build): 2 MiB a connection answered as many
+/// requests a second (157-167 and 306-311) with 5-6 MiB more peak resident memory on the
+/// nested page; 512 or 768 KiB answered 3-10 % fewer for no less memory.
+const SQLITE_CACHE_KIB: i64 = 1_024;
+
+/// Turns SQLite's memory statistics off, once in the process and before its first connection
+/// opens (SQLite refuses it later). With them on, SQLite counts every allocation under one
+/// process-wide mutex: a row's values, each copied by sqlx, and every page read into a cache,
+/// on every connection's thread at once. Under 16 clients asking `matches` waiting for and
+/// waking each other on that mutex took a fifth of the service's CPU. The statistics only
+/// served a soft limit on SQLite's memory, which the page caches' own bound
+/// ([`SQLITE_CACHE_KIB`]) now keeps.
+fn sqlite_memory_statistics_off() {
+    static DONE: std::sync::Once = std::sync::Once::new();
+    DONE.call_once(|| {
+        // SAFETY: SQLITE_CONFIG_MEMSTATUS takes one int. sqlite3_config may only run before
+        // SQLite is initialised and while no other thread uses SQLite: `Once` runs it before
+        // this process opens its first connection; if SQLite is already in use (another
+        // library in the process), it answers SQLITE_MISUSE and changes nothing.
+        let off: std::ffi::c_int = 0;
+        let rc =
+            unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, off) };
+        if rc != libsqlite3_sys::SQLITE_OK {
+            tracing::warn!(
+                code = rc,
+                "SQLite was in use before its memory statistics could be turned off"
+            );
+        }
+    });
+}
 
 /// A statement failing after running this long is logged with its text (see `connect_with`):
 /// past any wait for a lock or a connection a healthy write sees, short of the statement timeout.
@@ -255,13 +282,12 @@ pub async fn connect_with(
         // write (a rollup build takes seconds on a large base) locks every reader out once its
         // changes outgrow the page cache, and they fail at the busy timeout.
         //
-        // SQLite keeps each connection's page cache full (2 MiB by default) and its sorters'
-        // memory once grown, which resident memory keeps; past this soft limit on everything
-        // SQLite holds in the process it frees cached pages first. A statement still gets what
-        // it needs.
+        // SQLite keeps each connection's page cache full, which resident memory keeps: bounded
+        // by `cache_size`.
+        sqlite_memory_statistics_off();
         options.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .pragma("soft_heap_limit", SQLITE_SOFT_HEAP_LIMIT.to_string())
+                .pragma("cache_size", (-SQLITE_CACHE_KIB).to_string())
         });
     }
     if !settings.statement_timeout.is_zero() && url.starts_with("postgres") {
