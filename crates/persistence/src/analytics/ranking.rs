@@ -185,8 +185,18 @@ pub(crate) async fn best_practices(
         let counts: Vec<Option<u64>> = held.iter().map(|h| h.count).collect();
         let walked = walked_levels(db, &share, &counts, &rest).await?;
         let mut parts = Vec::new();
-        for ((level, least), walk) in rest.iter().zip(walked) {
-            let holding = (*least > 0).then(|| (*least, &words[..(w - least + 1) as usize]));
+        for ((level, least), (walk, size)) in rest.iter().zip(walked) {
+            let mut holding = (*least > 0).then(|| (*least, &words[..(w - least + 1) as usize]));
+            // SQLite, a level walked anyway: handing the service every practice of a small
+            // level costs less than SQLite building the list of the practices holding one of
+            // the words to keep them to. Those holding none of them hold too few words to rank
+            // below the practices already found, and rank below them.
+            if let (Some(lists), Some(size), Some((_, any))) = (lists, size, holding) {
+                let listed: usize = lists[..any.len()].iter().map(|l| l.len()).sum();
+                if size * UNFILTERED_RATIO < listed as u64 {
+                    holding = None;
+                }
+            }
             parts.push(level.part(backend, &share, words, holding, walk, first));
         }
         if !parts.is_empty() {
@@ -352,19 +362,26 @@ const WORD_COUNT_BOUND: u64 = 2_000;
 /// either way.
 const WALK_RATIO: u64 = 4;
 
+/// How many entries of the words' lists SQLite builds, to keep a walked level to the practices
+/// holding one of the words, for the cost of one more of the level's practices handed to the
+/// service (about 0.2 against 1 us). The benchmark need's second level: 704 practices handed
+/// over took 0.8 ms, kept to the 141 holding one of three words (10,820 entries) 3 ms.
+const UNFILTERED_RATIO: u64 = 5;
+
 /// For each of `rest` (a level, and the least number of words its practices must hold to
 /// rank), whether SQLite should walk the level's practices rather than find them from the
 /// words they must hold one of: when it has fewer than [`WALK_RATIO`] times as many
 /// practices as those words have (as far as counted: see [`rarest_words`]). The levels are
 /// counted in one statement, each no further than that bound, so the count costs no more
 /// than the cheaper way would. A level holding no word to look for is walked whatever its
-/// size; on PostgreSQL the planner weighs both ways from its statistics.
+/// size; on PostgreSQL the planner weighs both ways from its statistics. With each answer,
+/// the level's number of practices when it was counted and is walked.
 async fn walked_levels(
     db: &DatabaseConnection,
     share: &str,
     counts: &[Option<u64>],
     rest: &[(Level<'_>, i64)],
-) -> Result<Vec<bool>> {
+) -> Result<Vec<(bool, Option<u64>)>> {
     let w = counts.len() as i64;
     let bounds: Vec<Option<u64>> = rest
         .iter()
@@ -385,7 +402,7 @@ async fn walked_levels(
         .filter_map(|(k, b)| b.map(|b| (k, b)))
         .collect();
     if db.get_database_backend() != DbBackend::Sqlite || counted.is_empty() {
-        return Ok(bounds.iter().map(Option::is_none).collect());
+        return Ok(bounds.iter().map(|b| (b.is_none(), None)).collect());
     }
     let row = query(
         db,
@@ -405,9 +422,14 @@ async fn walked_levels(
     .await?
     .pop()
     .ok_or_else(|| domain::Error::internal("a row of counts"))?;
-    let mut walked: Vec<bool> = bounds.iter().map(Option::is_none).collect();
+    let mut walked: Vec<(bool, Option<u64>)> = bounds.iter().map(|b| (b.is_none(), None)).collect();
     for (j, (k, bound)) in counted.iter().enumerate() {
-        walked[*k] = (integer(&row, j)? as u64) < *bound;
+        let size = integer(&row, j)? as u64;
+        walked[*k] = if size < *bound {
+            (true, Some(size))
+        } else {
+            (false, None)
+        };
     }
     Ok(walked)
 }
