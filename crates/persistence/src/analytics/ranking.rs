@@ -86,7 +86,8 @@ pub(crate) async fn best_practices(
     )?;
     let words: &Vec<String> = &held.iter().map(|h| h.word.clone()).collect();
     // SQLite: the practices holding each word, which the statements no longer test.
-    let lists: Option<Vec<List>> = held.iter().map(|h| h.list.clone()).collect();
+    let lists: Option<Vec<List>> = (backend == DbBackend::Sqlite)
+        .then(|| held.iter().filter_map(|h| h.list.clone()).collect());
     let lists = &lists;
     let shares = |theme_bits: i64, focus_bits: i64, md: &str| Ranked {
         id: 0,
@@ -139,17 +140,28 @@ pub(crate) async fn best_practices(
     let read = |sql: String| async move {
         let mut rows = Vec::new();
         for row in query(db, sql).await? {
-            let md: String = row.try_get_by_index(3).map_err(db_err)?;
-            let mut r = shares(integer(&row, 1)?, integer(&row, 2)?, &md);
-            r.id = integer(&row, 0)?;
-            r.words = match lists {
-                Some(lists) => lists
+            let Some(lists) = lists else {
+                // PostgreSQL: a practice a row, its words counted.
+                let md: String = row.try_get_by_index(3).map_err(db_err)?;
+                let mut r = shares(integer(&row, 1)?, integer(&row, 2)?, &md);
+                r.id = integer(&row, 0)?;
+                r.words = integer(&row, 4)?;
+                rows.push(r);
+                continue;
+            };
+            // SQLite: a signature a row with its practices' ids (see `Level::part`).
+            let md: String = row.try_get_by_index(2).map_err(db_err)?;
+            let shared = shares(integer(&row, 0)?, integer(&row, 1)?, &md);
+            let ids: String = row.try_get_by_index(3).map_err(db_err)?;
+            for id in ids.split(',') {
+                let mut r = shared.clone();
+                r.id = id.parse().map_err(domain::Error::internal)?;
+                r.words = lists
                     .iter()
                     .filter(|l| l.binary_search(&r.id).is_ok())
-                    .count() as i64,
-                None => integer(&row, 4)?,
-            };
-            rows.push(r);
+                    .count() as i64;
+                rows.push(r);
+            }
         }
         Ok::<_, domain::Error>(rows)
     };
@@ -273,10 +285,15 @@ impl Level<'_> {
         if backend == DbBackend::Sqlite {
             // Every practice of the level (holding one of the words): the service counts their
             // words, ranks them and keeps the best `first` (see [`WordLists`]). Those that hold
-            // too few words to rank rank below the practices already found.
+            // too few words to rank rank below the practices already found. A row a signature,
+            // its practices' ids in one text: sqlx hands each row from the connection's thread
+            // to the request's, a wake-up and a switch between threads a row, which cost more
+            // than SQLite's work for the row (the best level of the benchmark need is 1,334
+            // practices of a few dozen signatures).
             return format!(
-                "SELECT p.id, CAST(p.theme_bits AS BIGINT) AS tb, CAST(p.focus_bits AS BIGINT) AS fb, \
-                 p.modality AS md FROM practice p{indexed} WHERE {}{filter}",
+                "SELECT CAST(p.theme_bits AS BIGINT) AS tb, CAST(p.focus_bits AS BIGINT) AS fb, \
+                 p.modality AS md, group_concat(p.id) AS ids FROM practice p{indexed} \
+                 WHERE {}{filter} GROUP BY p.theme_bits, p.focus_bits, p.modality",
                 self.condition(share)
             );
         }
