@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use domain::Result;
+use domain::analytics::GapDimension;
 use domain::entities::Id;
 use domain::framework::{ManagementFocus, Theme};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
@@ -78,6 +79,29 @@ pub(crate) fn focus_bit(value: &str) -> i64 {
 
 fn bit<'a>(mut names: impl Iterator<Item = &'a str>, value: &str) -> i64 {
     names.position(|n| n == value).map_or(0, |i| 1 << i)
+}
+
+/// For a dimension a practice's row keeps as bits (theme, management focus): the column, and a
+/// subquery of its values `v` with their bits `bit`.
+pub(crate) fn bits_of(d: GapDimension) -> Option<(&'static str, String)> {
+    let (column, names): (_, Vec<&str>) = match d {
+        GapDimension::Theme => (
+            "theme_bits",
+            Theme::ALL.iter().map(|t| t.as_str()).collect(),
+        ),
+        GapDimension::ManagementFocus => (
+            "focus_bits",
+            ManagementFocus::ALL.iter().map(|f| f.as_str()).collect(),
+        ),
+        _ => return None,
+    };
+    let values = names
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("SELECT '{v}' AS v, {} AS bit", 1_i64 << i))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    Some((column, format!("({values})")))
 }
 
 fn bits_sql<'a>(dimension: &str, names: impl Iterator<Item = &'a str>) -> String {
