@@ -635,15 +635,19 @@ fn contribution_statements(
     let signed = listed(&|c| format!("{sign} * SUM({c}) AS {c}"));
     let summed = listed(&|c| format!("SUM({c}) AS {c}"));
     let added = listed(&|c| format!("{c} = {t_table}.{c} + excluded.{c}"));
-    let totals = if yearly.is_empty() {
-        let grouped = unfold(
+    // The contributions' `sums` (sum expressions) by cell and period.
+    let by_period = |sums_of: &str| {
+        unfold(
             format!(
-                "SELECT combo, k1, k2, k3, lo, hi, {signed} FROM ({contributions}) c \
+                "SELECT combo, k1, k2, k3, lo, hi, {sums_of} FROM ({contributions}) c \
                  GROUP BY combo, k1, k2, k3, lo, hi"
             ),
             "lo, hi",
             &sums,
-        );
+        )
+    };
+    let totals = if yearly.is_empty() {
+        let grouped = by_period(&signed);
         format!(
             "INSERT INTO {t_table} (combo, k1, k2, k3, lo, hi, {columns}) \
              SELECT * FROM ({grouped}) u WHERE 1 = 1 \
@@ -660,14 +664,7 @@ fn contribution_statements(
         // periods' sums go by year and by decade alike (see [`YearSide`]).
         let of_c = listed(&|c| format!("c.{c}"));
         let year = "CASE WHEN s.side = 'H' AND c.lo <= c.hi THEN c.hi ELSE c.lo END";
-        let by_period = unfold(
-            format!(
-                "SELECT combo, k1, k2, k3, lo, hi, {summed} FROM ({contributions}) p \
-                 GROUP BY combo, k1, k2, k3, lo, hi"
-            ),
-            "lo, hi",
-            &sums,
-        );
+        let by_period = by_period(&summed);
         format!(
             "INSERT INTO {t_table} (combo, k1, k2, k3, side, a, b, {columns}) \
              SELECT * FROM (SELECT combo, k1, k2, k3, side, a, b, {signed} \
