@@ -1031,6 +1031,57 @@ async fn groupings_by_year_built_before_the_decades_were_kept_are_summed_by_deca
     assert_eq!(gap_answers(&app, "after").await, before);
 }
 
+/// A donor with a record outside its practice's period (a period that ends before it starts)
+/// is counted distinct by its spans: the record's own, and the one its other records make.
+/// That span runs on past the outside record's start, to the end of the last record in it, and
+/// not to the latest end of the records before the outside one: merging must not take the
+/// outside record for the start of the next span.
+#[tokio::test]
+async fn a_span_runs_on_past_a_record_outside_its_practice_period() {
+    let app = spawn_app_with(Seed::Nothing).await;
+    let db = app.database().await;
+    let practice = |key: &str, start: i32, end: i32, years: &[i32]| {
+        let funding: Vec<Value> = years
+            .iter()
+            .map(|y| json!({ "donor": "d", "sourceType": "GRANTS_LOANS", "amount": "10", "currency": "USD", "year": y, "status": "COMMITTED" }))
+            .collect();
+        json!({
+            "key": key, "title": key, "startYear": start, "endYear": end, "cities": [{ "city": "a", "role": "LEAD" }],
+            "orientation": "SOUTH_SOUTH", "modality": "ONE_ON_ONE", "cooperatingParties": ["NGO_CBO"],
+            "managementFocus": ["TECHNICAL_EXPERTISE"], "themes": ["HEALTH"],
+            "amountRequired": { "amount": "1000", "currency": "USD" }, "funding": funding
+        })
+    };
+    let base = json!({
+        "cities": [{ "key": "a", "name": "Arusha", "countryCode": "TZ", "kind": "MUNICIPALITY" }],
+        "associations": [],
+        "donors": [{ "key": "d", "name": "Donor D", "kind": "BILATERAL" }],
+        "supportSchemes": [],
+        // Donor D in 2000, 2001 and 2002 within A's period: one span, 2000-2002. Its record of
+        // 2001 for B, which ended in 2000, has the period 2001-2000 and starts inside that span.
+        "practices": [practice("A", 2000, 2010, &[2000, 2001, 2002]), practice("B", 2000, 2000, &[2001])],
+        "needs": []
+    });
+    seed::seed_information_base(
+        &db,
+        &seed::parse_information_base(&base.to_string()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut donors = Vec::new();
+    for (from, to) in [(2002, 2002), (2000, 2001), (2001, 2001), (2003, 2005)] {
+        let data = app
+            .data(
+                GAPS,
+                json!({ "by": ["THEME"], "f": { "fromYear": from, "toYear": to } }),
+            )
+            .await;
+        donors.push(cell(&data["fundingGaps"], "HEALTH")["donorCount"].clone());
+    }
+    assert_eq!(donors, [json!(1), json!(1), json!(1), json!(0)]);
+    assert_span_counts_agree(&app, "the build").await;
+}
+
 /// Donors are counted once over a range however many of their spans meet it, and not at all
 /// when it falls in a gap between two: Donor Z's years in HOUSING (2001, 2005, 2006) make two
 /// spans, the second kept with the end of the first. The migration that keeps the counts at

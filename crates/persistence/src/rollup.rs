@@ -862,31 +862,58 @@ pub(super) async fn respan(txn: &DatabaseTransaction, names: &str, touched: &str
     .await
     .map_err(db_err)?;
     // Gaps and islands: a period starts a new span unless it begins at most a year after the
-    // latest end of the member's periods before it. A funding record outside its practice's
-    // period has a period that ends before it starts (see `funding_period`): it counts in the
-    // ranges that hold both ends, which no merging keeps, so it stays a span of its own.
+    // latest end of the member's periods before it (`before`, in one ordered pass). A span ends
+    // where the next begins: its end is the `before` of the next span's first period, or for
+    // the last span the latest end of all. Merging reads the rows once, sorted once, and the
+    // second ordering only the spans' first periods (on the benchmark base, theme x
+    // orientation by year, 252,646 members' rows into 40,127 spans: on SQLite 0.84 s in its
+    // shell instead of 1.97 s for numbering the spans with a running sum and grouping by that
+    // number; on PostgreSQL 1.02 s instead of 1.31-1.42 s; the grouping's first question
+    // 5.0-5.5 s instead of 5.4-5.7 s on SQLite, 4.7-4.8 s instead of 5.1 s on PostgreSQL). A
+    // funding record outside its practice's period has a period that ends before it starts
+    // (see `funding_period`): it counts in the ranges that hold both ends, which no merging
+    // keeps, so it stays a span of its own, and its member's spans of regular periods are
+    // ordered apart from it.
     //
     // Merged, a member's spans are disjoint and more than a year apart: each keeps the end of
     // the one before it (`prev_hi`), so that the gaps between them can be counted (see
     // [`SPAN_EDGES`]) and questions count each member once without telling members apart. A
     // member with a period that ends before it starts has no such order: its spans keep none,
     // and questions count it distinct.
+    //
+    // The latest end of all: SQLite looks it up by the key for the last spans alone (a window
+    // over every row cost it 0.3 s more); PostgreSQL computes it in the same pass, since the
+    // lookups' estimated cost has its JIT compile the statement (0.4 s).
+    let regular_hi = "MAX(CASE WHEN lo <= hi THEN hi END)";
+    let ordered = format!("PARTITION BY {member} ORDER BY lo, hi");
+    let (latest, last) = match txn.get_database_backend() {
+        DbBackend::Sqlite => (
+            String::new(),
+            format!(
+                "(SELECT MAX(i.hi) FROM {members} i WHERE i.combo = r.combo AND i.k1 = r.k1 \
+                   AND i.k2 = r.k2 AND i.k3 = r.k3 AND i.kind = r.kind AND i.member_id = r.member_id \
+                   AND i.n > 0 AND i.lo <= i.hi)",
+                members = BY_YEAR_TABLES.members,
+            ),
+        ),
+        _ => (
+            format!(
+                ", {regular_hi} OVER ({ordered} ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS latest"
+            ),
+            "latest".to_owned(),
+        ),
+    };
     txn.execute_unprepared(&format!(
         "INSERT INTO {SPANS} ({member}, lo, hi, prev_hi) \
-         SELECT {member}, lo, hi, \
-                CASE WHEN MAX(inverted) OVER (PARTITION BY {member}) = 1 THEN NULL \
-                     ELSE COALESCE(LAG(hi) OVER (PARTITION BY {member} ORDER BY lo), {NO_SPAN_BEFORE}) END \
-         FROM ( \
-           SELECT {member}, MIN(lo) AS lo, MAX(hi) AS hi, 0 AS inverted FROM ( \
-             SELECT {member}, lo, hi, SUM(starts) OVER (PARTITION BY {member} ORDER BY lo, hi ROWS UNBOUNDED PRECEDING) AS span \
-             FROM (SELECT {member}, lo, hi, \
-                     CASE WHEN lo <= MAX(hi) OVER (PARTITION BY {member} ORDER BY lo, hi \
-                                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 1 \
-                          THEN 0 ELSE 1 END AS starts \
-                   FROM {members} WHERE combo IN ({names}) AND n > 0 AND lo <= hi{touched}) p) s \
-           GROUP BY {member}, span \
-           UNION ALL \
-           SELECT {member}, lo, hi, 1 FROM {members} WHERE combo IN ({names}) AND n > 0 AND lo > hi{touched}) m",
+         SELECT {member}, lo, \
+                CASE WHEN lo > hi THEN hi \
+                     ELSE COALESCE(LEAD(before) OVER (PARTITION BY {member}, lo > hi ORDER BY lo), {last}) END, \
+                CASE WHEN MAX(CASE WHEN lo > hi THEN 1 ELSE 0 END) OVER (PARTITION BY {member}) = 1 THEN NULL \
+                     ELSE COALESCE(before, {NO_SPAN_BEFORE}) END \
+         FROM (SELECT {member}, lo, hi, \
+                      {regular_hi} OVER ({ordered} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before{latest} \
+                 FROM {members} WHERE combo IN ({names}) AND n > 0{touched}) r \
+         WHERE lo > hi OR before IS NULL OR lo > before + 1",
         members = BY_YEAR_TABLES.members,
     ))
     .await
