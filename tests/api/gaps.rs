@@ -1359,6 +1359,7 @@ async fn a_grouping_summed_from_a_finer_one_answers_as_one_built_from_the_base()
         from_base, summed,
         "built from the base (left) and summed (right)"
     );
+    wait_until_built(&app, &["THEME/YEAR", "ALL/YEAR"]).await;
     scale_funding_behind_the_rollups(&app, "/ 2").await;
     assert_span_counts_agree(&app, "summing the groupings by year").await;
 
@@ -1391,6 +1392,130 @@ async fn a_grouping_summed_from_a_finer_one_answers_as_one_built_from_the_base()
     );
 }
 
+/// The questions over a range of years of `theme_and_total_answers`, and one for a donor's
+/// agenda.
+async fn year_answers(app: &TestApp, admin: &TestUser, pass: &str) -> Vec<Value> {
+    let total = "query($f: GapFilter) { fundingGapTotal(filter: $f) { activePractices requiredUsd fundedUsd pledgedUsd schemeCount donorCount disclosure } }";
+    let x = app.id_of("donors", "Donor X").await;
+    let range = json!({ "fromYear": 2000, "toYear": 2001 });
+    let mut answers = Vec::new();
+    for f in [
+        range.clone(),
+        json!({ "fromYear": 2000, "toYear": 2001, "agendaOfDonor": x }),
+    ] {
+        let by_theme = json!({ "by": ["THEME"], "f": f });
+        answers.push(
+            app.data(&format!("{GAPS} # {pass}"), by_theme.clone())
+                .await,
+        );
+        answers.push(
+            app.data_as(admin, &format!("{GAPS} # {pass}"), by_theme)
+                .await,
+        );
+    }
+    answers.push(
+        app.data(&format!("{total} # {pass}"), json!({ "f": range }))
+            .await,
+    );
+    answers
+}
+
+/// Holds back every build of a grouping until the transaction returned ends: SQLite's write
+/// lock, or on PostgreSQL the lock on `gap_combo` that a build's first step waits for.
+async fn hold_builds(app: &TestApp) -> sea_orm::DatabaseTransaction {
+    use sea_orm::TransactionTrait;
+    let db = app.database().await;
+    let hold = db.begin().await.expect("a transaction");
+    let statement = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "LOCK TABLE gap_combo IN SHARE MODE",
+        // A write of no row still takes the write lock.
+        _ => "UPDATE gap_combo SET combo = combo WHERE 1 = 0",
+    };
+    hold.execute_unprepared(statement)
+        .await
+        .expect("builds held back");
+    hold
+}
+
+/// How many of the groupings `names` are built.
+async fn built(app: &TestApp, names: &[&str]) -> usize {
+    let db = app.database().await;
+    let names = names
+        .iter()
+        .map(|n| format!("'{n}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    db.query_all_raw(Statement::from_string(
+        db.get_database_backend(),
+        format!("SELECT combo FROM gap_combo WHERE combo IN ({names})"),
+    ))
+    .await
+    .expect("groupings read")
+    .len()
+}
+
+/// Waits for the groupings by year `names` that questions left to build in the background (see
+/// `a_grouping_by_year_is_answered_from_a_finer_one_while_it_is_built`): a test that drops the
+/// rollups behind the service's back while one is built would have it put its cells back.
+async fn wait_until_built(app: &TestApp, names: &[&str]) {
+    for _ in 0..300 {
+        if built(app, names).await == names.len() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{names:?} not built in the background");
+}
+
+/// A grouping by year with a finer one built by year (here THEME and the total, with THEME x
+/// ORIENTATION x MODALITY and ORIENTATION x MODALITY by year) is answered from the finer one at
+/// once, its cells summed and its donors and schemes counted distinct by the question, while it
+/// is built in the background; then from its own cells. Both answers are those of a grouping
+/// built from the base. The first answers come while no grouping can be built, with every
+/// funding amount doubled behind the rollups, which a build from the base would count.
+#[tokio::test]
+async fn a_grouping_by_year_is_answered_from_a_finer_one_while_it_is_built() {
+    let app = app_with_base().await;
+    let admin = app.admin().await;
+    let from_base = year_answers(&app, &admin, "from the base").await;
+
+    drop_rollups(&app, None).await;
+    for by in [
+        json!(["MODALITY", "ORIENTATION", "THEME"]),
+        json!(["ORIENTATION", "MODALITY"]),
+    ] {
+        app.data(
+            GAPS,
+            json!({ "by": by, "f": { "fromYear": 1990, "toYear": 2030 } }),
+        )
+        .await;
+    }
+    scale_funding_behind_the_rollups(&app, "* 2").await;
+    let hold = hold_builds(&app).await;
+    let from_finer = year_answers(&app, &admin, "from the finer groupings").await;
+    hold.rollback().await.expect("builds let go");
+    assert_eq!(
+        from_base, from_finer,
+        "built from the base (left) and read from the finer groupings (right)"
+    );
+
+    // Built in the background from the finer groupings: each question asked meanwhile starts
+    // the builds again if they failed while held back.
+    let mut waited = 0;
+    while built(&app, &["THEME/YEAR", "ALL/YEAR"]).await < 2 {
+        assert!(
+            waited < 300,
+            "the groupings by year were not built in the background"
+        );
+        assert_eq!(year_answers(&app, &admin, "meanwhile").await, from_base);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(year_answers(&app, &admin, "built").await, from_base);
+    scale_funding_behind_the_rollups(&app, "/ 2").await;
+    assert_span_counts_agree(&app, "building in the background").await;
+}
+
 #[tokio::test]
 async fn prepared_rollups_answer_groupings_with_one_dimension_of_several_values_a_practice() {
     let app = app_with_base().await;
@@ -1406,6 +1531,15 @@ async fn prepared_rollups_answer_groupings_with_one_dimension_of_several_values_
     .into_iter()
     .map(|by| (GAPS.to_owned(), json!({ "by": by })))
     .chain([(total.to_owned(), json!({}))])
+    // By year: read from a prepared grouping by year while built from it.
+    .chain([json!(["COUNTRY"]), json!(["BLOC", "MODALITY"])].map(|by| {
+        let f = json!({ "fromYear": 2000, "toYear": 2003 });
+        (GAPS.to_owned(), json!({ "by": by, "f": f }))
+    }))
+    .chain([(
+        "query($f: GapFilter) { fundingGapTotal(filter: $f) { activePractices requiredUsd fundedUsd pledgedUsd schemeCount donorCount disclosure } }".to_owned(),
+        json!({ "f": { "fromYear": 2000, "toYear": 2003 } }),
+    )])
     .collect();
     let answers = |pass: &'static str| {
         let (app, questions) = (&app, &questions);
@@ -1425,9 +1559,13 @@ async fn prepared_rollups_answer_groupings_with_one_dimension_of_several_values_
     let prepare = || app.app().database().prepare_rollups(&|_, _, _| {});
     // Named by their dimensions, whatever order the names keep them in.
     let dims_of = |name: &str| {
-        let mut dims: Vec<&str> = name.split(',').collect();
+        let (dims, by_year) = match name.strip_suffix("/YEAR") {
+            Some(dims) => (dims, "/YEAR"),
+            None => (name, ""),
+        };
+        let mut dims: Vec<&str> = dims.split(',').collect();
         dims.sort();
-        dims.join(",")
+        format!("{}{by_year}", dims.join(","))
     };
     let mut built: Vec<String> = prepare()
         .await
@@ -1444,12 +1582,13 @@ async fn prepared_rollups_answer_groupings_with_one_dimension_of_several_values_
         "MANAGEMENT_FOCUS,ORIENTATION,MODALITY",
     ]
     .into_iter()
-    .map(dims_of)
+    .flat_map(|name| [dims_of(name), dims_of(&format!("{name}/YEAR"))])
     .collect();
     wanted.sort();
     assert_eq!(
         built, wanted,
-        "ORIENTATION x MODALITY, and with it each dimension of several values a practice"
+        "ORIENTATION x MODALITY, and with it each dimension of several values a practice, \
+         whole-life and by year"
     );
     assert!(
         prepare().await.expect("prepared again").is_empty(),
@@ -1471,6 +1610,7 @@ async fn prepared_rollups_answer_groupings_with_one_dimension_of_several_values_
             .await,
         "COUNTRY x THEME is built from the base, doubled funding and all"
     );
+    wait_until_built(&app, &["COUNTRY/YEAR", "BLOC,MODALITY/YEAR", "ALL/YEAR"]).await;
 }
 
 /// On PostgreSQL the rollups are unlogged, so that a crash empties them; `gap_combo`, which

@@ -24,7 +24,9 @@
 //!
 //! A grouping's first question builds its rollup (see [`ensure_built`]) without holding
 //! writers back for the build's duration, or sums it from a finer grouping already built when
-//! the dimensions that one adds have one value a practice (orientation, modality).
+//! the dimensions that one adds have one value a practice (orientation, modality). A grouping
+//! by year that can be summed so is not waited for: its questions read the finer grouping while
+//! it is summed in the background (see [`readable`]).
 //!
 //! Bulk loads drop the rollups instead; the next question rebuilds them.
 
@@ -39,8 +41,8 @@ use crate::cells::{practice_joins, practice_key};
 use crate::store::db_err;
 
 mod build;
-pub(crate) use build::ensure_built;
 pub use build::prepare;
+pub(crate) use build::{BackgroundBuilds, ensure_built, readable};
 
 /// The key of the transaction-scoped advisory lock every writer that maintains rollups holds
 /// on PostgreSQL ("gaprollup" in ASCII): see the module's documentation.
@@ -234,6 +236,10 @@ impl Combo {
         }
     }
 
+    pub(crate) fn dims(&self) -> &[GapDimension] {
+        &self.dims
+    }
+
     /// The same grouping by year, which answers questions over a range of years.
     pub(crate) fn by_year(&self) -> Combo {
         Combo {
@@ -313,6 +319,8 @@ impl Combo {
     /// The stored key column (k1, k2, k3) that holds the value of `d`.
     pub(crate) fn column_of(&self, d: Option<GapDimension>) -> String {
         match d {
+            // The whole base, summed from a finer grouping: every cell of that one is in it.
+            None if !self.dims.is_empty() => "'ALL'".into(),
             None => "k1".into(),
             Some(d) => {
                 let i = self.dims.iter().position(|x| *x == d).unwrap_or(0);

@@ -11,6 +11,7 @@ use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 
 use crate::analytics::KeptWords;
 use crate::reference::KnownCountries;
+use crate::rollup::BackgroundBuilds;
 use crate::signature::KnownSignatures;
 
 #[derive(Clone)]
@@ -26,6 +27,7 @@ pub(crate) struct Kept {
     words: Arc<KeptWords>,
     countries: Arc<KnownCountries>,
     signatures: Arc<KnownSignatures>,
+    builds: Arc<BackgroundBuilds>,
 }
 
 impl SeaStore {
@@ -48,6 +50,10 @@ impl SeaStore {
 
     pub(crate) fn known_signatures(&self) -> &KnownSignatures {
         &self.kept.signatures
+    }
+
+    pub(crate) fn background_builds(&self) -> &Arc<BackgroundBuilds> {
+        &self.kept.builds
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

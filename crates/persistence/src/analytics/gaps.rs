@@ -130,8 +130,7 @@ fn in_period(filter: &GapFilter) -> String {
     }
 }
 
-/// The grouping a question reads its sums from: the whole-life one, or the one by year for a
-/// range.
+/// The grouping a question is about: the whole-life one, or the one by year for a range.
 fn read_combo(combo: &Combo, filter: &GapFilter) -> Combo {
     match period(filter) {
         Some(_) => combo.by_year(),
@@ -139,9 +138,10 @@ fn read_combo(combo: &Combo, filter: &GapFilter) -> Combo {
     }
 }
 
-/// The stored name of [`read_combo`].
-fn summed_combo(combo: &Combo, filter: &GapFilter) -> String {
-    read_combo(combo, filter).name()
+/// Whether `grouping`, the one a question about `by` reads (see `rollup::readable`), is a
+/// finer one: its cells are then summed into those of `by` by the statements themselves.
+fn is_finer(grouping: &Combo, by: &[GapDimension]) -> bool {
+    grouping.dims().len() > Combo::of(by).dims().len()
 }
 
 /// A confidential amount of `cents` as aggregates count it for callers who may not see it:
@@ -182,15 +182,16 @@ pub(crate) fn confidential_parts_from_rollup_sql(
     by: &[GapDimension],
     filter: &GapFilter,
     except_donor: Option<Id>,
-    combo: &Combo,
+    grouping: &Combo,
 ) -> String {
     let dims = dims_of(by);
     let keys = key_list(&dims);
-    // The rollup stores keys in the grouping's canonical order; name them as asked.
+    // The rollup stores keys in the grouping's canonical order; name them as asked. A finer
+    // grouping's cells are summed into the question's by the grouping below.
     let mapped: String = dims
         .iter()
         .enumerate()
-        .map(|(i, d)| format!(", {} AS k{}", combo.column_of(*d), i + 1))
+        .map(|(i, d)| format!(", {} AS k{}", grouping.column_of(*d), i + 1))
         .collect();
     let funded = status_list(&filter.statuses);
     let (donors, sign) = match except_donor {
@@ -209,8 +210,8 @@ pub(crate) fn confidential_parts_from_rollup_sql(
              FROM {table} \
              WHERE combo = '{name}' AND donor_id {donors}{period} AND records > 0 AND status IN ({funded}, 'PLEDGED')) c0 {agenda}) c \
          GROUP BY {keys}, funded HAVING SUM(sgn * records) > 0",
-        name = summed_combo(combo, filter),
-        table = read_combo(combo, filter).tables().confidential,
+        name = grouping.name(),
+        table = grouping.tables().confidential,
         period = in_period(filter),
         agenda = agenda_where(filter, &dims),
     )
@@ -219,8 +220,9 @@ pub(crate) fn confidential_parts_from_rollup_sql(
 /// The funding-gap statement. The practice side (cells, their amounts, donors and schemes) is
 /// read from the grouping's maintained rollups: the whole-life one, or for a range of years the
 /// one by year, whose sums and counts are kept by the years periods and spans end and start.
-/// Open needs have no period and are few; they are counted from their rows.
-pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &Combo) -> String {
+/// Open needs have no period and are few; they are counted from their rows. `grouping` is the
+/// rollup read (see `rollup::readable`): the question's own, or a finer one by year.
+pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, grouping: &Combo) -> String {
     let dims = dims_of(by);
     let keys: Vec<String> = (1..=dims.len()).map(|i| format!("k{i}")).collect();
     let key_list = keys.join(", ");
@@ -248,12 +250,13 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
         })
         .collect();
 
-    let summed = summed_combo(combo, filter);
+    let summed = grouping.name();
+    let finer = is_finer(grouping, by);
     // The rollup stores keys in the grouping's canonical order; name them as asked.
     let mapped = dims
         .iter()
         .zip(&keys)
-        .map(|(d, k)| format!("{} AS {k}", combo.column_of(*d)))
+        .map(|(d, k)| format!("{} AS {k}", grouping.column_of(*d)))
         .collect::<Vec<_>>()
         .join(", ");
     // The rollup keeps each sum in two parts: `x_hi` whole units of SPLIT cents and the rest in
@@ -275,7 +278,7 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
     // end before they start and meet the range at both ends: read from the rows kept by decade
     // and by year past each end of the range (see `rollup::from_year_on` and the migrations
     // `rollup_year_edges` and `rollup_year_decades`).
-    let table = read_combo(combo, filter).tables().totals;
+    let table = grouping.tables().totals;
     let source = match period(filter) {
         None => format!("{table} WHERE combo = '{summed}'"),
         Some((from, to)) => {
@@ -313,6 +316,20 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
     // `rollup::from_year_on`) where telling the members apart hashed every span. The few
     // members whose spans have no order are counted distinct.
     let (members, counted) = match period(filter) {
+        // A finer grouping's members are counted distinct over the cells summed into each:
+        // reading every span of the finer grouping that meets the range. A few times the reading
+        // of counts at the spans' ends, for the questions asked while the grouping is built.
+        Some(_) if finer => (
+            format!(
+                "mcell AS (SELECT {key_list}, COUNT(DISTINCT CASE WHEN kind = 'D' THEN member_id END) AS donors, \
+                                  COUNT(DISTINCT CASE WHEN kind = 'S' THEN member_id END) AS schemes \
+                 FROM (SELECT {mapped}, kind, member_id FROM {spans} \
+                        WHERE combo = '{summed}'{period}) m0 {agenda_where} GROUP BY {key_list}), ",
+                spans = rollup::SPANS,
+                period = in_period(filter),
+            ),
+            "mcell",
+        ),
         Some((from, to)) => (
             format!(
                 "mcell AS (SELECT {key_list}, SUM(donors) AS donors, SUM(schemes) AS schemes \
@@ -346,9 +363,25 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
     // SQLite otherwise writes every open need of the question into a table of its own before
     // grouping them (16,016 for the total on 200,000 practices: the statement took 19–25 ms
     // instead of 9–13); PostgreSQL inlines a CTE read once anyway.
+    let columns = "practices, req_hi, req_lo, funded_hi, funded_lo, pledged_hi, pledged_lo";
+    let cells = if finer {
+        // The finer cells summed into the question's; its cells are those with practices, as
+        // in a grouping built for it.
+        let summed_columns = columns
+            .split(", ")
+            .map(|c| format!("SUM({c}) AS {c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "SELECT * FROM (SELECT {key_list}, {summed_columns}, 0 AS donors, 0 AS schemes \
+               FROM (SELECT {mapped}, {columns} FROM ({sums}) r) r1 GROUP BY {key_list}) r2 \
+             WHERE practices > 0"
+        )
+    } else {
+        format!("SELECT {mapped}, {columns}, donors, schemes FROM ({sums}) r WHERE practices > 0")
+    };
     format!(
-        "WITH pcell AS (SELECT * FROM (SELECT {mapped}, practices, req_hi, req_lo, funded_hi, funded_lo, pledged_hi, pledged_lo, donors, schemes \
-                        FROM ({sums}) r WHERE practices > 0) r0 {agenda_where}), \
+        "WITH pcell AS (SELECT * FROM ({cells}) r0 {agenda_where}), \
          {members}dcell AS (SELECT {key_list}, donors FROM {counted}), \
          scell AS (SELECT {key_list}, schemes FROM {counted}), \
          nk AS NOT MATERIALIZED (SELECT * FROM (SELECT n.id AS id, n.amount_required_usd_cents AS req{need_keys} FROM need n{need_joins} \
@@ -377,10 +410,16 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, combo: &C
     )
 }
 
-/// Builds the rollup a question reads unless it is built: the grouping's whole-life one, or for
-/// a range of years the one by year.
-async fn ensure_rollup(store: &SeaStore, combo: &Combo, filter: &GapFilter) -> Result<()> {
-    rollup::ensure_built(store.connection(), &read_combo(combo, filter)).await
+/// The rollup a question reads, built first unless it is: the grouping's whole-life one, or for
+/// a range of years the one by year, or a finer one by year while that is built (see
+/// `rollup::readable`).
+async fn ensure_rollup(store: &SeaStore, combo: &Combo, filter: &GapFilter) -> Result<Combo> {
+    rollup::readable(
+        store.connection(),
+        store.background_builds(),
+        &read_combo(combo, filter),
+    )
+    .await
 }
 
 #[async_trait]
@@ -391,8 +430,8 @@ impl AnalyticsRepository for SeaStore {
         filter: &GapFilter,
     ) -> Result<Vec<FundingGapCell>> {
         let combo = Combo::of(by);
-        ensure_rollup(self, &combo, filter).await?;
-        let sql = funding_gap_sql(by, filter, &combo);
+        let grouping = ensure_rollup(self, &combo, filter).await?;
+        let sql = funding_gap_sql(by, filter, &grouping);
         let backend = self.connection().get_database_backend();
         let rows = self
             .connection()
@@ -442,8 +481,8 @@ impl AnalyticsRepository for SeaStore {
         except_donor: Option<Id>,
     ) -> Result<Vec<ConfidentialPart>> {
         let combo = Combo::of(by);
-        ensure_rollup(self, &combo, filter).await?;
-        let sql = confidential_parts_from_rollup_sql(by, filter, except_donor, &combo);
+        let grouping = ensure_rollup(self, &combo, filter).await?;
+        let sql = confidential_parts_from_rollup_sql(by, filter, except_donor, &grouping);
         let backend = self.connection().get_database_backend();
         let rows = self
             .connection()
