@@ -1613,6 +1613,28 @@ async fn prepared_rollups_answer_groupings_with_one_dimension_of_several_values_
     wait_until_built(&app, &["COUNTRY/YEAR", "BLOC,MODALITY/YEAR", "ALL/YEAR"]).await;
 }
 
+/// On PostgreSQL the service's connections plan no parallel workers: with the groupings by year
+/// prepared, a year range's reads of the rollups were planned with workers whose start cost
+/// three times the statement (see `persistence::db::connect_with`).
+#[tokio::test]
+async fn postgres_connections_plan_no_parallel_workers() {
+    let app = spawn_app_with(Seed::Nothing).await;
+    let db = app.database().await;
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let row = db
+        .query_one_raw(Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SHOW max_parallel_workers_per_gather",
+        ))
+        .await
+        .expect("the setting read")
+        .expect("a row");
+    let workers: String = row.try_get_by_index(0).expect("a value");
+    assert_eq!(workers, "0");
+}
+
 /// On PostgreSQL the rollups are unlogged, so that a crash empties them; `gap_combo`, which
 /// says which are built, must go with them, or it would name groupings whose rows are gone.
 /// Every table of the rollups is unlogged, and its text keys compare byte by byte (see the
