@@ -1297,23 +1297,11 @@ async fn a_grouping_by_year_keeps_its_sums_by_year_not_by_period() {
 /// exact) and the total, whole-life and over a range of years, and the results per theme.
 /// `pass` keeps the response cache out.
 async fn theme_and_total_answers(app: &TestApp, admin: &TestUser, pass: &str) -> Vec<Value> {
-    let total = "query($f: GapFilter) { fundingGapTotal(filter: $f) { activePractices requiredUsd fundedUsd pledgedUsd schemeCount donorCount disclosure } }";
     let results = "{ resultsByTheme { theme practices practicesWithIndicators indicators indicatorsWithTarget targetsMet } }";
     let mut answers = Vec::new();
     for f in [json!(null), json!({ "fromYear": 2000, "toYear": 2001 })] {
-        let by_theme = json!({ "by": ["THEME"], "f": f });
-        answers.push(
-            app.data(&format!("{GAPS} # {pass}"), by_theme.clone())
-                .await,
-        );
-        answers.push(
-            app.data_as(admin, &format!("{GAPS} # {pass}"), by_theme)
-                .await,
-        );
-        answers.push(
-            app.data(&format!("{total} # {pass}"), json!({ "f": f }))
-                .await,
-        );
+        answers.extend(theme_answers(app, admin, pass, &f).await);
+        answers.push(total_answer(app, pass, f).await);
     }
     answers.push(
         app.data_as(admin, &format!("{results} # {pass}"), json!({}))
@@ -1395,7 +1383,6 @@ async fn a_grouping_summed_from_a_finer_one_answers_as_one_built_from_the_base()
 /// The questions over a range of years of `theme_and_total_answers`, and one for a donor's
 /// agenda.
 async fn year_answers(app: &TestApp, admin: &TestUser, pass: &str) -> Vec<Value> {
-    let total = "query($f: GapFilter) { fundingGapTotal(filter: $f) { activePractices requiredUsd fundedUsd pledgedUsd schemeCount donorCount disclosure } }";
     let x = app.id_of("donors", "Donor X").await;
     let range = json!({ "fromYear": 2000, "toYear": 2001 });
     let mut answers = Vec::new();
@@ -1403,21 +1390,28 @@ async fn year_answers(app: &TestApp, admin: &TestUser, pass: &str) -> Vec<Value>
         range.clone(),
         json!({ "fromYear": 2000, "toYear": 2001, "agendaOfDonor": x }),
     ] {
-        let by_theme = json!({ "by": ["THEME"], "f": f });
-        answers.push(
-            app.data(&format!("{GAPS} # {pass}"), by_theme.clone())
-                .await,
-        );
-        answers.push(
-            app.data_as(admin, &format!("{GAPS} # {pass}"), by_theme)
-                .await,
-        );
+        answers.extend(theme_answers(app, admin, pass, &f).await);
     }
-    answers.push(
-        app.data(&format!("{total} # {pass}"), json!({ "f": range }))
-            .await,
-    );
+    answers.push(total_answer(app, pass, range).await);
     answers
+}
+
+/// `fundingGaps` by THEME under `f`, anonymously (confidential funding rounded) and as the
+/// secretariat (exact). `pass` keeps the response cache out.
+async fn theme_answers(app: &TestApp, admin: &TestUser, pass: &str, f: &Value) -> [Value; 2] {
+    let by_theme = json!({ "by": ["THEME"], "f": f });
+    let query = format!("{GAPS} # {pass}");
+    [
+        app.data(&query, by_theme.clone()).await,
+        app.data_as(admin, &query, by_theme).await,
+    ]
+}
+
+/// `fundingGapTotal` under `f`.
+async fn total_answer(app: &TestApp, pass: &str, f: Value) -> Value {
+    let total = "query($f: GapFilter) { fundingGapTotal(filter: $f) { activePractices requiredUsd fundedUsd pledgedUsd schemeCount donorCount disclosure } }";
+    app.data(&format!("{total} # {pass}"), json!({ "f": f }))
+        .await
 }
 
 /// Holds back every build of a grouping until the transaction returned ends: SQLite's write
