@@ -36,8 +36,8 @@ pub(crate) fn one_per_practice(d: GapDimension) -> bool {
 enum Placement {
     /// A value of the practice's own row: one a practice.
     Column(&'static str),
-    /// `(owner id, value)` rows, for the practices whose id satisfies `restrict` (an `IN (…)`
-    /// clause) when given: none, one or several a practice.
+    /// `(owner id, value)` rows, for the practices whose id satisfies `restrict` (a condition
+    /// such as `IN (…)`) when given: none, one or several a practice.
     Joined(String),
 }
 

@@ -406,7 +406,7 @@ async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<
             let half = async |parity: u8| {
                 let counts = db.begin().await.map_err(db_err)?;
                 let cells = format!(" AND hashtext(k1 || '/' || k2 || '/' || k3) & 1 = {parity}");
-                recount_cells(&counts, &format!("'{name}'"), &cells).await?;
+                recount_cells(&counts, &format!("'{name}'"), &cells, None).await?;
                 counts.commit().await.map_err(db_err)
             };
             tokio::try_join!(half(0), half(1))?;
@@ -498,6 +498,7 @@ async fn merge_building(db: &DatabaseConnection, combo: &Combo, since: &str) -> 
                    (SELECT k1, k2, k3, kind, member_id FROM {} WHERE combo = '{building}')",
                 tables.members
             ),
+            None,
         )
         .await?;
     } else {
@@ -507,6 +508,7 @@ async fn merge_building(db: &DatabaseConnection, combo: &Combo, since: &str) -> 
             &format!(
                 " AND (k1, k2, k3) IN (SELECT k1, k2, k3 FROM gap_rollup_member WHERE combo = '{building}')"
             ),
+            None,
         )
         .await?;
     }
@@ -643,7 +645,7 @@ async fn compute_side_by_side(
         async {
             second.execute_unprepared(&members).await.map_err(db_err)?;
             if combo.yearly {
-                respan(second, &format!("'{}'", combo.name()), "").await?;
+                respan(second, &format!("'{}'", combo.name()), "", None).await?;
             }
             Ok(())
         },
