@@ -379,6 +379,15 @@ fn cases() -> Vec<Case> {
     ]
 }
 
+/// The plan of `statement` on the database of `db`, checked for `reading`.
+async fn plan_of(db: &DatabaseConnection, statement: &Statement, reading: Reading) -> Plan {
+    match (db.get_database_backend(), reading) {
+        (DbBackend::Postgres, Reading::Answer) => postgres_plan(db, statement).await,
+        (DbBackend::Postgres, Reading::Write) => postgres_write_plan(db, statement).await,
+        _ => sqlite_plan(db, statement, reading).await,
+    }
+}
+
 /// A statement the server ran, and the case it ran in.
 struct Captured {
     case: String,
@@ -391,6 +400,16 @@ struct Plan {
     broken: Vec<String>,
     /// For the summary: rows read and returned, and the time of the EXPLAIN ANALYZE run.
     summary: String,
+}
+
+impl Plan {
+    fn verdict(&self) -> &'static str {
+        if self.broken.is_empty() {
+            "ok"
+        } else {
+            "BREAKS"
+        }
+    }
 }
 
 #[tokio::test]
@@ -455,19 +474,12 @@ async fn every_statement_of_pages_and_questions_reads_in_proportion_to_its_answe
     let mut failures = Vec::new();
     let mut known_seen: HashMap<usize, (usize, usize)> = HashMap::new();
     for c in &captured {
-        let plan = match backend {
-            DbBackend::Postgres => postgres_plan(&own, &c.statement).await,
-            _ => sqlite_plan(&own, &c.statement, Reading::Answer).await,
-        };
+        let plan = plan_of(&own, &c.statement, Reading::Answer).await;
         let _ = writeln!(
             report,
             "{:<45} {:<8} {}",
             c.case,
-            if plan.broken.is_empty() {
-                "ok"
-            } else {
-                "BREAKS"
-            },
+            plan.verdict(),
             plan.summary
         );
         let known = KNOWN.iter().position(|k| {
@@ -671,19 +683,12 @@ async fn every_statement_of_a_write_reads_only_the_cells_it_changes() {
     let mut report = String::new();
     let mut failures = Vec::new();
     for c in &captured {
-        let plan = match backend {
-            DbBackend::Postgres => postgres_write_plan(&own, &c.statement).await,
-            _ => sqlite_plan(&own, &c.statement, Reading::Write).await,
-        };
+        let plan = plan_of(&own, &c.statement, Reading::Write).await;
         let _ = writeln!(
             report,
             "{:<22} {:<8} {} | {}",
             c.case,
-            if plan.broken.is_empty() {
-                "ok"
-            } else {
-                "BREAKS"
-            },
+            plan.verdict(),
             shorten(&c.statement.sql)
                 .chars()
                 .take(120)
@@ -752,13 +757,7 @@ async fn postgres_write_plan(db: &DatabaseConnection, statement: &Statement) -> 
             .expect("deallocated");
     }
     txn.rollback().await.expect("rolled back");
-    let plan: Value = row
-        .try_get_by_index::<Value>(0)
-        .or_else(|_| {
-            row.try_get_by_index::<String>(0)
-                .map(|t| serde_json::from_str(&t).expect("JSON plan"))
-        })
-        .expect("the plan as JSON");
+    let plan = json_plan(&row);
     // Partial indexes hold only the rows their condition selects (see `partial_sqlite_index`).
     let partial: HashSet<String> = db
         .query_all_raw(Statement::from_string(
@@ -941,13 +940,7 @@ async fn postgres_plan(db: &DatabaseConnection, statement: &Statement) -> Plan {
         .unwrap_or_else(|e| panic!("EXPLAIN {}: {e}", statement.sql))
         .expect("a plan");
     txn.rollback().await.expect("rolled back");
-    let explained: Value = row
-        .try_get_by_index::<Value>(0)
-        .or_else(|_| {
-            row.try_get_by_index::<String>(0)
-                .map(|t| serde_json::from_str(&t).expect("JSON plan"))
-        })
-        .expect("the plan as JSON");
+    let explained = json_plan(&row);
     let top = &explained[0]["Plan"];
     let mut reads = Reads::default();
     reads.walk(top);
@@ -976,6 +969,16 @@ async fn postgres_plan(db: &DatabaseConnection, statement: &Statement) -> Plan {
             explained[0]["Execution Time"].as_f64().unwrap_or(0.0)
         ),
     }
+}
+
+/// The plan PostgreSQL answered `EXPLAIN (FORMAT JSON)` with.
+fn json_plan(row: &sea_orm::QueryResult) -> Value {
+    row.try_get_by_index::<Value>(0)
+        .or_else(|_| {
+            row.try_get_by_index::<String>(0)
+                .map(|t| serde_json::from_str(&t).expect("JSON plan"))
+        })
+        .expect("the plan as JSON")
 }
 
 /// A count answers how many rows it counted: for a statement that selects counts (a connection's
