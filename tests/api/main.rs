@@ -5,6 +5,7 @@ mod accounts;
 mod accounts_admin;
 mod authorization;
 mod change_feed;
+mod direct;
 mod editing;
 mod errors;
 mod exchange;

@@ -233,28 +233,41 @@ impl Budget {
         mutation: bool,
         execution: impl Future<Output = Response>,
     ) -> Response {
-        let run = async {
-            let _permit = if cost >= EXPENSIVE {
-                self.expensive.acquire().await.ok()
-            } else {
-                None
-            };
-            execution.await
-        };
         if mutation {
-            return run.await;
+            return self.permitted(cost, execution).await;
         }
-        match tokio::time::timeout(self.deadline, run).await {
-            Ok(response) => response,
-            Err(_) => Response::from_errors(vec![coded(
-                format!(
-                    "the query ran longer than {} ms and was abandoned",
-                    self.deadline.as_millis()
-                ),
-                "TIMEOUT",
-                None,
-            )]),
+        match self.within(cost, execution).await {
+            Some(response) => response,
+            None => self.abandoned(),
         }
+    }
+
+    /// Runs a query as [`Budget::run`] does; `None` when the deadline passed first.
+    pub async fn within<T>(&self, cost: usize, execution: impl Future<Output = T>) -> Option<T> {
+        tokio::time::timeout(self.deadline, self.permitted(cost, execution))
+            .await
+            .ok()
+    }
+
+    async fn permitted<T>(&self, cost: usize, execution: impl Future<Output = T>) -> T {
+        let _permit = if cost >= EXPENSIVE {
+            self.expensive.acquire().await.ok()
+        } else {
+            None
+        };
+        execution.await
+    }
+
+    /// The answer to a query abandoned at the deadline.
+    pub fn abandoned(&self) -> Response {
+        Response::from_errors(vec![coded(
+            format!(
+                "the query ran longer than {} ms and was abandoned",
+                self.deadline.as_millis()
+            ),
+            "TIMEOUT",
+            None,
+        )])
     }
 }
 

@@ -67,6 +67,9 @@ pub struct Settings {
     pub max_upload_bytes: usize,
     /// The bounds of live updates over WebSocket (see [`crate::subscriptions`]).
     pub subscriptions: SubscriptionSettings,
+    /// Answer the nested pages of practices straight from their records (see
+    /// [`crate::graphql::direct`]); off, the schema's executor answers every query.
+    pub direct_answers: bool,
 }
 
 impl Default for Settings {
@@ -90,6 +93,7 @@ impl Default for Settings {
             slow_operation: crate::observe::DEFAULT_SLOW_OPERATION,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             subscriptions: SubscriptionSettings::default(),
+            direct_answers: true,
         }
     }
 }

@@ -28,6 +28,8 @@ pub struct Metrics {
     pub cache_hits: IntCounter,
     /// Anonymous queries the response cache could hold but did not, so they ran.
     pub cache_misses: IntCounter,
+    /// Queries answered straight from their records (see [`crate::graphql::direct`]).
+    pub direct_answers: IntCounter,
     operation_seconds: HistogramVec,
     names: Mutex<HashSet<String>>,
     db_statements: IntCounter,
@@ -106,6 +108,11 @@ impl Metrics {
                 &registry,
                 "c2c_response_cache_misses_total",
                 "Anonymous queries the response cache did not hold, so they ran.",
+            ),
+            direct_answers: counter(
+                &registry,
+                "c2c_direct_answers_total",
+                "Queries answered straight from their records, without the schema's executor.",
             ),
             db_statements: counter(
                 &registry,

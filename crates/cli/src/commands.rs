@@ -175,6 +175,10 @@ pub struct ServeArgs {
     /// refuse to start without a secret otherwise).
     #[arg(long)]
     pub dev: bool,
+    /// Answer every query with the schema's executor, the nested pages of practices included
+    /// (which are otherwise written straight from their records).
+    #[arg(long)]
+    pub no_direct_answers: bool,
     /// Milliseconds a dataloader gathers keys before it queries.
     #[arg(long, env = "C2C_BATCH_WINDOW_MS", default_value_t = api::config::DEFAULT_BATCH_WINDOW.as_millis() as u64)]
     pub batch_window_ms: u64,
@@ -293,6 +297,7 @@ pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
         database_url,
         no_seed,
         dev,
+        no_direct_answers,
         batch_window_ms,
         client_rate,
         client_burst,
@@ -329,6 +334,7 @@ pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
         bind,
         database_url,
         seed_if_empty: !no_seed,
+        direct_answers: !no_direct_answers,
         batch_window: Duration::from_millis(batch_window_ms),
         jwt,
         budget: api::budget::BudgetSettings {

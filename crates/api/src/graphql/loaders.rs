@@ -21,6 +21,14 @@ pub struct AppLoader {
     actor: Actor,
 }
 
+impl AppLoader {
+    /// The loaders' batches without a `DataLoader`, for a caller that gathers its keys itself
+    /// (see [`super::direct`]).
+    pub fn new(catalog: Catalog, actor: Actor) -> AppLoader {
+        AppLoader { catalog, actor }
+    }
+}
+
 pub type Loaders = DataLoader<AppLoader>;
 
 /// Batches (each one statement) that one request's loaders run at a time: a page with many

@@ -11,6 +11,7 @@ pub mod changes;
 pub mod city;
 pub mod connection;
 pub mod cost;
+pub mod direct;
 pub mod donor;
 pub mod enums;
 pub mod exchange;

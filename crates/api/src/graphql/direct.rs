@@ -1,0 +1,1027 @@
+//! Direct answers for the nested pages of practices that frontends show: a query whose every
+//! field is one listed here is answered by reading its records through the request's loaders,
+//! one batch a relation, and writing its JSON straight from them. The schema's executor resolves
+//! each of such a page's thousands of values as a future of its own and builds a tree of values
+//! before writing it; on two cores that cost more than PostgreSQL's own work for the page.
+//!
+//! Anything this module does not know (another root field or field, an alias asked twice, a
+//! directive other than `@skip` and `@include`, a fragment on an interface) makes [`Page::plan`]
+//! answer `None`, and any failure while reading makes [`Page::write`] answer `None`: the schema
+//! then answers the request as it always does, errors included. The records are those the
+//! schema's resolvers read, through the same loaders and with the same visibility;
+//! `tests/api/direct.rs` compares both answers byte for byte.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use async_graphql::parser::types::{
+    Directive, DocumentOperations, ExecutableDocument, Field, OperationType, Selection,
+    SelectionSet,
+};
+use async_graphql::{InputType, Name, Positioned, Value, Variables};
+use domain::entities as d;
+use domain::entities::Id;
+use domain::page::PageRequest;
+use domain::repository::Nested;
+use domain::service::{Catalog, Tagged};
+use domain::{Actor, Error};
+use rust_decimal::Decimal;
+
+use super::connection::{FilterInput, page_request};
+use super::enums::*;
+use super::ids::{Kind, cursor, id};
+use super::loaders::{
+    AppLoader, CountryKey, DonorKey, FundingPageKey, ListedFunding, NestedCountKey, NestedPageKey,
+    PracticeCitiesKey, SchemePageKey, TagsKey,
+};
+use super::practice::PracticeFilter;
+
+/// The object types a direct answer may hold.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ty {
+    PracticeList,
+    PracticeEdge,
+    Practice,
+    Participation,
+    City,
+    Country,
+    SchemeList,
+    SchemeEdge,
+    Scheme,
+    FundingList,
+    FundingEdge,
+    Funding,
+    Donor,
+    PageInfo,
+}
+
+impl Ty {
+    fn name(self) -> &'static str {
+        match self {
+            Ty::PracticeList => "PracticeConnection",
+            Ty::PracticeEdge => "PracticeEdge",
+            Ty::Practice => "Practice",
+            Ty::Participation => "Participation",
+            Ty::City => "City",
+            Ty::Country => "Country",
+            Ty::SchemeList => "SupportSchemeConnection",
+            Ty::SchemeEdge => "SupportSchemeEdge",
+            Ty::Scheme => "SupportScheme",
+            Ty::FundingList => "FundingConnection",
+            Ty::FundingEdge => "FundingEdge",
+            Ty::Funding => "Funding",
+            Ty::Donor => "Donor",
+            Ty::PageInfo => "PageInfo",
+        }
+    }
+
+    /// What field `name` of this type is: `Some(None)` a value, `Some(Some(ty))` an object or a
+    /// list of objects of type `ty`, `None` a field this module does not answer.
+    fn field(self, name: &str) -> Option<Option<Ty>> {
+        let object = |ty| Some(Some(ty));
+        let value = Some(None);
+        match (self, name) {
+            (_, "__typename") => value,
+            (Ty::PracticeList, "nodes") => object(Ty::Practice),
+            (Ty::PracticeList, "edges") => object(Ty::PracticeEdge),
+            (Ty::PracticeEdge, "node") => object(Ty::Practice),
+            (Ty::SchemeList, "nodes") => object(Ty::Scheme),
+            (Ty::SchemeList, "edges") => object(Ty::SchemeEdge),
+            (Ty::SchemeEdge, "node") => object(Ty::Scheme),
+            (Ty::FundingList, "nodes") => object(Ty::Funding),
+            (Ty::FundingList, "edges") => object(Ty::FundingEdge),
+            (Ty::FundingEdge, "node") => object(Ty::Funding),
+            (Ty::PracticeList | Ty::SchemeList | Ty::FundingList, "pageInfo") => {
+                object(Ty::PageInfo)
+            }
+            (Ty::PracticeList | Ty::SchemeList | Ty::FundingList, "totalCount") => value,
+            (Ty::PracticeEdge | Ty::SchemeEdge | Ty::FundingEdge, "cursor") => value,
+            (Ty::PageInfo, "hasNextPage" | "hasPreviousPage" | "startCursor" | "endCursor") => {
+                value
+            }
+            (Ty::Practice, "cities") => object(Ty::City),
+            (Ty::Practice, "participants") => object(Ty::Participation),
+            (Ty::Practice, "schemes") => object(Ty::SchemeList),
+            (Ty::Practice, "funding") => object(Ty::FundingList),
+            (
+                Ty::Practice,
+                "id"
+                | "version"
+                | "status"
+                | "title"
+                | "summary"
+                | "context"
+                | "outcomes"
+                | "issues"
+                | "source"
+                | "startYear"
+                | "endYear"
+                | "orientation"
+                | "modality"
+                | "themes"
+                | "managementFocus"
+                | "cooperatingParties"
+                | "amountRequired"
+                | "amountRequiredCurrency",
+            ) => value,
+            (Ty::Participation, "role") => value,
+            (Ty::Participation, "city") => object(Ty::City),
+            (Ty::City, "country") => object(Ty::Country),
+            (
+                Ty::City,
+                "id" | "version" | "name" | "kind" | "population" | "latitude" | "longitude",
+            ) => value,
+            (Ty::Country, "code" | "alpha3" | "name" | "bloc" | "ldc") => value,
+            (
+                Ty::Scheme,
+                "id"
+                | "version"
+                | "status"
+                | "name"
+                | "description"
+                | "source"
+                | "startYear"
+                | "endYear"
+                | "budget"
+                | "budgetCurrency"
+                | "openForApplications",
+            ) => value,
+            (Ty::Funding, "donor") => object(Ty::Donor),
+            (
+                Ty::Funding,
+                "id" | "version" | "amount" | "currency" | "rate" | "rateSource" | "amountUsd"
+                | "year" | "status" | "sourceType" | "confidential" | "sourceName" | "note",
+            ) => value,
+            (Ty::Donor, "id" | "version" | "name" | "acronym" | "kind" | "description") => value,
+            _ => None,
+        }
+    }
+
+    /// The arguments field `name` of this type takes.
+    fn arguments(self, name: &str) -> &'static [&'static str] {
+        match (self, name) {
+            (Ty::Practice, "schemes" | "funding") => &["first", "after"],
+            _ => &[],
+        }
+    }
+}
+
+/// One field of a selection, its own selection planned.
+#[derive(Debug)]
+struct Node {
+    key: Name,
+    name: Name,
+    /// The page a nested list asks for.
+    page: Option<PageRequest>,
+    children: Vec<Node>,
+}
+
+/// A query answered directly: the root list of practices, its arguments and what it selects.
+pub struct Page {
+    key: Name,
+    filter: PracticeFilter,
+    page: PageRequest,
+    children: Vec<Node>,
+}
+
+/// Reads a document's selections with the request's variables.
+struct Reader<'a> {
+    document: &'a ExecutableDocument,
+    variables: &'a Variables,
+}
+
+impl<'a> Reader<'a> {
+    /// Whether `@skip` and `@include` keep a selection; `None` for another directive.
+    fn included(&self, directives: &[Positioned<Directive>]) -> Option<bool> {
+        let mut kept = true;
+        for directive in directives {
+            let condition = (directive.node.get_argument("if")?.node.clone())
+                .into_const_with(|name| self.variables.get(&name).cloned().ok_or(()))
+                .ok()?;
+            let Value::Boolean(condition) = condition else {
+                return None;
+            };
+            match directive.node.name.node.as_str() {
+                "skip" => kept &= !condition,
+                "include" => kept &= condition,
+                _ => return None,
+            }
+        }
+        Some(kept)
+    }
+
+    /// A field's argument with the variables put in: `Some(None)` when not given, `None` when a
+    /// variable it names is not given.
+    fn argument(&self, field: &Field, name: &str) -> Option<Option<Value>> {
+        match field.get_argument(name) {
+            Some(value) => (value.node.clone())
+                .into_const_with(|name| self.variables.get(&name).cloned().ok_or(()))
+                .ok()
+                .map(Some),
+            None => Some(None),
+        }
+    }
+
+    /// The fields `set` selects on an object of type `ty`, fragments spread in their place.
+    fn fields(&self, set: &'a SelectionSet, ty: Ty, into: &mut Vec<&'a Field>) -> Option<()> {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    if !self.included(&field.node.directives)? {
+                        continue;
+                    }
+                    let key = field.node.response_key();
+                    // Asked twice, a key's selections would have to be merged: left to the schema.
+                    if into.iter().any(|f| f.response_key().node == key.node) {
+                        return None;
+                    }
+                    into.push(&field.node);
+                }
+                Selection::FragmentSpread(spread) => {
+                    if !self.included(&spread.node.directives)? {
+                        continue;
+                    }
+                    let fragment = self
+                        .document
+                        .fragments
+                        .get(&spread.node.fragment_name.node)?;
+                    if fragment.node.type_condition.node.on.node != ty.name()
+                        || !self.included(&fragment.node.directives)?
+                    {
+                        return None;
+                    }
+                    self.fields(&fragment.node.selection_set.node, ty, into)?;
+                }
+                Selection::InlineFragment(inline) => {
+                    if !self.included(&inline.node.directives)? {
+                        continue;
+                    }
+                    if let Some(condition) = &inline.node.type_condition
+                        && condition.node.on.node != ty.name()
+                    {
+                        return None;
+                    }
+                    self.fields(&inline.node.selection_set.node, ty, into)?;
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// The plan of the selection `set` on an object of type `ty`.
+    fn plan(&self, set: &'a SelectionSet, ty: Ty, depth: usize) -> Option<Vec<Node>> {
+        // The supported types nest five deep at most; deeper is a document this module never
+        // plans (a fragment spread in itself is refused by validation before it gets here).
+        if depth > 8 {
+            return None;
+        }
+        let mut fields = Vec::new();
+        self.fields(set, ty, &mut fields)?;
+        let mut nodes = Vec::with_capacity(fields.len());
+        for field in fields {
+            let name = &field.name.node;
+            let child = ty.field(name)?;
+            let allowed = ty.arguments(name);
+            if field
+                .arguments
+                .iter()
+                .any(|(arg, _)| !allowed.contains(&arg.node.as_str()))
+            {
+                return None;
+            }
+            let page = if allowed.is_empty() {
+                None
+            } else {
+                Some(self.page(field)?)
+            };
+            let children = match child {
+                Some(child) => self.plan(&field.selection_set.node, child, depth + 1)?,
+                None if field.selection_set.node.items.is_empty() => Vec::new(),
+                None => return None,
+            };
+            nodes.push(Node {
+                key: field.response_key().node.clone(),
+                name: name.clone(),
+                page,
+                children,
+            });
+        }
+        Some(nodes)
+    }
+
+    /// The page `first` and `after` ask for; `None` when the schema would refuse them.
+    fn page(&self, field: &Field) -> Option<PageRequest> {
+        let first = Option::<i32>::parse(self.argument(field, "first")?).ok()?;
+        let after = Option::<String>::parse(self.argument(field, "after")?).ok()?;
+        page_request(first, after).ok()
+    }
+}
+
+impl Page {
+    /// The direct answer's plan of the operation the request runs, or `None` when the schema
+    /// is to answer it.
+    pub fn plan(
+        document: &ExecutableDocument,
+        operation_name: Option<&str>,
+        variables: &Variables,
+    ) -> Option<Page> {
+        let operation = match (&document.operations, operation_name) {
+            (DocumentOperations::Single(op), _) => op,
+            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
+            (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next()?,
+            (DocumentOperations::Multiple(_), None) => return None,
+        };
+        if operation.node.ty != OperationType::Query || !operation.node.directives.is_empty() {
+            return None;
+        }
+        // Variables the request leaves out take the operation's defaults, else null (validation
+        // refused the request if the variable may not be null).
+        let mut given = variables.clone();
+        for definition in &operation.node.variable_definitions {
+            let name = &definition.node.name.node;
+            if !given.contains_key(name) {
+                let default = definition.node.default_value.as_ref();
+                let value = default.map_or(Value::Null, |d| d.node.clone());
+                given.insert(name.clone(), value);
+            }
+        }
+        let reader = Reader {
+            document,
+            variables: &given,
+        };
+        let mut roots = Vec::new();
+        for item in &operation.node.selection_set.node.items {
+            let Selection::Field(field) = &item.node else {
+                return None;
+            };
+            if reader.included(&field.node.directives)? {
+                roots.push(&field.node);
+            }
+        }
+        let [root] = roots.as_slice() else {
+            return None;
+        };
+        if root.name.node != "practices" {
+            return None;
+        }
+        let known = ["filter", "first", "after"];
+        if (root.arguments.iter()).any(|(name, _)| !known.contains(&name.node.as_str())) {
+            return None;
+        }
+        let filter = Option::<PracticeFilter>::parse(reader.argument(root, "filter")?).ok()?;
+        let first = Option::<i32>::parse(reader.argument(root, "first")?).ok()?;
+        let after = Option::<String>::parse(reader.argument(root, "after")?).ok()?;
+        Some(Page {
+            key: root.response_key().node.clone(),
+            filter: filter.unwrap_or_default(),
+            page: page_request(first, after).ok()?,
+            children: reader.plan(&root.selection_set.node, Ty::PracticeList, 1)?,
+        })
+    }
+
+    /// Reads the page's records as `actor` and writes the whole JSON response; `None` when a
+    /// read fails, for the schema to answer with its error.
+    pub async fn write(self, catalog: &Catalog, actor: &Actor) -> Option<Vec<u8>> {
+        let filter = self.filter.into_domain().ok()?;
+        let loader = AppLoader::new(catalog.clone(), actor.clone());
+        let wants = |name: &str| self.children.iter().any(|n| n.name == name);
+        let listed = catalog.list(actor, filter.clone(), self.page);
+        let total = async {
+            if wants("totalCount") {
+                catalog.count(actor, filter.clone()).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let (listed, total) = tokio::join!(listed, total);
+        let (listed, total) = (listed.ok()?, total.ok()?);
+        let practices: Vec<d::Practice> = listed.items;
+        let mut needs = Needs::default();
+        for node in &self.children {
+            needs.of(Ty::PracticeList, node);
+        }
+        let found = needs.read(&loader, &practices).await.ok()?;
+        let mut out = Vec::with_capacity(16 * 1024);
+        out.extend_from_slice(b"{\"data\":{\"");
+        out.extend_from_slice(self.key.as_bytes());
+        out.extend_from_slice(b"\":");
+        let list = List {
+            ids: practices.iter().map(|p| p.id).collect(),
+            has_next_page: listed.has_next_page,
+            total,
+        };
+        let writer = Writer { found: &found };
+        writer
+            .list(
+                &mut out,
+                &self.children,
+                Ty::PracticeList,
+                &list,
+                |out, nodes, i| writer.practice(out, nodes, &practices[i]),
+            )
+            .ok()?;
+        out.extend_from_slice(b"}}");
+        Some(out)
+    }
+}
+
+/// What the selections need read beyond the page of practices.
+#[derive(Default)]
+struct Needs {
+    tags: bool,
+    cities: bool,
+    countries: bool,
+    donors: bool,
+    scheme_pages: HashSet<(u64, Option<Id>)>,
+    funding_pages: HashSet<(u64, Option<Id>)>,
+    scheme_counts: bool,
+    funding_counts: bool,
+}
+
+/// What was read for the page's practices.
+#[derive(Default)]
+struct Found {
+    tags: HashMap<TagsKey, d::Tags>,
+    cities: HashMap<PracticeCitiesKey, Vec<(d::PracticeCity, Arc<d::City>)>>,
+    countries: HashMap<CountryKey, Arc<d::Country>>,
+    schemes: HashMap<SchemePageKey, Vec<Arc<d::SupportScheme>>>,
+    funding: HashMap<FundingPageKey, Vec<ListedFunding>>,
+    counts: HashMap<NestedCountKey, i64>,
+    donors: HashMap<DonorKey, Arc<d::Donor>>,
+}
+
+impl Needs {
+    fn of(&mut self, ty: Ty, node: &Node) {
+        let Some(Some(child)) = ty.field(&node.name) else {
+            if node.name == "totalCount" {
+                match ty {
+                    Ty::SchemeList => self.scheme_counts = true,
+                    Ty::FundingList => self.funding_counts = true,
+                    _ => {}
+                }
+            }
+            if ty == Ty::Practice
+                && matches!(
+                    node.name.as_str(),
+                    "themes" | "managementFocus" | "cooperatingParties"
+                )
+            {
+                self.tags = true;
+            }
+            return;
+        };
+        match (ty, child) {
+            (Ty::Practice, Ty::City | Ty::Participation) => self.cities = true,
+            (Ty::City, Ty::Country) => self.countries = true,
+            (Ty::Funding, Ty::Donor) => self.donors = true,
+            (Ty::Practice, Ty::SchemeList | Ty::FundingList) => {
+                // A page's records are read when anything but its count is asked.
+                if let Some(page) = node.page
+                    && node.children.iter().any(|n| n.name != "totalCount")
+                {
+                    let pages = if child == Ty::SchemeList {
+                        &mut self.scheme_pages
+                    } else {
+                        &mut self.funding_pages
+                    };
+                    pages.insert((page.first, page.after));
+                }
+            }
+            _ => {}
+        }
+        for grandchild in &node.children {
+            self.of(child, grandchild);
+        }
+    }
+
+    /// Reads what the page needs, each relation in one batch, those of the practices at once.
+    async fn read(&self, loader: &AppLoader, practices: &[d::Practice]) -> Result<Found, Error> {
+        let ids: Vec<Id> = practices.iter().map(|p| p.id).collect();
+        let nested = |of: Nested, (first, after): (u64, Option<Id>)| {
+            ids.iter().map(move |&parent| NestedPageKey {
+                nested: of,
+                parent,
+                first,
+                after,
+            })
+        };
+        let tags = async {
+            let keys: Vec<TagsKey> = ids.iter().map(|&i| TagsKey(Tagged::Practice, i)).collect();
+            load(loader, self.tags, &keys).await
+        };
+        let cities = async {
+            let keys: Vec<PracticeCitiesKey> = ids.iter().map(|&i| PracticeCitiesKey(i)).collect();
+            load(loader, self.cities, &keys).await
+        };
+        let schemes = async {
+            let keys: Vec<SchemePageKey> = (self.scheme_pages.iter())
+                .flat_map(|&p| nested(Nested::PracticeSchemes, p).map(SchemePageKey))
+                .collect();
+            load(loader, !keys.is_empty(), &keys).await
+        };
+        let funding = async {
+            let keys: Vec<FundingPageKey> = (self.funding_pages.iter())
+                .flat_map(|&p| nested(Nested::PracticeFunding, p).map(FundingPageKey))
+                .collect();
+            load(loader, !keys.is_empty(), &keys).await
+        };
+        let counts = async {
+            let mut keys = Vec::new();
+            for (wanted, of) in [
+                (self.scheme_counts, Nested::PracticeSchemes),
+                (self.funding_counts, Nested::PracticeFunding),
+            ] {
+                if wanted {
+                    keys.extend(ids.iter().map(|&i| NestedCountKey(of, i)));
+                }
+            }
+            load(loader, !keys.is_empty(), &keys).await
+        };
+        let (tags, cities, schemes, funding, counts) =
+            tokio::try_join!(tags, cities, schemes, funding, counts)?;
+        let mut found = Found {
+            tags,
+            cities,
+            schemes,
+            funding,
+            counts,
+            ..Found::default()
+        };
+        let countries = async {
+            let codes: HashSet<&str> = (found.cities.values().flatten())
+                .map(|(_, city)| city.country_code.as_str())
+                .collect();
+            let keys: Vec<CountryKey> = codes.into_iter().map(|c| CountryKey(c.into())).collect();
+            load(loader, self.countries, &keys).await
+        };
+        // A record whose donor its page did not read with it (see `Funding::donor`).
+        let donors = async {
+            let ids: HashSet<Id> = (found.funding.values().flatten())
+                .filter(|(_, named)| named.donor.is_none())
+                .filter_map(|(record, _)| record.donor_id)
+                .collect();
+            let keys: Vec<DonorKey> = ids.into_iter().map(DonorKey).collect();
+            load(loader, self.donors && !keys.is_empty(), &keys).await
+        };
+        let (countries, donors) = tokio::try_join!(countries, donors)?;
+        found.countries = countries;
+        found.donors = donors;
+        Ok(found)
+    }
+}
+
+/// One batch of a loader, straight (a direct answer gathers its keys itself); nothing when
+/// `wanted` is false.
+async fn load<K, V>(loader: &AppLoader, wanted: bool, keys: &[K]) -> Result<HashMap<K, V>, Error>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    V: Send + Sync + Clone + 'static,
+    AppLoader: Loader<K, Value = V, Error = Error>,
+{
+    if !wanted || keys.is_empty() {
+        return Ok(HashMap::new());
+    }
+    loader.load(keys).await
+}
+
+/// A page of a list as its connection shows it.
+struct List {
+    ids: Vec<Id>,
+    has_next_page: bool,
+    total: Option<i64>,
+}
+
+/// Something the answer cannot hold as the schema would write it: left to the schema.
+struct Refused;
+
+type Written = Result<(), Refused>;
+
+struct Writer<'a> {
+    found: &'a Found,
+}
+
+fn key(out: &mut Vec<u8>, first: &mut bool, key: &Name) {
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+}
+
+fn string(out: &mut Vec<u8>, s: &str) {
+    // Writing to a vector cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn opt_string(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => string(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn number(out: &mut Vec<u8>, n: impl std::fmt::Display) {
+    let _ = write!(out, "{n}");
+}
+
+fn opt_number(out: &mut Vec<u8>, n: Option<impl std::fmt::Display>) {
+    match n {
+        Some(n) => number(out, n),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+fn boolean(out: &mut Vec<u8>, b: bool) {
+    out.extend_from_slice(if b { b"true" } else { b"false" });
+}
+
+/// A decimal as the schema's `Decimal` scalar writes it: a string.
+fn decimal(out: &mut Vec<u8>, d: Option<Decimal>) {
+    match d {
+        Some(d) => string(out, &d.to_string()),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A float as the schema writes it: a JSON number, `null` when not finite.
+fn float(out: &mut Vec<u8>, f: Option<f64>) {
+    match f.and_then(serde_json::Number::from_f64) {
+        Some(n) => {
+            let _ = serde_json::to_writer(&mut *out, &n);
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// An enum value by its name in the schema.
+fn name_of<E: InputType>(out: &mut Vec<u8>, value: E) -> Written {
+    match value.to_value() {
+        Value::Enum(name) => {
+            string(out, name.as_str());
+            Ok(())
+        }
+        _ => Err(Refused),
+    }
+}
+
+fn names_of<A: Copy, B: From<A> + InputType>(out: &mut Vec<u8>, values: &[A]) -> Written {
+    out.push(b'[');
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        name_of(out, B::from(*value))?;
+    }
+    out.push(b']');
+    Ok(())
+}
+
+fn global(out: &mut Vec<u8>, kind: Kind, value: Id) {
+    string(out, id(kind, value).as_str());
+}
+
+impl Writer<'_> {
+    /// A connection: `item(out, nodes, i)` writes the `i`th node.
+    fn list(
+        &self,
+        out: &mut Vec<u8>,
+        nodes: &[Node],
+        ty: Ty,
+        list: &List,
+        item: impl Fn(&mut Vec<u8>, &[Node], usize) -> Written,
+    ) -> Written {
+        let edge = match ty {
+            Ty::PracticeList => Ty::PracticeEdge,
+            Ty::SchemeList => Ty::SchemeEdge,
+            _ => Ty::FundingEdge,
+        };
+        out.push(b'{');
+        let mut first = true;
+        for node in nodes {
+            key(out, &mut first, &node.key);
+            match node.name.as_str() {
+                "__typename" => string(out, ty.name()),
+                "nodes" => {
+                    out.push(b'[');
+                    for i in 0..list.ids.len() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        item(out, &node.children, i)?;
+                    }
+                    out.push(b']');
+                }
+                "edges" => {
+                    out.push(b'[');
+                    for (i, &id) in list.ids.iter().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        out.push(b'{');
+                        let mut first = true;
+                        for field in &node.children {
+                            key(out, &mut first, &field.key);
+                            match field.name.as_str() {
+                                "__typename" => string(out, edge.name()),
+                                "cursor" => string(out, &cursor(id)),
+                                "node" => item(out, &field.children, i)?,
+                                _ => return Err(Refused),
+                            }
+                        }
+                        out.push(b'}');
+                    }
+                    out.push(b']');
+                }
+                "pageInfo" => {
+                    out.push(b'{');
+                    let mut first = true;
+                    for field in &node.children {
+                        key(out, &mut first, &field.key);
+                        match field.name.as_str() {
+                            "__typename" => string(out, Ty::PageInfo.name()),
+                            "hasNextPage" => boolean(out, list.has_next_page),
+                            "hasPreviousPage" => boolean(out, false),
+                            "startCursor" => {
+                                opt_string(out, list.ids.first().map(|&i| cursor(i)).as_deref())
+                            }
+                            "endCursor" => {
+                                opt_string(out, list.ids.last().map(|&i| cursor(i)).as_deref())
+                            }
+                            _ => return Err(Refused),
+                        }
+                    }
+                    out.push(b'}');
+                }
+                "totalCount" => number(out, list.total.ok_or(Refused)?),
+                _ => return Err(Refused),
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    fn practice(&self, out: &mut Vec<u8>, nodes: &[Node], p: &d::Practice) -> Written {
+        let found = self.found;
+        out.push(b'{');
+        let mut first = true;
+        for node in nodes {
+            key(out, &mut first, &node.key);
+            match node.name.as_str() {
+                "__typename" => string(out, Ty::Practice.name()),
+                "id" => global(out, Kind::Practice, p.id),
+                "version" => number(out, p.version),
+                "status" => name_of(out, PublicationStatus::from(p.status))?,
+                "title" => string(out, &p.title),
+                "summary" => opt_string(out, p.summary.as_deref()),
+                "context" => opt_string(out, p.context.as_deref()),
+                "outcomes" => opt_string(out, p.outcomes.as_deref()),
+                "issues" => opt_string(out, p.issues.as_deref()),
+                "source" => opt_string(out, p.source.as_deref()),
+                "startYear" => opt_number(out, p.start_year),
+                "endYear" => opt_number(out, p.end_year),
+                "orientation" => name_of(out, GeographicOrientation::from(p.orientation))?,
+                "modality" => name_of(out, LinkingModality::from(p.modality))?,
+                "amountRequired" => decimal(out, p.amount_required),
+                "amountRequiredCurrency" => opt_string(out, p.amount_required_currency.as_deref()),
+                "themes" | "managementFocus" | "cooperatingParties" => {
+                    let empty = d::Tags::default();
+                    let tags = (found.tags.get(&TagsKey(Tagged::Practice, p.id))).unwrap_or(&empty);
+                    match node.name.as_str() {
+                        "themes" => names_of::<_, Theme>(out, &tags.themes)?,
+                        "managementFocus" => {
+                            names_of::<_, ManagementFocus>(out, &tags.management_focus)?
+                        }
+                        _ => names_of::<_, CooperatingParty>(out, &tags.cooperating_parties)?,
+                    }
+                }
+                "cities" | "participants" => {
+                    let links = found.cities.get(&PracticeCitiesKey(p.id));
+                    out.push(b'[');
+                    for (i, (link, city)) in links.into_iter().flatten().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        if node.name == "cities" {
+                            self.city(out, &node.children, city)?;
+                        } else {
+                            self.participation(out, &node.children, link, city)?;
+                        }
+                    }
+                    out.push(b']');
+                }
+                "schemes" => {
+                    let page = node.page.ok_or(Refused)?;
+                    let key = NestedPageKey {
+                        nested: Nested::PracticeSchemes,
+                        parent: p.id,
+                        first: page.first,
+                        after: page.after,
+                    };
+                    let empty = Vec::new();
+                    let schemes = found.schemes.get(&SchemePageKey(key)).unwrap_or(&empty);
+                    let shown = &schemes[..schemes.len().min(page.first as usize)];
+                    let list = List {
+                        ids: shown.iter().map(|s| s.id).collect(),
+                        has_next_page: schemes.len() as u64 > page.first,
+                        total: found
+                            .counts
+                            .get(&NestedCountKey(Nested::PracticeSchemes, p.id))
+                            .copied(),
+                    };
+                    self.list(
+                        out,
+                        &node.children,
+                        Ty::SchemeList,
+                        &list,
+                        |out, nodes, i| self.scheme(out, nodes, &shown[i]),
+                    )?;
+                }
+                "funding" => {
+                    let page = node.page.ok_or(Refused)?;
+                    let key = NestedPageKey {
+                        nested: Nested::PracticeFunding,
+                        parent: p.id,
+                        first: page.first,
+                        after: page.after,
+                    };
+                    let empty = Vec::new();
+                    let records = found.funding.get(&FundingPageKey(key)).unwrap_or(&empty);
+                    let shown = &records[..records.len().min(page.first as usize)];
+                    let list = List {
+                        ids: shown.iter().map(|(f, _)| f.id).collect(),
+                        has_next_page: records.len() as u64 > page.first,
+                        total: found
+                            .counts
+                            .get(&NestedCountKey(Nested::PracticeFunding, p.id))
+                            .copied(),
+                    };
+                    self.list(
+                        out,
+                        &node.children,
+                        Ty::FundingList,
+                        &list,
+                        |out, nodes, i| self.funding(out, nodes, &shown[i]),
+                    )?;
+                }
+                _ => return Err(Refused),
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    fn participation(
+        &self,
+        out: &mut Vec<u8>,
+        nodes: &[Node],
+        link: &d::PracticeCity,
+        city: &d::City,
+    ) -> Written {
+        out.push(b'{');
+        let mut first = true;
+        for node in nodes {
+            key(out, &mut first, &node.key);
+            match node.name.as_str() {
+                "__typename" => string(out, Ty::Participation.name()),
+                "role" => name_of(out, CityRole::from(link.role))?,
+                "city" => self.city(out, &node.children, city)?,
+                _ => return Err(Refused),
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    fn city(&self, out: &mut Vec<u8>, nodes: &[Node], city: &d::City) -> Written {
+        out.push(b'{');
+        let mut first = true;
+        for node in nodes {
+            key(out, &mut first, &node.key);
+            match node.name.as_str() {
+                "__typename" => string(out, Ty::City.name()),
+                "id" => global(out, Kind::City, city.id),
+                "version" => number(out, city.version),
+                "name" => string(out, &city.name),
+                "kind" => name_of(out, CityKind::from(city.kind))?,
+                "population" => opt_number(out, city.population),
+                "latitude" => float(out, city.latitude),
+                "longitude" => float(out, city.longitude),
+                "country" => {
+                    // Missing reference data is the schema's error to report.
+                    let key = CountryKey(city.country_code.clone());
+                    let country = self.found.countries.get(&key).ok_or(Refused)?;
+                    self.country(out, &node.children, country)?;
+                }
+                _ => return Err(Refused),
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    fn country(&self, out: &mut Vec<u8>, nodes: &[Node], country: &d::Country) -> Written {
+        out.push(b'{');
+        let mut first = true;
+        for node in nodes {
+            key(out, &mut first, &node.key);
+            match node.name.as_str() {
+                "__typename" => string(out, Ty::Country.name()),
+                "code" => string(out, &country.code),
+                "alpha3" => string(out, &country.alpha3),
+                "name" => string(out, &country.name),
+                "bloc" => name_of(out, Bloc::from(country.bloc))?,
+                "ldc" => boolean(out, country.ldc),
+                _ => return Err(Refused),
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    fn scheme(&self, out: &mut Vec<u8>, nodes: &[Node], s: &d::SupportScheme) -> Written {
+        out.push(b'{');
+        let mut first = true;
+        for node in nodes {
+            key(out, &mut first, &node.key);
+            match node.name.as_str() {
+                "__typename" => string(out, Ty::Scheme.name()),
+                "id" => global(out, Kind::SupportScheme, s.id),
+                "version" => number(out, s.version),
+                "status" => name_of(out, PublicationStatus::from(s.status))?,
+                "name" => string(out, &s.name),
+                "description" => opt_string(out, s.description.as_deref()),
+                "source" => opt_string(out, s.source.as_deref()),
+                "startYear" => opt_number(out, s.start_year),
+                "endYear" => opt_number(out, s.end_year),
+                "budget" => decimal(out, s.budget_amount),
+                "budgetCurrency" => opt_string(out, s.budget_currency.as_deref()),
+                "openForApplications" => boolean(out, s.open_for_applications),
+                _ => return Err(Refused),
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    fn funding(&self, out: &mut Vec<u8>, nodes: &[Node], (f, named): &ListedFunding) -> Written {
+        out.push(b'{');
+        let mut first = true;
+        for node in nodes {
+            key(out, &mut first, &node.key);
+            match node.name.as_str() {
+                "__typename" => string(out, Ty::Funding.name()),
+                "id" => global(out, Kind::Funding, f.id),
+                "version" => number(out, f.version),
+                "amount" => decimal(out, f.amount),
+                "currency" => string(out, &f.currency),
+                "rate" => decimal(out, Some(f.rate)),
+                "rateSource" => opt_string(out, f.rate_source.as_deref()),
+                "amountUsd" => decimal(out, f.amount_usd),
+                "year" => opt_number(out, f.year),
+                "status" => name_of(out, FundingStatus::from(f.status))?,
+                "sourceType" => name_of(out, FundingSource::from(f.source_type))?,
+                "confidential" => boolean(out, f.confidential),
+                "sourceName" => opt_string(out, f.source_name.as_deref()),
+                "note" => opt_string(out, f.note.as_deref()),
+                "donor" => {
+                    let donor = match (&named.donor, f.donor_id) {
+                        (Some(donor), _) => Some(donor),
+                        (None, Some(id)) => self.found.donors.get(&DonorKey(id)),
+                        (None, None) => None,
+                    };
+                    match donor {
+                        Some(donor) => self.donor(out, &node.children, donor)?,
+                        None => out.extend_from_slice(b"null"),
+                    }
+                }
+                _ => return Err(Refused),
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    fn donor(&self, out: &mut Vec<u8>, nodes: &[Node], donor: &d::Donor) -> Written {
+        out.push(b'{');
+        let mut first = true;
+        for node in nodes {
+            key(out, &mut first, &node.key);
+            match node.name.as_str() {
+                "__typename" => string(out, Ty::Donor.name()),
+                "id" => global(out, Kind::Donor, donor.id),
+                "version" => number(out, donor.version),
+                "name" => string(out, &donor.name),
+                "acronym" => opt_string(out, donor.acronym.as_deref()),
+                "kind" => name_of(out, DonorKind::from(donor.kind))?,
+                "description" => opt_string(out, donor.description.as_deref()),
+                _ => return Err(Refused),
+            }
+        }
+        out.push(b'}');
+        Ok(())
+    }
+}

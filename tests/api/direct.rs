@@ -1,0 +1,280 @@
+//! The nested pages of practices are written straight from their records (`graphql::direct`)
+//! unless a server is told not to. Over one base, a server answering directly and one answering
+//! every query with the schema must send the same bytes for every caller (anonymous, a city's
+//! practitioner, a donor's staff, the secretariat): the same records, in the same order, each
+//! value written as the schema writes it. A query the direct answer does not know, or one the
+//! schema refuses, must come out the same as well, from the schema.
+
+use domain::actor::Role;
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, TestUser};
+
+/// The load benchmark's nested page (`bench/queries/nested-page.graphql`).
+const BENCHMARK_PAGE: &str = "query NestedPage {
+  practices(first: 50, filter: { status: PUBLISHED }) {
+    nodes {
+      id title orientation startYear
+      participants { role city { id name country { code name bloc } } }
+      schemes(first: 20) { nodes { id name } }
+      funding(first: 20) { nodes { id amount currency year status donor { id name } } }
+    }
+  }
+}";
+
+/// Every field the direct answer knows, through aliases, fragments, variables (one left to its
+/// default), `@include` and `@skip`, and `__typename` on every type.
+const EVERY_FIELD: &str = "query Page($n: Int!, $after: String, $money: Boolean!, $noCities: Boolean = false, $schemes: Int) {
+  list: practices(first: $n, after: $after) {
+    __typename
+    totalCount
+    items: nodes {
+      ...Card
+      money: funding(first: 3) @include(if: $money) {
+        __typename totalCount
+        nodes { ...Money }
+        pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+        edges { __typename cursor node { id } }
+      }
+      cities @skip(if: $noCities) { ...Place }
+      participants { __typename role city { ...Place } }
+      schemes(first: $schemes) {
+        totalCount
+        edges { cursor node { __typename id version status name description source startYear endYear budget budgetCurrency openForApplications } }
+        pageInfo { hasNextPage endCursor }
+      }
+      ... on Practice { alsoTitle: title }
+    }
+    edges { __typename cursor node { id } }
+    pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}
+fragment Card on Practice {
+  __typename id version status title summary context outcomes issues source startYear endYear
+  orientation modality themes managementFocus cooperatingParties amountRequired amountRequiredCurrency
+}
+fragment Place on City {
+  __typename id version name kind population latitude longitude
+  country { __typename code alpha3 name bloc ldc }
+}
+fragment Money on Funding {
+  __typename id version amount currency rate rateSource amountUsd year status sourceType
+  confidential sourceName note donor { __typename id version name acronym kind description }
+}";
+
+/// The filter of the in-process benchmark, and the text search.
+const FILTERED: &str = "query($filter: PracticeFilter) {
+  practices(first: 40, filter: $filter) {
+    totalCount
+    nodes { title themes cities { name country { code bloc ldc } } schemes { nodes { name } } funding { totalCount nodes { amountUsd status donor { name } } } }
+  }
+}";
+
+/// One request of the comparison, and whether the direct answer should write it.
+struct Case {
+    name: &'static str,
+    query: &'static str,
+    variables: Value,
+    direct: bool,
+}
+
+fn cases(after: &str) -> Vec<Case> {
+    let case = |name, query, variables, direct| Case {
+        name,
+        query,
+        variables,
+        direct,
+    };
+    vec![
+        case("the benchmark's page", BENCHMARK_PAGE, json!({}), true),
+        case(
+            "every field",
+            EVERY_FIELD,
+            json!({ "n": 30, "money": true }),
+            true,
+        ),
+        case(
+            "every field, the next page, no funding, no cities",
+            EVERY_FIELD,
+            json!({ "n": 25, "after": after, "money": false, "noCities": true, "schemes": 1 }),
+            true,
+        ),
+        case(
+            "filtered",
+            FILTERED,
+            json!({ "filter": { "themes": ["ENVIRONMENT"], "activeInYear": 2010 } }),
+            true,
+        ),
+        case(
+            "by words",
+            FILTERED,
+            json!({ "filter": { "text": "water" } }),
+            true,
+        ),
+        case(
+            "drafts",
+            FILTERED,
+            json!({ "filter": { "status": "DRAFT" } }),
+            true,
+        ),
+        case(
+            "nothing found",
+            FILTERED,
+            json!({ "filter": { "countryCode": "ZZ" } }),
+            true,
+        ),
+        // Left to the schema: a field the direct answer does not know, a key asked twice, a
+        // second root field, a page too large (refused), a filter naming no city.
+        case(
+            "a field it does not know",
+            "{ practices(first: 5) { nodes { title partners { name } } } }",
+            json!({}),
+            false,
+        ),
+        case(
+            "a key asked twice",
+            "{ practices(first: 5) { nodes { id ... on Practice { id title } } } }",
+            json!({}),
+            false,
+        ),
+        case(
+            "two root fields",
+            "{ practices(first: 2) { nodes { id } } countries { code } }",
+            json!({}),
+            false,
+        ),
+        case(
+            "a page too large",
+            "{ practices(first: 500) { nodes { id } } }",
+            json!({}),
+            false,
+        ),
+        case(
+            "a nested page too large",
+            "{ practices(first: 2) { nodes { funding(first: 101) { nodes { id } } } } }",
+            json!({}),
+            false,
+        ),
+        case(
+            "a city id of another kind",
+            "{ practices(first: 2, filter: { cityId: \"UHJhY3RpY2U6MQ\" }) { nodes { id } } }",
+            json!({}),
+            false,
+        ),
+    ]
+}
+
+async fn body(app: &TestApp, user: Option<&TestUser>, case: &Case) -> String {
+    let mut request = app.client.post(format!("{}/graphql", app.address));
+    if let Some(user) = user {
+        request = request.bearer_auth(&user.access_token);
+    }
+    let response = request
+        .json(&json!({ "query": case.query, "variables": case.variables }))
+        .send()
+        .await
+        .expect("an answer");
+    response.text().await.expect("a body")
+}
+
+#[tokio::test]
+async fn direct_answers_are_the_schemas_byte_for_byte_for_every_caller() {
+    let direct = TestApp::new()
+        .seeded()
+        .with_user(Role::Practitioner)
+        .with_user(Role::Donor)
+        .configure(|s| s.response_cache.max_bytes = 0)
+        .spawn()
+        .await;
+    let db = persistence::db::Database::connect(&direct.database_url)
+        .await
+        .expect("connect");
+    let options = tools::synthetic::SyntheticOptions {
+        practices: 400,
+        seed: 3,
+    };
+    tools::synthetic::seed_synthetic(&db, &options, &|_, _, _| {})
+        .await
+        .expect("a synthetic base");
+    db.close().await.expect("closed");
+    let schema = direct
+        .another_process(|s| {
+            s.direct_answers = false;
+            s.response_cache.max_bytes = 0;
+        })
+        .await;
+    let admin = direct.admin().await;
+    let users = [
+        ("anonymous", None),
+        ("a practitioner", Some(direct.user_of(Role::Practitioner))),
+        ("a donor's staff", Some(direct.user_of(Role::Donor))),
+        ("the secretariat", Some(&admin)),
+    ];
+
+    let first = direct
+        .data("{ practices(first: 10) { edges { cursor } } }", json!({}))
+        .await;
+    let after = first["practices"]["edges"][9]["cursor"]
+        .as_str()
+        .expect("a tenth practice")
+        .to_string();
+
+    let mut written = 0;
+    for (who, user) in users {
+        for case in cases(&after) {
+            let before = direct.metric("c2c_direct_answers_total").await;
+            let ours = body(&direct, user, &case).await;
+            let theirs = body(&schema, user, &case).await;
+            let wrote = direct.metric("c2c_direct_answers_total").await - before;
+            assert_eq!(
+                ours, theirs,
+                "{} as {who}: the direct answer differs from the schema's",
+                case.name
+            );
+            assert_eq!(
+                wrote,
+                if case.direct { 1.0 } else { 0.0 },
+                "{} as {who}: answered directly {wrote} times",
+                case.name
+            );
+            written += wrote as usize;
+            let answer: Value = serde_json::from_str(&ours).expect("JSON");
+            assert_eq!(
+                answer.get("errors").is_some(),
+                case.name.contains("too large") || case.name.contains("another kind"),
+                "{} as {who}: {ours}",
+                case.name
+            );
+        }
+        let page: Value =
+            serde_json::from_str(&body(&direct, user, &cases(&after)[0]).await).expect("JSON");
+        let nodes = page["data"]["practices"]["nodes"]
+            .as_array()
+            .expect("nodes");
+        assert_eq!(nodes.len(), 50, "a full page as {who}");
+        let donors = nodes
+            .iter()
+            .flat_map(|n| n["funding"]["nodes"].as_array().expect("funding").clone())
+            .filter(|f| f["donor"]["name"].is_string())
+            .count();
+        assert!(donors > 20, "funding with donors as {who}: {donors}");
+    }
+    assert!(written >= 28, "{written} direct answers");
+}
+
+#[tokio::test]
+async fn a_server_told_not_to_answers_every_query_with_the_schema() {
+    let app = TestApp::new()
+        .seeded()
+        .configure(|s| s.direct_answers = false)
+        .spawn()
+        .await;
+    let page = app.data(BENCHMARK_PAGE, json!({})).await;
+    assert!(
+        !page["practices"]["nodes"]
+            .as_array()
+            .expect("nodes")
+            .is_empty()
+    );
+    assert_eq!(app.metric("c2c_direct_answers_total").await, 0.0);
+}
