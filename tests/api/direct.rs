@@ -70,6 +70,39 @@ const FILTERED: &str = "query($filter: PracticeFilter) {
   }
 }";
 
+/// The load benchmark's donor page (`bench/queries/donor-page.graphql`).
+const BENCHMARK_DONORS: &str = "query DonorPage {
+  donors(first: 20) {
+    nodes {
+      id name
+      funding(first: 10) { nodes { id amount currency year status practice { id title } } }
+    }
+  }
+}";
+
+/// Every field of donors the direct answer knows.
+const EVERY_DONOR_FIELD: &str = "query($kind: DonorKind, $n: Int) {
+  donors(first: $n, filter: { kind: $kind }) {
+    __typename totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges {
+      cursor
+      node {
+        __typename id version name acronym kind description
+        country { code alpha3 name bloc ldc }
+        funding(first: 4) {
+          totalCount pageInfo { hasNextPage endCursor }
+          nodes {
+            id amount amountUsd confidential year
+            practice { __typename id version status title summary startYear endYear orientation modality amountRequired amountRequiredCurrency }
+            donor { name country { code } }
+          }
+        }
+      }
+    }
+  }
+}";
+
 /// One request of the comparison, and whether the direct answer should write it.
 struct Case {
     name: &'static str,
@@ -97,6 +130,30 @@ fn cases(after: &str) -> Vec<Case> {
             "every field, the next page, no funding, no cities",
             EVERY_FIELD,
             json!({ "n": 25, "after": after, "money": false, "noCities": true, "schemes": 1 }),
+            true,
+        ),
+        case(
+            "the benchmark's donor page",
+            BENCHMARK_DONORS,
+            json!({}),
+            true,
+        ),
+        case(
+            "every field of donors",
+            EVERY_DONOR_FIELD,
+            json!({ "n": 25 }),
+            true,
+        ),
+        case(
+            "donors of a kind",
+            EVERY_DONOR_FIELD,
+            json!({ "kind": "BILATERAL", "n": 5 }),
+            true,
+        ),
+        case(
+            "practices' funding with its practice",
+            "{ practices(first: 12) { nodes { id funding(first: 3) { nodes { id practice { id title } } } } } }",
+            json!({}),
             true,
         ),
         case(
@@ -128,6 +185,12 @@ fn cases(after: &str) -> Vec<Case> {
         case(
             "a field it does not know",
             "{ practices(first: 5) { nodes { title partners { name } } } }",
+            json!({}),
+            false,
+        ),
+        case(
+            "a practice's relations under its funding",
+            "{ donors(first: 3) { nodes { funding(first: 2) { nodes { practice { title themes } } } } } }",
             json!({}),
             false,
         ),
@@ -220,6 +283,7 @@ async fn direct_answers_are_the_schemas_byte_for_byte_for_every_caller() {
         .to_string();
 
     let mut written = 0;
+    let mut expected = 0;
     for (who, user) in users {
         for case in cases(&after) {
             let before = direct.metric("c2c_direct_answers_total").await;
@@ -238,6 +302,7 @@ async fn direct_answers_are_the_schemas_byte_for_byte_for_every_caller() {
                 case.name
             );
             written += wrote as usize;
+            expected += usize::from(case.direct);
             let answer: Value = serde_json::from_str(&ours).expect("JSON");
             assert_eq!(
                 answer.get("errors").is_some(),
@@ -259,7 +324,8 @@ async fn direct_answers_are_the_schemas_byte_for_byte_for_every_caller() {
             .count();
         assert!(donors > 20, "funding with donors as {who}: {donors}");
     }
-    assert!(written >= 28, "{written} direct answers");
+    assert_eq!(written, expected, "direct answers");
+    assert!(written >= 40, "{written} direct answers");
 }
 
 #[tokio::test]

@@ -25,16 +25,17 @@ use domain::entities as d;
 use domain::entities::Id;
 use domain::page::PageRequest;
 use domain::repository::Nested;
-use domain::service::{Catalog, Tagged};
+use domain::service::{Catalog, Listing, Tagged};
 use domain::{Actor, Error};
 use rust_decimal::Decimal;
 
 use super::connection::{FilterInput, page_request};
+use super::donor::DonorFilter;
 use super::enums::*;
 use super::ids::{Kind, cursor, id};
 use super::loaders::{
     AppLoader, CountryKey, DonorKey, FundingPageKey, ListedFunding, NestedCountKey, NestedPageKey,
-    PracticeCitiesKey, SchemePageKey, TagsKey,
+    PracticeCitiesKey, PracticeKey, SchemePageKey, TagsKey,
 };
 use super::practice::PracticeFilter;
 
@@ -44,6 +45,10 @@ enum Ty {
     PracticeList,
     PracticeEdge,
     Practice,
+    /// A practice a funding record names: its own fields, none of its relations.
+    NamedPractice,
+    DonorList,
+    DonorEdge,
     Participation,
     City,
     Country,
@@ -62,7 +67,9 @@ impl Ty {
         match self {
             Ty::PracticeList => "PracticeConnection",
             Ty::PracticeEdge => "PracticeEdge",
-            Ty::Practice => "Practice",
+            Ty::Practice | Ty::NamedPractice => "Practice",
+            Ty::DonorList => "DonorConnection",
+            Ty::DonorEdge => "DonorEdge",
             Ty::Participation => "Participation",
             Ty::City => "City",
             Ty::Country => "Country",
@@ -82,6 +89,15 @@ impl Ty {
     fn field(self, name: &str) -> Option<Option<Ty>> {
         let object = |ty| Some(Some(ty));
         let value = Some(None);
+        let list = matches!(
+            self,
+            Ty::PracticeList | Ty::SchemeList | Ty::FundingList | Ty::DonorList
+        );
+        let edge = matches!(
+            self,
+            Ty::PracticeEdge | Ty::SchemeEdge | Ty::FundingEdge | Ty::DonorEdge
+        );
+        let practice = matches!(self, Ty::Practice | Ty::NamedPractice);
         match (self, name) {
             (_, "__typename") => value,
             (Ty::PracticeList, "nodes") => object(Ty::Practice),
@@ -93,11 +109,12 @@ impl Ty {
             (Ty::FundingList, "nodes") => object(Ty::Funding),
             (Ty::FundingList, "edges") => object(Ty::FundingEdge),
             (Ty::FundingEdge, "node") => object(Ty::Funding),
-            (Ty::PracticeList | Ty::SchemeList | Ty::FundingList, "pageInfo") => {
-                object(Ty::PageInfo)
-            }
-            (Ty::PracticeList | Ty::SchemeList | Ty::FundingList, "totalCount") => value,
-            (Ty::PracticeEdge | Ty::SchemeEdge | Ty::FundingEdge, "cursor") => value,
+            (Ty::DonorList, "nodes") => object(Ty::Donor),
+            (Ty::DonorList, "edges") => object(Ty::DonorEdge),
+            (Ty::DonorEdge, "node") => object(Ty::Donor),
+            (_, "pageInfo") if list => object(Ty::PageInfo),
+            (_, "totalCount") if list => value,
+            (_, "cursor") if edge => value,
             (Ty::PageInfo, "hasNextPage" | "hasPreviousPage" | "startCursor" | "endCursor") => {
                 value
             }
@@ -105,8 +122,9 @@ impl Ty {
             (Ty::Practice, "participants") => object(Ty::Participation),
             (Ty::Practice, "schemes") => object(Ty::SchemeList),
             (Ty::Practice, "funding") => object(Ty::FundingList),
+            (Ty::Practice, "themes" | "managementFocus" | "cooperatingParties") => value,
             (
-                Ty::Practice,
+                _,
                 "id"
                 | "version"
                 | "status"
@@ -120,12 +138,9 @@ impl Ty {
                 | "endYear"
                 | "orientation"
                 | "modality"
-                | "themes"
-                | "managementFocus"
-                | "cooperatingParties"
                 | "amountRequired"
                 | "amountRequiredCurrency",
-            ) => value,
+            ) if practice => value,
             (Ty::Participation, "role") => value,
             (Ty::Participation, "city") => object(Ty::City),
             (Ty::City, "country") => object(Ty::Country),
@@ -149,12 +164,15 @@ impl Ty {
                 | "openForApplications",
             ) => value,
             (Ty::Funding, "donor") => object(Ty::Donor),
+            (Ty::Funding, "practice") => object(Ty::NamedPractice),
             (
                 Ty::Funding,
                 "id" | "version" | "amount" | "currency" | "rate" | "rateSource" | "amountUsd"
                 | "year" | "status" | "sourceType" | "confidential" | "sourceName" | "note",
             ) => value,
             (Ty::Donor, "id" | "version" | "name" | "acronym" | "kind" | "description") => value,
+            (Ty::Donor, "country") => object(Ty::Country),
+            (Ty::Donor, "funding") => object(Ty::FundingList),
             _ => None,
         }
     }
@@ -162,7 +180,7 @@ impl Ty {
     /// The arguments field `name` of this type takes.
     fn arguments(self, name: &str) -> &'static [&'static str] {
         match (self, name) {
-            (Ty::Practice, "schemes" | "funding") => &["first", "after"],
+            (Ty::Practice, "schemes" | "funding") | (Ty::Donor, "funding") => &["first", "after"],
             _ => &[],
         }
     }
@@ -178,12 +196,18 @@ struct Node {
     children: Vec<Node>,
 }
 
-/// A query answered directly: the root list of practices, its arguments and what it selects.
+/// A query answered directly: a root list, its arguments and what it selects.
 pub struct Page {
     key: Name,
-    filter: PracticeFilter,
+    root: Root,
     page: PageRequest,
     children: Vec<Node>,
+}
+
+/// The root lists answered directly, with their filters.
+enum Root {
+    Practices(PracticeFilter),
+    Donors(DonorFilter),
 }
 
 /// Reads a document's selections with the request's variables.
@@ -363,84 +387,133 @@ impl Page {
         let [root] = roots.as_slice() else {
             return None;
         };
-        if root.name.node != "practices" {
-            return None;
-        }
         let known = ["filter", "first", "after"];
         if (root.arguments.iter()).any(|(name, _)| !known.contains(&name.node.as_str())) {
             return None;
         }
-        let filter = Option::<PracticeFilter>::parse(reader.argument(root, "filter")?).ok()?;
+        let filter = reader.argument(root, "filter")?;
+        let (list, ty) = match root.name.node.as_str() {
+            "practices" => (
+                Root::Practices(Option::parse(filter).ok()?.unwrap_or_default()),
+                Ty::PracticeList,
+            ),
+            "donors" => (
+                Root::Donors(Option::parse(filter).ok()?.unwrap_or_default()),
+                Ty::DonorList,
+            ),
+            _ => return None,
+        };
         let first = Option::<i32>::parse(reader.argument(root, "first")?).ok()?;
         let after = Option::<String>::parse(reader.argument(root, "after")?).ok()?;
         Some(Page {
             key: root.response_key().node.clone(),
-            filter: filter.unwrap_or_default(),
+            root: list,
             page: page_request(first, after).ok()?,
-            children: reader.plan(&root.selection_set.node, Ty::PracticeList, 1)?,
+            children: reader.plan(&root.selection_set.node, ty, 1)?,
         })
     }
 
     /// Reads the page's records as `actor` and writes the whole JSON response; `None` when a
     /// read fails, for the schema to answer with its error.
     pub async fn write(self, catalog: &Catalog, actor: &Actor) -> Option<Vec<u8>> {
-        let filter = self.filter.into_domain().ok()?;
         let loader = AppLoader::new(catalog.clone(), actor.clone());
-        let wants = |name: &str| self.children.iter().any(|n| n.name == name);
-        let listed = catalog.list(actor, filter.clone(), self.page);
-        let total = async {
-            if wants("totalCount") {
-                catalog.count(actor, filter.clone()).await.map(Some)
-            } else {
-                Ok(None)
-            }
-        };
-        let (listed, total) = tokio::join!(listed, total);
-        let (listed, total) = (listed.ok()?, total.ok()?);
-        let practices: Vec<d::Practice> = listed.items;
-        let mut needs = Needs::default();
-        for node in &self.children {
-            needs.of(Ty::PracticeList, node);
-        }
-        let found = needs.read(&loader, &practices).await.ok()?;
+        let total = self.children.iter().any(|n| n.name == "totalCount");
         let mut out = Vec::with_capacity(16 * 1024);
         out.extend_from_slice(b"{\"data\":{\"");
         out.extend_from_slice(self.key.as_bytes());
         out.extend_from_slice(b"\":");
-        let list = List {
-            ids: practices.iter().map(|p| p.id).collect(),
-            has_next_page: listed.has_next_page,
-            total,
-        };
-        let writer = Writer { found: &found };
-        writer
-            .list(
-                &mut out,
-                &self.children,
-                Ty::PracticeList,
-                &list,
-                |out, nodes, i| writer.practice(out, nodes, &practices[i]),
-            )
-            .ok()?;
+        match self.root {
+            Root::Practices(filter) => {
+                let filter = filter.into_domain().ok()?;
+                let (page, total) = listed(catalog, actor, filter, self.page, total).await?;
+                let roots = Roots {
+                    practices: &page.items,
+                    donors: &[],
+                };
+                let found = Needs::of_all(Ty::PracticeList, &self.children)
+                    .read(&loader, &roots)
+                    .await
+                    .ok()?;
+                let writer = Writer { found: &found };
+                let list = List::of(&page, |p| p.id, total);
+                let practices = &page.items;
+                let ty = Ty::PracticeList;
+                (writer.list(&mut out, &self.children, ty, &list, |out, nodes, i| {
+                    writer.practice(out, nodes, &practices[i])
+                }))
+                .ok()?;
+            }
+            Root::Donors(filter) => {
+                let filter = filter.into_domain().ok()?;
+                let (page, total) = listed(catalog, actor, filter, self.page, total).await?;
+                let roots = Roots {
+                    practices: &[],
+                    donors: &page.items,
+                };
+                let found = Needs::of_all(Ty::DonorList, &self.children)
+                    .read(&loader, &roots)
+                    .await
+                    .ok()?;
+                let writer = Writer { found: &found };
+                let list = List::of(&page, |d| d.id, total);
+                let donors = &page.items;
+                (writer.list(
+                    &mut out,
+                    &self.children,
+                    Ty::DonorList,
+                    &list,
+                    |out, nodes, i| writer.donor(out, nodes, &donors[i]),
+                ))
+                .ok()?;
+            }
+        }
         out.extend_from_slice(b"}}");
         Some(out)
     }
 }
 
-/// What the selections need read beyond the page of practices.
+/// A page of a root list, and its count when asked.
+async fn listed<F: Listing>(
+    catalog: &Catalog,
+    actor: &Actor,
+    filter: F,
+    page: PageRequest,
+    total: bool,
+) -> Option<(domain::page::Page<F::Item>, Option<i64>)> {
+    let count = async {
+        if total {
+            catalog.count(actor, filter.clone()).await.map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (listed, count) = tokio::join!(catalog.list(actor, filter.clone(), page), count);
+    Some((listed.ok()?, count.ok()?))
+}
+
+/// The records of the root list: the parents of the first level's relations.
+struct Roots<'a> {
+    practices: &'a [d::Practice],
+    donors: &'a [d::Donor],
+}
+
+/// A page of a parent's nested list: what it lists and the page asked.
+type PageOf = (Nested, u64, Option<Id>);
+
+/// What the selections need read beyond the root list.
 #[derive(Default)]
 struct Needs {
     tags: bool,
     cities: bool,
     countries: bool,
     donors: bool,
-    scheme_pages: HashSet<(u64, Option<Id>)>,
-    funding_pages: HashSet<(u64, Option<Id>)>,
-    scheme_counts: bool,
-    funding_counts: bool,
+    practices: bool,
+    scheme_pages: HashSet<PageOf>,
+    funding_pages: HashSet<PageOf>,
+    counts: HashSet<Nested>,
 }
 
-/// What was read for the page's practices.
+/// What was read for the root list.
 #[derive(Default)]
 struct Found {
     tags: HashMap<TagsKey, d::Tags>,
@@ -450,94 +523,125 @@ struct Found {
     funding: HashMap<FundingPageKey, Vec<ListedFunding>>,
     counts: HashMap<NestedCountKey, i64>,
     donors: HashMap<DonorKey, Arc<d::Donor>>,
+    practices: HashMap<PracticeKey, Arc<d::Practice>>,
+}
+
+/// The nested list a field of a parent of type `ty` is, if it is one.
+fn nested_of(ty: Ty, name: &str) -> Option<Nested> {
+    match (ty, name) {
+        (Ty::Practice, "schemes") => Some(Nested::PracticeSchemes),
+        (Ty::Practice, "funding") => Some(Nested::PracticeFunding),
+        (Ty::Donor, "funding") => Some(Nested::DonorFunding),
+        _ => None,
+    }
+}
+
+fn page_key(nested: Nested, parent: Id, page: PageRequest) -> NestedPageKey {
+    NestedPageKey {
+        nested,
+        parent,
+        first: page.first,
+        after: page.after,
+    }
 }
 
 impl Needs {
+    fn of_all(ty: Ty, nodes: &[Node]) -> Needs {
+        let mut needs = Needs::default();
+        for node in nodes {
+            needs.of(ty, node);
+        }
+        needs
+    }
+
     fn of(&mut self, ty: Ty, node: &Node) {
+        if ty == Ty::Practice
+            && matches!(
+                node.name.as_str(),
+                "themes" | "managementFocus" | "cooperatingParties"
+            )
+        {
+            self.tags = true;
+        }
         let Some(Some(child)) = ty.field(&node.name) else {
-            if node.name == "totalCount" {
-                match ty {
-                    Ty::SchemeList => self.scheme_counts = true,
-                    Ty::FundingList => self.funding_counts = true,
-                    _ => {}
-                }
-            }
-            if ty == Ty::Practice
-                && matches!(
-                    node.name.as_str(),
-                    "themes" | "managementFocus" | "cooperatingParties"
-                )
-            {
-                self.tags = true;
-            }
             return;
         };
         match (ty, child) {
             (Ty::Practice, Ty::City | Ty::Participation) => self.cities = true,
-            (Ty::City, Ty::Country) => self.countries = true,
+            (_, Ty::Country) => self.countries = true,
             (Ty::Funding, Ty::Donor) => self.donors = true,
-            (Ty::Practice, Ty::SchemeList | Ty::FundingList) => {
-                // A page's records are read when anything but its count is asked.
-                if let Some(page) = node.page
-                    && node.children.iter().any(|n| n.name != "totalCount")
-                {
-                    let pages = if child == Ty::SchemeList {
-                        &mut self.scheme_pages
-                    } else {
-                        &mut self.funding_pages
-                    };
-                    pages.insert((page.first, page.after));
-                }
-            }
+            (Ty::Funding, Ty::NamedPractice) => self.practices = true,
             _ => {}
+        }
+        if let Some(nested) = nested_of(ty, &node.name) {
+            if node.children.iter().any(|n| n.name == "totalCount") {
+                self.counts.insert(nested);
+            }
+            // A page's records are read when anything but its count is asked.
+            if let Some(page) = node.page
+                && node.children.iter().any(|n| n.name != "totalCount")
+            {
+                let pages = if child == Ty::SchemeList {
+                    &mut self.scheme_pages
+                } else {
+                    &mut self.funding_pages
+                };
+                pages.insert((nested, page.first, page.after));
+            }
         }
         for grandchild in &node.children {
             self.of(child, grandchild);
         }
     }
 
-    /// Reads what the page needs, each relation in one batch, those of the practices at once.
-    async fn read(&self, loader: &AppLoader, practices: &[d::Practice]) -> Result<Found, Error> {
-        let ids: Vec<Id> = practices.iter().map(|p| p.id).collect();
-        let nested = |of: Nested, (first, after): (u64, Option<Id>)| {
-            ids.iter().map(move |&parent| NestedPageKey {
-                nested: of,
-                parent,
-                first,
-                after,
-            })
+    /// Reads what the page needs, each relation in one batch: those of the root records at
+    /// once, then the records their rows name.
+    async fn read(&self, loader: &AppLoader, roots: &Roots<'_>) -> Result<Found, Error> {
+        let practices: Vec<Id> = roots.practices.iter().map(|p| p.id).collect();
+        let donors: Vec<Id> = roots.donors.iter().map(|d| d.id).collect();
+        let parents = |nested: Nested| match nested {
+            Nested::DonorFunding => &donors,
+            _ => &practices,
+        };
+        let pages = |set: &HashSet<PageOf>| {
+            let mut keys = Vec::new();
+            for &(nested, first, after) in set {
+                let page = PageRequest { first, after };
+                keys.extend(parents(nested).iter().map(|&p| page_key(nested, p, page)));
+            }
+            keys
         };
         let tags = async {
-            let keys: Vec<TagsKey> = ids.iter().map(|&i| TagsKey(Tagged::Practice, i)).collect();
+            let keys: Vec<TagsKey> = (practices.iter())
+                .map(|&i| TagsKey(Tagged::Practice, i))
+                .collect();
             load(loader, self.tags, &keys).await
         };
         let cities = async {
-            let keys: Vec<PracticeCitiesKey> = ids.iter().map(|&i| PracticeCitiesKey(i)).collect();
+            let keys: Vec<PracticeCitiesKey> =
+                practices.iter().map(|&i| PracticeCitiesKey(i)).collect();
             load(loader, self.cities, &keys).await
         };
         let schemes = async {
-            let keys: Vec<SchemePageKey> = (self.scheme_pages.iter())
-                .flat_map(|&p| nested(Nested::PracticeSchemes, p).map(SchemePageKey))
+            let keys: Vec<SchemePageKey> = pages(&self.scheme_pages)
+                .into_iter()
+                .map(SchemePageKey)
                 .collect();
-            load(loader, !keys.is_empty(), &keys).await
+            load(loader, true, &keys).await
         };
         let funding = async {
-            let keys: Vec<FundingPageKey> = (self.funding_pages.iter())
-                .flat_map(|&p| nested(Nested::PracticeFunding, p).map(FundingPageKey))
+            let keys: Vec<FundingPageKey> = pages(&self.funding_pages)
+                .into_iter()
+                .map(FundingPageKey)
                 .collect();
-            load(loader, !keys.is_empty(), &keys).await
+            load(loader, true, &keys).await
         };
         let counts = async {
             let mut keys = Vec::new();
-            for (wanted, of) in [
-                (self.scheme_counts, Nested::PracticeSchemes),
-                (self.funding_counts, Nested::PracticeFunding),
-            ] {
-                if wanted {
-                    keys.extend(ids.iter().map(|&i| NestedCountKey(of, i)));
-                }
+            for &nested in &self.counts {
+                keys.extend(parents(nested).iter().map(|&i| NestedCountKey(nested, i)));
             }
-            load(loader, !keys.is_empty(), &keys).await
+            load(loader, true, &keys).await
         };
         let (tags, cities, schemes, funding, counts) =
             tokio::try_join!(tags, cities, schemes, funding, counts)?;
@@ -549,25 +653,40 @@ impl Needs {
             counts,
             ..Found::default()
         };
-        let countries = async {
-            let codes: HashSet<&str> = (found.cities.values().flatten())
-                .map(|(_, city)| city.country_code.as_str())
-                .collect();
-            let keys: Vec<CountryKey> = codes.into_iter().map(|c| CountryKey(c.into())).collect();
-            load(loader, self.countries, &keys).await
-        };
-        // A record whose donor its page did not read with it (see `Funding::donor`).
+        // The records a page of funding names but did not read with it (see `Funding::donor`
+        // and `Funding::practice`).
+        let listed = || found.funding.values().flatten();
         let donors = async {
-            let ids: HashSet<Id> = (found.funding.values().flatten())
+            let ids: HashSet<Id> = listed()
                 .filter(|(_, named)| named.donor.is_none())
                 .filter_map(|(record, _)| record.donor_id)
                 .collect();
             let keys: Vec<DonorKey> = ids.into_iter().map(DonorKey).collect();
-            load(loader, self.donors && !keys.is_empty(), &keys).await
+            load(loader, self.donors, &keys).await
         };
-        let (countries, donors) = tokio::try_join!(countries, donors)?;
-        found.countries = countries;
+        let named = async {
+            let ids: HashSet<Id> = listed()
+                .filter(|(_, named)| named.practice.is_none())
+                .filter_map(|(record, _)| record.practice_id)
+                .collect();
+            let keys: Vec<PracticeKey> = ids.into_iter().map(PracticeKey).collect();
+            load(loader, self.practices, &keys).await
+        };
+        let (donors, named) = tokio::try_join!(donors, named)?;
         found.donors = donors;
+        found.practices = named;
+        // Countries are reference data the catalog keeps: no statement.
+        let mut codes: HashSet<&str> = HashSet::new();
+        codes.extend((found.cities.values().flatten()).map(|(_, c)| c.country_code.as_str()));
+        let donors_named = listed().filter_map(|(_, named)| named.donor.as_deref());
+        for donor in (roots.donors.iter())
+            .chain(donors_named)
+            .chain(found.donors.values().map(|d| &**d))
+        {
+            codes.extend(donor.country_code.as_deref());
+        }
+        let keys: Vec<CountryKey> = codes.into_iter().map(|c| CountryKey(c.into())).collect();
+        found.countries = load(loader, self.countries, &keys).await?;
         Ok(found)
     }
 }
@@ -591,6 +710,16 @@ struct List {
     ids: Vec<Id>,
     has_next_page: bool,
     total: Option<i64>,
+}
+
+impl List {
+    fn of<T>(page: &domain::page::Page<T>, id: fn(&T) -> Id, total: Option<i64>) -> List {
+        List {
+            ids: page.items.iter().map(id).collect(),
+            has_next_page: page.has_next_page,
+            total,
+        }
+    }
 }
 
 /// Something the answer cannot hold as the schema would write it: left to the schema.
@@ -697,6 +826,7 @@ impl Writer<'_> {
         let edge = match ty {
             Ty::PracticeList => Ty::PracticeEdge,
             Ty::SchemeList => Ty::SchemeEdge,
+            Ty::DonorList => Ty::DonorEdge,
             _ => Ty::FundingEdge,
         };
         out.push(b'{');
@@ -813,65 +943,62 @@ impl Writer<'_> {
                     }
                     out.push(b']');
                 }
-                "schemes" => {
-                    let page = node.page.ok_or(Refused)?;
-                    let key = NestedPageKey {
-                        nested: Nested::PracticeSchemes,
-                        parent: p.id,
-                        first: page.first,
-                        after: page.after,
-                    };
-                    let empty = Vec::new();
-                    let schemes = found.schemes.get(&SchemePageKey(key)).unwrap_or(&empty);
-                    let shown = &schemes[..schemes.len().min(page.first as usize)];
-                    let list = List {
-                        ids: shown.iter().map(|s| s.id).collect(),
-                        has_next_page: schemes.len() as u64 > page.first,
-                        total: found
-                            .counts
-                            .get(&NestedCountKey(Nested::PracticeSchemes, p.id))
-                            .copied(),
-                    };
-                    self.list(
-                        out,
-                        &node.children,
-                        Ty::SchemeList,
-                        &list,
-                        |out, nodes, i| self.scheme(out, nodes, &shown[i]),
-                    )?;
-                }
-                "funding" => {
-                    let page = node.page.ok_or(Refused)?;
-                    let key = NestedPageKey {
-                        nested: Nested::PracticeFunding,
-                        parent: p.id,
-                        first: page.first,
-                        after: page.after,
-                    };
-                    let empty = Vec::new();
-                    let records = found.funding.get(&FundingPageKey(key)).unwrap_or(&empty);
-                    let shown = &records[..records.len().min(page.first as usize)];
-                    let list = List {
-                        ids: shown.iter().map(|(f, _)| f.id).collect(),
-                        has_next_page: records.len() as u64 > page.first,
-                        total: found
-                            .counts
-                            .get(&NestedCountKey(Nested::PracticeFunding, p.id))
-                            .copied(),
-                    };
-                    self.list(
-                        out,
-                        &node.children,
-                        Ty::FundingList,
-                        &list,
-                        |out, nodes, i| self.funding(out, nodes, &shown[i]),
-                    )?;
-                }
+                "schemes" => self.schemes(out, node, p.id)?,
+                "funding" => self.funding_list(out, node, Nested::PracticeFunding, p.id)?,
                 _ => return Err(Refused),
             }
         }
         out.push(b'}');
         Ok(())
+    }
+
+    /// A practice's page of schemes.
+    fn schemes(&self, out: &mut Vec<u8>, node: &Node, parent: Id) -> Written {
+        let nested = Nested::PracticeSchemes;
+        let page = node.page.ok_or(Refused)?;
+        let key = SchemePageKey(page_key(nested, parent, page));
+        let schemes = self.found.schemes.get(&key).map_or(&[][..], Vec::as_slice);
+        let shown = &schemes[..schemes.len().min(page.first as usize)];
+        let list = List {
+            ids: shown.iter().map(|s| s.id).collect(),
+            has_next_page: schemes.len() as u64 > page.first,
+            total: self
+                .found
+                .counts
+                .get(&NestedCountKey(nested, parent))
+                .copied(),
+        };
+        self.list(
+            out,
+            &node.children,
+            Ty::SchemeList,
+            &list,
+            |out, nodes, i| self.scheme(out, nodes, &shown[i]),
+        )
+    }
+
+    /// A parent's page of funding records.
+    fn funding_list(&self, out: &mut Vec<u8>, node: &Node, nested: Nested, parent: Id) -> Written {
+        let page = node.page.ok_or(Refused)?;
+        let key = FundingPageKey(page_key(nested, parent, page));
+        let records = self.found.funding.get(&key).map_or(&[][..], Vec::as_slice);
+        let shown = &records[..records.len().min(page.first as usize)];
+        let list = List {
+            ids: shown.iter().map(|(f, _)| f.id).collect(),
+            has_next_page: records.len() as u64 > page.first,
+            total: self
+                .found
+                .counts
+                .get(&NestedCountKey(nested, parent))
+                .copied(),
+        };
+        self.list(
+            out,
+            &node.children,
+            Ty::FundingList,
+            &list,
+            |out, nodes, i| self.funding(out, nodes, &shown[i]),
+        )
     }
 
     fn participation(
@@ -998,6 +1125,18 @@ impl Writer<'_> {
                         None => out.extend_from_slice(b"null"),
                     }
                 }
+                "practice" => {
+                    let practice = match (&named.practice, f.practice_id) {
+                        (Some(practice), _) => Some(practice),
+                        (None, Some(id)) => self.found.practices.get(&PracticeKey(id)),
+                        (None, None) => None,
+                    };
+                    // Only the practice's own fields are planned under a funding record.
+                    match practice {
+                        Some(practice) => self.practice(out, &node.children, practice)?,
+                        None => out.extend_from_slice(b"null"),
+                    }
+                }
                 _ => return Err(Refused),
             }
         }
@@ -1018,6 +1157,16 @@ impl Writer<'_> {
                 "acronym" => opt_string(out, donor.acronym.as_deref()),
                 "kind" => name_of(out, DonorKind::from(donor.kind))?,
                 "description" => opt_string(out, donor.description.as_deref()),
+                "country" => match &donor.country_code {
+                    Some(code) => {
+                        // Missing reference data is the schema's error to report.
+                        let key = CountryKey(code.clone());
+                        let country = self.found.countries.get(&key).ok_or(Refused)?;
+                        self.country(out, &node.children, country)?;
+                    }
+                    None => out.extend_from_slice(b"null"),
+                },
+                "funding" => self.funding_list(out, node, Nested::DonorFunding, donor.id)?,
                 _ => return Err(Refused),
             }
         }
