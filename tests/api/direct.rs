@@ -10,17 +10,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestUser};
 
-/// The load benchmark's nested page (`bench/queries/nested-page.graphql`).
-const BENCHMARK_PAGE: &str = "query NestedPage {
-  practices(first: 50, filter: { status: PUBLISHED }) {
-    nodes {
-      id title orientation startYear
-      participants { role city { id name country { code name bloc } } }
-      schemes(first: 20) { nodes { id name } }
-      funding(first: 20) { nodes { id amount currency year status donor { id name } } }
-    }
-  }
-}";
+/// The load benchmark's nested page.
+const BENCHMARK_PAGE: &str = include_str!("../../bench/queries/nested-page.graphql");
 
 /// Every field the direct answer knows, through aliases, fragments, variables (one left to its
 /// default), `@include` and `@skip`, and `__typename` on every type.
@@ -70,15 +61,8 @@ const FILTERED: &str = "query($filter: PracticeFilter) {
   }
 }";
 
-/// The load benchmark's donor page (`bench/queries/donor-page.graphql`).
-const BENCHMARK_DONORS: &str = "query DonorPage {
-  donors(first: 20) {
-    nodes {
-      id name
-      funding(first: 10) { nodes { id amount currency year status practice { id title } } }
-    }
-  }
-}";
+/// The load benchmark's donor page.
+const BENCHMARK_DONORS: &str = include_str!("../../bench/queries/donor-page.graphql");
 
 /// Every field of donors the direct answer knows.
 const EVERY_DONOR_FIELD: &str = "query($kind: DonorKind, $n: Int) {

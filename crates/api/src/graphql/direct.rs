@@ -731,14 +731,48 @@ struct Writer<'a> {
     found: &'a Found,
 }
 
-fn key(out: &mut Vec<u8>, first: &mut bool, key: &Name) {
-    if !*first {
-        out.push(b',');
+/// An object of type `ty` with the fields `nodes` select, `field` writing each one's value
+/// (`__typename` written here).
+fn object(
+    out: &mut Vec<u8>,
+    nodes: &[Node],
+    ty: &str,
+    mut field: impl FnMut(&mut Vec<u8>, &Node) -> Written,
+) -> Written {
+    out.push(b'{');
+    for (i, node) in nodes.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // Response keys are GraphQL names: nothing to escape.
+        out.push(b'"');
+        out.extend_from_slice(node.key.as_bytes());
+        out.extend_from_slice(b"\":");
+        if node.name == "__typename" {
+            string(out, ty);
+        } else {
+            field(out, node)?;
+        }
     }
-    *first = false;
-    out.push(b'"');
-    out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":");
+    out.push(b'}');
+    Ok(())
+}
+
+/// A list of `len` items, `item` writing the `i`th.
+fn array(
+    out: &mut Vec<u8>,
+    len: usize,
+    mut item: impl FnMut(&mut Vec<u8>, usize) -> Written,
+) -> Written {
+    out.push(b'[');
+    for i in 0..len {
+        if i > 0 {
+            out.push(b',');
+        }
+        item(out, i)?;
+    }
+    out.push(b']');
+    Ok(())
 }
 
 fn string(out: &mut Vec<u8>, s: &str) {
@@ -798,15 +832,7 @@ fn name_of<E: InputType>(out: &mut Vec<u8>, value: E) -> Written {
 }
 
 fn names_of<A: Copy, B: From<A> + InputType>(out: &mut Vec<u8>, values: &[A]) -> Written {
-    out.push(b'[');
-    for (i, value) in values.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        name_of(out, B::from(*value))?;
-    }
-    out.push(b']');
-    Ok(())
+    array(out, values.len(), |out, i| name_of(out, B::from(values[i])))
 }
 
 fn global(out: &mut Vec<u8>, kind: Kind, value: Id) {
@@ -829,79 +855,41 @@ impl Writer<'_> {
             Ty::DonorList => Ty::DonorEdge,
             _ => Ty::FundingEdge,
         };
-        out.push(b'{');
-        let mut first = true;
-        for node in nodes {
-            key(out, &mut first, &node.key);
+        let cursor_at = |at: Option<&Id>| at.map(|&i| cursor(i));
+        object(out, nodes, ty.name(), |out, node| {
             match node.name.as_str() {
-                "__typename" => string(out, ty.name()),
-                "nodes" => {
-                    out.push(b'[');
-                    for i in 0..list.ids.len() {
-                        if i > 0 {
-                            out.push(b',');
-                        }
-                        item(out, &node.children, i)?;
-                    }
-                    out.push(b']');
-                }
-                "edges" => {
-                    out.push(b'[');
-                    for (i, &id) in list.ids.iter().enumerate() {
-                        if i > 0 {
-                            out.push(b',');
-                        }
-                        out.push(b'{');
-                        let mut first = true;
-                        for field in &node.children {
-                            key(out, &mut first, &field.key);
-                            match field.name.as_str() {
-                                "__typename" => string(out, edge.name()),
-                                "cursor" => string(out, &cursor(id)),
-                                "node" => item(out, &field.children, i)?,
-                                _ => return Err(Refused),
-                            }
-                        }
-                        out.push(b'}');
-                    }
-                    out.push(b']');
-                }
-                "pageInfo" => {
-                    out.push(b'{');
-                    let mut first = true;
-                    for field in &node.children {
-                        key(out, &mut first, &field.key);
+                "nodes" => array(out, list.ids.len(), |out, i| item(out, &node.children, i))?,
+                "edges" => array(out, list.ids.len(), |out, i| {
+                    object(out, &node.children, edge.name(), |out, field| {
                         match field.name.as_str() {
-                            "__typename" => string(out, Ty::PageInfo.name()),
-                            "hasNextPage" => boolean(out, list.has_next_page),
-                            "hasPreviousPage" => boolean(out, false),
-                            "startCursor" => {
-                                opt_string(out, list.ids.first().map(|&i| cursor(i)).as_deref())
-                            }
-                            "endCursor" => {
-                                opt_string(out, list.ids.last().map(|&i| cursor(i)).as_deref())
-                            }
+                            "cursor" => string(out, &cursor(list.ids[i])),
+                            "node" => item(out, &field.children, i)?,
                             _ => return Err(Refused),
                         }
+                        Ok(())
+                    })
+                })?,
+                "pageInfo" => object(out, &node.children, Ty::PageInfo.name(), |out, field| {
+                    match field.name.as_str() {
+                        "hasNextPage" => boolean(out, list.has_next_page),
+                        "hasPreviousPage" => boolean(out, false),
+                        "startCursor" => opt_string(out, cursor_at(list.ids.first()).as_deref()),
+                        "endCursor" => opt_string(out, cursor_at(list.ids.last()).as_deref()),
+                        _ => return Err(Refused),
                     }
-                    out.push(b'}');
-                }
+                    Ok(())
+                })?,
                 "totalCount" => number(out, list.total.ok_or(Refused)?),
                 _ => return Err(Refused),
             }
-        }
-        out.push(b'}');
-        Ok(())
+            Ok(())
+        })
     }
 
     fn practice(&self, out: &mut Vec<u8>, nodes: &[Node], p: &d::Practice) -> Written {
         let found = self.found;
-        out.push(b'{');
-        let mut first = true;
-        for node in nodes {
-            key(out, &mut first, &node.key);
+        object(out, nodes, Ty::Practice.name(), |out, node| {
             match node.name.as_str() {
-                "__typename" => string(out, Ty::Practice.name()),
                 "id" => global(out, Kind::Practice, p.id),
                 "version" => number(out, p.version),
                 "status" => name_of(out, PublicationStatus::from(p.status))?,
@@ -930,26 +918,22 @@ impl Writer<'_> {
                 }
                 "cities" | "participants" => {
                     let links = found.cities.get(&PracticeCitiesKey(p.id));
-                    out.push(b'[');
-                    for (i, (link, city)) in links.into_iter().flatten().enumerate() {
-                        if i > 0 {
-                            out.push(b',');
-                        }
+                    let links = links.map_or(&[][..], Vec::as_slice);
+                    array(out, links.len(), |out, i| {
+                        let (link, city) = &links[i];
                         if node.name == "cities" {
-                            self.city(out, &node.children, city)?;
+                            self.city(out, &node.children, city)
                         } else {
-                            self.participation(out, &node.children, link, city)?;
+                            self.participation(out, &node.children, link, city)
                         }
-                    }
-                    out.push(b']');
+                    })?;
                 }
                 "schemes" => self.schemes(out, node, p.id)?,
                 "funding" => self.funding_list(out, node, Nested::PracticeFunding, p.id)?,
                 _ => return Err(Refused),
             }
-        }
-        out.push(b'}');
-        Ok(())
+            Ok(())
+        })
     }
 
     /// A practice's page of schemes.
@@ -1008,28 +992,19 @@ impl Writer<'_> {
         link: &d::PracticeCity,
         city: &d::City,
     ) -> Written {
-        out.push(b'{');
-        let mut first = true;
-        for node in nodes {
-            key(out, &mut first, &node.key);
+        object(out, nodes, Ty::Participation.name(), |out, node| {
             match node.name.as_str() {
-                "__typename" => string(out, Ty::Participation.name()),
                 "role" => name_of(out, CityRole::from(link.role))?,
                 "city" => self.city(out, &node.children, city)?,
                 _ => return Err(Refused),
             }
-        }
-        out.push(b'}');
-        Ok(())
+            Ok(())
+        })
     }
 
     fn city(&self, out: &mut Vec<u8>, nodes: &[Node], city: &d::City) -> Written {
-        out.push(b'{');
-        let mut first = true;
-        for node in nodes {
-            key(out, &mut first, &node.key);
+        object(out, nodes, Ty::City.name(), |out, node| {
             match node.name.as_str() {
-                "__typename" => string(out, Ty::City.name()),
                 "id" => global(out, Kind::City, city.id),
                 "version" => number(out, city.version),
                 "name" => string(out, &city.name),
@@ -1045,18 +1020,13 @@ impl Writer<'_> {
                 }
                 _ => return Err(Refused),
             }
-        }
-        out.push(b'}');
-        Ok(())
+            Ok(())
+        })
     }
 
     fn country(&self, out: &mut Vec<u8>, nodes: &[Node], country: &d::Country) -> Written {
-        out.push(b'{');
-        let mut first = true;
-        for node in nodes {
-            key(out, &mut first, &node.key);
+        object(out, nodes, Ty::Country.name(), |out, node| {
             match node.name.as_str() {
-                "__typename" => string(out, Ty::Country.name()),
                 "code" => string(out, &country.code),
                 "alpha3" => string(out, &country.alpha3),
                 "name" => string(out, &country.name),
@@ -1064,18 +1034,13 @@ impl Writer<'_> {
                 "ldc" => boolean(out, country.ldc),
                 _ => return Err(Refused),
             }
-        }
-        out.push(b'}');
-        Ok(())
+            Ok(())
+        })
     }
 
     fn scheme(&self, out: &mut Vec<u8>, nodes: &[Node], s: &d::SupportScheme) -> Written {
-        out.push(b'{');
-        let mut first = true;
-        for node in nodes {
-            key(out, &mut first, &node.key);
+        object(out, nodes, Ty::Scheme.name(), |out, node| {
             match node.name.as_str() {
-                "__typename" => string(out, Ty::Scheme.name()),
                 "id" => global(out, Kind::SupportScheme, s.id),
                 "version" => number(out, s.version),
                 "status" => name_of(out, PublicationStatus::from(s.status))?,
@@ -1089,18 +1054,13 @@ impl Writer<'_> {
                 "openForApplications" => boolean(out, s.open_for_applications),
                 _ => return Err(Refused),
             }
-        }
-        out.push(b'}');
-        Ok(())
+            Ok(())
+        })
     }
 
     fn funding(&self, out: &mut Vec<u8>, nodes: &[Node], (f, named): &ListedFunding) -> Written {
-        out.push(b'{');
-        let mut first = true;
-        for node in nodes {
-            key(out, &mut first, &node.key);
+        object(out, nodes, Ty::Funding.name(), |out, node| {
             match node.name.as_str() {
-                "__typename" => string(out, Ty::Funding.name()),
                 "id" => global(out, Kind::Funding, f.id),
                 "version" => number(out, f.version),
                 "amount" => decimal(out, f.amount),
@@ -1139,18 +1099,13 @@ impl Writer<'_> {
                 }
                 _ => return Err(Refused),
             }
-        }
-        out.push(b'}');
-        Ok(())
+            Ok(())
+        })
     }
 
     fn donor(&self, out: &mut Vec<u8>, nodes: &[Node], donor: &d::Donor) -> Written {
-        out.push(b'{');
-        let mut first = true;
-        for node in nodes {
-            key(out, &mut first, &node.key);
+        object(out, nodes, Ty::Donor.name(), |out, node| {
             match node.name.as_str() {
-                "__typename" => string(out, Ty::Donor.name()),
                 "id" => global(out, Kind::Donor, donor.id),
                 "version" => number(out, donor.version),
                 "name" => string(out, &donor.name),
@@ -1169,8 +1124,7 @@ impl Writer<'_> {
                 "funding" => self.funding_list(out, node, Nested::DonorFunding, donor.id)?,
                 _ => return Err(Refused),
             }
-        }
-        out.push(b'}');
-        Ok(())
+            Ok(())
+        })
     }
 }
