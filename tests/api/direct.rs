@@ -178,6 +178,20 @@ fn cases(after: &str) -> Vec<Case> {
             json!({}),
             false,
         ),
+        // Only the root list's records have their pages read: a donor a record names is
+        // answered by the schema when its own funding is asked.
+        case(
+            "a donor's funding under a record of a donor",
+            "{ donors(first: 3) { nodes { funding(first: 2) { nodes { donor { name funding(first: 1) { nodes { id } } } } } } } }",
+            json!({}),
+            false,
+        ),
+        case(
+            "a donor's funding under a record of a practice",
+            "{ practices(first: 3) { nodes { funding(first: 2) { nodes { donor { funding { totalCount } } } } } } }",
+            json!({}),
+            false,
+        ),
         case(
             "a key asked twice",
             "{ practices(first: 5) { nodes { id ... on Practice { id title } } } }",

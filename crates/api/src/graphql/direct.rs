@@ -45,8 +45,11 @@ enum Ty {
     PracticeList,
     PracticeEdge,
     Practice,
-    /// A practice a funding record names: its own fields, none of its relations.
+    /// A practice a funding record names: its own fields, none of its relations (only the root
+    /// list's records have theirs read).
     NamedPractice,
+    /// A donor a funding record names: its own fields and country, not its funding.
+    NamedDonor,
     DonorList,
     DonorEdge,
     Participation,
@@ -79,7 +82,7 @@ impl Ty {
             Ty::FundingList => "FundingConnection",
             Ty::FundingEdge => "FundingEdge",
             Ty::Funding => "Funding",
-            Ty::Donor => "Donor",
+            Ty::Donor | Ty::NamedDonor => "Donor",
             Ty::PageInfo => "PageInfo",
         }
     }
@@ -163,15 +166,18 @@ impl Ty {
                 | "budgetCurrency"
                 | "openForApplications",
             ) => value,
-            (Ty::Funding, "donor") => object(Ty::Donor),
+            (Ty::Funding, "donor") => object(Ty::NamedDonor),
             (Ty::Funding, "practice") => object(Ty::NamedPractice),
             (
                 Ty::Funding,
                 "id" | "version" | "amount" | "currency" | "rate" | "rateSource" | "amountUsd"
                 | "year" | "status" | "sourceType" | "confidential" | "sourceName" | "note",
             ) => value,
-            (Ty::Donor, "id" | "version" | "name" | "acronym" | "kind" | "description") => value,
-            (Ty::Donor, "country") => object(Ty::Country),
+            (
+                Ty::Donor | Ty::NamedDonor,
+                "id" | "version" | "name" | "acronym" | "kind" | "description",
+            ) => value,
+            (Ty::Donor | Ty::NamedDonor, "country") => object(Ty::Country),
             (Ty::Donor, "funding") => object(Ty::FundingList),
             _ => None,
         }
@@ -296,8 +302,9 @@ impl<'a> Reader<'a> {
 
     /// The plan of the selection `set` on an object of type `ty`.
     fn plan(&self, set: &'a SelectionSet, ty: Ty, depth: usize) -> Option<Vec<Node>> {
-        // The supported types nest five deep at most; deeper is a document this module never
-        // plans (a fragment spread in itself is refused by validation before it gets here).
+        // The types nest eight deep at most (a root list's edge, its record, a funding page, its
+        // edge, a record, its donor, the donor's country); a fragment spread in itself is
+        // refused by validation before it gets here.
         if depth > 8 {
             return None;
         }
@@ -569,7 +576,7 @@ impl Needs {
         match (ty, child) {
             (Ty::Practice, Ty::City | Ty::Participation) => self.cities = true,
             (_, Ty::Country) => self.countries = true,
-            (Ty::Funding, Ty::Donor) => self.donors = true,
+            (Ty::Funding, Ty::NamedDonor) => self.donors = true,
             (Ty::Funding, Ty::NamedPractice) => self.practices = true,
             _ => {}
         }
@@ -917,8 +924,7 @@ impl Writer<'_> {
                     }
                 }
                 "cities" | "participants" => {
-                    let links = found.cities.get(&PracticeCitiesKey(p.id));
-                    let links = links.map_or(&[][..], Vec::as_slice);
+                    let links = found.cities.get(&PracticeCitiesKey(p.id)).ok_or(Refused)?;
                     array(out, links.len(), |out, i| {
                         let (link, city) = &links[i];
                         if node.name == "cities" {
@@ -941,7 +947,8 @@ impl Writer<'_> {
         let nested = Nested::PracticeSchemes;
         let page = node.page.ok_or(Refused)?;
         let key = SchemePageKey(page_key(nested, parent, page));
-        let schemes = self.found.schemes.get(&key).map_or(&[][..], Vec::as_slice);
+        // Every page asked is read, empty or not: one missing was not asked for.
+        let schemes = self.found.schemes.get(&key).ok_or(Refused)?;
         let shown = &schemes[..schemes.len().min(page.first as usize)];
         let list = List {
             ids: shown.iter().map(|s| s.id).collect(),
@@ -965,7 +972,7 @@ impl Writer<'_> {
     fn funding_list(&self, out: &mut Vec<u8>, node: &Node, nested: Nested, parent: Id) -> Written {
         let page = node.page.ok_or(Refused)?;
         let key = FundingPageKey(page_key(nested, parent, page));
-        let records = self.found.funding.get(&key).map_or(&[][..], Vec::as_slice);
+        let records = self.found.funding.get(&key).ok_or(Refused)?;
         let shown = &records[..records.len().min(page.first as usize)];
         let list = List {
             ids: shown.iter().map(|(f, _)| f.id).collect(),
