@@ -448,8 +448,9 @@ impl Services {
                 .budget
                 .within(admission.cost, page.write(&self.catalog, &actor))
                 .await;
-            match written {
-                Some(Some(body)) => {
+            use graphql::direct::Unwritten;
+            let answered = match written {
+                Some(Ok(body)) => {
                     self.metrics.direct_answers.inc();
                     let answered = async_graphql::Response::new(async_graphql::Value::Null);
                     self.record(
@@ -460,19 +461,22 @@ impl Services {
                     );
                     return Run::Written(body);
                 }
-                // A read failed: the schema runs the request and reports the error its way.
-                Some(None) => {}
-                None => {
-                    let mut late = self.budget.abandoned();
-                    crate::guard::code_errors(&mut late);
-                    self.record(
-                        admission.operation.as_deref(),
-                        Some(admission.cost),
-                        started,
-                        &late,
-                    );
-                    return Run::Answered(late);
+                // Not answered directly: the schema runs the request.
+                Some(Err(Unwritten::Refused)) => None,
+                Some(Err(Unwritten::Failed(error))) => {
+                    Some(async_graphql::Response::from_errors(vec![error]))
                 }
+                None => Some(self.budget.abandoned()),
+            };
+            if let Some(mut answered) = answered {
+                crate::guard::code_errors(&mut answered);
+                self.record(
+                    admission.operation.as_deref(),
+                    Some(admission.cost),
+                    started,
+                    &answered,
+                );
+                return Run::Answered(answered);
             }
         }
         // Kept to put the response's fields back in the order asked (see `order`).

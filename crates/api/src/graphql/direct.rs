@@ -6,8 +6,10 @@
 //!
 //! Anything this module does not know (another root field or field, an alias asked twice, a
 //! directive other than `@skip` and `@include`, a fragment on an interface) makes [`Page::plan`]
-//! answer `None`, and any failure while reading makes [`Page::write`] answer `None`: the schema
-//! then answers the request as it always does, errors included. The records are those the
+//! answer `None`, and anything it cannot write makes [`Page::write`] answer
+//! [`Unwritten::Refused`]: the schema then answers the request as it always does, errors
+//! included. A read the database fails is answered with its error at the root field
+//! ([`Unwritten::Failed`]): the schema would wait on the same database again. The records are those the
 //! schema's resolvers read, through the same loaders and with the same visibility;
 //! `tests/api/direct.rs` compares both answers byte for byte.
 
@@ -20,7 +22,7 @@ use async_graphql::parser::types::{
     Directive, DocumentOperations, ExecutableDocument, Field, OperationType, Selection,
     SelectionSet,
 };
-use async_graphql::{InputType, Name, Positioned, Value, Variables};
+use async_graphql::{InputType, Name, PathSegment, Pos, Positioned, ServerError, Value, Variables};
 use domain::entities as d;
 use domain::entities::Id;
 use domain::page::PageRequest;
@@ -38,6 +40,7 @@ use super::loaders::{
     PracticeCitiesKey, PracticeKey, SchemePageKey, TagsKey,
 };
 use super::practice::PracticeFilter;
+use crate::error::ApiError;
 
 /// The object types a direct answer may hold.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -205,6 +208,8 @@ struct Node {
 /// A query answered directly: a root list, its arguments and what it selects.
 pub struct Page {
     key: Name,
+    /// Where the root field is in the document, for an error reported at it.
+    pos: Pos,
     root: Root,
     page: PageRequest,
     children: Vec<Node>,
@@ -414,15 +419,29 @@ impl Page {
         let after = Option::<String>::parse(reader.argument(root, "after")?).ok()?;
         Some(Page {
             key: root.response_key().node.clone(),
+            pos: root.name.pos,
             root: list,
             page: page_request(first, after).ok()?,
             children: reader.plan(&root.selection_set.node, ty, 1)?,
         })
     }
 
-    /// Reads the page's records as `actor` and writes the whole JSON response; `None` when a
-    /// read fails, for the schema to answer with its error.
-    pub async fn write(self, catalog: &Catalog, actor: &Actor) -> Option<Vec<u8>> {
+    /// Reads the page's records as `actor` and writes the whole JSON response.
+    pub async fn write(self, catalog: &Catalog, actor: &Actor) -> Result<Vec<u8>, Unwritten> {
+        let (key, pos) = (self.key.clone(), self.pos);
+        self.written(catalog, actor).await.map_err(|e| match e {
+            // The schema would wait on the same database: the error is reported at the root
+            // field rather than met a second time.
+            Unwritten::Failed(Read(e @ (Error::Unavailable(_) | Error::Internal(_)))) => {
+                let mut error = async_graphql::Error::from(ApiError(e)).into_server_error(pos);
+                error.path = vec![PathSegment::Field(key.to_string())];
+                Unwritten::Failed(error)
+            }
+            _ => Unwritten::Refused,
+        })
+    }
+
+    async fn written(self, catalog: &Catalog, actor: &Actor) -> Result<Vec<u8>, Unwritten<Read>> {
         let loader = AppLoader::new(catalog.clone(), actor.clone());
         let total = self.children.iter().any(|n| n.name == "totalCount");
         let mut out = Vec::with_capacity(16 * 1024);
@@ -431,7 +450,7 @@ impl Page {
         out.extend_from_slice(b"\":");
         match self.root {
             Root::Practices(filter) => {
-                let filter = filter.into_domain().ok()?;
+                let filter = filter.into_domain().map_err(|_| Unwritten::Refused)?;
                 let (page, total) = listed(catalog, actor, filter, self.page, total).await?;
                 let roots = Roots {
                     practices: &page.items,
@@ -439,19 +458,17 @@ impl Page {
                 };
                 let found = Needs::of_all(Ty::PracticeList, &self.children)
                     .read(&loader, &roots)
-                    .await
-                    .ok()?;
+                    .await?;
                 let writer = Writer { found: &found };
                 let list = List::of(&page, |p| p.id, total);
                 let practices = &page.items;
                 let ty = Ty::PracticeList;
                 (writer.list(&mut out, &self.children, ty, &list, |out, nodes, i| {
                     writer.practice(out, nodes, &practices[i])
-                }))
-                .ok()?;
+                }))?;
             }
             Root::Donors(filter) => {
-                let filter = filter.into_domain().ok()?;
+                let filter = filter.into_domain().map_err(|_| Unwritten::Refused)?;
                 let (page, total) = listed(catalog, actor, filter, self.page, total).await?;
                 let roots = Roots {
                     practices: &[],
@@ -459,8 +476,7 @@ impl Page {
                 };
                 let found = Needs::of_all(Ty::DonorList, &self.children)
                     .read(&loader, &roots)
-                    .await
-                    .ok()?;
+                    .await?;
                 let writer = Writer { found: &found };
                 let list = List::of(&page, |d| d.id, total);
                 let donors = &page.items;
@@ -470,12 +486,33 @@ impl Page {
                     Ty::DonorList,
                     &list,
                     |out, nodes, i| writer.donor(out, nodes, &donors[i]),
-                ))
-                .ok()?;
+                ))?;
             }
         }
         out.extend_from_slice(b"}}");
-        Some(out)
+        Ok(out)
+    }
+}
+
+/// Why a page was not written: `Refused`, the schema is to answer the request; `Failed`, the
+/// answer is this error.
+pub enum Unwritten<E = ServerError> {
+    Refused,
+    Failed(E),
+}
+
+/// A read that failed.
+struct Read(Error);
+
+impl From<Error> for Unwritten<Read> {
+    fn from(e: Error) -> Self {
+        Unwritten::Failed(Read(e))
+    }
+}
+
+impl<E> From<Refused> for Unwritten<E> {
+    fn from(_: Refused) -> Self {
+        Unwritten::Refused
     }
 }
 
@@ -486,7 +523,7 @@ async fn listed<F: Listing>(
     filter: F,
     page: PageRequest,
     total: bool,
-) -> Option<(domain::page::Page<F::Item>, Option<i64>)> {
+) -> Result<(domain::page::Page<F::Item>, Option<i64>), Error> {
     let count = async {
         if total {
             catalog.count(actor, filter.clone()).await.map(Some)
@@ -495,7 +532,7 @@ async fn listed<F: Listing>(
         }
     };
     let (listed, count) = tokio::join!(catalog.list(actor, filter.clone(), page), count);
-    Some((listed.ok()?, count.ok()?))
+    Ok((listed?, count?))
 }
 
 /// The records of the root list: the parents of the first level's relations.
