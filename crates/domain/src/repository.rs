@@ -1,6 +1,8 @@
 //! What the domain needs from storage. The persistence crate implements these on a database;
 //! every list method applies the [`Visibility`] in the query so pages and counts agree.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::entities::*;
@@ -225,8 +227,9 @@ pub type NestedRows = Vec<(Id, Id)>;
 pub struct FundingRow {
     pub parent: Id,
     pub record: Funding,
-    pub donor: Option<Donor>,
-    pub practice: Option<Practice>,
+    /// Shared by every row of the page that names it.
+    pub donor: Option<Arc<Donor>>,
+    pub practice: Option<Arc<Practice>>,
 }
 
 /// Pages of nested lists for many parents at once, each parent getting its own page: one

@@ -394,19 +394,12 @@ impl Loader<FundingPageKey> for AppLoader {
                 let rows = catalog
                     .funding_page(&self.actor, nested, &parents, page)
                     .await?;
-                // A donor or practice of many records of the batch is one shared record.
-                let mut donors: HashMap<Id, Arc<Donor>> = HashMap::new();
-                let mut practices: HashMap<Id, Arc<Practice>> = HashMap::new();
                 Ok(rows
                     .into_iter()
                     .map(|row| {
                         let named = Named {
-                            donor: row
-                                .donor
-                                .map(|d| donors.entry(d.id).or_insert_with(|| Arc::new(d)).clone()),
-                            practice: row.practice.map(|p| {
-                                practices.entry(p.id).or_insert_with(|| Arc::new(p)).clone()
-                            }),
+                            donor: row.donor,
+                            practice: row.practice,
                         };
                         (row.parent, (Arc::new(row.record), named))
                     })

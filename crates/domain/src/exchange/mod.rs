@@ -261,7 +261,9 @@ impl Exchange {
             let mut per_parent: BTreeMap<Id, Vec<Funding>> = BTreeMap::new();
             for row in rows {
                 if let Some(d) = row.donor {
-                    donors.entry(d.id).or_insert(d);
+                    donors
+                        .entry(d.id)
+                        .or_insert_with(|| Arc::unwrap_or_clone(d));
                 }
                 per_parent.entry(row.parent).or_default().push(row.record);
             }
