@@ -247,17 +247,7 @@ async fn direct_answers_are_the_schemas_byte_for_byte_for_every_caller() {
         .configure(|s| s.response_cache.max_bytes = 0)
         .spawn()
         .await;
-    let db = persistence::db::Database::connect(&direct.database_url)
-        .await
-        .expect("connect");
-    let options = tools::synthetic::SyntheticOptions {
-        practices: 400,
-        seed: 3,
-    };
-    tools::synthetic::seed_synthetic(&db, &options, &|_, _, _| {})
-        .await
-        .expect("a synthetic base");
-    db.close().await.expect("closed");
+    direct.add_synthetic(400, 3).await;
     let schema = direct
         .another_process(|s| {
             s.direct_answers = false;

@@ -1217,20 +1217,7 @@ async fn sqlite_reads_open_needs_from_their_index_alone() {
 #[tokio::test]
 async fn a_grouping_by_year_keeps_its_sums_by_year_not_by_period() {
     let app = spawn_app_with(Seed::Nothing).await;
-    let db = persistence::db::Database::connect(&app.database_url)
-        .await
-        .expect("connect");
-    tools::synthetic::seed_synthetic(
-        &db,
-        &tools::synthetic::SyntheticOptions {
-            practices: 3_000,
-            seed: 7,
-        },
-        &|_, _, _| {},
-    )
-    .await
-    .expect("a synthetic base");
-    db.close().await.expect("closed");
+    app.add_synthetic(3_000, 7).await;
     app.data(
         GAPS,
         json!({ "by": ["THEME"], "f": { "fromYear": 2000, "toYear": 2010 } }),

@@ -599,6 +599,19 @@ impl TestApp {
     }
 
     /// The app the server runs, for what only the command line does (imports).
+    /// Adds the deterministic synthetic base of `practices` practices (`seed --synthetic`) to
+    /// this app's database, behind the server's back.
+    pub async fn add_synthetic(&self, practices: usize, seed: u64) {
+        let db = persistence::db::Database::connect(&self.database_url)
+            .await
+            .expect("connect");
+        let options = tools::synthetic::SyntheticOptions { practices, seed };
+        tools::synthetic::seed_synthetic(&db, &options, &|_, _, _| {})
+            .await
+            .expect("a synthetic base");
+        db.close().await.expect("closed");
+    }
+
     /// A second server on this app's database, as another process of the same deployment would
     /// be (its own pool and followers), signing with the same key; `configure` changes its
     /// settings. It seeds nothing and has no users of its own.

@@ -427,14 +427,7 @@ async fn synthetic(
     practices: usize,
     seed: u64,
 ) -> crate::helpers::TestApp {
-    let load = persistence::db::Database::connect(&app.database_url)
-        .await
-        .expect("connect");
-    let options = tools::synthetic::SyntheticOptions { practices, seed };
-    tools::synthetic::seed_synthetic(&load, &options, &|_, _, _| {})
-        .await
-        .expect("a synthetic base");
-    load.close().await.expect("closed");
+    app.add_synthetic(practices, seed).await;
     app
 }
 

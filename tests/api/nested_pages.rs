@@ -17,17 +17,7 @@ const ALONE: &str = "query($c: ID!, $n: Int!, $after: String) { city(id: $c) {
 #[tokio::test]
 async fn a_batch_of_parents_pages_each_parent_as_it_pages_alone() {
     let app = TestApp::new().spawn().await;
-    let db = persistence::db::Database::connect(&app.database_url)
-        .await
-        .expect("connect");
-    let options = tools::synthetic::SyntheticOptions {
-        practices: 1_500,
-        seed: 5,
-    };
-    tools::synthetic::seed_synthetic(&db, &options, &|_, _, _| {})
-        .await
-        .expect("a synthetic base");
-    db.close().await.expect("closed");
+    app.add_synthetic(1_500, 5).await;
 
     let batch = app.data(BATCH, json!({})).await;
     let mut pages: BTreeMap<String, Value> = BTreeMap::new();

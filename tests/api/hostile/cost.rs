@@ -286,17 +286,7 @@ async fn a_query_past_its_deadline_is_abandoned() {
         .configure(|s| s.budget.deadline = Duration::ZERO)
         .spawn()
         .await;
-    let db = persistence::db::Database::connect(&app.database_url)
-        .await
-        .expect("connect");
-    let options = tools::synthetic::SyntheticOptions {
-        practices: 150,
-        seed: 5,
-    };
-    tools::synthetic::seed_synthetic(&db, &options, &|_, _, _| {})
-        .await
-        .expect("a synthetic base");
-    db.close().await.expect("closed");
+    app.add_synthetic(150, 5).await;
     let unhurried = app
         .another_process(|s| s.response_cache.max_bytes = 0)
         .await;

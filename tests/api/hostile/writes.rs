@@ -174,19 +174,12 @@ async fn many_writers_on_shared_rollup_cells_all_succeed_and_the_rollups_stay_ex
 async fn writes_during_a_rollup_build_neither_fail_nor_wait_for_it() {
     let app = patient_app().await;
     let admin = app.admin().await;
-    let db = persistence::db::Database::connect(&app.database_url)
-        .await
-        .expect("connect");
     let practices = if std::env::var("TEST_DATABASE_URL").is_ok() {
         30_000
     } else {
         3_000
     };
-    let options = tools::synthetic::SyntheticOptions { practices, seed: 7 };
-    tools::synthetic::seed_synthetic(&db, &options, &|_, _, _| {})
-        .await
-        .expect("a synthetic base");
-    db.close().await.expect("closed");
+    app.add_synthetic(practices, 7).await;
     let by = ["THEME", "ORIENTATION", "COUNTRY"];
     // The whole-life grouping and the one by year, built at once.
     let whole = json!({ "by": by });
