@@ -222,7 +222,9 @@ fn count(codes: &[String], code: &str) -> usize {
 async fn parallel_guesses_on_one_account_stop_at_its_limit() {
     let app = Arc::new(TestApp::new().spawn().await);
     // 39 wrong passwords and the right one at once, each from its own address: at most five
-    // of them may be checked, the right one included if it is among them.
+    // of them may be checked, the right one included if it is among them. A success clears the
+    // account's count (whoever signs in is no longer locked out), so guesses still in flight
+    // after it are counted anew: then five before it, itself included, and five after.
     let victim = app.admin().await;
     let mut attempts: Vec<_> = (0..39)
         .map(|n| {
@@ -236,7 +238,8 @@ async fn parallel_guesses_on_one_account_stop_at_its_limit() {
     attempts.push((client_from(39), victim.email.clone(), PASSWORD.to_string()));
     let codes = sign_in_at_once(&app, attempts).await;
     let checked = codes.len() - count(&codes, "RATE_LIMITED");
-    assert!(checked <= 5, "{checked} of 40 checked: {codes:?}");
+    let limit = if count(&codes, "OK") > 0 { 10 } else { 5 };
+    assert!(checked <= limit, "{checked} of 40 checked: {codes:?}");
     assert_eq!(
         count(&codes, "UNAUTHENTICATED") + count(&codes, "OK"),
         checked,
