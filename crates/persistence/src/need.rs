@@ -21,7 +21,7 @@ fn need_condition(backend: DbBackend, filter: &NeedFilter, vis: &Visibility) -> 
     use crate::entities::need::Column as N;
     let mut cond = Condition::all().add(need_visible(vis));
     if let Some(status) = filter.status {
-        cond = cond.add(N::Status.eq(status.as_str()));
+        cond = cond.add(crate::query::status_is(N::Status, status.as_str()));
     }
     if let Some(since) = filter.updated_since {
         cond = cond.add(N::UpdatedAt.gt(since));

@@ -27,7 +27,7 @@ fn practice_condition(backend: DbBackend, filter: &PracticeFilter, vis: &Visibil
     use crate::entities::practice::Column as P;
     let mut cond = Condition::all().add(practice_visible(vis));
     if let Some(status) = filter.status {
-        cond = cond.add(P::Status.eq(status.as_str()));
+        cond = cond.add(crate::query::status_is(P::Status, status.as_str()));
     }
     if let Some(o) = filter.orientation {
         cond = cond.add(P::Orientation.eq(o.as_str()));

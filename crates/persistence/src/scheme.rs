@@ -23,7 +23,7 @@ fn scheme_condition(backend: DbBackend, filter: &SchemeFilter, vis: &Visibility)
     use crate::entities::support_scheme::Column as S;
     let mut cond = Condition::all().add(scheme_visible(vis));
     if let Some(status) = filter.status {
-        cond = cond.add(S::Status.eq(status.as_str()));
+        cond = cond.add(crate::query::status_is(S::Status, status.as_str()));
     }
     if let Some(since) = filter.updated_since {
         cond = cond.add(S::UpdatedAt.gt(since));
