@@ -79,7 +79,7 @@ pub const MAX_COMPLEXITY: usize = cost::MAX_REQUEST_COST;
 pub fn builder() -> SchemaBuilder<root::Limited<Query>, Mutation, Subscription> {
     // The document guard first: it must refuse a fragment bomb before anything walks it.
     // Depth is the guard's to bound too: it leaves introspection out (see `MAX_DEPTH`).
-    bare().extension(crate::guard::DocumentGuard)
+    bare().extension(crate::guard::DocumentGuard::default())
 }
 
 /// The schema without any extension, so that fields resolve directly: what runs a request only
