@@ -25,29 +25,20 @@ pub trait PgColumn: Sized {
     fn read_pg(row: &sea_orm::sqlx::postgres::PgRow, at: usize) -> Result<Self, sea_orm::DbErr>;
 }
 
-macro_rules! pg_unchecked {
-    ($($ty:ty),+) => {$(
+/// `PgColumn` for each type, read with the given getter of sqlx's `Row`.
+macro_rules! pg_column {
+    ($get:ident: $($ty:ty),+) => {$(
         impl PgColumn for $ty {
             fn read_pg(row: &sea_orm::sqlx::postgres::PgRow, at: usize) -> Result<Self, sea_orm::DbErr> {
-                sea_orm::sqlx::Row::try_get_unchecked(row, at).map_err(column_error)
+                sea_orm::sqlx::Row::$get(row, at).map_err(column_error)
             }
         }
     )+};
 }
 
-macro_rules! pg_checked {
-    ($($ty:ty),+) => {$(
-        impl PgColumn for $ty {
-            fn read_pg(row: &sea_orm::sqlx::postgres::PgRow, at: usize) -> Result<Self, sea_orm::DbErr> {
-                sea_orm::sqlx::Row::try_get(row, at).map_err(column_error)
-            }
-        }
-    )+};
-}
-
-pg_unchecked!(i32, i64, String, Option<i32>, Option<i64>, Option<String>);
-pg_checked!(
-    bool,
+pg_column!(try_get_unchecked: i32, i64, String, Option<i32>, Option<i64>, Option<String>);
+pg_column!(
+    try_get: bool,
     f64,
     Option<f64>,
     chrono::DateTime<chrono::Utc>,
