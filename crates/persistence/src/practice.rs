@@ -202,15 +202,17 @@ impl PracticeRepository for SeaStore {
             .order_by((practice_city::Entity, C::PracticeId), Order::Asc)
             .order_by((practice_city::Entity, C::Role), Order::Asc)
             .order_by((practice_city::Entity, C::CityId), Order::Asc);
-        let rows = self.connection().query_all(&select).await.map_err(db_err)?;
-        rows.iter()
-            .map(|r| {
-                let link = practice_city::Model::read_at(r, 0).map_err(db_err)?;
-                let place =
-                    city::Model::read_at(r, practice_city::Model::COLUMNS.len()).map_err(db_err)?;
-                Ok((mapping::practice_city(link)?, mapping::city(place)?))
-            })
-            .collect()
+        let mut read = Vec::new();
+        let statement = backend.build(&select);
+        query::each_row(self.connection(), statement, |r| {
+            let link = practice_city::Model::read_at(r, 0).map_err(db_err)?;
+            let place =
+                city::Model::read_at(r, practice_city::Model::COLUMNS.len()).map_err(db_err)?;
+            read.push((mapping::practice_city(link)?, mapping::city(place)?));
+            Ok(())
+        })
+        .await?;
+        Ok(read)
     }
 
     async fn city_practices(&self, city_ids: &[Id], vis: &Visibility) -> Result<Vec<PracticeCity>> {

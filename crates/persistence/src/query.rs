@@ -508,17 +508,42 @@ where
     statement
         .sql
         .push_str(&format!(" LIMIT {}", page.first + 1));
-    let rows = db.query_all_raw(statement).await.map_err(db_err)?;
-    let mut rows = rows
-        .iter()
-        .map(|r| E::Model::read_at(r, 0).map_err(db_err))
-        .collect::<Result<Vec<_>>>()?;
+    let mut rows = Vec::with_capacity(page.first as usize + 1);
+    each_row(db, statement, |r| {
+        rows.push(E::Model::read_at(r, 0).map_err(db_err)?);
+        Ok(())
+    })
+    .await?;
     let has_next_page = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
     Ok(Page {
         items: rows.into_iter().map(map).collect::<Result<_>>()?,
         has_next_page,
     })
+}
+
+/// Hands each row of `statement` to `each`. On PostgreSQL as they arrive, while the database
+/// still works on the rest: the rows of a nested page come in as each parent's are found, so
+/// decoding them overlaps the statement instead of following it (collected first, a page of 50
+/// practices' funding waited for its last row before the first was decoded). SQLite's rows are
+/// read at once, as before.
+pub(crate) async fn each_row(
+    db: &DatabaseConnection,
+    statement: Statement,
+    mut each: impl FnMut(&QueryResult) -> Result<()>,
+) -> Result<()> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        use futures_util::TryStreamExt;
+        let mut rows = db.stream_raw(statement).await.map_err(db_err)?;
+        while let Some(row) = rows.try_next().await.map_err(db_err)? {
+            each(&row)?;
+        }
+        return Ok(());
+    }
+    for row in db.query_all_raw(statement).await.map_err(db_err)? {
+        each(&row)?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn count<E>(db: &DatabaseConnection, cond: Condition) -> Result<i64>
@@ -1124,28 +1149,24 @@ where
             .map(|(b, &at)| (!b.once).then_some(at))
             .collect();
         let statement = limits_written(db.get_database_backend().build(&select));
-        for row in db.query_all_raw(statement).await.map_err(db_err)? {
+        return each_row(db, statement, |row| {
             match row.try_get_by_index::<i32>(0).map_err(db_err)? {
                 0 => each(PageRow::Child {
                     parent: row.try_get_by_index::<i64>(1).map_err(db_err)?,
-                    row: &row,
+                    row,
                     at: 1 + RECORD,
                     named: &in_row,
-                })?,
+                }),
                 k => {
                     let beside = usize::try_from(k - 1).map_err(Error::internal)?;
                     let at = *starts.get(beside).ok_or_else(|| {
                         Error::internal(format!("a named record of kind {k} in a page"))
                     })?;
-                    each(PageRow::Named {
-                        beside,
-                        row: &row,
-                        at,
-                    })?
+                    each(PageRow::Named { beside, row, at })
                 }
             }
-        }
-        return Ok(());
+        })
+        .await;
     }
     for b in beside {
         b.join(&mut select, records);
@@ -1154,15 +1175,16 @@ where
         .into_iter()
         .map(Some)
         .collect();
-    for row in db.query_all(&select).await.map_err(db_err)? {
+    let statement = db.get_database_backend().build(&select);
+    each_row(db, statement, |row| {
         each(PageRow::Child {
             parent: row.try_get_by_index::<i64>(0).map_err(db_err)?,
-            row: &row,
+            row,
             at: RECORD,
             named: &starts,
-        })?;
-    }
-    Ok(())
+        })
+    })
+    .await
 }
 
 /// Where each of `beside`'s columns start in a row, the first's at `first`.

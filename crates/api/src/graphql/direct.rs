@@ -687,8 +687,12 @@ impl Needs {
             }
             load(loader, true, &keys).await
         };
-        let (tags, cities, schemes, funding, counts) =
-            tokio::try_join!(tags, cities, schemes, funding, counts)?;
+        // Each batch runs until its statement is sent and its first read would wait, in this
+        // order: the page's longest statement (its funding, with every parent's records and
+        // their donors) goes to the database first instead of waiting for the others to be
+        // built and sent, and the shorter ones' rows are decoded while it runs.
+        let (funding, cities, schemes, tags, counts) =
+            tokio::try_join!(funding, cities, schemes, tags, counts)?;
         let mut found = Found {
             tags,
             cities,
