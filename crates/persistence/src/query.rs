@@ -1378,7 +1378,13 @@ impl NestedRepository for SeaStore {
             Ok(())
         })
         .await?;
-        children.sort_by_key(|(parent, record)| (*parent, record.id));
+        // Keys sorted, records not moved: a record is a few hundred bytes, and sorted in place
+        // each of a page's hundreds moved about as many times as the sort compares.
+        let mut order: Vec<(Id, Id, usize)> = (children.iter().enumerate())
+            .map(|(at, (parent, record))| (*parent, record.id, at))
+            .collect();
+        order.sort_unstable();
+        let mut slots: Vec<Option<(Id, Funding)>> = children.into_iter().map(Some).collect();
         fn named<T>(
             map: &HashMap<Id, Arc<T>>,
             id: Option<Id>,
@@ -1393,8 +1399,9 @@ impl NestedRepository for SeaStore {
                 None => Ok(None),
             }
         }
-        children
+        order
             .into_iter()
+            .filter_map(|(.., at)| slots.get_mut(at).and_then(Option::take))
             .map(|(parent, record)| {
                 // Donors are public: the donor a visible record names is shown with it. The
                 // practice of a record the viewer may see is one it may see (see
