@@ -316,6 +316,108 @@ async fn direct_answers_are_the_schemas_byte_for_byte_for_every_caller() {
     assert!(written >= 40, "{written} direct answers");
 }
 
+/// A page of practices with each one's cities, schemes and funding.
+const ALONG: &str = "query($f: PracticeFilter) {
+  practices(first: 20, filter: $f) {
+    nodes {
+      id title
+      participants { role city { id name } }
+      schemes(first: 5) { nodes { id name } }
+      funding(first: 5) { nodes { id amount year donor { name } } }
+    }
+  }
+}";
+
+/// On PostgreSQL a page of practices and its nested lists are read at once, each nested list's
+/// statement selecting the page's practices itself, and a list is kept when its statement
+/// selected the page's practices: its rows tell which, those without children included. (One
+/// that selected others is read again: a unit test of `persistence::along` covers the choice.)
+/// SQLite reads the page first, then the lists for its ids. Either way the page is the
+/// schema's, byte for byte.
+#[tokio::test]
+async fn nested_lists_read_with_their_page_are_kept_when_they_selected_its_practices() {
+    let direct = TestApp::new()
+        .seeded()
+        .configure(|s| s.response_cache.max_bytes = 0)
+        .spawn()
+        .await;
+    let schema = direct
+        .another_process(|s| {
+            s.direct_answers = false;
+            s.response_cache.max_bytes = 0;
+        })
+        .await;
+    let admin = direct.admin().await;
+    let postgres = direct.database().await.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let counted = || async {
+        (
+            direct.metric("c2c_db_lists_read_along_total").await,
+            direct.metric("c2c_db_lists_read_again_total").await,
+        )
+    };
+    let compare = |variables: Value| {
+        let case = Case {
+            name: "along",
+            query: ALONG,
+            variables,
+            direct: true,
+        };
+        let admin = &admin;
+        let (direct, schema) = (&direct, &schema);
+        async move {
+            let ours = body(direct, Some(admin), &case).await;
+            assert_eq!(ours, body(schema, Some(admin), &case).await);
+            serde_json::from_str::<Value>(&ours).expect("JSON")
+        }
+    };
+
+    // The seeded page: every practice with cities, and schemes and funding among them.
+    let before = counted().await;
+    let page = compare(json!({})).await;
+    let nodes = page["data"]["practices"]["nodes"]
+        .as_array()
+        .expect("nodes");
+    let with = |list: &str| {
+        (nodes.iter())
+            .filter(|n| !n[list]["nodes"].as_array().expect("a page").is_empty())
+            .count()
+    };
+    assert!(with("schemes") > 0 && with("funding") > 0, "{page}");
+    let after = counted().await;
+    let expected = if postgres { (3.0, 0.0) } else { (0.0, 0.0) };
+    assert_eq!((after.0 - before.0, after.1 - before.1), expected);
+
+    // A new practice alone on its page, with a city but no schemes and no funding: its empty
+    // lists still tell which practice their statements selected.
+    // Saved after the seeded practices, so alone in saving after this.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let since = chrono::Utc::now();
+    let city = direct
+        .data("{ cities(first: 1) { nodes { id } } }", json!({}))
+        .await;
+    let city = city["cities"]["nodes"][0]["id"].as_str().expect("a city");
+    let created = direct
+        .data_as(
+            &admin,
+            "mutation($i: PracticeInput!) { createPractice(input: $i) { id } }",
+            json!({ "i": crate::helpers::practice_input("Along the page", city) }),
+        )
+        .await;
+    let before = counted().await;
+    let page = compare(json!({ "f": { "updatedSince": since.to_rfc3339() } })).await;
+    let nodes = page["data"]["practices"]["nodes"]
+        .as_array()
+        .expect("nodes");
+    assert_eq!(nodes.len(), 1, "{page}");
+    assert_eq!(nodes[0]["id"], created["createPractice"]["id"]);
+    assert_eq!(nodes[0]["participants"][0]["city"]["id"], city);
+    let after = counted().await;
+    assert_eq!(nodes[0]["schemes"]["nodes"], json!([]));
+    assert_eq!(nodes[0]["funding"]["nodes"], json!([]));
+    let expected = if postgres { (3.0, 0.0) } else { (0.0, 0.0) };
+    assert_eq!((after.0 - before.0, after.1 - before.1), expected);
+}
+
 #[tokio::test]
 async fn a_server_told_not_to_answers_every_query_with_the_schema() {
     let app = TestApp::new()

@@ -35,6 +35,8 @@ pub struct Metrics {
     db_statements: IntCounter,
     db_failed: IntCounter,
     db_micros: IntCounter,
+    lists_along: IntCounter,
+    lists_again: IntCounter,
     pool_in_use: IntGauge,
     pool_idle: IntGauge,
     pool_max: IntGauge,
@@ -129,6 +131,17 @@ impl Metrics {
                 "c2c_db_statement_microseconds_total",
                 "Time spent in SQL statements.",
             ),
+            lists_along: counter(
+                &registry,
+                "c2c_db_lists_read_along_total",
+                "Nested lists of a page of practices read at once with the page, and kept.",
+            ),
+            lists_again: counter(
+                &registry,
+                "c2c_db_lists_read_again_total",
+                "Nested lists read with their page but read again for its ids: their statement \
+                 selected other practices than the page's.",
+            ),
             pool_in_use: gauge(
                 &registry,
                 "c2c_db_pool_connections_in_use",
@@ -193,6 +206,8 @@ impl Metrics {
                 (&self.db_statements, load(&db.statements)),
                 (&self.db_failed, load(&db.failed)),
                 (&self.db_micros, load(&db.micros)),
+                (&self.lists_along, load(&db.lists_along)),
+                (&self.lists_again, load(&db.lists_again)),
             ] {
                 counter.inc_by(now.saturating_sub(counter.get()));
             }

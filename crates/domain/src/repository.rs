@@ -278,6 +278,43 @@ pub trait NestedRepository: Send + Sync {
     /// Funding records by id, leaving out those attached to a practice or scheme the viewer may
     /// not see. Amounts are not redacted here.
     async fn funding_by_ids(&self, ids: &[Id], vis: &Visibility) -> Result<Vec<Funding>>;
+    /// A page of practices as [`PracticeRepository::list_practices`] reads it, and for the
+    /// practices of the page (not the extra one that tells whether more follow) what `along`
+    /// asks of their nested lists, as [`PracticeRepository::practice_participants`],
+    /// [`Self::scheme_page`] (of [`Nested::PracticeSchemes`]) and [`Self::funding_page`] (of
+    /// [`Nested::PracticeFunding`]) read them. A store that can may read the nested lists
+    /// without waiting for the page's ids, as long as it answers them for the page's practices.
+    async fn practice_page_along(
+        &self,
+        filter: &PracticeFilter,
+        vis: &Visibility,
+        page: PageRequest,
+        along: &Along,
+    ) -> Result<(Page<Practice>, Alongside)>;
+}
+
+/// What [`NestedRepository::practice_page_along`] reads with a page of practices: each
+/// practice's cities with their records, and a page of its schemes and of its funding.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Along {
+    pub participants: bool,
+    pub schemes: Option<PageRequest>,
+    pub funding: Option<PageRequest>,
+}
+
+impl Along {
+    pub fn is_empty(&self) -> bool {
+        *self == Along::default()
+    }
+}
+
+/// What was read with a page of practices, as the single reads answer it: empty where not
+/// asked.
+#[derive(Debug, Default)]
+pub struct Alongside {
+    pub participants: Vec<(PracticeCity, City)>,
+    pub schemes: Vec<(Id, SupportScheme)>,
+    pub funding: Vec<FundingRow>,
 }
 
 #[async_trait]

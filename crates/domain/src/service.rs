@@ -284,6 +284,25 @@ impl Catalog {
         Ok(rows)
     }
 
+    /// A page of practices as [`Self::list`] answers it, with what `along` asks of each
+    /// practice's nested lists as [`Self::practice_participants`], [`Self::scheme_page`] and
+    /// [`Self::funding_page`] answer it; see [`NestedRepository::practice_page_along`].
+    pub async fn practice_page_along(
+        &self,
+        actor: &Actor,
+        mut filter: PracticeFilter,
+        page: PageRequest,
+        along: &Along,
+    ) -> Result<(Page<Practice>, Alongside)> {
+        filter.check()?;
+        let (page, mut alongside) = self
+            .store
+            .practice_page_along(&filter, &actor.visibility(), page, along)
+            .await?;
+        (alongside.funding.iter_mut()).for_each(|r| redact(actor, &mut r.record));
+        Ok((page, alongside))
+    }
+
     /// A page of each parent's support schemes, `(parent, scheme)` in scheme-id order; see
     /// [`NestedRepository::scheme_page`].
     pub async fn scheme_page(

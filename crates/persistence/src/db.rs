@@ -25,6 +25,12 @@ pub struct DbMetrics {
     pub statements: AtomicU64,
     pub failed: AtomicU64,
     pub micros: AtomicU64,
+    /// Nested lists read beside their page of practices and kept: their statement selected the
+    /// page's practices (see `NestedRepository::practice_page_along`).
+    pub lists_along: AtomicU64,
+    /// Nested lists read beside their page but read again for the page's ids: their statement
+    /// selected other practices (one published, withdrawn or added between the statements).
+    pub lists_again: AtomicU64,
     recording: Mutex<Option<Vec<Statement>>>,
 }
 
@@ -99,8 +105,8 @@ impl Database {
         let connection = connect_with(url, options, metrics.clone()).await?;
         Ok(Database {
             connection,
+            kept: crate::store::Kept::counting(metrics.clone()),
             metrics,
-            kept: Default::default(),
         })
     }
 

@@ -5,6 +5,7 @@
 //! `versioned` is the one path every change is written by, `query` what the reads share.
 
 mod accounts;
+mod along;
 mod analytics;
 mod audit;
 pub mod bulk;

@@ -13,7 +13,9 @@ use sea_orm::*;
 
 use crate::entities::*;
 use crate::mapping;
-use crate::query::{self, PRACTICE_TAGS, in_select, practice_visible, practice_visible_at};
+use crate::query::{
+    self, PRACTICE_TAGS, Parents, in_select, practice_visible, practice_visible_at,
+};
 use crate::rollup::{Maintenance, Touched};
 use crate::store::{SeaStore, db_err};
 use crate::versioned::{
@@ -23,7 +25,11 @@ use crate::versioned::{
 /// The prefix of the city's columns in [`PracticeRepository::practice_participants`].
 const CITY: &str = "city_";
 
-fn practice_condition(backend: DbBackend, filter: &PracticeFilter, vis: &Visibility) -> Condition {
+pub(crate) fn practice_condition(
+    backend: DbBackend,
+    filter: &PracticeFilter,
+    vis: &Visibility,
+) -> Condition {
     use crate::entities::practice::Column as P;
     let mut cond = Condition::all().add(practice_visible(vis));
     if let Some(status) = filter.status {
@@ -143,76 +149,8 @@ impl PracticeRepository for SeaStore {
         &self,
         practice_ids: &[Id],
     ) -> Result<Vec<(PracticeCity, City)>> {
-        use crate::entities::practice_city::Column as C;
-        if practice_ids.is_empty() {
-            return Ok(vec![]);
-        }
-        // The city's columns are named with a prefix: both tables have columns of their own
-        // that the other's would shadow.
-        let mut select = Query::select();
-        // Both records are read by position (see `Positional`): the link's columns, then the
-        // city's.
-        select.columns(
-            practice_city::Model::COLUMNS
-                .iter()
-                .map(|c| (practice_city::Entity, Alias::new(*c))),
-        );
-        select.from(practice_city::Entity);
-        let backend = self.connection().get_database_backend();
-        let place = if backend == DbBackend::Postgres {
-            // Each link's city read through the primary key, one row per link: joined plainly,
-            // PostgreSQL hashes the whole table of cities (10,000 rows read for the 128 cities
-            // of a page of 50 practices, 2.3 ms against 0.7), which it prices lower than an
-            // index lookup per link. A LATERAL subquery with a LIMIT cannot be hashed. SQLite
-            // looks each city up by its key already, and has no LATERAL.
-            let place = Alias::new("place");
-            let mut one = Query::select();
-            one.columns(
-                city::Model::COLUMNS
-                    .iter()
-                    .map(|c| (city::Entity, Alias::new(*c))),
-            )
-            .from(city::Entity)
-            .and_where(
-                Expr::col((city::Entity, city::Column::Id))
-                    .equals((practice_city::Entity, C::CityId)),
-            )
-            .limit(1);
-            select.join_lateral(JoinType::InnerJoin, one, place.clone(), Expr::val(true));
-            place
-        } else {
-            select.inner_join(
-                city::Entity,
-                Expr::col((city::Entity, city::Column::Id))
-                    .equals((practice_city::Entity, C::CityId)),
-            );
-            Alias::new(city::Entity.table_name())
-        };
-        for column in city::Model::COLUMNS {
-            select.expr_as(
-                Expr::col((place.clone(), Alias::new(*column))),
-                Alias::new(format!("{CITY}{column}")),
-            );
-        }
-        select
-            .and_where(
-                Expr::col((practice_city::Entity, C::PracticeId))
-                    .is_in(query::in_list(practice_ids)),
-            )
-            .order_by((practice_city::Entity, C::PracticeId), Order::Asc)
-            .order_by((practice_city::Entity, C::Role), Order::Asc)
-            .order_by((practice_city::Entity, C::CityId), Order::Asc);
-        let mut read = Vec::new();
-        let statement = backend.build(&select);
-        query::each_row(self.connection(), statement, |r| {
-            let link = practice_city::Model::read_at(r, 0).map_err(db_err)?;
-            let place =
-                city::Model::read_at(r, practice_city::Model::COLUMNS.len()).map_err(db_err)?;
-            read.push((mapping::practice_city(link)?, mapping::city(place)?));
-            Ok(())
-        })
-        .await?;
-        Ok(read)
+        let read = participants(self, Parents::Ids(practice_ids)).await?;
+        Ok(read.0)
     }
 
     async fn city_practices(&self, city_ids: &[Id], vis: &Visibility) -> Result<Vec<PracticeCity>> {
@@ -262,6 +200,123 @@ impl PracticeRepository for SeaStore {
         .map(mapping::indicator)
         .collect()
     }
+}
+
+/// [`PracticeRepository::practice_participants`] of `parents`, and for selected parents the ids
+/// of those the statement selected, sorted (see [`Parents::Selected`]).
+pub(crate) async fn participants(
+    store: &SeaStore,
+    parents: Parents<'_>,
+) -> Result<(Vec<(PracticeCity, City)>, Option<Vec<Id>>)> {
+    use crate::entities::practice_city::Column as C;
+    if let Parents::Ids([]) = parents {
+        return Ok((vec![], None));
+    }
+    let links = (practice_city::Entity, C::PracticeId);
+    // The city's columns are named with a prefix: both tables have columns of their own
+    // that the other's would shadow.
+    let mut select = Query::select();
+    // Both records are read by position (see `Positional`): the link's columns, then the
+    // city's.
+    select.columns(
+        practice_city::Model::COLUMNS
+            .iter()
+            .map(|c| (practice_city::Entity, Alias::new(*c))),
+    );
+    let parent = Alias::new("p");
+    // Selected parents each come in a row of their own when they have no cities, so that the
+    // rows tell which were selected.
+    let join = match parents {
+        Parents::Ids(ids) => {
+            select
+                .from(practice_city::Entity)
+                .and_where(Expr::col(links).is_in(query::in_list(ids)));
+            JoinType::InnerJoin
+        }
+        Parents::Selected(ids) => {
+            select.from_subquery(ids.clone(), parent.clone()).join(
+                JoinType::LeftJoin,
+                practice_city::Entity,
+                Expr::col(links).equals((parent.clone(), Alias::new("id"))),
+            );
+            JoinType::LeftJoin
+        }
+    };
+    let backend = store.connection().get_database_backend();
+    let place = if backend == DbBackend::Postgres {
+        // Each link's city read through the primary key, one row per link: joined plainly,
+        // PostgreSQL hashes the whole table of cities (10,000 rows read for the 128 cities
+        // of a page of 50 practices, 2.3 ms against 0.7), which it prices lower than an
+        // index lookup per link. A LATERAL subquery with a LIMIT cannot be hashed. SQLite
+        // looks each city up by its key already, and has no LATERAL.
+        let place = Alias::new("place");
+        let mut one = Query::select();
+        one.columns(
+            city::Model::COLUMNS
+                .iter()
+                .map(|c| (city::Entity, Alias::new(*c))),
+        )
+        .from(city::Entity)
+        .and_where(
+            Expr::col((city::Entity, city::Column::Id)).equals((practice_city::Entity, C::CityId)),
+        )
+        .limit(1);
+        select.join_lateral(join, one, place.clone(), Expr::val(true));
+        place
+    } else {
+        select.join(
+            join,
+            city::Entity,
+            Expr::col((city::Entity, city::Column::Id)).equals((practice_city::Entity, C::CityId)),
+        );
+        Alias::new(city::Entity.table_name())
+    };
+    for column in city::Model::COLUMNS {
+        select.expr_as(
+            Expr::col((place.clone(), Alias::new(*column))),
+            Alias::new(format!("{CITY}{column}")),
+        );
+    }
+    let selected = parents.selected();
+    let order = if selected {
+        select.expr_as(
+            Expr::col((parent.clone(), Alias::new("id"))),
+            Alias::new("parent"),
+        );
+        Expr::col((parent, Alias::new("id")))
+    } else {
+        Expr::col(links)
+    };
+    select
+        .order_by_expr(order, Order::Asc)
+        .order_by((practice_city::Entity, C::Role), Order::Asc)
+        .order_by((practice_city::Entity, C::CityId), Order::Asc);
+    let statement = match selected {
+        true => query::limits_written(backend.build(&select)),
+        false => backend.build(&select),
+    };
+    let mut read = Vec::new();
+    let mut seen = Vec::new();
+    let parent_at = practice_city::Model::COLUMNS.len() + city::Model::COLUMNS.len();
+    query::each_row(store.connection(), statement, |r| {
+        if selected {
+            seen.push(r.try_get_by_index::<i64>(parent_at).map_err(db_err)?);
+            // A practice without cities.
+            if r.try_get_by_index::<Option<i64>>(0)
+                .map_err(db_err)?
+                .is_none()
+            {
+                return Ok(());
+            }
+        }
+        let link = practice_city::Model::read_at(r, 0).map_err(db_err)?;
+        let place = city::Model::read_at(r, practice_city::Model::COLUMNS.len()).map_err(db_err)?;
+        read.push((mapping::practice_city(link)?, mapping::city(place)?));
+        Ok(())
+    })
+    .await?;
+    seen.dedup();
+    Ok((read, selected.then_some(seen)))
 }
 
 /// The practice with everything a change may touch.

@@ -9,7 +9,9 @@ use domain::actor::Affiliation;
 use domain::entities::{Donor, Funding, Id, Practice, PracticeCity, SupportScheme, Tags};
 use domain::framework::Dimension;
 use domain::page::{Page, PageRequest};
-use domain::repository::{FundingRow, Nested, NestedRepository, NestedRows};
+use domain::repository::{
+    Along, Alongside, FundingRow, Nested, NestedRepository, NestedRows, PracticeFilter,
+};
 use domain::{Error, Result, Visibility};
 use sea_orm::sea_query::{
     Alias, Asterisk, CommonTableExpression, Expr, Func, IntoColumnRef, IntoIden, IntoTableRef,
@@ -522,6 +524,26 @@ where
     })
 }
 
+/// The ids of the records of one page as [`page`] reads it, without the extra one, as a
+/// statement of one column `id`: the parents of nested statements read beside the page's own
+/// (see [`Parents::Selected`]).
+pub(crate) fn page_ids<E>(cond: Condition, id: E::Column, page: PageRequest) -> SelectStatement
+where
+    E: EntityTrait,
+{
+    let mut select = Query::select();
+    select
+        .expr_as(Expr::col((E::default(), id)), Alias::new("id"))
+        .from(E::default())
+        .cond_where(cond)
+        .order_by((E::default(), id), Order::Asc)
+        .limit(page.first);
+    if let Some(after) = page.after {
+        select.and_where(Expr::col((E::default(), id)).gt(after));
+    }
+    select
+}
+
 /// Hands each row of `statement` to `each`. On PostgreSQL as they arrive, while the database
 /// still works on the rest: the rows of a nested page come in as each parent's are found, so
 /// decoding them overlaps the statement instead of following it (collected first, a page of 50
@@ -905,18 +927,57 @@ fn parent_ids(parents: &[Id]) -> SelectStatement {
         .to_owned()
 }
 
+/// Whose children a nested statement reads.
+#[derive(Clone, Copy)]
+pub(crate) enum Parents<'a> {
+    /// These records.
+    Ids(&'a [Id]),
+    /// The ids (a column `id`) this statement selects, on PostgreSQL: the parents of a page read
+    /// in the same statement as their children. Each selected parent is in the statement's
+    /// rows, one without children in a row of its own (its child's columns NULL), so that the
+    /// rows tell which parents the statement selected.
+    Selected(&'a SelectStatement),
+}
+
+impl Parents<'_> {
+    /// The ids given; none for selected parents: the lists derived from another relation, the
+    /// only ones that need the ids themselves, are not read for selected parents.
+    fn given(&self) -> &[Id] {
+        match self {
+            Parents::Ids(ids) => ids,
+            Parents::Selected(_) => &[],
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Parents::Ids(ids) if ids.is_empty())
+    }
+
+    pub(crate) fn selected(&self) -> bool {
+        matches!(self, Parents::Selected(_))
+    }
+
+    /// The parents as a derived table of one column, `id`.
+    fn table(&self) -> SelectStatement {
+        match self {
+            Parents::Ids(ids) => parent_ids(ids),
+            Parents::Selected(select) => (*select).clone(),
+        }
+    }
+}
+
 /// Each parent's page of children on PostgreSQL: for each parent, a LATERAL subquery reads its
 /// children in order through the index on `(parent, child)` and stops at `first + 1` visible
 /// ones, so a page costs what it shows, whatever the parent holds. `None` for the lists derived
 /// from another relation, which are numbered (see [`nested_page_select`]).
 fn nested_page_lateral(
     nested: Nested,
-    parents: &[Id],
+    parents: Parents<'_>,
     vis: &Visibility,
     page: PageRequest,
     read: Read,
 ) -> Option<SelectStatement> {
-    let t = nested_table(nested, parents, vis, Reading::Joined);
+    let t = nested_table(nested, parents.given(), vis, Reading::Joined);
     let Source::Table(table) = t.source else {
         return None;
     };
@@ -955,6 +1016,11 @@ fn nested_page_lateral(
         Expr::col((p.clone(), Alias::new("id"))),
         Alias::new("parent"),
     );
+    // Selected parents without children keep a row (see `Parents::Selected`).
+    let join = match parents {
+        Parents::Ids(_) => JoinType::InnerJoin,
+        Parents::Selected(_) => JoinType::LeftJoin,
+    };
     let order = match read {
         Read::Ids => {
             select.expr_as(
@@ -970,8 +1036,8 @@ fn nested_page_lateral(
     };
     Some(
         select
-            .from_subquery(parent_ids(parents), p.clone())
-            .join_lateral(JoinType::InnerJoin, children, c.clone(), Expr::val(true))
+            .from_subquery(parents.table(), p.clone())
+            .join_lateral(join, children, c.clone(), Expr::val(true))
             .order_by(Alias::new("parent"), Order::Asc)
             .order_by((c, order), Order::Asc)
             .to_owned(),
@@ -1114,33 +1180,50 @@ enum PageRow<'r> {
 /// child's row holds the parent (column 0), the child's columns from [`RECORD`] and the named
 /// records' after them in `beside`'s order, each record's in [`Positional`] order. On PostgreSQL
 /// the named records are read once each (see [`named_once`]).
+///
+/// For selected parents (PostgreSQL only) the answer is the ids of the parents the statement
+/// selected, sorted (see [`Parents::Selected`]); the rows of those without children are not
+/// given to `each`. A record's first column (its id) is never NULL.
 async fn rows_page<E>(
     store: &SeaStore,
     nested: Nested,
-    parents: &[Id],
+    parents: Parents<'_>,
     vis: &Visibility,
     page: PageRequest,
     beside: &[Beside],
     mut each: impl FnMut(PageRow<'_>) -> Result<()>,
-) -> Result<()>
+) -> Result<Option<Vec<Id>>>
 where
     E: EntityTrait,
     E::Model: Positional,
 {
     if parents.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let db = store.connection();
     let records = E::default().table_name();
     let read = Read::Rows(records, E::Model::COLUMNS);
     let postgres = db.get_database_backend() == DbBackend::Postgres;
-    let select = if postgres {
-        nested_page_lateral(nested, parents, vis, page, read)
-    } else {
-        nested_page_cut(nested, parents, vis, page, read)
+    let select = match parents {
+        _ if postgres => nested_page_lateral(nested, parents, vis, page, read),
+        Parents::Ids(ids) => nested_page_cut(nested, ids, vis, page, read),
+        Parents::Selected(_) => None,
     };
     let mut select =
         select.ok_or_else(|| Error::internal(format!("{nested:?} is not read from a table")))?;
+    let selected = parents.selected();
+    let mut seen = Vec::new();
+    // Notes a selected parent; false for the row of one without children.
+    let mut note = |row: &QueryResult, parent: Id, record_at: usize| -> Result<bool> {
+        if !selected {
+            return Ok(true);
+        }
+        seen.push(parent);
+        let id = row
+            .try_get_by_index::<Option<i64>>(record_at)
+            .map_err(db_err)?;
+        Ok(id.is_some())
+    };
     if postgres && !beside.is_empty() {
         let select = named_once(select, E::Model::COLUMNS.len(), beside);
         let starts = named_starts(1 + RECORD + E::Model::COLUMNS.len(), beside);
@@ -1149,14 +1232,20 @@ where
             .map(|(b, &at)| (!b.once).then_some(at))
             .collect();
         let statement = limits_written(db.get_database_backend().build(&select));
-        return each_row(db, statement, |row| {
+        each_row(db, statement, |row| {
             match row.try_get_by_index::<i32>(0).map_err(db_err)? {
-                0 => each(PageRow::Child {
-                    parent: row.try_get_by_index::<i64>(1).map_err(db_err)?,
-                    row,
-                    at: 1 + RECORD,
-                    named: &in_row,
-                }),
+                0 => {
+                    let parent = row.try_get_by_index::<i64>(1).map_err(db_err)?;
+                    if !note(row, parent, 1 + RECORD)? {
+                        return Ok(());
+                    }
+                    each(PageRow::Child {
+                        parent,
+                        row,
+                        at: 1 + RECORD,
+                        named: &in_row,
+                    })
+                }
                 k => {
                     let beside = usize::try_from(k - 1).map_err(Error::internal)?;
                     let at = *starts.get(beside).ok_or_else(|| {
@@ -1166,7 +1255,8 @@ where
                 }
             }
         })
-        .await;
+        .await?;
+        return Ok(parents_seen(selected, seen));
     }
     for b in beside {
         b.join(&mut select, records);
@@ -1175,16 +1265,33 @@ where
         .into_iter()
         .map(Some)
         .collect();
-    let statement = db.get_database_backend().build(&select);
+    let statement = match selected {
+        true => limits_written(db.get_database_backend().build(&select)),
+        false => db.get_database_backend().build(&select),
+    };
     each_row(db, statement, |row| {
+        let parent = row.try_get_by_index::<i64>(0).map_err(db_err)?;
+        if !note(row, parent, RECORD)? {
+            return Ok(());
+        }
         each(PageRow::Child {
-            parent: row.try_get_by_index::<i64>(0).map_err(db_err)?,
+            parent,
             row,
             at: RECORD,
             named: &starts,
         })
     })
-    .await
+    .await?;
+    Ok(parents_seen(selected, seen))
+}
+
+/// The parents a statement selected, sorted, from its rows' (see [`Parents::Selected`]).
+fn parents_seen(selected: bool, mut seen: Vec<Id>) -> Option<Vec<Id>> {
+    selected.then(|| {
+        seen.sort_unstable();
+        seen.dedup();
+        seen
+    })
 }
 
 /// Where each of `beside`'s columns start in a row, the first's at `first`.
@@ -1284,8 +1391,159 @@ const RECORD: usize = 1;
 const DONOR: &str = "donor_record_";
 const PRACTICE: &str = "practice_record_";
 
+/// [`NestedRepository::funding_page`] for `parents`, and for selected parents those the
+/// statement selected (see [`rows_page`]).
+pub(crate) async fn funding_rows(
+    store: &SeaStore,
+    nested: Nested,
+    parents: Parents<'_>,
+    vis: &Visibility,
+    page: PageRequest,
+) -> Result<(Vec<FundingRow>, Option<Vec<Id>>)> {
+    if !nested.lists_funding() {
+        return Err(Error::internal(format!(
+            "{nested:?} is not a list of funding"
+        )));
+    }
+    let donors = Beside {
+        table: donor::Entity.table_name(),
+        key: funding::Column::DonorId.as_str(),
+        prefix: DONOR,
+        columns: donor::Model::COLUMNS,
+        once: true,
+    };
+    // A list of a practice's funding names that practice in every record: the caller has it.
+    let practices = (nested != Nested::PracticeFunding).then(|| Beside {
+        table: practice::Entity.table_name(),
+        key: funding::Column::PracticeId.as_str(),
+        prefix: PRACTICE,
+        columns: practice::Model::COLUMNS,
+        once: false,
+    });
+    let beside: Vec<Beside> = std::iter::once(donors).chain(practices).collect();
+    let with_practices = beside.len() > 1;
+    // A donor or practice many records name is one shared record, decoded once.
+    let mut named_donors: HashMap<Id, Arc<Donor>> = HashMap::new();
+    let mut named_practices: HashMap<Id, Arc<Practice>> = HashMap::new();
+    let mut children = Vec::new();
+    let seen = rows_page::<funding::Entity>(store, nested, parents, vis, page, &beside, |row| {
+        match row {
+            PageRow::Child {
+                parent,
+                row,
+                at,
+                named,
+            } => {
+                let record = mapping::funding(funding::Model::read_at(row, at).map_err(db_err)?)?;
+                if let (Some(id), Some(&Some(donor_at))) = (record.donor_id, named.first())
+                    && !named_donors.contains_key(&id)
+                {
+                    let donor = donor::Model::read_at(row, donor_at).map_err(db_err)?;
+                    named_donors.insert(id, Arc::new(mapping::donor(donor)?));
+                }
+                if let (Some(id), Some(&Some(practice_at))) = (record.practice_id, named.get(1))
+                    && !named_practices.contains_key(&id)
+                {
+                    let practice = practice::Model::read_at(row, practice_at).map_err(db_err)?;
+                    named_practices.insert(id, Arc::new(mapping::practice(practice)?));
+                }
+                children.push((parent, record));
+            }
+            PageRow::Named { beside: 0, row, at } => {
+                let donor = mapping::donor(donor::Model::read_at(row, at).map_err(db_err)?)?;
+                named_donors.insert(donor.id, Arc::new(donor));
+            }
+            PageRow::Named { row, at, .. } => {
+                let practice =
+                    mapping::practice(practice::Model::read_at(row, at).map_err(db_err)?)?;
+                named_practices.insert(practice.id, Arc::new(practice));
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    // Keys sorted, records not moved: a record is a few hundred bytes, and sorted in place
+    // each of a page's hundreds moved about as many times as the sort compares.
+    let mut order: Vec<(Id, Id, usize)> = (children.iter().enumerate())
+        .map(|(at, (parent, record))| (*parent, record.id, at))
+        .collect();
+    order.sort_unstable();
+    let mut slots: Vec<Option<(Id, Funding)>> = children.into_iter().map(Some).collect();
+    fn named<T>(map: &HashMap<Id, Arc<T>>, id: Option<Id>, what: &str) -> Result<Option<Arc<T>>> {
+        match id {
+            Some(id) => map.get(&id).cloned().map(Some).ok_or_else(|| {
+                Error::internal(format!(
+                    "a page of funding names {what} {id}, not read with it"
+                ))
+            }),
+            None => Ok(None),
+        }
+    }
+    let rows = order
+        .into_iter()
+        .filter_map(|(.., at)| slots.get_mut(at).and_then(Option::take))
+        .map(|(parent, record)| {
+            // Donors are public: the donor a visible record names is shown with it. The
+            // practice of a record the viewer may see is one it may see (see
+            // `funding_visible`).
+            let donor = named(&named_donors, record.donor_id, "donor")?;
+            let practice = match with_practices {
+                true => named(&named_practices, record.practice_id, "practice")?,
+                false => None,
+            };
+            Ok(FundingRow {
+                parent,
+                record,
+                donor,
+                practice,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((rows, seen))
+}
+
+/// [`NestedRepository::scheme_page`] for `parents`, and for selected parents those the
+/// statement selected (see [`rows_page`]).
+pub(crate) async fn scheme_rows(
+    store: &SeaStore,
+    nested: Nested,
+    parents: Parents<'_>,
+    vis: &Visibility,
+    page: PageRequest,
+) -> Result<(Vec<(Id, SupportScheme)>, Option<Vec<Id>>)> {
+    if !nested.lists_schemes() {
+        return Err(Error::internal(format!(
+            "{nested:?} is not a list of schemes"
+        )));
+    }
+    // Without records named beside, the statement orders the page.
+    let mut schemes = Vec::new();
+    let seen = rows_page::<support_scheme::Entity>(store, nested, parents, vis, page, &[], |row| {
+        if let PageRow::Child {
+            parent, row, at, ..
+        } = row
+        {
+            let scheme = support_scheme::Model::read_at(row, at).map_err(db_err)?;
+            schemes.push((parent, mapping::scheme(scheme)?));
+        }
+        Ok(())
+    })
+    .await?;
+    Ok((schemes, seen))
+}
+
 #[async_trait]
 impl NestedRepository for SeaStore {
+    async fn practice_page_along(
+        &self,
+        filter: &PracticeFilter,
+        vis: &Visibility,
+        page: PageRequest,
+        along: &Along,
+    ) -> Result<(Page<Practice>, Alongside)> {
+        crate::along::practice_page_along(self, filter, vis, page, along).await
+    }
+
     async fn nested_page(
         &self,
         nested: Nested,
@@ -1298,7 +1556,7 @@ impl NestedRepository for SeaStore {
         }
         let db = self.connection();
         if db.get_database_backend() == DbBackend::Postgres {
-            let select = nested_page_lateral(nested, parents, vis, page, Read::Ids)
+            let select = nested_page_lateral(nested, Parents::Ids(parents), vis, page, Read::Ids)
                 .unwrap_or_else(|| nested_page_select(nested, parents, vis, page));
             return pairs(db, select).await;
         }
@@ -1314,111 +1572,8 @@ impl NestedRepository for SeaStore {
         vis: &Visibility,
         page: PageRequest,
     ) -> Result<Vec<FundingRow>> {
-        if !nested.lists_funding() {
-            return Err(Error::internal(format!(
-                "{nested:?} is not a list of funding"
-            )));
-        }
-        let donors = Beside {
-            table: donor::Entity.table_name(),
-            key: funding::Column::DonorId.as_str(),
-            prefix: DONOR,
-            columns: donor::Model::COLUMNS,
-            once: true,
-        };
-        // A list of a practice's funding names that practice in every record: the caller has it.
-        let practices = (nested != Nested::PracticeFunding).then(|| Beside {
-            table: practice::Entity.table_name(),
-            key: funding::Column::PracticeId.as_str(),
-            prefix: PRACTICE,
-            columns: practice::Model::COLUMNS,
-            once: false,
-        });
-        let beside: Vec<Beside> = std::iter::once(donors).chain(practices).collect();
-        let with_practices = beside.len() > 1;
-        // A donor or practice many records name is one shared record, decoded once.
-        let mut named_donors: HashMap<Id, Arc<Donor>> = HashMap::new();
-        let mut named_practices: HashMap<Id, Arc<Practice>> = HashMap::new();
-        let mut children = Vec::new();
-        rows_page::<funding::Entity>(self, nested, parents, vis, page, &beside, |row| {
-            match row {
-                PageRow::Child {
-                    parent,
-                    row,
-                    at,
-                    named,
-                } => {
-                    let record =
-                        mapping::funding(funding::Model::read_at(row, at).map_err(db_err)?)?;
-                    if let (Some(id), Some(&Some(donor_at))) = (record.donor_id, named.first())
-                        && !named_donors.contains_key(&id)
-                    {
-                        let donor = donor::Model::read_at(row, donor_at).map_err(db_err)?;
-                        named_donors.insert(id, Arc::new(mapping::donor(donor)?));
-                    }
-                    if let (Some(id), Some(&Some(practice_at))) = (record.practice_id, named.get(1))
-                        && !named_practices.contains_key(&id)
-                    {
-                        let practice =
-                            practice::Model::read_at(row, practice_at).map_err(db_err)?;
-                        named_practices.insert(id, Arc::new(mapping::practice(practice)?));
-                    }
-                    children.push((parent, record));
-                }
-                PageRow::Named { beside: 0, row, at } => {
-                    let donor = mapping::donor(donor::Model::read_at(row, at).map_err(db_err)?)?;
-                    named_donors.insert(donor.id, Arc::new(donor));
-                }
-                PageRow::Named { row, at, .. } => {
-                    let practice =
-                        mapping::practice(practice::Model::read_at(row, at).map_err(db_err)?)?;
-                    named_practices.insert(practice.id, Arc::new(practice));
-                }
-            }
-            Ok(())
-        })
-        .await?;
-        // Keys sorted, records not moved: a record is a few hundred bytes, and sorted in place
-        // each of a page's hundreds moved about as many times as the sort compares.
-        let mut order: Vec<(Id, Id, usize)> = (children.iter().enumerate())
-            .map(|(at, (parent, record))| (*parent, record.id, at))
-            .collect();
-        order.sort_unstable();
-        let mut slots: Vec<Option<(Id, Funding)>> = children.into_iter().map(Some).collect();
-        fn named<T>(
-            map: &HashMap<Id, Arc<T>>,
-            id: Option<Id>,
-            what: &str,
-        ) -> Result<Option<Arc<T>>> {
-            match id {
-                Some(id) => map.get(&id).cloned().map(Some).ok_or_else(|| {
-                    Error::internal(format!(
-                        "a page of funding names {what} {id}, not read with it"
-                    ))
-                }),
-                None => Ok(None),
-            }
-        }
-        order
-            .into_iter()
-            .filter_map(|(.., at)| slots.get_mut(at).and_then(Option::take))
-            .map(|(parent, record)| {
-                // Donors are public: the donor a visible record names is shown with it. The
-                // practice of a record the viewer may see is one it may see (see
-                // `funding_visible`).
-                let donor = named(&named_donors, record.donor_id, "donor")?;
-                let practice = match with_practices {
-                    true => named(&named_practices, record.practice_id, "practice")?,
-                    false => None,
-                };
-                Ok(FundingRow {
-                    parent,
-                    record,
-                    donor,
-                    practice,
-                })
-            })
-            .collect()
+        let read = funding_rows(self, nested, Parents::Ids(parents), vis, page).await?;
+        Ok(read.0)
     }
 
     async fn scheme_page(
@@ -1428,25 +1583,8 @@ impl NestedRepository for SeaStore {
         vis: &Visibility,
         page: PageRequest,
     ) -> Result<Vec<(Id, SupportScheme)>> {
-        if !nested.lists_schemes() {
-            return Err(Error::internal(format!(
-                "{nested:?} is not a list of schemes"
-            )));
-        }
-        // Without records named beside, the statement orders the page.
-        let mut schemes = Vec::new();
-        rows_page::<support_scheme::Entity>(self, nested, parents, vis, page, &[], |row| {
-            if let PageRow::Child {
-                parent, row, at, ..
-            } = row
-            {
-                let scheme = support_scheme::Model::read_at(row, at).map_err(db_err)?;
-                schemes.push((parent, mapping::scheme(scheme)?));
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(schemes)
+        let read = scheme_rows(self, nested, Parents::Ids(parents), vis, page).await?;
+        Ok(read.0)
     }
 
     async fn nested_count(

@@ -28,6 +28,17 @@ pub(crate) struct Kept {
     countries: Arc<KnownCountries>,
     signatures: Arc<KnownSignatures>,
     builds: Arc<BackgroundBuilds>,
+    metrics: Arc<crate::db::DbMetrics>,
+}
+
+impl Kept {
+    /// Kept facts that count into the database's `metrics`.
+    pub(crate) fn counting(metrics: Arc<crate::db::DbMetrics>) -> Kept {
+        Kept {
+            metrics,
+            ..Kept::default()
+        }
+    }
 }
 
 impl SeaStore {
@@ -38,6 +49,10 @@ impl SeaStore {
     /// A store that shares what it keeps (see [`Kept`]) with the others on the same database.
     pub(crate) fn with_kept(db: DatabaseConnection, kept: Kept) -> Self {
         SeaStore { db, kept }
+    }
+
+    pub(crate) fn metrics(&self) -> &crate::db::DbMetrics {
+        &self.kept.metrics
     }
 
     pub(crate) fn kept_words(&self) -> &KeptWords {

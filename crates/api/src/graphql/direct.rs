@@ -1,6 +1,7 @@
 //! Direct answers for the nested pages of practices that frontends show: a query whose every
 //! field is one listed here is answered by reading its records through the request's loaders,
-//! one batch a relation, and writing its JSON straight from them. The schema's executor resolves
+//! one batch a relation (a page of practices with its cities, schemes and funding at once, see
+//! `Catalog::practice_page_along`), and writing its JSON straight from them. The schema's executor resolves
 //! each of such a page's thousands of values as a future of its own and builds a tree of values
 //! before writing it; on two cores that cost more than PostgreSQL's own work for the page.
 //!
@@ -26,7 +27,7 @@ use async_graphql::{InputType, Name, PathSegment, Pos, Positioned, ServerError, 
 use domain::entities as d;
 use domain::entities::Id;
 use domain::page::PageRequest;
-use domain::repository::Nested;
+use domain::repository::{Along, Alongside, Nested};
 use domain::service::{Catalog, Listing, Tagged};
 use domain::{Actor, Error};
 use rust_decimal::Decimal;
@@ -37,7 +38,7 @@ use super::enums::*;
 use super::ids::{Kind, cursor, id};
 use super::loaders::{
     AppLoader, CountryKey, DonorKey, FundingPageKey, ListedFunding, NestedCountKey, NestedPageKey,
-    PracticeCitiesKey, PracticeKey, SchemePageKey, TagsKey,
+    PracticeCitiesKey, PracticeKey, SchemePageKey, TagsKey, listed as listed_funding,
 };
 use super::practice::PracticeFilter;
 use crate::error::ApiError;
@@ -451,14 +452,25 @@ impl Page {
         match self.root {
             Root::Practices(filter) => {
                 let filter = filter.into_domain().map_err(|_| Unwritten::Refused)?;
-                let (page, total) = listed(catalog, actor, filter, self.page, total).await?;
+                let mut needs = Needs::of_all(Ty::PracticeList, &self.children);
+                // The page's own relations are read with the page (see
+                // `Catalog::practice_page_along`), the rest after it.
+                let along = needs.along();
+                let count = async {
+                    match total {
+                        true => catalog.count(actor, filter.clone()).await.map(Some),
+                        false => Ok(None),
+                    }
+                };
+                let read = catalog.practice_page_along(actor, filter.clone(), self.page, &along);
+                let (read, total) = tokio::join!(read, count);
+                let ((page, alongside), total) = (read?, total?);
                 let roots = Roots {
                     practices: &page.items,
                     donors: &[],
                 };
-                let found = Needs::of_all(Ty::PracticeList, &self.children)
-                    .read(&loader, &roots)
-                    .await?;
+                let found = Found::along(&page.items, &along, alongside);
+                let found = needs.read(&loader, &roots, found).await?;
                 let writer = Writer { found: &found };
                 let list = List::of(&page, |p| p.id, total);
                 let practices = &page.items;
@@ -475,7 +487,7 @@ impl Page {
                     donors: &page.items,
                 };
                 let found = Needs::of_all(Ty::DonorList, &self.children)
-                    .read(&loader, &roots)
+                    .read(&loader, &roots, Found::default())
                     .await?;
                 let writer = Writer { found: &found };
                 let list = List::of(&page, |d| d.id, total);
@@ -638,9 +650,24 @@ impl Needs {
         }
     }
 
-    /// Reads what the page needs, each relation in one batch: those of the root records at
-    /// once, then the records their rows name.
-    async fn read(&self, loader: &AppLoader, roots: &Roots<'_>) -> Result<Found, Error> {
+    /// What can be read with a page of practices itself, taken out of what is left to read:
+    /// the practices' cities, and one page of their schemes and of their funding.
+    fn along(&mut self) -> Along {
+        Along {
+            participants: std::mem::take(&mut self.cities),
+            schemes: one_page(&mut self.scheme_pages, Nested::PracticeSchemes),
+            funding: one_page(&mut self.funding_pages, Nested::PracticeFunding),
+        }
+    }
+
+    /// Reads what the page needs beyond what was `found` already, each relation in one batch:
+    /// those of the root records at once, then the records their rows name.
+    async fn read(
+        &self,
+        loader: &AppLoader,
+        roots: &Roots<'_>,
+        mut found: Found,
+    ) -> Result<Found, Error> {
         let practices: Vec<Id> = roots.practices.iter().map(|p| p.id).collect();
         let donors: Vec<Id> = roots.donors.iter().map(|d| d.id).collect();
         let parents = |nested: Nested| match nested {
@@ -693,14 +720,11 @@ impl Needs {
         // built and sent, and the shorter ones' rows are decoded while it runs.
         let (funding, cities, schemes, tags, counts) =
             tokio::try_join!(funding, cities, schemes, tags, counts)?;
-        let mut found = Found {
-            tags,
-            cities,
-            schemes,
-            funding,
-            counts,
-            ..Found::default()
-        };
+        found.tags = tags;
+        found.counts = counts;
+        found.cities.extend(cities);
+        found.schemes.extend(schemes);
+        found.funding.extend(funding);
         // The records a page of funding names but did not read with it (see `Funding::donor`
         // and `Funding::practice`).
         let listed = || found.funding.values().flatten();
@@ -737,6 +761,58 @@ impl Needs {
         found.countries = load(loader, self.countries, &keys).await?;
         Ok(found)
     }
+}
+
+/// The one page `pages` asks of `nested`, taken out of it; `None` when it asks another list or
+/// several pages.
+fn one_page(pages: &mut HashSet<PageOf>, nested: Nested) -> Option<PageRequest> {
+    let mut asked = pages.iter();
+    let (Some(&(of, first, after)), None) = (asked.next(), asked.next()) else {
+        return None;
+    };
+    (of == nested).then(|| {
+        pages.clear();
+        PageRequest { first, after }
+    })
+}
+
+impl Found {
+    /// What was read with a page of `practices`, by the keys the loaders answer, each practice
+    /// present as in a loader's batch.
+    fn along(practices: &[d::Practice], along: &Along, read: Alongside) -> Found {
+        let ids = || practices.iter().map(|p| p.id);
+        let mut found = Found::default();
+        if along.participants {
+            let rows = (read.participants.into_iter())
+                .map(|(link, city)| (link.practice_id, (link, Arc::new(city))));
+            found.cities = keyed(ids(), PracticeCitiesKey, rows);
+        }
+        if let Some(page) = along.schemes {
+            let key = |p| SchemePageKey(page_key(Nested::PracticeSchemes, p, page));
+            let rows = (read.schemes.into_iter()).map(|(p, s)| (p, Arc::new(s)));
+            found.schemes = keyed(ids(), key, rows);
+        }
+        if let Some(page) = along.funding {
+            let key = |p| FundingPageKey(page_key(Nested::PracticeFunding, p, page));
+            found.funding = keyed(ids(), key, read.funding.into_iter().map(listed_funding));
+        }
+        found
+    }
+}
+
+/// Rows by their parent's key, in the order read, every parent present.
+fn keyed<K: std::hash::Hash + Eq, V>(
+    parents: impl Iterator<Item = Id>,
+    key: impl Fn(Id) -> K,
+    rows: impl IntoIterator<Item = (Id, V)>,
+) -> HashMap<K, Vec<V>> {
+    let mut map: HashMap<K, Vec<V>> = parents.map(|p| (key(p), Vec::new())).collect();
+    for (parent, row) in rows {
+        if let Some(list) = map.get_mut(&key(parent)) {
+            list.push(row);
+        }
+    }
+    map
 }
 
 /// One batch of a loader, straight (a direct answer gathers its keys itself); nothing when

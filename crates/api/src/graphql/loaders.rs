@@ -377,6 +377,15 @@ pub struct Named {
     pub practice: Option<Arc<Practice>>,
 }
 
+/// A row of a page of funding as its parent's page lists it.
+pub fn listed(row: domain::repository::FundingRow) -> (Id, ListedFunding) {
+    let named = Named {
+        donor: row.donor,
+        practice: row.practice,
+    };
+    (row.parent, (Arc::new(row.record), named))
+}
+
 impl Loader<FundingPageKey> for AppLoader {
     type Value = Vec<ListedFunding>;
     type Error = Error;
@@ -394,16 +403,7 @@ impl Loader<FundingPageKey> for AppLoader {
                 let rows = catalog
                     .funding_page(&self.actor, nested, &parents, page)
                     .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|row| {
-                        let named = Named {
-                            donor: row.donor,
-                            practice: row.practice,
-                        };
-                        (row.parent, (Arc::new(row.record), named))
-                    })
-                    .collect())
+                Ok(rows.into_iter().map(listed).collect())
             },
         )
         .await
