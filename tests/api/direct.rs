@@ -225,6 +225,16 @@ fn cases(after: &str) -> Vec<Case> {
     ]
 }
 
+/// A server over `direct`'s base that answers every query with the schema, uncached.
+async fn answering_with_the_schema(direct: &TestApp) -> TestApp {
+    direct
+        .another_process(|s| {
+            s.direct_answers = false;
+            s.response_cache.max_bytes = 0;
+        })
+        .await
+}
+
 async fn body(app: &TestApp, user: Option<&TestUser>, case: &Case) -> String {
     let mut request = app.client.post(format!("{}/graphql", app.address));
     if let Some(user) = user {
@@ -248,12 +258,7 @@ async fn direct_answers_are_the_schemas_byte_for_byte_for_every_caller() {
         .spawn()
         .await;
     direct.add_synthetic(400, 3).await;
-    let schema = direct
-        .another_process(|s| {
-            s.direct_answers = false;
-            s.response_cache.max_bytes = 0;
-        })
-        .await;
+    let schema = answering_with_the_schema(&direct).await;
     let admin = direct.admin().await;
     let users = [
         ("anonymous", None),
@@ -341,12 +346,7 @@ async fn nested_lists_read_with_their_page_are_kept_when_they_selected_its_pract
         .configure(|s| s.response_cache.max_bytes = 0)
         .spawn()
         .await;
-    let schema = direct
-        .another_process(|s| {
-            s.direct_answers = false;
-            s.response_cache.max_bytes = 0;
-        })
-        .await;
+    let schema = answering_with_the_schema(&direct).await;
     let admin = direct.admin().await;
     let postgres = direct.database().await.get_database_backend() == sea_orm::DbBackend::Postgres;
     let counted = || async {

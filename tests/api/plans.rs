@@ -311,6 +311,13 @@ fn cases() -> Vec<Case> {
             query: FILTERED_PAGE,
             variables: |_| json!({}),
         },
+        // Answered directly: on PostgreSQL its cities, schemes and funding select the page's
+        // practices themselves (see `persistence::along`).
+        Case {
+            name: "the load benchmark's nested page",
+            query: include_str!("../../bench/queries/nested-page.graphql"),
+            variables: |_| json!({}),
+        },
         Case {
             name: "cities",
             query: CITIES,

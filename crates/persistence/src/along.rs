@@ -13,9 +13,9 @@
 
 use std::sync::atomic::Ordering;
 
-use domain::entities::{Id, Practice};
+use domain::entities::{City, Id, Practice, PracticeCity, SupportScheme};
 use domain::page::{Page, PageRequest};
-use domain::repository::{Along, Alongside, Nested, PracticeFilter};
+use domain::repository::{Along, Alongside, FundingRow, Nested, PracticeFilter};
 use domain::{Result, Visibility};
 use sea_orm::DbBackend;
 
@@ -50,16 +50,8 @@ pub(crate) async fn practice_page_along(
     }
     let selected = query::page_ids::<practice::Entity>(cond(), practice::Column::Id, page);
     let parents = Parents::Selected(&selected);
-    let (listed, cities, schemes, funding) = tokio::try_join!(
-        list(),
-        when(along.participants, participants(store, parents)),
-        when_page(along.schemes, |p| {
-            scheme_rows(store, Nested::PracticeSchemes, parents, vis, p)
-        }),
-        when_page(along.funding, |p| {
-            funding_rows(store, Nested::PracticeFunding, parents, vis, p)
-        }),
-    )?;
+    let (listed, (cities, schemes, funding)) =
+        tokio::try_join!(list(), lists(store, parents, vis, along))?;
     let ids: Vec<Id> = listed.items.iter().map(|p| p.id).collect();
     let again = read_again(along, &ids, [&cities.1, &schemes.1, &funding.1]);
     let mut read = by_ids(store, &ids, vis, &again).await?;
@@ -104,8 +96,26 @@ async fn by_ids(
     vis: &Visibility,
     along: &Along,
 ) -> Result<Alongside> {
-    let parents = Parents::Ids(ids);
-    let (participants, schemes, funding) = tokio::try_join!(
+    let (participants, schemes, funding) = lists(store, Parents::Ids(ids), vis, along).await?;
+    Ok(Alongside {
+        participants: participants.0,
+        schemes: schemes.0,
+        funding: funding.0,
+    })
+}
+
+/// The lists `along` asks, of `parents`, at once.
+async fn lists(
+    store: &SeaStore,
+    parents: Parents<'_>,
+    vis: &Visibility,
+    along: &Along,
+) -> Result<(
+    Read<(PracticeCity, City)>,
+    Read<(Id, SupportScheme)>,
+    Read<FundingRow>,
+)> {
+    tokio::try_join!(
         when(along.participants, participants(store, parents)),
         when_page(along.schemes, |p| {
             scheme_rows(store, Nested::PracticeSchemes, parents, vis, p)
@@ -113,12 +123,7 @@ async fn by_ids(
         when_page(along.funding, |p| {
             funding_rows(store, Nested::PracticeFunding, parents, vis, p)
         }),
-    )?;
-    Ok(Alongside {
-        participants: participants.0,
-        schemes: schemes.0,
-        funding: funding.0,
-    })
+    )
 }
 
 /// `read` when `asked`, else nothing.
