@@ -242,3 +242,54 @@ async fn clients_cannot_grow_the_operation_labels_without_bound() {
         20.0
     );
 }
+
+/// On PostgreSQL a connection's socket is driven by the runtime it was opened on: those opened
+/// while the server started (on the thread that started it) are closed at their first use by a
+/// request, and the ones the server's workers open instead are kept. SQLite's connections each
+/// run on a thread of their own: none is closed.
+#[tokio::test]
+async fn connections_opened_while_starting_serve_no_request() {
+    let app = TestApp::new()
+        .configure(|s| s.response_cache.max_bytes = 0)
+        .spawn()
+        .await;
+    let postgres = app.database().await.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let retired = || async { value_of(&metrics(&app).await, "c2c_db_connections_retired_total") };
+    assert_eq!(retired().await, 0.0, "nothing is retired before a request");
+    let page = json!({ "query": "{ practices(first: 3) { nodes { id title } } }" });
+    // Six at once, so that the pool opens connections beside the one it holds.
+    let batch = || async {
+        let mut asked = tokio::task::JoinSet::new();
+        for _ in 0..6 {
+            let request = app.client.post(format!("{}/graphql", app.address));
+            asked.spawn(request.json(&page).send());
+        }
+        while let Some(answer) = asked.join_next().await {
+            let body: Value = answer
+                .expect("the request ran")
+                .expect("an answer")
+                .json()
+                .await
+                .expect("JSON");
+            assert!(body.get("errors").is_none(), "{body}");
+        }
+    };
+    batch().await;
+    let after_first = retired().await;
+    if postgres {
+        assert!(
+            after_first >= 1.0,
+            "the startup's connections are retired: {after_first}"
+        );
+    } else {
+        assert_eq!(after_first, 0.0);
+    }
+    for _ in 0..3 {
+        batch().await;
+    }
+    assert_eq!(
+        retired().await,
+        after_first,
+        "the connections opened while serving are kept"
+    );
+}

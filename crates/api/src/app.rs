@@ -51,7 +51,12 @@ impl App {
         if let Some(count) = persisted.trusted_count() {
             tracing::info!(count, "only trusted documents run");
         }
-        let services = Services::new(&database, settings, persisted);
+        let events = persistence::events::EventHub::start(
+            database.background().await?,
+            settings.subscriptions.lag,
+            settings.subscriptions.sweep,
+        );
+        let services = Services::new(&database, settings, persisted, events);
         Ok(App { database, services })
     }
 
@@ -143,7 +148,12 @@ pub enum Method {
 }
 
 impl Services {
-    fn new(database: &Database, settings: &Settings, persisted: PersistedQueries) -> Self {
+    fn new(
+        database: &Database,
+        settings: &Settings,
+        persisted: PersistedQueries,
+        events: persistence::events::EventHub,
+    ) -> Self {
         let store = Arc::new(database.store());
         let (hasher, tokens) = auth::token_services(settings.hashing);
         let budget = Budget::new(&settings.budget);
@@ -168,11 +178,7 @@ impl Services {
             matchmaking: Matchmaking::new(store.clone()),
             changes: ChangeFeed::new(store.clone()),
             editor: Editor::new(store),
-            events: persistence::events::EventHub::start(
-                database.connection().clone(),
-                settings.subscriptions.lag,
-                settings.subscriptions.sweep,
-            ),
+            events,
             jwt: settings.jwt.clone(),
             batch_window: settings.batch_window,
             direct_answers: settings.direct_answers,

@@ -37,6 +37,7 @@ pub struct Metrics {
     db_micros: IntCounter,
     lists_along: IntCounter,
     lists_again: IntCounter,
+    retired: IntCounter,
     pool_in_use: IntGauge,
     pool_idle: IntGauge,
     pool_max: IntGauge,
@@ -142,6 +143,12 @@ impl Metrics {
                 "Nested lists read with their page but read again for its ids: their statement \
                  selected other practices than the page's.",
             ),
+            retired: counter(
+                &registry,
+                "c2c_db_connections_retired_total",
+                "PostgreSQL connections opened while the server started, closed at their first \
+                 use by a request so that the workers open their own.",
+            ),
             pool_in_use: gauge(
                 &registry,
                 "c2c_db_pool_connections_in_use",
@@ -208,6 +215,7 @@ impl Metrics {
                 (&self.db_micros, load(&db.micros)),
                 (&self.lists_along, load(&db.lists_along)),
                 (&self.lists_again, load(&db.lists_again)),
+                (&self.retired, load(&db.retired)),
             ] {
                 counter.inc_by(now.saturating_sub(counter.get()));
             }

@@ -121,6 +121,7 @@ impl Application {
             }
             None => None,
         };
+        app.database().serving_begins();
         tracing::info!(port, "listening");
         Ok(Application {
             port,

@@ -2,8 +2,8 @@
 //! layers above hold, so that none of them needs sea-orm.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use domain::{Error, Result};
 use migration::{Migrator, MigratorTrait};
@@ -31,6 +31,9 @@ pub struct DbMetrics {
     /// Nested lists read beside their page but read again for the page's ids: their statement
     /// selected other practices (one published, withdrawn or added between the statements).
     pub lists_again: AtomicU64,
+    /// PostgreSQL connections closed at their first use by a request because they were opened
+    /// before the server began serving (see [`Database::serving_begins`]).
+    pub retired: AtomicU64,
     recording: Mutex<Option<Vec<Statement>>>,
 }
 
@@ -68,6 +71,31 @@ pub struct Database {
     connection: DatabaseConnection,
     metrics: Arc<DbMetrics>,
     kept: crate::store::Kept,
+    serving: Arc<Serving>,
+    url: String,
+    options: DbOptions,
+}
+
+/// When the server began answering requests, once it has.
+///
+/// Each PostgreSQL connection's socket is driven by the reactor of the runtime it was opened
+/// on, whichever thread then uses it. The server's workers each run a runtime of their own on
+/// their own thread, and startup (migrating, seeding, loading) runs on the main thread's: a
+/// connection opened while starting and then handed to a request makes every reply of
+/// PostgreSQL wake the main thread first, which then wakes the worker. Such connections are
+/// closed at their first use after serving began, and the pool opens new ones on the workers.
+#[derive(Debug, Default)]
+struct Serving(OnceLock<Instant>);
+
+impl Serving {
+    fn begins(&self) {
+        let _ = self.0.set(Instant::now());
+    }
+
+    /// Whether a connection `age` old was opened before serving began.
+    fn opened_before(&self, age: Duration) -> bool {
+        self.0.get().is_some_and(|since| age > since.elapsed())
+    }
 }
 
 /// How long the service waits on its database before it gives up.
@@ -102,12 +130,46 @@ impl Database {
     /// Connects; nothing is migrated or loaded yet.
     pub async fn connect_with(url: &str, options: &DbOptions) -> Result<Database> {
         let metrics = Arc::new(DbMetrics::default());
-        let connection = connect_with(url, options, metrics.clone()).await?;
+        let serving = Arc::new(Serving::default());
+        let mut connect = pool_options(url, options, POOL_MAX_POSTGRES);
+        if url.starts_with("postgres") {
+            let (serving, metrics) = (serving.clone(), metrics.clone());
+            connect.map_sqlx_postgres_before_acquire(move |_, meta| {
+                let retire = serving.opened_before(meta.age);
+                if retire {
+                    metrics.retired.fetch_add(1, Ordering::Relaxed);
+                }
+                Box::pin(std::future::ready(Ok(!retire)))
+            });
+        }
+        let connection = open(connect, options.acquire_timeout, metrics.clone()).await?;
         Ok(Database {
             connection,
             kept: crate::store::Kept::counting(metrics.clone()),
             metrics,
+            serving,
+            url: url.to_owned(),
+            options: options.clone(),
         })
+    }
+
+    /// Marks that the server now answers requests: on PostgreSQL, connections opened before
+    /// are closed at their next use rather than serving a request (see [`Serving`]).
+    pub fn serving_begins(&self) {
+        self.serving.begins();
+    }
+
+    /// The connections for work in the background of the thread that starts the server (the
+    /// change log's follower): on PostgreSQL a pool of [`BACKGROUND_POOL_MAX`] of its own, so
+    /// that what it opens there never serves a request (see [`Serving`]) and its `LISTEN`
+    /// holds none of the requests' connections; on SQLite the requests' pool.
+    pub async fn background(&self) -> Result<DatabaseConnection> {
+        if !self.url.starts_with("postgres") {
+            return Ok(self.connection.clone());
+        }
+        let mut options = pool_options(&self.url, &self.options, BACKGROUND_POOL_MAX);
+        options.connect_lazy(true);
+        open(options, self.options.acquire_timeout, self.metrics.clone()).await
     }
 
     /// Applies the pending migrations and loads the reference data (countries and USD rates)
@@ -266,13 +328,30 @@ pub async fn connect_with(
     settings: &DbOptions,
     metrics: Arc<DbMetrics>,
 ) -> Result<DatabaseConnection> {
+    let options = pool_options(url, settings, POOL_MAX_POSTGRES);
+    open(options, settings.acquire_timeout, metrics).await
+}
+
+/// The requests' pool on PostgreSQL: room for the expensive requests at once (eight, each
+/// running up to three statements together) with a quarter of the pool left to cheaper requests
+/// (see `api::budget::DEFAULT_EXPENSIVE_CONCURRENCY_POSTGRES`). Connections open as needed.
+const POOL_MAX_POSTGRES: u32 = 32;
+
+/// The background pool on PostgreSQL (see [`Database::background`]): the follower's `LISTEN`
+/// and its reads of the change log.
+const BACKGROUND_POOL_MAX: u32 = 2;
+
+/// How to open a pool on `url` of at most `max_postgres` connections on PostgreSQL (four on
+/// SQLite).
+fn pool_options(url: &str, settings: &DbOptions, max_postgres: u32) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
     // sea-orm's connect timeout is the pool's acquire timeout too: both bound one wait.
     options
-        // PostgreSQL: room for the expensive requests at once (eight, each running up to
-        // three statements together) with a quarter of the pool left to cheaper requests (see
-        // `api::budget::DEFAULT_EXPENSIVE_CONCURRENCY_POSTGRES`). Connections open as needed.
-        .max_connections(if url.starts_with("sqlite") { 4 } else { 32 })
+        .max_connections(if url.starts_with("sqlite") {
+            4
+        } else {
+            max_postgres
+        })
         .connect_timeout(settings.acquire_timeout)
         .acquire_timeout(settings.acquire_timeout)
         // sqlx checks each connection with a round trip to the server before handing it out:
@@ -308,7 +387,19 @@ pub async fn connect_with(
         // PostgreSQL runs no INSERT's SELECT in parallel.
         options.map_sqlx_postgres_opts(|o| o.options([("max_parallel_workers_per_gather", "0")]));
     }
-    let mut db = open(options, settings.acquire_timeout).await?;
+    options
+}
+
+/// Opens the pool, each statement counted in `metrics`. On SQLite, a connection switching a
+/// new database to write-ahead logging while another process's connection does the same
+/// (instances started together) may be refused at once with "database is locked": SQLite does
+/// not wait when waiting could deadlock. The refused one tries again, within `patience`.
+async fn open(
+    options: ConnectOptions,
+    patience: Duration,
+    metrics: Arc<DbMetrics>,
+) -> Result<DatabaseConnection> {
+    let mut db = open_pool(options, patience).await?;
     db.set_metric_callback(move |info| {
         metrics.statements.fetch_add(1, Ordering::Relaxed);
         tracing::trace!(elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "statement");
@@ -334,11 +425,7 @@ pub async fn connect_with(
     Ok(db)
 }
 
-/// Opens the pool. On SQLite, a connection switching a new database to write-ahead logging while
-/// another process's connection does the same (instances started together) may be refused at
-/// once with "database is locked": SQLite does not wait when waiting could deadlock. The refused
-/// one tries again, within `patience`.
-async fn open(options: ConnectOptions, patience: Duration) -> Result<DatabaseConnection> {
+async fn open_pool(options: ConnectOptions, patience: Duration) -> Result<DatabaseConnection> {
     let started = std::time::Instant::now();
     loop {
         match sea_orm::Database::connect(options.clone()).await {
