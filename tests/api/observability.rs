@@ -293,3 +293,51 @@ async fn connections_opened_while_starting_serve_no_request() {
         "the connections opened while serving are kept"
     );
 }
+
+/// On PostgreSQL the read path keeps the connections of its statements that ran to their end,
+/// and runs the next statements on them without the round trip sqlx makes to check a connection
+/// given back to its pool. SQLite's reads take their connections from the pool as before.
+#[tokio::test]
+async fn read_statements_run_on_connections_kept_back_from_the_pool() {
+    let app = TestApp::new()
+        .seeded()
+        .configure(|s| s.response_cache.max_bytes = 0)
+        .spawn()
+        .await;
+    let postgres = app.database().await.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let page = json!({ "query": "{ practices(first: 5) { nodes { id title \
+        participants { city { name } } funding(first: 3) { nodes { id year } } } } }" });
+    let mut first = None;
+    for _ in 0..5 {
+        let body: Value = post(&app, None, page.clone())
+            .await
+            .json()
+            .await
+            .expect("JSON");
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(
+            first.get_or_insert_with(|| body.clone()),
+            &body,
+            "the same page each time"
+        );
+    }
+    let text = metrics(&app).await;
+    let unchecked = value_of(&text, "c2c_db_statements_on_kept_connections_total");
+    if postgres {
+        // Each page runs its statements on connections the pages before kept.
+        assert!(
+            unchecked >= 4.0,
+            "{unchecked} statements on kept connections"
+        );
+    } else {
+        assert_eq!(unchecked, 0.0);
+    }
+    let (in_use, idle) = (
+        value_of(&text, "c2c_db_pool_connections_in_use"),
+        value_of(&text, "c2c_db_pool_connections_idle"),
+    );
+    assert!(
+        in_use + idle <= value_of(&text, "c2c_db_pool_connections_max"),
+        "{in_use} in use, {idle} idle"
+    );
+}

@@ -38,6 +38,7 @@ pub struct Metrics {
     lists_along: IntCounter,
     lists_again: IntCounter,
     retired: IntCounter,
+    unchecked: IntCounter,
     pool_in_use: IntGauge,
     pool_idle: IntGauge,
     pool_max: IntGauge,
@@ -143,6 +144,12 @@ impl Metrics {
                 "Nested lists read with their page but read again for its ids: their statement \
                  selected other practices than the page's.",
             ),
+            unchecked: counter(
+                &registry,
+                "c2c_db_statements_on_kept_connections_total",
+                "PostgreSQL statements of the read path run on a connection kept back from the \
+                 pool, without the check sqlx makes of a connection given back to it.",
+            ),
             retired: counter(
                 &registry,
                 "c2c_db_connections_retired_total",
@@ -216,6 +223,7 @@ impl Metrics {
                 (&self.lists_along, load(&db.lists_along)),
                 (&self.lists_again, load(&db.lists_again)),
                 (&self.retired, load(&db.retired)),
+                (&self.unchecked, load(&db.unchecked)),
             ] {
                 counter.inc_by(now.saturating_sub(counter.get()));
             }

@@ -40,7 +40,7 @@ pub(crate) async fn practice_page_along(
     let cond = || practice_condition(backend, filter, vis);
     let list = || {
         let (cond, id) = (cond(), practice::Column::Id);
-        query::page::<practice::Entity, _>(db, cond, id, page, mapping::practice)
+        query::page::<practice::Entity, _>(store, cond, id, page, mapping::practice)
     };
     if backend != DbBackend::Postgres || along.is_empty() {
         let listed = list().await?;

@@ -34,10 +34,36 @@ pub struct DbMetrics {
     /// PostgreSQL connections closed at their first use by a request because they were opened
     /// before the server began serving (see [`Database::serving_begins`]).
     pub retired: AtomicU64,
+    /// Statements of the read path run on a connection it kept back from the pool, which sqlx
+    /// would have checked with a round trip on its way back (see `stash`).
+    pub unchecked: AtomicU64,
     recording: Mutex<Option<Vec<Statement>>>,
 }
 
 impl DbMetrics {
+    /// Counts (and while recording, keeps) one statement that ran for `elapsed`.
+    pub(crate) fn counted(&self, statement: &Statement, elapsed: Duration, failed: bool) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        tracing::trace!(elapsed_us = elapsed.as_micros() as u64, sql = %statement.sql, "statement");
+        self.micros
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        if failed {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            // The error a request reports says that a statement timed out or waited too long,
+            // not which one: a long-running failure names its statement for the operator.
+            if elapsed >= SLOW_FAILURE {
+                tracing::warn!(
+                    elapsed_ms = elapsed.as_millis() as u64,
+                    sql = %statement_start(&statement.sql),
+                    "statement failed after a long run"
+                );
+            }
+        }
+        if let Some(kept) = self.recorded().as_mut() {
+            kept.push(statement.clone());
+        }
+    }
+
     /// Starts keeping every statement executed from now on (dropping any kept before).
     pub fn record(&self) {
         *self.recorded() = Some(Vec::new());
@@ -143,9 +169,14 @@ impl Database {
             });
         }
         let connection = open(connect, options.acquire_timeout, metrics.clone()).await?;
+        let kept = crate::store::Kept::counting(metrics.clone());
+        if url.starts_with("postgres") {
+            let stash = Arc::downgrade(kept.stash());
+            tokio::spawn(crate::stash::Stash::sweep(stash));
+        }
         Ok(Database {
             connection,
-            kept: crate::store::Kept::counting(metrics.clone()),
+            kept,
             metrics,
             serving,
             url: url.to_owned(),
@@ -157,6 +188,8 @@ impl Database {
     /// are closed at their next use rather than serving a request (see [`Serving`]).
     pub fn serving_begins(&self) {
         self.serving.begins();
+        // What the read path kept back while starting goes back to the pool, to be retired.
+        self.kept.stash().clear();
     }
 
     /// The connections for work in the background of the thread that starts the server (the
@@ -244,6 +277,8 @@ impl Database {
                 )
             }
         };
+        // Connections the read path keeps back wait as the pool's idle ones do.
+        let idle = idle.saturating_add(self.kept.stash().len());
         let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(open);
         PoolStats {
             in_use: open - idle,
@@ -263,6 +298,8 @@ impl Database {
 
     /// Closes the pool; clones of this handle can no longer be used.
     pub async fn close(self) -> Result<()> {
+        // The pool closes once every connection is back.
+        self.kept.stash().clear();
         self.connection
             .close()
             .await
@@ -401,26 +438,7 @@ async fn open(
 ) -> Result<DatabaseConnection> {
     let mut db = open_pool(options, patience).await?;
     db.set_metric_callback(move |info| {
-        metrics.statements.fetch_add(1, Ordering::Relaxed);
-        tracing::trace!(elapsed_us = info.elapsed.as_micros() as u64, sql = %info.statement.sql, "statement");
-        metrics
-            .micros
-            .fetch_add(info.elapsed.as_micros() as u64, Ordering::Relaxed);
-        if info.failed {
-            metrics.failed.fetch_add(1, Ordering::Relaxed);
-            // The error a request reports says that a statement timed out or waited too long,
-            // not which one: a long-running failure names its statement for the operator.
-            if info.elapsed >= SLOW_FAILURE {
-                tracing::warn!(
-                    elapsed_ms = info.elapsed.as_millis() as u64,
-                    sql = %statement_start(&info.statement.sql),
-                    "statement failed after a long run"
-                );
-            }
-        }
-        if let Some(kept) = metrics.recorded().as_mut() {
-            kept.push(info.statement.clone());
-        }
+        metrics.counted(info.statement, info.elapsed, info.failed);
     });
     Ok(db)
 }

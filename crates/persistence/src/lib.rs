@@ -28,6 +28,7 @@ mod rollup;
 mod scheme;
 pub mod seed;
 mod signature;
+mod stash;
 mod store;
 mod versioned;
 

@@ -57,7 +57,7 @@ impl NeedRepository for SeaStore {
     ) -> Result<Page<Need>> {
         let db = self.connection();
         let cond = need_condition(db.get_database_backend(), filter, vis);
-        query::page::<need::Entity, _>(db, cond, need::Column::Id, page, mapping::need).await
+        query::page::<need::Entity, _>(self, cond, need::Column::Id, page, mapping::need).await
     }
 
     async fn count_needs(&self, filter: &NeedFilter, vis: &Visibility) -> Result<i64> {

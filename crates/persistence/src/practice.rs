@@ -114,8 +114,14 @@ impl PracticeRepository for SeaStore {
     ) -> Result<Page<Practice>> {
         let db = self.connection();
         let cond = practice_condition(db.get_database_backend(), filter, vis);
-        query::page::<practice::Entity, _>(db, cond, practice::Column::Id, page, mapping::practice)
-            .await
+        query::page::<practice::Entity, _>(
+            self,
+            cond,
+            practice::Column::Id,
+            page,
+            mapping::practice,
+        )
+        .await
     }
 
     async fn count_practices(&self, filter: &PracticeFilter, vis: &Visibility) -> Result<i64> {
@@ -298,7 +304,7 @@ pub(crate) async fn participants(
     let mut read = Vec::new();
     let mut seen = Vec::new();
     let parent_at = practice_city::Model::COLUMNS.len() + city::Model::COLUMNS.len();
-    query::each_row(store.connection(), statement, |r| {
+    query::each_row(store, statement, |r| {
         if selected {
             seen.push(r.try_get_by_index::<i64>(parent_at).map_err(db_err)?);
             // A practice without cities.

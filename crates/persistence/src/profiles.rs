@@ -75,14 +75,7 @@ impl CityRepository for SeaStore {
 
     async fn list_cities(&self, filter: &CityFilter, page: PageRequest) -> Result<Page<City>> {
         let cond = city_condition(filter);
-        query::page::<city::Entity, _>(
-            self.connection(),
-            cond,
-            city::Column::Id,
-            page,
-            mapping::city,
-        )
-        .await
+        query::page::<city::Entity, _>(self, cond, city::Column::Id, page, mapping::city).await
     }
 
     async fn count_cities(&self, filter: &CityFilter) -> Result<i64> {
@@ -110,14 +103,7 @@ impl AssociationRepository for SeaStore {
         page: PageRequest,
     ) -> Result<Page<Association>> {
         let (id, cond) = (association::Column::Id, association_condition(filter));
-        query::page::<association::Entity, _>(
-            self.connection(),
-            cond,
-            id,
-            page,
-            mapping::association,
-        )
-        .await
+        query::page::<association::Entity, _>(self, cond, id, page, mapping::association).await
     }
 
     async fn count_associations(&self, filter: &AssociationFilter) -> Result<i64> {
@@ -141,14 +127,7 @@ impl DonorRepository for SeaStore {
 
     async fn list_donors(&self, filter: &DonorFilter, page: PageRequest) -> Result<Page<Donor>> {
         let cond = donor_condition(filter);
-        query::page::<donor::Entity, _>(
-            self.connection(),
-            cond,
-            donor::Column::Id,
-            page,
-            mapping::donor,
-        )
-        .await
+        query::page::<donor::Entity, _>(self, cond, donor::Column::Id, page, mapping::donor).await
     }
 
     async fn count_donors(&self, filter: &DonorFilter) -> Result<i64> {

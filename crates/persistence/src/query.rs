@@ -489,7 +489,7 @@ where
 
 /// One page in id order after the cursor; one more row is fetched to learn whether more follow.
 pub(crate) async fn page<E, T>(
-    db: &DatabaseConnection,
+    store: &SeaStore,
     cond: Condition,
     id: E::Column,
     page: PageRequest,
@@ -499,6 +499,7 @@ where
     E: EntityTrait,
     E::Model: Positional,
 {
+    let db = store.connection();
     let mut select = E::find().filter(cond).order_by_asc(id);
     if let Some(after) = page.after {
         select = select.filter(id.gt(after));
@@ -511,7 +512,7 @@ where
         .sql
         .push_str(&format!(" LIMIT {}", page.first + 1));
     let mut rows = Vec::with_capacity(page.first as usize + 1);
-    each_row(db, statement, |r| {
+    each_row(store, statement, |r| {
         rows.push(E::Model::read_at(r, 0).map_err(db_err)?);
         Ok(())
     })
@@ -550,22 +551,71 @@ where
 /// practices' funding waited for its last row before the first was decoded). SQLite's rows are
 /// read at once, as before.
 pub(crate) async fn each_row(
-    db: &DatabaseConnection,
+    store: &SeaStore,
     statement: Statement,
     mut each: impl FnMut(&QueryResult) -> Result<()>,
 ) -> Result<()> {
+    let db = store.connection();
     if db.get_database_backend() == DbBackend::Postgres {
-        use futures_util::TryStreamExt;
-        let mut rows = db.stream_raw(statement).await.map_err(db_err)?;
-        while let Some(row) = rows.try_next().await.map_err(db_err)? {
-            each(&row)?;
-        }
-        return Ok(());
+        return each_row_kept(store, statement, each).await;
     }
     for row in db.query_all_raw(statement).await.map_err(db_err)? {
         each(&row)?;
     }
     Ok(())
+}
+
+/// [`each_row`] on PostgreSQL, on a connection kept back from the pool (see
+/// [`crate::stash`]), which is kept again when the statement ran to its end and every row was
+/// taken; one dropped on the way (an error, a cancelled request) goes back to the pool, checked.
+/// Counted and recorded as sea-orm's statements are (see `db::open`).
+async fn each_row_kept(
+    store: &SeaStore,
+    statement: Statement,
+    mut each: impl FnMut(&QueryResult) -> Result<()>,
+) -> Result<()> {
+    use futures_util::TryStreamExt;
+    let stash = store.stash();
+    let mut connection = match stash.take() {
+        Some(connection) => {
+            (store.metrics().unchecked).fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            connection
+        }
+        None => {
+            let pool = store.connection().get_postgres_connection_pool();
+            pool.acquire()
+                .await
+                .map_err(|e| db_err(DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into()))))?
+        }
+    };
+    let started = std::time::Instant::now();
+    let ran = async {
+        let values = statement
+            .values
+            .clone()
+            .unwrap_or(sea_orm::sea_query::Values(Vec::new()));
+        let query = sea_orm::sqlx::query_with(
+            sea_orm::sqlx::AssertSqlSafe(statement.sql.as_str()),
+            sea_query_sqlx::SqlxValues(values),
+        );
+        let mut rows = query.fetch(&mut *connection);
+        while let Some(row) = rows
+            .try_next()
+            .await
+            .map_err(|e| db_err(DbErr::Query(sea_orm::RuntimeErr::SqlxError(e.into()))))?
+        {
+            each(&QueryResult::from(row))?;
+        }
+        Ok(())
+    }
+    .await;
+    store
+        .metrics()
+        .counted(&statement, started.elapsed(), ran.is_err());
+    if ran.is_ok() {
+        stash.keep(connection);
+    }
+    ran
 }
 
 pub(crate) async fn count<E>(db: &DatabaseConnection, cond: Condition) -> Result<i64>
@@ -1232,7 +1282,7 @@ where
             .map(|(b, &at)| (!b.once).then_some(at))
             .collect();
         let statement = limits_written(db.get_database_backend().build(&select));
-        each_row(db, statement, |row| {
+        each_row(store, statement, |row| {
             match row.try_get_by_index::<i32>(0).map_err(db_err)? {
                 0 => {
                     let parent = row.try_get_by_index::<i64>(1).map_err(db_err)?;
@@ -1269,7 +1319,7 @@ where
         true => limits_written(db.get_database_backend().build(&select)),
         false => db.get_database_backend().build(&select),
     };
-    each_row(db, statement, |row| {
+    each_row(store, statement, |row| {
         let parent = row.try_get_by_index::<i64>(0).map_err(db_err)?;
         if !note(row, parent, RECORD)? {
             return Ok(());

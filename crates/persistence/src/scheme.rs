@@ -106,7 +106,7 @@ impl SchemeRepository for SeaStore {
         let db = self.connection();
         let cond = scheme_condition(db.get_database_backend(), filter, vis);
         query::page::<support_scheme::Entity, _>(
-            db,
+            self,
             cond,
             support_scheme::Column::Id,
             page,

@@ -29,9 +29,15 @@ pub(crate) struct Kept {
     signatures: Arc<KnownSignatures>,
     builds: Arc<BackgroundBuilds>,
     metrics: Arc<crate::db::DbMetrics>,
+    /// PostgreSQL connections the read path keeps back from the pool.
+    stash: Arc<crate::stash::Stash>,
 }
 
 impl Kept {
+    pub(crate) fn stash(&self) -> &Arc<crate::stash::Stash> {
+        &self.stash
+    }
+
     /// Kept facts that count into the database's `metrics`.
     pub(crate) fn counting(metrics: Arc<crate::db::DbMetrics>) -> Kept {
         Kept {
@@ -53,6 +59,10 @@ impl SeaStore {
 
     pub(crate) fn metrics(&self) -> &crate::db::DbMetrics {
         &self.kept.metrics
+    }
+
+    pub(crate) fn stash(&self) -> &crate::stash::Stash {
+        &self.kept.stash
     }
 
     pub(crate) fn kept_words(&self) -> &KeptWords {
