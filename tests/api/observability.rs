@@ -340,4 +340,16 @@ async fn read_statements_run_on_connections_kept_back_from_the_pool() {
         in_use + idle <= value_of(&text, "c2c_db_pool_connections_max"),
         "{in_use} in use, {idle} idle"
     );
+    let kept = value_of(&text, "c2c_db_pool_connections_kept");
+    assert!(kept <= idle, "{kept} kept, {idle} idle");
+    if postgres {
+        assert!(kept >= 1.0, "the last page's connections are kept");
+        // Unused, they go back to the pool, for the paths that take theirs from it: kept for a
+        // second, looked at every second.
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        let text = metrics(&app).await;
+        assert_eq!(value_of(&text, "c2c_db_pool_connections_kept"), 0.0);
+    } else {
+        assert_eq!(kept, 0.0);
+    }
 }

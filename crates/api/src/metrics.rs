@@ -41,6 +41,7 @@ pub struct Metrics {
     unchecked: IntCounter,
     pool_in_use: IntGauge,
     pool_idle: IntGauge,
+    pool_kept: IntGauge,
     pool_max: IntGauge,
     /// Held while the database's counters are copied in, so that two scrapes at once do not both
     /// add the same increase.
@@ -166,6 +167,12 @@ impl Metrics {
                 "c2c_db_pool_connections_idle",
                 "Open connections of the pool waiting for a request.",
             ),
+            pool_kept: gauge(
+                &registry,
+                "c2c_db_pool_connections_kept",
+                "Idle connections the read path keeps back from the pool on PostgreSQL, given \
+                 back after a second unused.",
+            ),
             pool_max: gauge(
                 &registry,
                 "c2c_db_pool_connections_max",
@@ -230,6 +237,7 @@ impl Metrics {
             let pool = database.pool_stats();
             self.pool_in_use.set(pool.in_use.into());
             self.pool_idle.set(pool.idle.into());
+            self.pool_kept.set(pool.kept.into());
             self.pool_max.set(pool.max.into());
         }
         let mut out = Vec::new();

@@ -86,7 +86,10 @@ impl DbMetrics {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStats {
     pub in_use: u32,
+    /// Waiting, `kept` included.
     pub idle: u32,
+    /// Kept back by the read path (see `stash`), on PostgreSQL.
+    pub kept: u32,
     pub max: u32,
 }
 
@@ -278,11 +281,15 @@ impl Database {
             }
         };
         // Connections the read path keeps back wait as the pool's idle ones do.
-        let idle = idle.saturating_add(self.kept.stash().len());
-        let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(open);
+        let kept = u32::try_from(self.kept.stash().len()).unwrap_or(u32::MAX);
+        let idle = u32::try_from(idle)
+            .unwrap_or(u32::MAX)
+            .saturating_add(kept)
+            .min(open);
         PoolStats {
             in_use: open - idle,
             idle,
+            kept: kept.min(idle),
             max,
         }
     }
