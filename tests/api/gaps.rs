@@ -1535,6 +1535,13 @@ async fn prepared_rollups_answer_groupings_with_one_dimension_of_several_values_
     let from_base = answers("from the base").await;
     let theme_by_country = json!({ "by": ["COUNTRY", "THEME"] });
     let pair_from_base = app.data(GAPS, theme_by_country.clone()).await;
+    let pair_over_years = json!({
+        "by": ["THEME", "COUNTRY"],
+        "f": { "fromYear": 2000, "toYear": 2003 },
+    });
+    let pair_over_years_from_base = app.data(GAPS, pair_over_years.clone()).await;
+    let theme_by_bloc = json!({ "by": ["BLOC", "THEME"] });
+    let other_pair_from_base = app.data(GAPS, theme_by_bloc.clone()).await;
 
     drop_rollups(&app, None).await;
     let prepare = || app.app().database().prepare_rollups(&|_, _, _| {});
@@ -1575,21 +1582,46 @@ async fn prepared_rollups_answer_groupings_with_one_dimension_of_several_values_
         prepare().await.expect("prepared again").is_empty(),
         "nothing to build a second time"
     );
+    // An operator prepares a grouping of two dimensions of several values, as the service
+    // logs its name, whole-life and by year.
+    let also: Vec<persistence::Grouping> = ["COUNTRY,THEME", "THEME,COUNTRY/YEAR"]
+        .iter()
+        .map(|name| name.parse().expect("a grouping"))
+        .collect();
+    assert_eq!(
+        app.app()
+            .database()
+            .prepare_rollups_with(&also, &|_, _, _| {})
+            .await
+            .expect("the operator's groupings prepared"),
+        ["THEME,COUNTRY", "THEME,COUNTRY/YEAR"]
+    );
 
-    // Summed from the prepared rollups, the answers cannot see the funding doubled behind
-    // them; a grouping with two dimensions of several values a practice is built from the
-    // base, and does.
+    // Summed from the prepared rollups, or read from the operator's, the answers cannot see
+    // the funding doubled behind them; a grouping with two dimensions of several values a
+    // practice that no one prepared is built from the base, and does.
     scale_funding_behind_the_rollups(&app, "* 2").await;
     assert_eq!(
         from_base,
         answers("prepared").await,
         "built from the base (left) and summed from the prepared rollups (right)"
     );
-    assert_ne!(
+    assert_eq!(
         pair_from_base,
         app.data(&format!("{GAPS} # doubled"), theme_by_country)
             .await,
-        "COUNTRY x THEME is built from the base, doubled funding and all"
+        "COUNTRY x THEME read from the rollup the operator prepared"
+    );
+    assert_eq!(
+        pair_over_years_from_base,
+        app.data(&format!("{GAPS} # doubled"), pair_over_years)
+            .await,
+        "THEME x COUNTRY over years read from the rollup by year the operator prepared"
+    );
+    assert_ne!(
+        other_pair_from_base,
+        app.data(&format!("{GAPS} # doubled"), theme_by_bloc).await,
+        "BLOC x THEME is built from the base, doubled funding and all"
     );
     wait_until_built(&app, &["COUNTRY/YEAR", "BLOC,MODALITY/YEAR", "ALL/YEAR"]).await;
 }

@@ -23,4 +23,6 @@ pub mod telemetry;
 
 pub use app::App;
 pub use config::Settings;
+/// A funding-gap grouping an operator prepares (`prepare-rollups --by`).
+pub use persistence::Grouping;
 pub use startup::Application;

@@ -89,6 +89,13 @@ pub enum Command {
     PrepareRollups {
         #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
         database_url: String,
+        /// Also build this grouping (repeatable): its dimensions joined by commas, of THEME,
+        /// ORIENTATION, BLOC, COUNTRY, MODALITY and MANAGEMENT_FOCUS, with "/YEAR" after them
+        /// for the grouping by year that answers ranges of years. A grouping of two of THEME,
+        /// COUNTRY, BLOC and MANAGEMENT_FOCUS is otherwise built by its first question, from
+        /// the whole base; every grouping built makes writes dearer (see README).
+        #[arg(long = "by", value_name = "DIMENSIONS")]
+        by: Vec<api::Grouping>,
     },
     /// Time the donors' questions on a synthetic base (seeded first into an empty database).
     Bench {
@@ -438,7 +445,7 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
                 report.needs,
                 started.elapsed()
             );
-            prepare_rollups(&app).await
+            prepare_rollups(&app, &[]).await
         }
         Command::Seed { database_url, .. } => {
             let app = open(&database_url).await?;
@@ -462,11 +469,11 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
                 report.funding,
                 report.needs
             );
-            prepare_rollups(&app).await
+            prepare_rollups(&app, &[]).await
         }
-        Command::PrepareRollups { database_url } => {
+        Command::PrepareRollups { database_url, by } => {
             let app = open(&database_url).await?;
-            prepare_rollups(&app).await
+            prepare_rollups(&app, &by).await
         }
         Command::User {
             command:
@@ -639,14 +646,16 @@ async fn open(database_url: &str) -> Result<App, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Builds the funding-gap rollups that most groupings are summed from (see the command
-/// `prepare-rollups`), with progress on standard error.
-async fn prepare_rollups(app: &App) -> Result<(), String> {
+/// Builds the funding-gap rollups that most groupings are summed from and the groupings `also`
+/// (see the command `prepare-rollups`), with progress on standard error.
+async fn prepare_rollups(app: &App, also: &[api::Grouping]) -> Result<(), String> {
     let started = Instant::now();
     let progress = Progress::new();
     let built = app
         .database()
-        .prepare_rollups(&|stage, done, total| progress.report(stage, done, total))
+        .prepare_rollups_with(also, &|stage, done, total| {
+            progress.report(stage, done, total)
+        })
         .await
         .map_err(|e| e.to_string())?;
     progress.finish();

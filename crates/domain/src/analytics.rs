@@ -200,6 +200,25 @@ pub fn disclose<'a>(
 
 pub use crate::limits::MAX_GAP_DIMENSIONS;
 
+/// The dimensions of a funding-gap grouping, checked as a question's `by` is: one to
+/// [`MAX_GAP_DIMENSIONS`], none twice. Operators name groupings to prepare the same way.
+pub fn grouping(by: &[GapDimension]) -> Result<Vec<GapDimension>> {
+    let dims = by.to_vec();
+    let mut distinct = dims.clone();
+    distinct.sort();
+    distinct.dedup();
+    if distinct.len() != dims.len() {
+        return Err(Error::validation("by", "names a dimension twice"));
+    }
+    if dims.is_empty() || dims.len() > MAX_GAP_DIMENSIONS {
+        return Err(Error::validation(
+            "by",
+            format!("group by 1 to {MAX_GAP_DIMENSIONS} dimensions"),
+        ));
+    }
+    Ok(dims)
+}
+
 sum_trait!(
     /// What the analytics read: the funding-gap table and the results view.
     AnalyticsStore = AnalyticsRepository + ResultsRepository
@@ -227,19 +246,7 @@ impl Analytics {
         by: &[GapDimension],
         filter: GapFilter,
     ) -> Result<Vec<FundingGapCell>> {
-        let dims = by.to_vec();
-        let mut distinct = dims.clone();
-        distinct.sort();
-        distinct.dedup();
-        if distinct.len() != dims.len() {
-            return Err(Error::validation("by", "names a dimension twice"));
-        }
-        if dims.is_empty() || dims.len() > MAX_GAP_DIMENSIONS {
-            return Err(Error::validation(
-                "by",
-                format!("group by 1 to {MAX_GAP_DIMENSIONS} dimensions"),
-            ));
-        }
+        let dims = grouping(by)?;
         self.disclosed(actor, &dims, Self::check(filter)?).await
     }
 

@@ -236,7 +236,16 @@ impl Database {
         &self,
         progress: &(dyn Fn(&str, usize, usize) + Sync),
     ) -> Result<Vec<String>> {
-        crate::rollup::prepare(&self.connection, progress).await
+        self.prepare_rollups_with(&[], progress).await
+    }
+
+    /// [`Database::prepare_rollups`], and the groupings `also` an operator names.
+    pub async fn prepare_rollups_with(
+        &self,
+        also: &[crate::rollup::Grouping],
+        progress: &(dyn Fn(&str, usize, usize) + Sync),
+    ) -> Result<Vec<String>> {
+        crate::rollup::prepare(&self.connection, also, progress).await
     }
 
     /// Practices of every status: how large a base is.

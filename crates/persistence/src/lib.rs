@@ -33,4 +33,5 @@ mod store;
 mod versioned;
 
 pub use analytics::significant_words;
+pub use rollup::Grouping;
 pub use store::SeaStore;

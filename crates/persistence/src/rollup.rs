@@ -41,8 +41,8 @@ use crate::cells::{practice_joins, practice_key};
 use crate::store::db_err;
 
 mod build;
-pub use build::prepare;
 pub(crate) use build::{BackgroundBuilds, ensure_built, readable};
+pub use build::{Grouping, prepare};
 
 /// The key of the transaction-scoped advisory lock every writer that maintains rollups holds
 /// on PostgreSQL ("gaprollup" in ASCII): see the module's documentation.

@@ -109,15 +109,60 @@ impl BackgroundBuilds {
     }
 }
 
-/// Builds the [`prepared`] groupings not built yet, each as a first question would (writers
-/// go on meanwhile on PostgreSQL), reporting `(stage, done, total)` to `progress`; each build
-/// is logged as a first question's is. For a base just loaded around the maintained path, which drops every rollup: without
-/// it the first questions after the load pay for the builds. Returns the groupings built.
+/// A grouping an operator builds ahead of its first question, beside the [`prepared`] ones
+/// (`c2c-forum prepare-rollups --by`). Named as the service names groupings in its logs: the
+/// dimensions joined by commas, in any order, and `/YEAR` after them for the grouping by year
+/// that answers ranges of years ("THEME,COUNTRY", "THEME,COUNTRY/YEAR").
+///
+/// A grouping with two dimensions a practice may have several values of (theme, country, bloc,
+/// management focus) cannot be summed from the prepared ones, so its first question reads the
+/// whole base (seconds on a large one); built ahead, it answers at once. Like every built
+/// grouping it is then kept current by every write that touches its cells, which is what it
+/// costs: see README, "Groupings an operator prepares".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grouping(Combo);
+
+impl std::str::FromStr for Grouping {
+    type Err = Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let text = text.trim();
+        let (dims, yearly) = match text.strip_suffix(BY_YEAR) {
+            Some(dims) => (dims, true),
+            None => (text, false),
+        };
+        let dims = dims
+            .split(',')
+            .map(|d| GapDimension::parse(d.trim(), "by"))
+            .collect::<Result<Vec<_>>>()?;
+        let combo = Combo::of(&domain::analytics::grouping(&dims)?);
+        Ok(Grouping(if yearly { combo.by_year() } else { combo }))
+    }
+}
+
+impl Grouping {
+    /// The name the grouping is stored and logged under (its dimensions in canonical order).
+    pub fn name(&self) -> String {
+        self.0.name()
+    }
+}
+
+/// Builds the [`prepared`] groupings and those in `also` not built yet, each as a first
+/// question would (writers go on meanwhile on PostgreSQL), reporting `(stage, done, total)` to
+/// `progress`; each build is logged as a first question's is. For a base just loaded around
+/// the maintained path, which drops every rollup: without it the first questions after the
+/// load pay for the builds. Returns the groupings built.
 pub async fn prepare(
     db: &DatabaseConnection,
+    also: &[Grouping],
     progress: &(dyn Fn(&str, usize, usize) + Sync),
 ) -> Result<Vec<String>> {
-    let wanted = prepared();
+    let mut wanted = prepared();
+    for Grouping(combo) in also {
+        if !wanted.contains(combo) {
+            wanted.push(combo.clone());
+        }
+    }
     let built = built_combos(db).await?;
     let missing: Vec<Combo> = wanted.into_iter().filter(|c| !built.contains(c)).collect();
     let mut names = Vec::new();
@@ -796,6 +841,34 @@ fn finer_source(combo: &Combo, built: &[Combo]) -> Option<Combo> {
 mod tests {
     use super::*;
     use GapDimension::*;
+
+    #[test]
+    fn an_operator_names_a_grouping_as_the_service_logs_it() {
+        let parse = |text: &str| text.parse::<Grouping>();
+        let pair = parse("COUNTRY,THEME").expect("a grouping");
+        assert_eq!(pair, Grouping(Combo::of(&[Theme, Country])));
+        assert_eq!(pair.name(), "THEME,COUNTRY");
+        let by_year = parse(" THEME, COUNTRY/YEAR ").expect("a grouping by year");
+        assert_eq!(by_year, Grouping(Combo::of(&[Theme, Country]).by_year()));
+        assert_eq!(by_year.name(), "THEME,COUNTRY/YEAR");
+        assert_eq!(
+            parse(&by_year.name()).expect("its own name parses"),
+            by_year
+        );
+        for wrong in [
+            "",
+            "THEMES",
+            "THEME,THEME",
+            "THEME,COUNTRY,BLOC,MODALITY",
+            "THEME/YEARS",
+            "theme",
+        ] {
+            assert!(
+                matches!(parse(wrong), Err(Error::Validation { .. })),
+                "{wrong:?} is refused"
+            );
+        }
+    }
 
     #[test]
     fn every_grouping_with_one_dimension_of_several_values_is_summed_from_a_prepared_one() {
