@@ -32,6 +32,7 @@ mod m20261208_000000_practice_published_cells;
 mod m20261209_000000_practice_signature_words;
 mod m20261210_000000_rollups_unlogged;
 mod m20261211_000000_practice_text_version;
+mod m20261212_000000_rollup_year_confidential_covering;
 
 pub struct Migrator;
 
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000000_practice_signature_words::Migration),
             Box::new(m20261210_000000_rollups_unlogged::Migration),
             Box::new(m20261211_000000_practice_text_version::Migration),
+            Box::new(m20261212_000000_rollup_year_confidential_covering::Migration),
         ]
     }
 }
