@@ -86,6 +86,29 @@ const commands = {
     }
   },
 
+  // settled SECONDS URL...: waits until none of these servers is building a grouping in the
+  // background (see bench/load.sh), and says how long that took when it was noticeable.
+  async settled([seconds, ...urls]) {
+    const until = Date.now() + Number(seconds) * 1000;
+    const started = performance.now();
+    for (const url of urls) {
+      const metrics = new URL("/metrics", url);
+      for (;;) {
+        const text = await (await fetch(metrics)).text();
+        const line = text.split("\n").find((l) => l.startsWith("c2c_rollup_builds_in_background "));
+        if (line === undefined) {
+          process.stderr.write(`  ${metrics} shows no builds in the background; not waiting\n`);
+          break;
+        }
+        if (Number(line.split(" ")[1]) === 0) break;
+        if (Date.now() > until) fail(`${url} still building in the background after ${seconds} s`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    const ms = performance.now() - started;
+    if (ms > 500) console.log(`  waited ${(ms / 1000).toFixed(1)} s for builds in the background`);
+  },
+
   // ids URL: a donor with an agenda and an open need, as the variables of the donor questions.
   async ids([url]) {
     const query = `{

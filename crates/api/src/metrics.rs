@@ -43,6 +43,7 @@ pub struct Metrics {
     pool_idle: IntGauge,
     pool_kept: IntGauge,
     pool_max: IntGauge,
+    background_builds: IntGauge,
     /// Held while the database's counters are copied in, so that two scrapes at once do not both
     /// add the same increase.
     sync: Mutex<()>,
@@ -178,6 +179,12 @@ impl Metrics {
                 "c2c_db_pool_connections_max",
                 "The most connections the pool opens.",
             ),
+            background_builds: gauge(
+                &registry,
+                "c2c_rollup_builds_in_background",
+                "Funding-gap groupings by year being built in the background: their questions \
+                 read a finer grouping until the build is done, at more cost than once it is.",
+            ),
             operation_seconds,
             names: Mutex::new(HashSet::new()),
             sync: Mutex::new(()),
@@ -239,6 +246,8 @@ impl Metrics {
             self.pool_idle.set(pool.idle.into());
             self.pool_kept.set(pool.kept.into());
             self.pool_max.set(pool.max.into());
+            self.background_builds
+                .set(i64::try_from(database.rollup_builds_in_background()).unwrap_or(i64::MAX));
         }
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {

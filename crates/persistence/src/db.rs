@@ -269,6 +269,12 @@ impl Database {
         &self.metrics
     }
 
+    /// The funding-gap rollups this process is building in the background: groupings by year
+    /// whose questions read a finer grouping until they are built.
+    pub fn rollup_builds_in_background(&self) -> usize {
+        self.kept.builds().running()
+    }
+
     /// How many connections the pool holds, how many of them wait idle, and the most it opens.
     pub fn pool_stats(&self) -> PoolStats {
         let (open, idle, max) = match self.connection.get_database_backend() {

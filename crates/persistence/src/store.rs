@@ -38,6 +38,10 @@ impl Kept {
         &self.stash
     }
 
+    pub(crate) fn builds(&self) -> &BackgroundBuilds {
+        &self.builds
+    }
+
     /// Kept facts that count into the database's `metrics`.
     pub(crate) fn counting(metrics: Arc<crate::db::DbMetrics>) -> Kept {
         Kept {

@@ -89,6 +89,11 @@ impl BackgroundBuilds {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// How many builds are running.
+    pub(crate) fn running(&self) -> usize {
+        self.names().len()
+    }
+
     fn start(self: &Arc<Self>, db: &DatabaseConnection, combo: &Combo) {
         let name = combo.name();
         {
