@@ -87,6 +87,33 @@ const EVERY_DONOR_FIELD: &str = "query($kind: DonorKind, $n: Int) {
   }
 }";
 
+/// The load benchmark's report of overlaps among schemes.
+const BENCHMARK_OVERLAPS: &str = include_str!("../../bench/queries/scheme-overlaps.graphql");
+
+/// Every field of the report of overlaps the direct answer knows, a list asked twice under
+/// two keys (one for its count alone).
+const EVERY_OVERLAP_FIELD: &str = "query($n: Int, $after: String) {
+  report: schemeOverlaps {
+    __typename
+    overlaps {
+      __typename theme orientation supportModality
+      schemes(first: $n, after: $after) {
+        __typename totalCount
+        edges { __typename cursor node { __typename id version status name description source startYear endYear budget budgetCurrency openForApplications } }
+        pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+      }
+      shared: sharedPractices(first: 2, after: $after) {
+        __typename totalCount
+        nodes { __typename id version status title summary context outcomes issues source startYear endYear orientation modality amountRequired amountRequiredCurrency }
+        edges { __typename cursor node { ... on Practice { title } } }
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+      }
+      counted: sharedPractices { totalCount }
+    }
+    unsupported { __typename theme orientation practices }
+  }
+}";
+
 /// One request of the comparison, and whether the direct answer should write it.
 struct Case {
     name: &'static str,
@@ -132,6 +159,24 @@ fn cases(after: &str) -> Vec<Case> {
             "donors of a kind",
             EVERY_DONOR_FIELD,
             json!({ "kind": "BILATERAL", "n": 5 }),
+            true,
+        ),
+        case(
+            "the benchmark's scheme overlaps",
+            BENCHMARK_OVERLAPS,
+            json!({}),
+            true,
+        ),
+        case(
+            "every field of overlaps",
+            EVERY_OVERLAP_FIELD,
+            json!({ "n": 3 }),
+            true,
+        ),
+        case(
+            "overlaps' next pages",
+            EVERY_OVERLAP_FIELD,
+            json!({ "n": 1, "after": after }),
             true,
         ),
         case(
@@ -189,6 +234,25 @@ fn cases(after: &str) -> Vec<Case> {
         case(
             "a donor's funding under a record of a practice",
             "{ practices(first: 3) { nodes { funding(first: 2) { nodes { donor { funding { totalCount } } } } } } }",
+            json!({}),
+            false,
+        ),
+        // A shared practice's relations are not read with the report.
+        case(
+            "a shared practice's themes",
+            "{ schemeOverlaps { overlaps { sharedPractices { nodes { title themes } } } } }",
+            json!({}),
+            false,
+        ),
+        case(
+            "an overlap's page too large",
+            "{ schemeOverlaps { overlaps { schemes(first: 101) { nodes { id } } } } }",
+            json!({}),
+            false,
+        ),
+        case(
+            "an argument the report does not take",
+            "{ schemeOverlaps(first: 1) { unsupported { theme } } }",
             json!({}),
             false,
         ),
@@ -299,7 +363,9 @@ async fn direct_answers_are_the_schemas_byte_for_byte_for_every_caller() {
             let answer: Value = serde_json::from_str(&ours).expect("JSON");
             assert_eq!(
                 answer.get("errors").is_some(),
-                case.name.contains("too large") || case.name.contains("another kind"),
+                ["too large", "another kind", "does not take"]
+                    .iter()
+                    .any(|refused| case.name.contains(refused)),
                 "{} as {who}: {ours}",
                 case.name
             );
@@ -316,6 +382,27 @@ async fn direct_answers_are_the_schemas_byte_for_byte_for_every_caller() {
             .filter(|f| f["donor"]["name"].is_string())
             .count();
         assert!(donors > 20, "funding with donors as {who}: {donors}");
+        // The report compared above has overlaps whose lists run over more than a page.
+        let every = (cases(&after).into_iter())
+            .find(|c| c.name == "every field of overlaps")
+            .expect("the case");
+        let report: Value = serde_json::from_str(&body(&direct, user, &every).await).expect("JSON");
+        let overlaps = report["data"]["report"]["overlaps"]
+            .as_array()
+            .expect("overlaps");
+        let longer = |list: &str| {
+            (overlaps.iter())
+                .filter(|o| o[list]["pageInfo"]["hasNextPage"] == true)
+                .count()
+        };
+        assert!(
+            longer("schemes") > 0 && longer("shared") > 0,
+            "overlaps with more than a page of schemes and of shared practices as {who}"
+        );
+        assert!(
+            !report["data"]["report"]["unsupported"].is_null(),
+            "{report}"
+        );
     }
     assert_eq!(written, expected, "direct answers");
     assert!(written >= 40, "{written} direct answers");

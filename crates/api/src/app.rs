@@ -452,7 +452,10 @@ impl Services {
         if let Some(page) = page {
             let written = self
                 .budget
-                .within(admission.cost, page.write(&self.catalog, &actor))
+                .within(
+                    admission.cost,
+                    page.write(&self.catalog, &self.matchmaking, &actor),
+                )
                 .await;
             use graphql::direct::Unwritten;
             let answered = match written {

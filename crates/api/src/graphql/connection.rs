@@ -247,7 +247,7 @@ pub fn preloaded_page<K: Key, N: OutputType>(
 
 /// The ids of a page of a held list (one more than asked for, which tells whether more
 /// follow), and the list's length.
-fn held_children(ids: &[Id], page: &PageRequest) -> (Vec<Id>, usize) {
+pub(crate) fn held_children(ids: &[Id], page: &PageRequest) -> (Vec<Id>, usize) {
     let mut sorted = ids.to_vec();
     sorted.sort_unstable();
     sorted.dedup();

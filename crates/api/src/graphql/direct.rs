@@ -4,6 +4,10 @@
 //! `Catalog::practice_page_along`), and writing its JSON straight from them. The schema's executor resolves
 //! each of such a page's thousands of values as a future of its own and builds a tree of values
 //! before writing it; on two cores that cost more than PostgreSQL's own work for the page.
+//! The report of `schemeOverlaps` is written the same way: its two hundred overlaps' pages of
+//! schemes and shared practices are read in one batch each, and writing its answer (some two
+//! thousand objects) through the executor cost more than three times its statements and its
+//! computation together.
 //!
 //! Anything this module does not know (another root field or field, an alias asked twice, a
 //! directive other than `@skip` and `@include`, a fragment on an interface) makes [`Page::plan`]
@@ -24,6 +28,7 @@ use async_graphql::parser::types::{
     SelectionSet,
 };
 use async_graphql::{InputType, Name, PathSegment, Pos, Positioned, ServerError, Value, Variables};
+use domain::analytics::{self as a, Matchmaking};
 use domain::entities as d;
 use domain::entities::Id;
 use domain::page::PageRequest;
@@ -32,13 +37,13 @@ use domain::service::{Catalog, Listing, Tagged};
 use domain::{Actor, Error};
 use rust_decimal::Decimal;
 
-use super::connection::{FilterInput, page_request};
+use super::connection::{FilterInput, held_children, page_request};
 use super::donor::DonorFilter;
 use super::enums::*;
 use super::ids::{Kind, cursor, id};
 use super::loaders::{
     AppLoader, CountryKey, DonorKey, FundingPageKey, ListedFunding, NestedCountKey, NestedPageKey,
-    PracticeCitiesKey, PracticeKey, SchemePageKey, TagsKey, listed as listed_funding,
+    PracticeCitiesKey, PracticeKey, SchemeKey, SchemePageKey, TagsKey, listed as listed_funding,
 };
 use super::practice::PracticeFilter;
 use crate::error::ApiError;
@@ -67,13 +72,19 @@ enum Ty {
     Funding,
     Donor,
     PageInfo,
+    OverlapReport,
+    Overlap,
+    Unsupported,
+    /// The practices an overlap's schemes share: their own fields, none of their relations.
+    SharedList,
+    SharedEdge,
 }
 
 impl Ty {
     fn name(self) -> &'static str {
         match self {
-            Ty::PracticeList => "PracticeConnection",
-            Ty::PracticeEdge => "PracticeEdge",
+            Ty::PracticeList | Ty::SharedList => "PracticeConnection",
+            Ty::PracticeEdge | Ty::SharedEdge => "PracticeEdge",
             Ty::Practice | Ty::NamedPractice => "Practice",
             Ty::DonorList => "DonorConnection",
             Ty::DonorEdge => "DonorEdge",
@@ -88,6 +99,9 @@ impl Ty {
             Ty::Funding => "Funding",
             Ty::Donor | Ty::NamedDonor => "Donor",
             Ty::PageInfo => "PageInfo",
+            Ty::OverlapReport => "SchemeOverlapReport",
+            Ty::Overlap => "SchemeOverlap",
+            Ty::Unsupported => "UnsupportedCell",
         }
     }
 
@@ -98,11 +112,11 @@ impl Ty {
         let value = Some(None);
         let list = matches!(
             self,
-            Ty::PracticeList | Ty::SchemeList | Ty::FundingList | Ty::DonorList
+            Ty::PracticeList | Ty::SchemeList | Ty::FundingList | Ty::DonorList | Ty::SharedList
         );
         let edge = matches!(
             self,
-            Ty::PracticeEdge | Ty::SchemeEdge | Ty::FundingEdge | Ty::DonorEdge
+            Ty::PracticeEdge | Ty::SchemeEdge | Ty::FundingEdge | Ty::DonorEdge | Ty::SharedEdge
         );
         let practice = matches!(self, Ty::Practice | Ty::NamedPractice);
         match (self, name) {
@@ -119,6 +133,15 @@ impl Ty {
             (Ty::DonorList, "nodes") => object(Ty::Donor),
             (Ty::DonorList, "edges") => object(Ty::DonorEdge),
             (Ty::DonorEdge, "node") => object(Ty::Donor),
+            (Ty::SharedList, "nodes") => object(Ty::NamedPractice),
+            (Ty::SharedList, "edges") => object(Ty::SharedEdge),
+            (Ty::SharedEdge, "node") => object(Ty::NamedPractice),
+            (Ty::OverlapReport, "overlaps") => object(Ty::Overlap),
+            (Ty::OverlapReport, "unsupported") => object(Ty::Unsupported),
+            (Ty::Overlap, "theme" | "orientation" | "supportModality") => value,
+            (Ty::Overlap, "schemes") => object(Ty::SchemeList),
+            (Ty::Overlap, "sharedPractices") => object(Ty::SharedList),
+            (Ty::Unsupported, "theme" | "orientation" | "practices") => value,
             (_, "pageInfo") if list => object(Ty::PageInfo),
             (_, "totalCount") if list => value,
             (_, "cursor") if edge => value,
@@ -190,7 +213,9 @@ impl Ty {
     /// The arguments field `name` of this type takes.
     fn arguments(self, name: &str) -> &'static [&'static str] {
         match (self, name) {
-            (Ty::Practice, "schemes" | "funding") | (Ty::Donor, "funding") => &["first", "after"],
+            (Ty::Practice, "schemes" | "funding")
+            | (Ty::Donor, "funding")
+            | (Ty::Overlap, "schemes" | "sharedPractices") => &["first", "after"],
             _ => &[],
         }
     }
@@ -206,20 +231,21 @@ struct Node {
     children: Vec<Node>,
 }
 
-/// A query answered directly: a root list, its arguments and what it selects.
+/// A query answered directly: a root field, its arguments and what it selects.
 pub struct Page {
     key: Name,
     /// Where the root field is in the document, for an error reported at it.
     pos: Pos,
     root: Root,
-    page: PageRequest,
     children: Vec<Node>,
 }
 
-/// The root lists answered directly, with their filters.
+/// The root fields answered directly: the lists with their filters and page, and the report
+/// of overlaps among schemes.
 enum Root {
-    Practices(PracticeFilter),
-    Donors(DonorFilter),
+    Practices(PracticeFilter, PageRequest),
+    Donors(DonorFilter, PageRequest),
+    Overlaps,
 }
 
 /// Reads a document's selections with the request's variables.
@@ -400,37 +426,48 @@ impl Page {
         let [root] = roots.as_slice() else {
             return None;
         };
-        let known = ["filter", "first", "after"];
+        let name = root.name.node.as_str();
+        let known: &[&str] = match name {
+            "practices" | "donors" => &["filter", "first", "after"],
+            _ => &[],
+        };
         if (root.arguments.iter()).any(|(name, _)| !known.contains(&name.node.as_str())) {
             return None;
         }
-        let filter = reader.argument(root, "filter")?;
-        let (list, ty) = match root.name.node.as_str() {
-            "practices" => (
-                Root::Practices(Option::parse(filter).ok()?.unwrap_or_default()),
-                Ty::PracticeList,
-            ),
-            "donors" => (
-                Root::Donors(Option::parse(filter).ok()?.unwrap_or_default()),
-                Ty::DonorList,
-            ),
+        let (root_field, ty) = match name {
+            "practices" | "donors" => {
+                let filter = reader.argument(root, "filter")?;
+                let first = Option::<i32>::parse(reader.argument(root, "first")?).ok()?;
+                let after = Option::<String>::parse(reader.argument(root, "after")?).ok()?;
+                let page = page_request(first, after).ok()?;
+                if name == "practices" {
+                    let filter = Option::parse(filter).ok()?.unwrap_or_default();
+                    (Root::Practices(filter, page), Ty::PracticeList)
+                } else {
+                    let filter = Option::parse(filter).ok()?.unwrap_or_default();
+                    (Root::Donors(filter, page), Ty::DonorList)
+                }
+            }
+            "schemeOverlaps" => (Root::Overlaps, Ty::OverlapReport),
             _ => return None,
         };
-        let first = Option::<i32>::parse(reader.argument(root, "first")?).ok()?;
-        let after = Option::<String>::parse(reader.argument(root, "after")?).ok()?;
         Some(Page {
             key: root.response_key().node.clone(),
             pos: root.name.pos,
-            root: list,
-            page: page_request(first, after).ok()?,
+            root: root_field,
             children: reader.plan(&root.selection_set.node, ty, 1)?,
         })
     }
 
     /// Reads the page's records as `actor` and writes the whole JSON response.
-    pub async fn write(self, catalog: &Catalog, actor: &Actor) -> Result<Vec<u8>, Unwritten> {
+    pub async fn write(
+        self,
+        catalog: &Catalog,
+        matchmaking: &Matchmaking,
+        actor: &Actor,
+    ) -> Result<Vec<u8>, Unwritten> {
         let (key, pos) = (self.key.clone(), self.pos);
-        self.written(catalog, actor).await.map_err(|e| match e {
+        (self.written(catalog, matchmaking, actor).await).map_err(|e| match e {
             // The schema would wait on the same database: the error is reported at the root
             // field rather than met a second time.
             Unwritten::Failed(Read(e @ (Error::Unavailable(_) | Error::Internal(_)))) => {
@@ -442,7 +479,12 @@ impl Page {
         })
     }
 
-    async fn written(self, catalog: &Catalog, actor: &Actor) -> Result<Vec<u8>, Unwritten<Read>> {
+    async fn written(
+        self,
+        catalog: &Catalog,
+        matchmaking: &Matchmaking,
+        actor: &Actor,
+    ) -> Result<Vec<u8>, Unwritten<Read>> {
         let loader = AppLoader::new(catalog.clone(), actor.clone());
         let total = self.children.iter().any(|n| n.name == "totalCount");
         let mut out = Vec::with_capacity(16 * 1024);
@@ -450,7 +492,7 @@ impl Page {
         out.extend_from_slice(self.key.as_bytes());
         out.extend_from_slice(b"\":");
         match self.root {
-            Root::Practices(filter) => {
+            Root::Practices(filter, page) => {
                 let filter = filter.into_domain().map_err(|_| Unwritten::Refused)?;
                 let mut needs = Needs::of_all(Ty::PracticeList, &self.children);
                 // The page's own relations are read with the page (see
@@ -462,7 +504,7 @@ impl Page {
                         false => Ok(None),
                     }
                 };
-                let read = catalog.practice_page_along(actor, filter.clone(), self.page, &along);
+                let read = catalog.practice_page_along(actor, filter.clone(), page, &along);
                 let (read, total) = tokio::join!(read, count);
                 let ((page, alongside), total) = (read?, total?);
                 let roots = Roots {
@@ -479,9 +521,9 @@ impl Page {
                     writer.practice(out, nodes, &practices[i])
                 }))?;
             }
-            Root::Donors(filter) => {
+            Root::Donors(filter, page) => {
                 let filter = filter.into_domain().map_err(|_| Unwritten::Refused)?;
-                let (page, total) = listed(catalog, actor, filter, self.page, total).await?;
+                let (page, total) = listed(catalog, actor, filter, page, total).await?;
                 let roots = Roots {
                     practices: &[],
                     donors: &page.items,
@@ -499,6 +541,12 @@ impl Page {
                     &list,
                     |out, nodes, i| writer.donor(out, nodes, &donors[i]),
                 ))?;
+            }
+            Root::Overlaps => {
+                let report = matchmaking.scheme_overlaps().await?;
+                let found = Found::of_overlaps(&loader, &self.children, &report).await?;
+                let writer = Writer { found: &found };
+                writer.overlap_report(&mut out, &self.children, &report)?;
             }
         }
         out.extend_from_slice(b"}}");
@@ -580,6 +628,8 @@ struct Found {
     counts: HashMap<NestedCountKey, i64>,
     donors: HashMap<DonorKey, Arc<d::Donor>>,
     practices: HashMap<PracticeKey, Arc<d::Practice>>,
+    /// Schemes by id: those the overlaps of `schemeOverlaps` show.
+    schemes_by_id: HashMap<SchemeKey, Arc<d::SupportScheme>>,
 }
 
 /// The nested list a field of a parent of type `ty` is, if it is one.
@@ -800,6 +850,64 @@ impl Found {
     }
 }
 
+/// The ids an overlap's list named `name` holds.
+fn overlap_list<'r>(overlap: &'r a::SchemeOverlap, name: &str) -> Option<&'r [Id]> {
+    match name {
+        "schemes" => Some(&overlap.scheme_ids),
+        "sharedPractices" => Some(&overlap.shared_practice_ids),
+        _ => None,
+    }
+}
+
+/// The ids of the page `page` of a list held in full, as the schema shows it (see
+/// `held_page`), and whether more follow and how many there are in all.
+fn held_list(ids: &[Id], page: PageRequest) -> (Vec<Id>, bool, usize) {
+    let (mut shown, total) = held_children(ids, &page);
+    let has_next_page = shown.len() as u64 > page.first;
+    shown.truncate(page.first as usize);
+    (shown, has_next_page, total)
+}
+
+impl Found {
+    /// The schemes and practices the pages of the overlaps' lists show, each kind in one batch
+    /// for every overlap (a list whose count alone is asked reads none).
+    async fn of_overlaps(
+        loader: &AppLoader,
+        nodes: &[Node],
+        report: &a::OverlapReport,
+    ) -> Result<Found, Error> {
+        let mut schemes = HashSet::new();
+        let mut practices = HashSet::new();
+        for node in nodes.iter().filter(|n| n.name == "overlaps") {
+            for list in &node.children {
+                let Some(page) = list.page else { continue };
+                if list.children.iter().all(|n| n.name == "totalCount") {
+                    continue;
+                }
+                let into = match list.name.as_str() {
+                    "schemes" => &mut schemes,
+                    _ => &mut practices,
+                };
+                for overlap in &report.overlaps {
+                    let ids = overlap_list(overlap, &list.name).unwrap_or_default();
+                    into.extend(held_list(ids, page).0);
+                }
+            }
+        }
+        let schemes: Vec<SchemeKey> = schemes.into_iter().map(SchemeKey).collect();
+        let practices: Vec<PracticeKey> = practices.into_iter().map(PracticeKey).collect();
+        let (schemes_by_id, practices) = tokio::try_join!(
+            load_batches(loader, &schemes),
+            load_batches(loader, &practices)
+        )?;
+        Ok(Found {
+            schemes_by_id,
+            practices,
+            ..Found::default()
+        })
+    }
+}
+
 /// Rows by their parent's key, in the order read, every parent present.
 fn keyed<K: std::hash::Hash + Eq, V>(
     parents: impl Iterator<Item = Id>,
@@ -828,6 +936,22 @@ where
     }
     loader.load(keys).await
 }
+
+/// Records by key in batches of the size the request's loaders read at most, so that one
+/// statement never names more ids than the schema's answer would.
+async fn load_batches<K, V>(loader: &AppLoader, keys: &[K]) -> Result<HashMap<K, V>, Error>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    V: Send + Sync + Clone + 'static,
+    AppLoader: Loader<K, Value = V, Error = Error>,
+{
+    let batches = keys.chunks(LOADER_BATCH).map(|k| load(loader, true, k));
+    let read = futures_util::future::try_join_all(batches).await?;
+    Ok(read.into_iter().flatten().collect())
+}
+
+/// async-graphql's `DataLoader` default largest batch.
+const LOADER_BATCH: usize = 1000;
 
 /// A page of a list as its connection shows it.
 struct List {
@@ -977,6 +1101,7 @@ impl Writer<'_> {
             Ty::PracticeList => Ty::PracticeEdge,
             Ty::SchemeList => Ty::SchemeEdge,
             Ty::DonorList => Ty::DonorEdge,
+            Ty::SharedList => Ty::SharedEdge,
             _ => Ty::FundingEdge,
         };
         let cursor_at = |at: Option<&Id>| at.map(|&i| cursor(i));
@@ -1251,4 +1376,90 @@ impl Writer<'_> {
             Ok(())
         })
     }
+
+    fn overlap_report(&self, out: &mut Vec<u8>, nodes: &[Node], r: &a::OverlapReport) -> Written {
+        object(out, nodes, Ty::OverlapReport.name(), |out, node| {
+            match node.name.as_str() {
+                "overlaps" => array(out, r.overlaps.len(), |out, i| {
+                    self.overlap(out, &node.children, &r.overlaps[i])
+                })?,
+                "unsupported" => array(out, r.unsupported.len(), |out, i| {
+                    unsupported(out, &node.children, &r.unsupported[i])
+                })?,
+                _ => return Err(Refused),
+            }
+            Ok(())
+        })
+    }
+
+    fn overlap(&self, out: &mut Vec<u8>, nodes: &[Node], o: &a::SchemeOverlap) -> Written {
+        object(out, nodes, Ty::Overlap.name(), |out, node| {
+            match node.name.as_str() {
+                "theme" => name_of(out, Theme::from(o.theme))?,
+                "orientation" => name_of(out, GeographicOrientation::from(o.orientation))?,
+                "supportModality" => name_of(out, SupportModality::from(o.modality))?,
+                name => {
+                    let ids = overlap_list(o, name).ok_or(Refused)?;
+                    let (mut shown, has_next_page, total) =
+                        held_list(ids, node.page.ok_or(Refused)?);
+                    let found = self.found;
+                    if name == "schemes" {
+                        // Those the caller may not see are left out, as the schema leaves them.
+                        shown.retain(|&i| found.schemes_by_id.contains_key(&SchemeKey(i)));
+                        let list = List {
+                            ids: shown,
+                            has_next_page,
+                            total: Some(total as i64),
+                        };
+                        self.list(
+                            out,
+                            &node.children,
+                            Ty::SchemeList,
+                            &list,
+                            |out, nodes, i| {
+                                self.scheme(
+                                    out,
+                                    nodes,
+                                    &found.schemes_by_id[&SchemeKey(list.ids[i])],
+                                )
+                            },
+                        )?;
+                    } else {
+                        shown.retain(|&i| found.practices.contains_key(&PracticeKey(i)));
+                        let list = List {
+                            ids: shown,
+                            has_next_page,
+                            total: Some(total as i64),
+                        };
+                        self.list(
+                            out,
+                            &node.children,
+                            Ty::SharedList,
+                            &list,
+                            |out, nodes, i| {
+                                self.practice(
+                                    out,
+                                    nodes,
+                                    &found.practices[&PracticeKey(list.ids[i])],
+                                )
+                            },
+                        )?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+fn unsupported(out: &mut Vec<u8>, nodes: &[Node], cell: &a::UnsupportedCell) -> Written {
+    object(out, nodes, Ty::Unsupported.name(), |out, node| {
+        match node.name.as_str() {
+            "theme" => name_of(out, Theme::from(cell.theme))?,
+            "orientation" => name_of(out, GeographicOrientation::from(cell.orientation))?,
+            "practices" => number(out, cell.practices),
+            _ => return Err(Refused),
+        }
+        Ok(())
+    })
 }
