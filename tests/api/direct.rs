@@ -114,6 +114,20 @@ const EVERY_OVERLAP_FIELD: &str = "query($n: Int, $after: String) {
   }
 }";
 
+/// The load benchmark's matches of a need.
+const BENCHMARK_MATCHES: &str = include_str!("../../bench/queries/matches.graphql");
+
+/// Every field of a need's matches the direct answer knows.
+const EVERY_MATCH_FIELD: &str = "query($need: ID!, $n: Int) {
+  found: matches(needId: $need, first: $n) {
+    __typename
+    practices { __typename score reasons practice { __typename id version status title summary startYear endYear orientation modality amountRequired amountRequiredCurrency } }
+    cities { __typename score reasons city { __typename id version name kind population latitude longitude country { __typename code alpha3 name bloc ldc } } }
+    schemes { score reasons scheme { __typename id version status name description source startYear endYear budget budgetCurrency openForApplications } }
+    donors { __typename reasons score donor { __typename id version name acronym kind description country { code name } } }
+  }
+}";
+
 /// One request of the comparison, and whether the direct answer should write it.
 struct Case {
     name: &'static str,
@@ -122,7 +136,7 @@ struct Case {
     direct: bool,
 }
 
-fn cases(after: &str) -> Vec<Case> {
+fn cases(after: &str, need: &str) -> Vec<Case> {
     let case = |name, query, variables, direct| Case {
         name,
         query,
@@ -177,6 +191,18 @@ fn cases(after: &str) -> Vec<Case> {
             "overlaps' next pages",
             EVERY_OVERLAP_FIELD,
             json!({ "n": 1, "after": after }),
+            true,
+        ),
+        case(
+            "the benchmark's matches",
+            BENCHMARK_MATCHES,
+            json!({ "need": need }),
+            true,
+        ),
+        case(
+            "every field of matches",
+            EVERY_MATCH_FIELD,
+            json!({ "need": need, "n": 7 }),
             true,
         ),
         case(
@@ -253,6 +279,24 @@ fn cases(after: &str) -> Vec<Case> {
         case(
             "an argument the report does not take",
             "{ schemeOverlaps(first: 1) { unsupported { theme } } }",
+            json!({}),
+            false,
+        ),
+        case(
+            "a matched practice's themes",
+            "query($need: ID!) { matches(needId: $need) { practices { practice { title themes } } } }",
+            json!({ "need": need }),
+            false,
+        ),
+        case(
+            "matches of no such need",
+            "{ matches(needId: \"TmVlZDo5OTk5OTk\") { practices { score } } }",
+            json!({}),
+            false,
+        ),
+        case(
+            "matches of an id of another kind",
+            "{ matches(needId: \"UHJhY3RpY2U6MQ\") { practices { score } } }",
             json!({}),
             false,
         ),
@@ -338,6 +382,14 @@ async fn direct_answers_are_the_schemas_byte_for_byte_for_every_caller() {
         .as_str()
         .expect("a tenth practice")
         .to_string();
+    let needs = direct
+        .data("{ needs(first: 1) { nodes { id } } }", json!({}))
+        .await;
+    let need = needs["needs"]["nodes"][0]["id"]
+        .as_str()
+        .expect("a published need")
+        .to_string();
+    let cases = |after: &str| cases(after, &need);
 
     let mut written = 0;
     let mut expected = 0;
@@ -363,7 +415,7 @@ async fn direct_answers_are_the_schemas_byte_for_byte_for_every_caller() {
             let answer: Value = serde_json::from_str(&ours).expect("JSON");
             assert_eq!(
                 answer.get("errors").is_some(),
-                ["too large", "another kind", "does not take"]
+                ["too large", "another kind", "does not take", "no such"]
                     .iter()
                     .any(|refused| case.name.contains(refused)),
                 "{} as {who}: {ours}",
@@ -403,6 +455,25 @@ async fn direct_answers_are_the_schemas_byte_for_byte_for_every_caller() {
             !report["data"]["report"]["unsupported"].is_null(),
             "{report}"
         );
+        // The matches compared above name records of every kind.
+        let every = (cases(&after).into_iter())
+            .find(|c| c.name == "every field of matches")
+            .expect("the case");
+        let found: Value = serde_json::from_str(&body(&direct, user, &every).await).expect("JSON");
+        for (list, field) in [
+            ("practices", "practice"),
+            ("cities", "city"),
+            ("schemes", "scheme"),
+            ("donors", "donor"),
+        ] {
+            let named = found["data"]["found"][list]
+                .as_array()
+                .expect("a list")
+                .iter()
+                .filter(|m| m[field]["id"].is_string())
+                .count();
+            assert!(named > 0, "matched {list} as {who}: {found}");
+        }
     }
     assert_eq!(written, expected, "direct answers");
     assert!(written >= 40, "{written} direct answers");

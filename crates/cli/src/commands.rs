@@ -182,9 +182,9 @@ pub struct ServeArgs {
     /// refuse to start without a secret otherwise).
     #[arg(long)]
     pub dev: bool,
-    /// Answer every query with the schema's executor, the nested pages of practices and the
-    /// report of scheme overlaps included (which are otherwise written straight from their
-    /// records).
+    /// Answer every query with the schema's executor, the nested pages of practices, the report
+    /// of scheme overlaps and the matches of a need included (which are otherwise written
+    /// straight from their records).
     #[arg(long)]
     pub no_direct_answers: bool,
     /// Milliseconds a dataloader gathers keys before it queries.

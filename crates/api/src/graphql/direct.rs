@@ -7,7 +7,8 @@
 //! The report of `schemeOverlaps` is written the same way: its two hundred overlaps' pages of
 //! schemes and shared practices are read in one batch each, and writing its answer (some two
 //! thousand objects) through the executor cost more than three times its statements and its
-//! computation together.
+//! computation together. A need's `matches` too: its ranked records are read in one batch a
+//! kind.
 //!
 //! Anything this module does not know (another root field or field, an alias asked twice, a
 //! directive other than `@skip` and `@include`, a fragment on an interface) makes [`Page::plan`]
@@ -40,10 +41,11 @@ use rust_decimal::Decimal;
 use super::connection::{FilterInput, held_children, page_request};
 use super::donor::DonorFilter;
 use super::enums::*;
-use super::ids::{Kind, cursor, id};
+use super::ids::{Kind, cursor, id, parse_id};
 use super::loaders::{
-    AppLoader, CountryKey, DonorKey, FundingPageKey, ListedFunding, NestedCountKey, NestedPageKey,
-    PracticeCitiesKey, PracticeKey, SchemeKey, SchemePageKey, TagsKey, listed as listed_funding,
+    AppLoader, CityKey, CountryKey, DonorKey, FundingPageKey, ListedFunding, NestedCountKey,
+    NestedPageKey, PracticeCitiesKey, PracticeKey, SchemeKey, SchemePageKey, TagsKey,
+    listed as listed_funding,
 };
 use super::practice::PracticeFilter;
 use crate::error::ApiError;
@@ -78,6 +80,11 @@ enum Ty {
     /// The practices an overlap's schemes share: their own fields, none of their relations.
     SharedList,
     SharedEdge,
+    Matches,
+    PracticeMatch,
+    CityMatch,
+    SchemeMatch,
+    DonorMatch,
 }
 
 impl Ty {
@@ -102,6 +109,11 @@ impl Ty {
             Ty::OverlapReport => "SchemeOverlapReport",
             Ty::Overlap => "SchemeOverlap",
             Ty::Unsupported => "UnsupportedCell",
+            Ty::Matches => "NeedMatches",
+            Ty::PracticeMatch => "PracticeMatch",
+            Ty::CityMatch => "CityMatch",
+            Ty::SchemeMatch => "SchemeMatch",
+            Ty::DonorMatch => "DonorMatch",
         }
     }
 
@@ -142,6 +154,18 @@ impl Ty {
             (Ty::Overlap, "schemes") => object(Ty::SchemeList),
             (Ty::Overlap, "sharedPractices") => object(Ty::SharedList),
             (Ty::Unsupported, "theme" | "orientation" | "practices") => value,
+            (Ty::Matches, "practices") => object(Ty::PracticeMatch),
+            (Ty::Matches, "cities") => object(Ty::CityMatch),
+            (Ty::Matches, "schemes") => object(Ty::SchemeMatch),
+            (Ty::Matches, "donors") => object(Ty::DonorMatch),
+            (
+                Ty::PracticeMatch | Ty::CityMatch | Ty::SchemeMatch | Ty::DonorMatch,
+                "score" | "reasons",
+            ) => value,
+            (Ty::PracticeMatch, "practice") => object(Ty::NamedPractice),
+            (Ty::CityMatch, "city") => object(Ty::City),
+            (Ty::SchemeMatch, "scheme") => object(Ty::Scheme),
+            (Ty::DonorMatch, "donor") => object(Ty::NamedDonor),
             (_, "pageInfo") if list => object(Ty::PageInfo),
             (_, "totalCount") if list => value,
             (_, "cursor") if edge => value,
@@ -240,12 +264,13 @@ pub struct Page {
     children: Vec<Node>,
 }
 
-/// The root fields answered directly: the lists with their filters and page, and the report
-/// of overlaps among schemes.
+/// The root fields answered directly: the lists with their filters and page, the report of
+/// overlaps among schemes, and the matches of a need (its id and how many of each kind).
 enum Root {
     Practices(PracticeFilter, PageRequest),
     Donors(DonorFilter, PageRequest),
     Overlaps,
+    Matches(Id, Option<i32>),
 }
 
 /// Reads a document's selections with the request's variables.
@@ -429,6 +454,7 @@ impl Page {
         let name = root.name.node.as_str();
         let known: &[&str] = match name {
             "practices" | "donors" => &["filter", "first", "after"],
+            "matches" => &["needId", "first"],
             _ => &[],
         };
         if (root.arguments.iter()).any(|(name, _)| !known.contains(&name.node.as_str())) {
@@ -449,6 +475,12 @@ impl Page {
                 }
             }
             "schemeOverlaps" => (Root::Overlaps, Ty::OverlapReport),
+            "matches" => {
+                let need = async_graphql::ID::parse(reader.argument(root, "needId")?).ok()?;
+                let need = parse_id(Kind::Need, "needId", &need).ok()?;
+                let first = Option::<i32>::parse(reader.argument(root, "first")?).ok()?;
+                (Root::Matches(need, first), Ty::Matches)
+            }
             _ => return None,
         };
         Some(Page {
@@ -548,6 +580,12 @@ impl Page {
                 let writer = Writer { found: &found };
                 writer.overlap_report(&mut out, &self.children, &report)?;
             }
+            Root::Matches(need, first) => {
+                let matches = matchmaking.matches(actor, need, first).await?;
+                let found = Found::of_matches(&loader, &self.children, &matches).await?;
+                let writer = Writer { found: &found };
+                writer.need_matches(&mut out, &self.children, &matches)?;
+            }
         }
         out.extend_from_slice(b"}}");
         Ok(out)
@@ -628,8 +666,10 @@ struct Found {
     counts: HashMap<NestedCountKey, i64>,
     donors: HashMap<DonorKey, Arc<d::Donor>>,
     practices: HashMap<PracticeKey, Arc<d::Practice>>,
-    /// Schemes by id: those the overlaps of `schemeOverlaps` show.
+    /// Schemes by id: those the overlaps of `schemeOverlaps` show, or a need's matches.
     schemes_by_id: HashMap<SchemeKey, Arc<d::SupportScheme>>,
+    /// Cities by id: those of a need's matches.
+    cities_by_id: HashMap<CityKey, Arc<d::City>>,
 }
 
 /// The nested list a field of a parent of type `ty` is, if it is one.
@@ -903,6 +943,51 @@ impl Found {
         Ok(Found {
             schemes_by_id,
             practices,
+            ..Found::default()
+        })
+    }
+}
+
+/// Whether `nodes` select field `field` of the items of their list `list`.
+fn selects(nodes: &[Node], list: &str, field: &str) -> bool {
+    (nodes.iter())
+        .filter(|n| n.name == list)
+        .any(|n| n.children.iter().any(|c| c.name == field))
+}
+
+impl Found {
+    /// The records a need's matches name, each kind in one batch, when selected, and the
+    /// countries of those cities and donors.
+    async fn of_matches(
+        loader: &AppLoader,
+        nodes: &[Node],
+        m: &a::NeedMatches,
+    ) -> Result<Found, Error> {
+        fn keys<K>(list: &[a::Match], key: fn(Id) -> K) -> Vec<K> {
+            list.iter().map(|m| key(m.id)).collect()
+        }
+        let practices = keys(&m.practices, PracticeKey);
+        let cities = keys(&m.cities, CityKey);
+        let schemes = keys(&m.schemes, SchemeKey);
+        let donors = keys(&m.donors, DonorKey);
+        let (practices, cities_by_id, schemes_by_id, donors) = tokio::try_join!(
+            load(loader, selects(nodes, "practices", "practice"), &practices),
+            load(loader, selects(nodes, "cities", "city"), &cities),
+            load(loader, selects(nodes, "schemes", "scheme"), &schemes),
+            load(loader, selects(nodes, "donors", "donor"), &donors),
+        )?;
+        // Countries are reference data the catalog keeps: no statement.
+        let mut codes: HashSet<&str> = HashSet::new();
+        codes.extend(cities_by_id.values().map(|c| c.country_code.as_str()));
+        codes.extend(donors.values().filter_map(|d| d.country_code.as_deref()));
+        let codes: Vec<CountryKey> = codes.into_iter().map(|c| CountryKey(c.into())).collect();
+        let countries = load(loader, true, &codes).await?;
+        Ok(Found {
+            practices,
+            cities_by_id,
+            schemes_by_id,
+            donors,
+            countries,
             ..Found::default()
         })
     }
@@ -1446,6 +1531,57 @@ impl Writer<'_> {
                         )?;
                     }
                 }
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Writer<'_> {
+    fn need_matches(&self, out: &mut Vec<u8>, nodes: &[Node], m: &a::NeedMatches) -> Written {
+        object(out, nodes, Ty::Matches.name(), |out, node| {
+            let (list, ty) = match node.name.as_str() {
+                "practices" => (&m.practices, Ty::PracticeMatch),
+                "cities" => (&m.cities, Ty::CityMatch),
+                "schemes" => (&m.schemes, Ty::SchemeMatch),
+                "donors" => (&m.donors, Ty::DonorMatch),
+                _ => return Err(Refused),
+            };
+            array(out, list.len(), |out, i| {
+                self.ranked(out, &node.children, ty, &list[i])
+            })
+        })
+    }
+
+    /// One match: its record (`null` when the caller may not see it, as the schema writes it),
+    /// score and reasons.
+    fn ranked(&self, out: &mut Vec<u8>, nodes: &[Node], ty: Ty, m: &a::Match) -> Written {
+        let found = self.found;
+        object(out, nodes, ty.name(), |out, node| {
+            let null = |out: &mut Vec<u8>| out.extend_from_slice(b"null");
+            match node.name.as_str() {
+                "score" => number(out, m.score),
+                "reasons" => array(out, m.reasons.len(), |out, i| {
+                    string(out, &m.reasons[i]);
+                    Ok(())
+                })?,
+                "practice" => match found.practices.get(&PracticeKey(m.id)) {
+                    Some(p) => self.practice(out, &node.children, p)?,
+                    None => null(out),
+                },
+                "city" => match found.cities_by_id.get(&CityKey(m.id)) {
+                    Some(c) => self.city(out, &node.children, c)?,
+                    None => null(out),
+                },
+                "scheme" => match found.schemes_by_id.get(&SchemeKey(m.id)) {
+                    Some(s) => self.scheme(out, &node.children, s)?,
+                    None => null(out),
+                },
+                "donor" => match found.donors.get(&DonorKey(m.id)) {
+                    Some(d) => self.donor(out, &node.children, d)?,
+                    None => null(out),
+                },
+                _ => return Err(Refused),
             }
             Ok(())
         })
