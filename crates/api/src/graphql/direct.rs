@@ -1485,50 +1485,15 @@ impl Writer<'_> {
                 "supportModality" => name_of(out, SupportModality::from(o.modality))?,
                 name => {
                     let ids = overlap_list(o, name).ok_or(Refused)?;
-                    let (mut shown, has_next_page, total) =
-                        held_list(ids, node.page.ok_or(Refused)?);
                     let found = self.found;
                     if name == "schemes" {
-                        // Those the caller may not see are left out, as the schema leaves them.
-                        shown.retain(|&i| found.schemes_by_id.contains_key(&SchemeKey(i)));
-                        let list = List {
-                            ids: shown,
-                            has_next_page,
-                            total: Some(total as i64),
-                        };
-                        self.list(
-                            out,
-                            &node.children,
-                            Ty::SchemeList,
-                            &list,
-                            |out, nodes, i| {
-                                self.scheme(
-                                    out,
-                                    nodes,
-                                    &found.schemes_by_id[&SchemeKey(list.ids[i])],
-                                )
-                            },
-                        )?;
+                        let get = |i| found.schemes_by_id.get(&SchemeKey(i)).map(|s| &**s);
+                        let item = |out: &mut _, nodes: &_, s: &_| self.scheme(out, nodes, s);
+                        self.held(out, node, Ty::SchemeList, ids, get, item)?;
                     } else {
-                        shown.retain(|&i| found.practices.contains_key(&PracticeKey(i)));
-                        let list = List {
-                            ids: shown,
-                            has_next_page,
-                            total: Some(total as i64),
-                        };
-                        self.list(
-                            out,
-                            &node.children,
-                            Ty::SharedList,
-                            &list,
-                            |out, nodes, i| {
-                                self.practice(
-                                    out,
-                                    nodes,
-                                    &found.practices[&PracticeKey(list.ids[i])],
-                                )
-                            },
-                        )?;
+                        let get = |i| found.practices.get(&PracticeKey(i)).map(|p| &**p);
+                        let item = |out: &mut _, nodes: &_, p: &_| self.practice(out, nodes, p);
+                        self.held(out, node, Ty::SharedList, ids, get, item)?;
                     }
                 }
             }
@@ -1538,6 +1503,29 @@ impl Writer<'_> {
 }
 
 impl Writer<'_> {
+    /// The page `node` asks of a list held in full, each record found by `get`: those the
+    /// caller may not see are left out, as the schema leaves them.
+    fn held<'r, T: 'r>(
+        &self,
+        out: &mut Vec<u8>,
+        node: &Node,
+        ty: Ty,
+        ids: &[Id],
+        get: impl Fn(Id) -> Option<&'r T>,
+        item: impl Fn(&mut Vec<u8>, &[Node], &T) -> Written,
+    ) -> Written {
+        let (mut shown, has_next_page, total) = held_list(ids, node.page.ok_or(Refused)?);
+        shown.retain(|&i| get(i).is_some());
+        let list = List {
+            ids: shown,
+            has_next_page,
+            total: Some(total as i64),
+        };
+        self.list(out, &node.children, ty, &list, |out, nodes, i| {
+            item(out, nodes, get(list.ids[i]).ok_or(Refused)?)
+        })
+    }
+
     fn need_matches(&self, out: &mut Vec<u8>, nodes: &[Node], m: &a::NeedMatches) -> Written {
         object(out, nodes, Ty::Matches.name(), |out, node| {
             let (list, ty) = match node.name.as_str() {
