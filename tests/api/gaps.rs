@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
-use crate::helpers::{Seed, TestApp, TestUser, drop_rollups, spawn_app_with};
+use crate::helpers::{Seed, TestApp, TestUser, drop_rollups, error_code, spawn_app_with};
 
 fn base() -> String {
     json!({
@@ -1703,4 +1703,59 @@ async fn the_rollups_and_what_says_they_are_built_are_lost_together_on_postgres(
             "{name} has keys outside \"C\": {tables:?}"
         );
     }
+}
+
+/// A question waits for the first build of its grouping at most the store's `build_wait` (a
+/// little less than the query deadline by default; here not at all): then it is told to ask
+/// again, with a time to retry after, rather than that it ran too long, and the build goes on
+/// without it. The GraphQL answer and the CSV export's say the same.
+#[tokio::test]
+async fn a_question_that_stops_waiting_for_its_build_is_told_when_to_ask_again() {
+    let app = TestApp::new()
+        .configure(|s| s.database.build_wait = Some(std::time::Duration::ZERO))
+        .spawn()
+        .await;
+    let db = app.database().await;
+    seed::seed_information_base(&db, &seed::parse_information_base(&base()).unwrap())
+        .await
+        .unwrap();
+    let by = json!(["THEME", "COUNTRY"]);
+
+    let first = app.graphql(GAPS, json!({ "by": by })).await;
+    assert_eq!(error_code(&first), "UNAVAILABLE", "{first}");
+    let error = &first["errors"][0];
+    assert_eq!(error["extensions"]["retryAfterSeconds"], 5, "{first}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("grouping THEME,COUNTRY is being built"),
+        "{first}"
+    );
+
+    wait_until_built(&app, &["THEME,COUNTRY"]).await;
+    let later = app.graphql(GAPS, json!({ "by": by })).await;
+    assert!(later["errors"].is_null(), "{later}");
+    let cells = later["data"]["fundingGaps"].as_array().expect("cells");
+    assert!(
+        cells.iter().any(|c| c["key"][1]["dimension"] == "COUNTRY"),
+        "{later}"
+    );
+
+    let response = app
+        .client
+        .get(format!(
+            "{}/export/funding-gaps.csv?by=THEME,BLOC",
+            app.address
+        ))
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(
+        response.headers().get("retry-after").map(|v| v.as_bytes()),
+        Some(&b"5"[..])
+    );
+    let body: Value = response.json().await.expect("a JSON error");
+    assert_eq!(error_code(&body), "UNAVAILABLE", "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["retryAfterSeconds"], 5);
+    wait_until_built(&app, &["THEME,BLOC"]).await;
 }

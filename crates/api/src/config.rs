@@ -85,7 +85,10 @@ impl Default for Settings {
             metrics_bind: None,
             metrics_token: None,
             hashing: HashingLimits::default(),
-            database: Default::default(),
+            database: DbOptions {
+                build_wait: Some(BudgetSettings::default().deadline / 10 * 9),
+                ..DbOptions::default()
+            },
             trusted_proxies: Vec::new(),
             response_cache: CacheSettings::default(),
             trusted_documents: None,

@@ -41,6 +41,16 @@ impl From<ApiError> for async_graphql::Error {
                 async_graphql::Error::new("the service is unavailable for a moment; retry later")
                     .extend_with(|_, e| e.set("code", "UNAVAILABLE"))
             }
+            Preparing {
+                what,
+                retry_after_seconds,
+            } => async_graphql::Error::new(format!(
+                "{what} is being built for its first question; retry in {retry_after_seconds} s"
+            ))
+            .extend_with(|_, e| {
+                e.set("code", "UNAVAILABLE");
+                e.set("retryAfterSeconds", retry_after_seconds);
+            }),
             Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 async_graphql::Error::new("internal error")

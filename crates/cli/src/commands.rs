@@ -233,6 +233,11 @@ pub struct ServeArgs {
     /// PostgreSQL statement_timeout in milliseconds (0: none); rollup builds are exempt.
     #[arg(long, env = "C2C_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
     pub db_statement_timeout_ms: u64,
+    /// Milliseconds a question waits for the first build of its funding-gap grouping before it
+    /// answers UNAVAILABLE with retryAfterSeconds (the build goes on); default: nine tenths of
+    /// the query deadline.
+    #[arg(long, env = "C2C_ROLLUP_BUILD_WAIT_MS")]
+    pub rollup_build_wait_ms: Option<u64>,
     /// GraphQL operations taking this many milliseconds or more are logged at WARN.
     #[arg(long, env = "C2C_SLOW_OPERATION_MS", default_value_t = 1_000)]
     pub slow_operation_ms: u64,
@@ -319,6 +324,7 @@ pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
         hash_queue,
         db_acquire_timeout_ms,
         db_statement_timeout_ms,
+        rollup_build_wait_ms,
         slow_operation_ms,
         jwt_secret,
         response_cache_bytes,
@@ -361,6 +367,11 @@ pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
         database: api::config::DbOptions {
             acquire_timeout: Duration::from_millis(db_acquire_timeout_ms),
             statement_timeout: Duration::from_millis(db_statement_timeout_ms),
+            // Past the deadline the client would hear TIMEOUT, which says its query is too
+            // costly, where asking again in a moment is the answer.
+            build_wait: Some(Duration::from_millis(
+                rollup_build_wait_ms.unwrap_or(query_deadline_ms / 10 * 9),
+            )),
         },
         trusted_proxies,
         slow_operation: Duration::from_millis(slow_operation_ms),

@@ -136,6 +136,12 @@ pub struct DbOptions {
     /// PostgreSQL's `statement_timeout` on every connection: a statement running longer is
     /// cancelled (UNAVAILABLE). Zero is none. A rollup build lifts it for its own statements.
     pub statement_timeout: Duration,
+    /// The longest a question waits for the first build of its funding-gap grouping, which
+    /// can take seconds on a large base. Past it the question answers UNAVAILABLE with a time
+    /// to retry after, and the build goes on. `None` (commands, and the default) waits for the
+    /// build; the server waits a little less than its query deadline, so that a client learns
+    /// to ask again rather than that its query ran too long.
+    pub build_wait: Option<Duration>,
 }
 
 pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -146,6 +152,7 @@ impl Default for DbOptions {
         DbOptions {
             acquire_timeout: DEFAULT_ACQUIRE_TIMEOUT,
             statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            build_wait: None,
         }
     }
 }
@@ -172,7 +179,7 @@ impl Database {
             });
         }
         let connection = open(connect, options.acquire_timeout, metrics.clone()).await?;
-        let kept = crate::store::Kept::counting(metrics.clone());
+        let kept = crate::store::Kept::counting(metrics.clone(), options.build_wait);
         if url.starts_with("postgres") {
             let stash = Arc::downgrade(kept.stash());
             tokio::spawn(crate::stash::Stash::sweep(stash));

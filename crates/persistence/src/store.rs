@@ -31,6 +31,9 @@ pub(crate) struct Kept {
     metrics: Arc<crate::db::DbMetrics>,
     /// PostgreSQL connections the read path keeps back from the pool.
     stash: Arc<crate::stash::Stash>,
+    /// The longest a question waits for the first build of its funding-gap grouping (see
+    /// [`crate::db::DbOptions::build_wait`]); `None` waits for the build to end.
+    build_wait: Option<std::time::Duration>,
 }
 
 impl Kept {
@@ -43,9 +46,13 @@ impl Kept {
     }
 
     /// Kept facts that count into the database's `metrics`.
-    pub(crate) fn counting(metrics: Arc<crate::db::DbMetrics>) -> Kept {
+    pub(crate) fn counting(
+        metrics: Arc<crate::db::DbMetrics>,
+        build_wait: Option<std::time::Duration>,
+    ) -> Kept {
         Kept {
             metrics,
+            build_wait,
             ..Kept::default()
         }
     }
@@ -83,6 +90,10 @@ impl SeaStore {
 
     pub(crate) fn background_builds(&self) -> &Arc<BackgroundBuilds> {
         &self.kept.builds
+    }
+
+    pub(crate) fn build_wait(&self) -> Option<std::time::Duration> {
+        self.kept.build_wait
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

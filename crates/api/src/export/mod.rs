@@ -83,6 +83,20 @@ pub fn routes(config: &mut web::ServiceConfig) {
 /// validation error, nothing internal.
 fn error_answer(err: Error) -> HttpResponse {
     use actix_web::http::StatusCode;
+    if let Error::Preparing {
+        retry_after_seconds,
+        ..
+    } = &err
+    {
+        let extensions =
+            serde_json::json!({ "code": "UNAVAILABLE", "retryAfterSeconds": retry_after_seconds });
+        return HttpResponse::build(StatusCode::SERVICE_UNAVAILABLE)
+            .insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                retry_after_seconds.to_string(),
+            ))
+            .json(serde_json::json!({ "errors": [{ "message": err.to_string(), "extensions": extensions }] }));
+    }
     let (status, code, message, field) = match err {
         Error::Validation { field, message } => (
             StatusCode::BAD_REQUEST,

@@ -418,6 +418,7 @@ async fn ensure_rollup(store: &SeaStore, combo: &Combo, filter: &GapFilter) -> R
         store.connection(),
         store.background_builds(),
         &read_combo(combo, filter),
+        store.build_wait(),
     )
     .await
 }
