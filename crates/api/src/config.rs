@@ -85,10 +85,7 @@ impl Default for Settings {
             metrics_bind: None,
             metrics_token: None,
             hashing: HashingLimits::default(),
-            database: DbOptions {
-                build_wait: Some(BudgetSettings::default().deadline / 10 * 9),
-                ..DbOptions::default()
-            },
+            database: Default::default(),
             trusted_proxies: Vec::new(),
             response_cache: CacheSettings::default(),
             trusted_documents: None,

@@ -377,4 +377,35 @@ mod tests {
         );
         assert_eq!(file_path(&args(&["c2c-forum", "serve"]), None), None);
     }
+
+    #[test]
+    fn a_question_waits_for_a_build_nine_tenths_of_the_deadline_unless_told() {
+        let wait = |file: &str, argv: &[&str]| {
+            let settings = crate::commands::settings_of(check_args(&loaded(file, argv)).clone())
+                .expect("valid settings");
+            settings.database.build_wait
+        };
+        let ms = |n| Some(std::time::Duration::from_millis(n));
+        assert_eq!(wait("", &["c2c-forum", "config", "check"]), ms(9_000));
+        assert_eq!(
+            wait(
+                "query_deadline_ms = 2000\n",
+                &["c2c-forum", "config", "check"]
+            ),
+            ms(1_800)
+        );
+        assert_eq!(
+            wait(
+                "query_deadline_ms = 2000\n",
+                &[
+                    "c2c-forum",
+                    "config",
+                    "check",
+                    "--rollup-build-wait-ms",
+                    "500"
+                ]
+            ),
+            ms(500)
+        );
+    }
 }

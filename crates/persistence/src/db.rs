@@ -138,9 +138,9 @@ pub struct DbOptions {
     pub statement_timeout: Duration,
     /// The longest a question waits for the first build of its funding-gap grouping, which
     /// can take seconds on a large base. Past it the question answers UNAVAILABLE with a time
-    /// to retry after, and the build goes on. `None` (commands, and the default) waits for the
-    /// build; the server waits a little less than its query deadline, so that a client learns
-    /// to ask again rather than that its query ran too long.
+    /// to retry after, and the build goes on. `None` (the default, and the commands' setting)
+    /// waits for the build; `serve` waits nine tenths of its query deadline unless told
+    /// otherwise, so that a client learns to ask again rather than that its query ran too long.
     pub build_wait: Option<Duration>,
 }
 

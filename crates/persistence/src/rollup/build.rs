@@ -22,29 +22,51 @@ use crate::store::db_err;
 /// The build runs as a task of its own, so that a question abandoned at its deadline (or by its
 /// client) leaves it running to the end: dropped halfway, a build marked as running would keep
 /// every question about its grouping waiting until it counts as abandoned. A question waits for
-/// it at most `wait`, then answers [`Error::Preparing`] while the build goes on.
+/// it at most `wait`, then answers [`Error::Preparing`] while the build goes on. A question that
+/// finds another's build under way polls it itself rather than in a task: one that stops
+/// waiting then leaves nothing behind (clients told to ask again during a build of a minute
+/// would otherwise leave a poller each, every one reading the build's state twenty times a
+/// second until it ends).
 pub(crate) async fn ensure_built(
     db: &DatabaseConnection,
     combo: &Combo,
     wait: Option<std::time::Duration>,
 ) -> Result<()> {
-    if build_state(db, combo).await? == BuildState::Built {
+    // Read before the wait starts, so that a build is started even by a question that waits
+    // for none of it.
+    let state = build_state(db, combo).await?;
+    if state == BuildState::Built {
         return Ok(());
     }
-    let task = {
-        let (db, combo) = (db.clone(), combo.clone());
-        tokio::spawn(async move { build_unless_built(&db, &combo).await })
+    let waiting = async {
+        let mut state = state;
+        loop {
+            match state {
+                BuildState::Built => return Ok(()),
+                BuildState::Building => {
+                    tokio::time::sleep(BUILD_POLL).await;
+                    state = build_state(db, combo).await?;
+                }
+                BuildState::Absent | BuildState::Abandoned => {
+                    let (db, combo) = (db.clone(), combo.clone());
+                    return tokio::spawn(async move { build_unless_built(&db, &combo).await })
+                        .await
+                        .map_err(|e| {
+                            Error::internal(format!("building a funding-gap rollup: {e}"))
+                        })?;
+                }
+            }
+        }
     };
-    let joined = match wait {
-        None => task.await,
-        Some(wait) => tokio::time::timeout(wait, task)
+    match wait {
+        None => waiting.await,
+        Some(wait) => tokio::time::timeout(wait, waiting)
             .await
             .map_err(|_| Error::Preparing {
                 what: format!("the funding-gap grouping {}", combo.name()),
                 retry_after_seconds: RETRY_BUILD_AFTER.as_secs(),
             })?,
-    };
-    joined.map_err(|e| Error::internal(format!("building a funding-gap rollup: {e}")))?
+    }
 }
 
 /// When a question that stopped waiting for its grouping's build is told to ask again: builds
