@@ -1730,6 +1730,8 @@ async fn a_question_that_stops_waiting_for_its_build_is_told_when_to_ask_again()
         message.contains("grouping THEME,COUNTRY is being built"),
         "{first}"
     );
+    const TOLD: &str = "c2c_rollup_questions_told_to_retry_total";
+    assert_eq!(app.metric(TOLD).await, 1.0);
 
     wait_until_built(&app, &["THEME,COUNTRY"]).await;
     let later = app.graphql(GAPS, json!({ "by": by })).await;
@@ -1757,5 +1759,10 @@ async fn a_question_that_stops_waiting_for_its_build_is_told_when_to_ask_again()
     let body: Value = response.json().await.expect("a JSON error");
     assert_eq!(error_code(&body), "UNAVAILABLE", "{body}");
     assert_eq!(body["errors"][0]["extensions"]["retryAfterSeconds"], 5);
+    assert_eq!(
+        app.metric(TOLD).await,
+        2.0,
+        "the answered question not counted"
+    );
     wait_until_built(&app, &["THEME,BLOC"]).await;
 }

@@ -37,6 +37,7 @@ pub struct Metrics {
     db_micros: IntCounter,
     lists_along: IntCounter,
     lists_again: IntCounter,
+    build_waits_given_up: IntCounter,
     retired: IntCounter,
     unchecked: IntCounter,
     pool_in_use: IntGauge,
@@ -146,6 +147,12 @@ impl Metrics {
                 "Nested lists read with their page but read again for its ids: their statement \
                  selected other practices than the page's.",
             ),
+            build_waits_given_up: counter(
+                &registry,
+                "c2c_rollup_questions_told_to_retry_total",
+                "Questions that stopped waiting for the first build of their funding-gap \
+                 grouping and were told to ask again while it went on.",
+            ),
             unchecked: counter(
                 &registry,
                 "c2c_db_statements_on_kept_connections_total",
@@ -236,6 +243,7 @@ impl Metrics {
                 (&self.db_micros, load(&db.micros)),
                 (&self.lists_along, load(&db.lists_along)),
                 (&self.lists_again, load(&db.lists_again)),
+                (&self.build_waits_given_up, load(&db.build_waits_given_up)),
                 (&self.retired, load(&db.retired)),
                 (&self.unchecked, load(&db.unchecked)),
             ] {

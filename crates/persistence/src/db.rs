@@ -37,6 +37,10 @@ pub struct DbMetrics {
     /// Statements of the read path run on a connection it kept back from the pool, which sqlx
     /// would have checked with a round trip on its way back (see `stash`).
     pub unchecked: AtomicU64,
+    /// Questions that stopped waiting for the first build of their funding-gap grouping and
+    /// were told to ask again (see [`DbOptions::build_wait`]): which groupings an operator might
+    /// build ahead, the log says (`told to ask again`).
+    pub build_waits_given_up: AtomicU64,
     recording: Mutex<Option<Vec<Statement>>>,
 }
 

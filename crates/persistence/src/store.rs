@@ -96,6 +96,17 @@ impl SeaStore {
         self.kept.build_wait
     }
 
+    /// `read`, a question that stopped waiting for its grouping's build counted.
+    pub(crate) fn count_given_up<T>(&self, read: Result<T, Error>) -> Result<T, Error> {
+        if let Err(Error::Preparing { what, .. }) = &read {
+            self.metrics()
+                .build_waits_given_up
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(%what, "a question stopped waiting for its grouping's first build: told to ask again");
+        }
+        read
+    }
+
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }

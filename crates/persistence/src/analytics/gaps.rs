@@ -414,13 +414,14 @@ pub(crate) fn funding_gap_sql(by: &[GapDimension], filter: &GapFilter, grouping:
 /// a range of years the one by year, or a finer one by year while that is built (see
 /// `rollup::readable`).
 async fn ensure_rollup(store: &SeaStore, combo: &Combo, filter: &GapFilter) -> Result<Combo> {
-    rollup::readable(
+    let read = rollup::readable(
         store.connection(),
         store.background_builds(),
         &read_combo(combo, filter),
         store.build_wait(),
     )
-    .await
+    .await;
+    store.count_given_up(read)
 }
 
 #[async_trait]

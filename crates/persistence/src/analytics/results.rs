@@ -17,7 +17,9 @@ impl ResultsRepository for SeaStore {
         // Every figure is a sum over the theme's published practices: the THEME grouping's
         // rollup keeps them (see `crate::rollup`), so the answer reads one row a theme.
         let combo = Combo::of(&[GapDimension::Theme]);
-        rollup::ensure_built(self.connection(), &combo, self.build_wait()).await?;
+        self.count_given_up(
+            rollup::ensure_built(self.connection(), &combo, self.build_wait()).await,
+        )?;
         let db = self.connection();
         let sql = format!(
             "SELECT k1 AS theme, practices, with_indicators, indicators, with_target, targets_met \
