@@ -68,13 +68,25 @@ pub fn answer(response: async_graphql::Response, graphql_response: bool) -> Http
                 async_graphql::Value::String(s) => Some(s.as_str()),
                 _ => None,
             });
+        // A client told when to retry (RATE_LIMITED) hears it the way HTTP says it as well.
+        let retry_after = response.errors[0]
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("retryAfterSeconds"))
+            .and_then(|v| match v {
+                async_graphql::Value::Number(n) => n.as_u64(),
+                _ => None,
+            });
+        let mut answer = HttpResponse::build(status_of(code));
+        answer.insert_header(content_type);
+        if let Some(seconds) = retry_after {
+            answer.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         let mut body = serde_json::json!({ "errors": response.errors });
         if !response.extensions.is_empty() {
             body["extensions"] = serde_json::json!(response.extensions);
         }
-        return HttpResponse::build(status_of(code))
-            .insert_header(content_type)
-            .body(body.to_string());
+        return answer.body(body.to_string());
     }
     HttpResponse::Ok()
         .insert_header(content_type)

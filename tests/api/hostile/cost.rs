@@ -217,6 +217,29 @@ async fn one_clients_burst_is_limited_while_another_is_still_served() {
     // And the anonymous client is still limited.
     let r = app.graphql(&expensive, json!({})).await;
     assert_eq!(error_code(&r), "RATE_LIMITED", "{r}");
+
+    // Asked in GraphQL over HTTP's media type, the answer says when to retry as HTTP does.
+    let response = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": expensive }))
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(response.status().as_u16(), 429);
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("a Retry-After of whole seconds");
+    let r: Value = response.json().await.expect("JSON");
+    assert_eq!(
+        r["errors"][0]["extensions"]["retryAfterSeconds"].as_u64(),
+        Some(retry_after),
+        "{r}"
+    );
 }
 
 /// Anonymous requests through a proxy all come from its address: each client's budget is its
