@@ -33,6 +33,7 @@ mod m20261209_000000_practice_signature_words;
 mod m20261210_000000_rollups_unlogged;
 mod m20261211_000000_practice_text_version;
 mod m20261212_000000_rollup_year_confidential_covering;
+mod m20261213_000000_prepared_groupings;
 
 pub struct Migrator;
 
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000000_rollups_unlogged::Migration),
             Box::new(m20261211_000000_practice_text_version::Migration),
             Box::new(m20261212_000000_rollup_year_confidential_covering::Migration),
+            Box::new(m20261213_000000_prepared_groupings::Migration),
         ]
     }
 }

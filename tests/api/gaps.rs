@@ -1766,3 +1766,167 @@ async fn a_question_that_stops_waiting_for_its_build_is_told_when_to_ask_again()
     );
     wait_until_built(&app, &["THEME,BLOC"]).await;
 }
+
+/// Rows of the rollup tables stored under `name`.
+async fn cells_of(app: &TestApp, name: &str) -> i64 {
+    let db = app.database().await;
+    let mut rows = 0;
+    for table in ["gap_rollup", "gap_rollup_member", "gap_rollup_confidential"] {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT COUNT(*) FROM {table} WHERE combo = '{name}'"),
+            ))
+            .await
+            .expect("cells counted")
+            .expect("a count");
+        rows += row.try_get_by_index::<i64>(0).expect("a count");
+    }
+    rows
+}
+
+/// An app on the small base keeping `keep` groupings asked for, the cells of a dropped one
+/// for `cells_for`, with the prepared groupings and BLOC x MANAGEMENT_FOCUS, which an operator
+/// named, built.
+async fn app_keeping(keep: usize, cells_for: std::time::Duration) -> TestApp {
+    let app = TestApp::new()
+        .configure(move |s| {
+            s.database.asked_groupings = keep;
+            s.database.dropped_cells_kept_for = cells_for;
+        })
+        .spawn()
+        .await;
+    let db = app.database().await;
+    seed::seed_information_base(&db, &seed::parse_information_base(&base()).unwrap())
+        .await
+        .unwrap();
+    let named: Vec<persistence::Grouping> = vec!["BLOC,MANAGEMENT_FOCUS".parse().unwrap()];
+    app.app()
+        .database()
+        .prepare_rollups_with(&named, &|_, _, _| {})
+        .await
+        .expect("prepared, and the operator's grouping");
+    app
+}
+
+async fn gaps_by(app: &TestApp, by: &[&str]) -> Value {
+    app.data(GAPS, json!({ "by": by })).await
+}
+
+const DROPPED: &str = "c2c_rollup_groupings_dropped_total";
+
+/// Any reader may ask for any of the groupings there are, and each built grouping makes every
+/// write dearer for good: questions keep a bounded number built (two here), dropping the one
+/// asked for least recently to make room, its cells soon after; writes no longer keep it. The
+/// prepared groupings and those an operator named are never dropped.
+#[tokio::test]
+async fn questions_keep_a_few_groupings_and_drop_the_one_asked_for_least_recently() {
+    let app = app_keeping(2, std::time::Duration::ZERO).await;
+    let admin = app.admin().await;
+    let (a, b, c) = (
+        ["THEME", "COUNTRY"].as_slice(),
+        ["THEME", "BLOC"].as_slice(),
+        ["COUNTRY", "BLOC"].as_slice(),
+    );
+
+    gaps_by(&app, b).await;
+    gaps_by(&app, a).await;
+    assert_eq!(built(&app, &["THEME,COUNTRY", "THEME,BLOC"]).await, 2);
+    assert!(cells_of(&app, "THEME,BLOC").await > 0);
+    assert_eq!(app.metric(DROPPED).await, 0.0, "room for two");
+    // THEME x BLOC asked for least recently: the third grouping takes its room.
+    gaps_by(&app, c).await;
+    assert_eq!(built(&app, &["THEME,COUNTRY", "BLOC,COUNTRY"]).await, 2);
+    assert_eq!(built(&app, &["THEME,BLOC"]).await, 0, "dropped");
+    assert_eq!(app.metric(DROPPED).await, 1.0);
+    for _ in 0..100 {
+        if cells_of(&app, "THEME,BLOC").await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(cells_of(&app, "THEME,BLOC").await, 0, "its cells deleted");
+
+    // A write to a practice in its cells leaves it alone.
+    let p1 = app.id_of("practices", "P1 water").await;
+    let z = app.id_of("donors", "Donor Z").await;
+    app.data_as(&admin, "mutation($p: ID!, $d: ID!) { recordFunding(input: { practiceId: $p, donorId: $d, amount: \"700\", currency: \"EUR\", year: 2002, status: PLEDGED, sourceType: GRANTS_LOANS }) { id } }", json!({ "p": p1, "d": z }))
+        .await;
+    assert_eq!(cells_of(&app, "THEME,BLOC").await, 0, "not kept by writes");
+
+    // Asked for in turn, each takes the room of the one asked for least recently; the prepared
+    // groupings and the operator's stay.
+    for (by, then_built) in [
+        (b, ["THEME,BLOC", "BLOC,COUNTRY"]),
+        (a, ["THEME,BLOC", "THEME,COUNTRY"]),
+        (
+            ["THEME", "MANAGEMENT_FOCUS"].as_slice(),
+            ["THEME,COUNTRY", "THEME,MANAGEMENT_FOCUS"],
+        ),
+    ] {
+        gaps_by(&app, by).await;
+        assert_eq!(built(&app, &then_built).await, 2, "after {by:?}");
+    }
+    assert_eq!(
+        built(&app, &["THEME,BLOC", "BLOC,COUNTRY"]).await,
+        0,
+        "dropped in turn"
+    );
+    assert_eq!(app.metric(DROPPED).await, 4.0);
+    assert_eq!(
+        built(
+            &app,
+            &[
+                "BLOC,MANAGEMENT_FOCUS",
+                "THEME,ORIENTATION,MODALITY",
+                "ORIENTATION,MODALITY"
+            ]
+        )
+        .await,
+        3,
+        "the operator's and the prepared groupings kept"
+    );
+}
+
+/// A grouping dropped and asked for again before its cells go is built again from the base
+/// without them (a write in between: counted twice, its old cells would show), and the cells
+/// deleted later are not the new ones.
+#[tokio::test]
+async fn a_grouping_asked_for_again_before_its_cells_go_is_built_anew() {
+    let kept_for = std::time::Duration::from_secs(2);
+    let app = app_keeping(1, kept_for).await;
+    let admin = app.admin().await;
+    let (a, b) = (
+        ["THEME", "BLOC"].as_slice(),
+        ["COUNTRY", "MANAGEMENT_FOCUS"].as_slice(),
+    );
+    gaps_by(&app, a).await;
+    gaps_by(&app, b).await;
+    assert_eq!(built(&app, &["THEME,BLOC"]).await, 0, "dropped");
+    assert!(
+        cells_of(&app, "THEME,BLOC").await > 0,
+        "its cells still there"
+    );
+
+    let p1 = app.id_of("practices", "P1 water").await;
+    let z = app.id_of("donors", "Donor Z").await;
+    app.data_as(&admin, "mutation($p: ID!, $d: ID!) { recordFunding(input: { practiceId: $p, donorId: $d, amount: \"700\", currency: \"EUR\", year: 2002, status: PLEDGED, sourceType: GRANTS_LOANS }) { id } }", json!({ "p": p1, "d": z }))
+        .await;
+    let again = gaps_by(&app, a).await;
+    assert_eq!(app.metric(DROPPED).await, 2.0);
+
+    tokio::time::sleep(kept_for + std::time::Duration::from_millis(500)).await;
+    let cells = cells_of(&app, "THEME,BLOC").await;
+    assert!(cells > 0, "the new cells stay");
+    assert_eq!(
+        again,
+        gaps_by(&app, a).await,
+        "read from the cells that stayed"
+    );
+    drop_rollups(&app, Some("THEME,BLOC")).await;
+    assert_eq!(
+        again,
+        gaps_by(&app, a).await,
+        "built again (left) and from the base (right)"
+    );
+}

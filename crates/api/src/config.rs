@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-pub use persistence::db::DbOptions;
+pub use persistence::db::{DEFAULT_ASKED_GROUPINGS, DbOptions};
 
 use crate::auth::{HashingLimits, JwtKeys};
 pub use crate::budget::BudgetSettings;

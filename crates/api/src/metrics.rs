@@ -38,6 +38,7 @@ pub struct Metrics {
     lists_along: IntCounter,
     lists_again: IntCounter,
     build_waits_given_up: IntCounter,
+    groupings_dropped: IntCounter,
     retired: IntCounter,
     unchecked: IntCounter,
     pool_in_use: IntGauge,
@@ -153,6 +154,11 @@ impl Metrics {
                 "Questions that stopped waiting for the first build of their funding-gap \
                  grouping and were told to ask again while it went on.",
             ),
+            groupings_dropped: counter(
+                &registry,
+                "c2c_rollup_groupings_dropped_total",
+                "Funding-gap groupings dropped, asked for least recently, to make room for one                  a question asked for (see --rollup-asked-groupings).",
+            ),
             unchecked: counter(
                 &registry,
                 "c2c_db_statements_on_kept_connections_total",
@@ -244,6 +250,7 @@ impl Metrics {
                 (&self.lists_along, load(&db.lists_along)),
                 (&self.lists_again, load(&db.lists_again)),
                 (&self.build_waits_given_up, load(&db.build_waits_given_up)),
+                (&self.groupings_dropped, load(&db.groupings_dropped)),
                 (&self.retired, load(&db.retired)),
                 (&self.unchecked, load(&db.unchecked)),
             ] {

@@ -238,6 +238,11 @@ pub struct ServeArgs {
     /// the query deadline.
     #[arg(long, env = "C2C_ROLLUP_BUILD_WAIT_MS")]
     pub rollup_build_wait_ms: Option<u64>,
+    /// The most funding-gap groupings questions keep built besides the prepared ones and those
+    /// named to prepare-rollups --by (each makes every write dearer): a question asking for one
+    /// more drops the one asked for least recently.
+    #[arg(long, env = "C2C_ROLLUP_ASKED_GROUPINGS", default_value_t = api::config::DEFAULT_ASKED_GROUPINGS)]
+    pub rollup_asked_groupings: usize,
     /// GraphQL operations taking this many milliseconds or more are logged at WARN.
     #[arg(long, env = "C2C_SLOW_OPERATION_MS", default_value_t = 1_000)]
     pub slow_operation_ms: u64,
@@ -325,6 +330,7 @@ pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
         db_acquire_timeout_ms,
         db_statement_timeout_ms,
         rollup_build_wait_ms,
+        rollup_asked_groupings,
         slow_operation_ms,
         jwt_secret,
         response_cache_bytes,
@@ -343,6 +349,11 @@ pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
         .unwrap_or_else(|| api::budget::default_expensive_concurrency(&database_url));
     if hash_workers == Some(0) {
         return Err("hash_workers: at least one thread hashes passwords".into());
+    }
+    if rollup_asked_groupings == 0 {
+        return Err(
+            "rollup_asked_groupings: at least one grouping a question asked for is kept".into(),
+        );
     }
     Ok(Settings {
         bind,
@@ -372,6 +383,8 @@ pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
             build_wait: Some(Duration::from_millis(
                 rollup_build_wait_ms.unwrap_or(query_deadline_ms / 10 * 9),
             )),
+            asked_groupings: rollup_asked_groupings,
+            ..api::config::DbOptions::default()
         },
         trusted_proxies,
         slow_operation: Duration::from_millis(slow_operation_ms),

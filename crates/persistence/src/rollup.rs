@@ -41,7 +41,7 @@ use crate::cells::{practice_joins, practice_key};
 use crate::store::db_err;
 
 mod build;
-pub(crate) use build::{BackgroundBuilds, ensure_built, readable};
+pub(crate) use build::{BackgroundBuilds, Room, ensure_built, readable};
 pub use build::{Grouping, prepare};
 
 /// The key of the transaction-scoped advisory lock every writer that maintains rollups holds

@@ -11,7 +11,7 @@ use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 
 use crate::analytics::KeptWords;
 use crate::reference::KnownCountries;
-use crate::rollup::BackgroundBuilds;
+use crate::rollup::{BackgroundBuilds, Room};
 use crate::signature::KnownSignatures;
 
 #[derive(Clone)]
@@ -28,6 +28,8 @@ pub(crate) struct Kept {
     countries: Arc<KnownCountries>,
     signatures: Arc<KnownSignatures>,
     builds: Arc<BackgroundBuilds>,
+    /// The groupings questions keep built (see [`Room`]).
+    room: Arc<Room>,
     metrics: Arc<crate::db::DbMetrics>,
     /// PostgreSQL connections the read path keeps back from the pool.
     stash: Arc<crate::stash::Stash>,
@@ -48,11 +50,16 @@ impl Kept {
     /// Kept facts that count into the database's `metrics`.
     pub(crate) fn counting(
         metrics: Arc<crate::db::DbMetrics>,
-        build_wait: Option<std::time::Duration>,
+        options: &crate::db::DbOptions,
     ) -> Kept {
         Kept {
+            room: Arc::new(Room::new(
+                options.asked_groupings,
+                options.dropped_cells_kept_for,
+                metrics.clone(),
+            )),
             metrics,
-            build_wait,
+            build_wait: options.build_wait,
             ..Kept::default()
         }
     }
@@ -90,6 +97,10 @@ impl SeaStore {
 
     pub(crate) fn background_builds(&self) -> &Arc<BackgroundBuilds> {
         &self.kept.builds
+    }
+
+    pub(crate) fn room(&self) -> &Arc<Room> {
+        &self.kept.room
     }
 
     pub(crate) fn build_wait(&self) -> Option<std::time::Duration> {

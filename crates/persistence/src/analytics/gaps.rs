@@ -417,6 +417,7 @@ async fn ensure_rollup(store: &SeaStore, combo: &Combo, filter: &GapFilter) -> R
     let read = rollup::readable(
         store.connection(),
         store.background_builds(),
+        store.room(),
         &read_combo(combo, filter),
         store.build_wait(),
     )

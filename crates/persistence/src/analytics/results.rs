@@ -18,7 +18,13 @@ impl ResultsRepository for SeaStore {
         // rollup keeps them (see `crate::rollup`), so the answer reads one row a theme.
         let combo = Combo::of(&[GapDimension::Theme]);
         self.count_given_up(
-            rollup::ensure_built(self.connection(), &combo, self.build_wait()).await,
+            rollup::ensure_built(
+                self.connection(),
+                &combo,
+                self.build_wait(),
+                Some(self.room()),
+            )
+            .await,
         )?;
         let db = self.connection();
         let sql = format!(

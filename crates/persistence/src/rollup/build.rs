@@ -31,7 +31,11 @@ pub(crate) async fn ensure_built(
     db: &DatabaseConnection,
     combo: &Combo,
     wait: Option<std::time::Duration>,
+    room: Option<&Arc<Room>>,
 ) -> Result<()> {
+    if let Some(room) = room {
+        room.asked(combo);
+    }
     // Read before the wait starts, so that a build is started even by a question that waits
     // for none of it.
     let state = build_state(db, combo).await?;
@@ -48,12 +52,12 @@ pub(crate) async fn ensure_built(
                     state = build_state(db, combo).await?;
                 }
                 BuildState::Absent | BuildState::Abandoned => {
-                    let (db, combo) = (db.clone(), combo.clone());
-                    return tokio::spawn(async move { build_unless_built(&db, &combo).await })
-                        .await
-                        .map_err(|e| {
-                            Error::internal(format!("building a funding-gap rollup: {e}"))
-                        })?;
+                    let (db, combo, room) = (db.clone(), combo.clone(), room.cloned());
+                    return tokio::spawn(async move {
+                        build_unless_built(&db, &combo, room.as_ref()).await
+                    })
+                    .await
+                    .map_err(|e| Error::internal(format!("building a funding-gap rollup: {e}")))?;
                 }
             }
         }
@@ -108,19 +112,22 @@ pub(crate) fn prepared() -> Vec<Combo> {
 pub(crate) async fn readable(
     db: &DatabaseConnection,
     builds: &Arc<BackgroundBuilds>,
+    room: &Arc<Room>,
     combo: &Combo,
     wait: Option<std::time::Duration>,
 ) -> Result<Combo> {
+    room.asked(combo);
     if build_state(db, combo).await? == BuildState::Built {
         return Ok(combo.clone());
     }
     if combo.yearly
         && let Some(source) = finer_source(combo, &built_combos(db).await?)
     {
-        builds.start(db, combo);
+        room.asked(&source);
+        builds.start(db, room, combo);
         return Ok(source);
     }
-    ensure_built(db, combo, wait).await?;
+    ensure_built(db, combo, wait, Some(room)).await?;
     Ok(combo.clone())
 }
 
@@ -142,7 +149,7 @@ impl BackgroundBuilds {
         self.names().len()
     }
 
-    fn start(self: &Arc<Self>, db: &DatabaseConnection, combo: &Combo) {
+    fn start(self: &Arc<Self>, db: &DatabaseConnection, room: &Arc<Room>, combo: &Combo) {
         let name = combo.name();
         {
             let mut names = self.names();
@@ -151,9 +158,9 @@ impl BackgroundBuilds {
             }
             names.push(name.clone());
         }
-        let (builds, db, combo) = (self.clone(), db.clone(), combo.clone());
+        let (builds, db, combo, room) = (self.clone(), db.clone(), combo.clone(), room.clone());
         tokio::spawn(async move {
-            if let Err(e) = build_unless_built(&db, &combo).await {
+            if let Err(e) = build_unless_built(&db, &combo, Some(&room)).await {
                 // The next question reads the finer grouping again and starts another.
                 tracing::warn!(grouping = %name, error = %e, "funding-gap rollup not built in the background");
             }
@@ -216,29 +223,272 @@ pub async fn prepare(
             wanted.push(combo.clone());
         }
     }
+    for Grouping(combo) in also {
+        keep_named(db, combo).await?;
+    }
     let built = built_combos(db).await?;
     let missing: Vec<Combo> = wanted.into_iter().filter(|c| !built.contains(c)).collect();
     let mut names = Vec::new();
     const STAGE: &str = "funding-gap rollups";
     for (i, combo) in missing.iter().enumerate() {
         progress(STAGE, i, missing.len());
-        ensure_built(db, combo, None).await?;
+        ensure_built(db, combo, None, None).await?;
         names.push(combo.name());
     }
     progress(STAGE, missing.len(), missing.len());
     Ok(names)
 }
 
+/// The groupings questions keep built, besides the [`prepared`] ones and those an operator
+/// named (`prepare-rollups --by`): each built grouping makes every write that touches its
+/// practices dearer, for good (about 4 ms a whole-life grouping on PostgreSQL, more by year),
+/// and any reader may ask for any of the 82 groupings there are. So a question whose grouping
+/// is not built drops the one asked for least recently when questions keep `keep` already (see
+/// [`make_room`]); asked again, it is built again. Groupings this process has not seen asked
+/// count as asked longest ago, the oldest built first among them.
+pub(crate) struct Room {
+    keep: usize,
+    /// How long a dropped grouping's cells stay (see [`drop_grouping`]).
+    cells_kept_for: std::time::Duration,
+    /// Builds that may run at once in the process on PostgreSQL (SQLite builds one at a time
+    /// whatever the database, see [`SQLITE_BUILDS`]): each holds two connections and both
+    /// cores for seconds, and a reader asking for a dozen groupings at once had them all built
+    /// side by side (twelve whole-life ones in 38-71 s on the benchmark base, a cheap page's
+    /// p50 at 112 ms meanwhile).
+    builds: tokio::sync::Semaphore,
+    asked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    metrics: Arc<crate::db::DbMetrics>,
+}
+
+/// Builds that may run at once in a process on PostgreSQL (see [`Room::builds`]).
+const BUILDS_AT_ONCE: usize = 2;
+
+impl Room {
+    pub(crate) fn new(
+        keep: usize,
+        cells_kept_for: std::time::Duration,
+        metrics: Arc<crate::db::DbMetrics>,
+    ) -> Room {
+        Room {
+            keep: keep.max(1),
+            cells_kept_for,
+            builds: tokio::sync::Semaphore::new(BUILDS_AT_ONCE),
+            asked: Default::default(),
+            metrics,
+        }
+    }
+
+    fn asked_at(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, std::time::Instant>> {
+        self.asked
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn asked(&self, combo: &Combo) {
+        self.asked_at()
+            .insert(combo.name(), std::time::Instant::now());
+    }
+
+    fn last_asked(&self, name: &str) -> Option<std::time::Instant> {
+        self.asked_at().get(name).copied()
+    }
+}
+
+impl Default for Room {
+    fn default() -> Self {
+        let options = crate::db::DbOptions::default();
+        Room::new(
+            options.asked_groupings,
+            options.dropped_cells_kept_for,
+            Default::default(),
+        )
+    }
+}
+
+/// Before `combo` is built for a question: drops the groupings questions keep built, asked for
+/// least recently, until `combo` fits among the [`Room::keep`] (those being built count, but
+/// are not dropped). Nothing for a prepared grouping or one an operator named.
+async fn make_room(db: &DatabaseConnection, room: &Room, combo: &Combo) -> Result<()> {
+    let protected: Vec<String> = prepared()
+        .iter()
+        .map(Combo::name)
+        .chain(named(db).await?)
+        .collect();
+    if protected.contains(&combo.name()) {
+        return Ok(());
+    }
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT combo, built_at FROM gap_combo",
+        ))
+        .await
+        .map_err(db_err)?;
+    let mut taken = 0;
+    let mut droppable = Vec::new();
+    for r in rows {
+        let name: String = r.try_get_by_index(0).map_err(db_err)?;
+        let at: chrono::DateTime<chrono::Utc> = r.try_get_by_index(1).map_err(db_err)?;
+        let own = name.strip_prefix(BUILDING).unwrap_or(&name);
+        if own == combo.name() || protected.iter().any(|p| p == own) {
+            continue;
+        }
+        taken += 1;
+        if let Some(built) = Combo::parse(&name).filter(|c| !c.building) {
+            droppable.push((room.last_asked(&name), at, built));
+        }
+    }
+    if taken < room.keep {
+        return Ok(());
+    }
+    // Never asked here (None) before asked longest ago; then the oldest built.
+    droppable.sort_by_key(|(asked, at, _)| (*asked, *at));
+    for (asked, _, victim) in droppable.into_iter().take(taken + 1 - room.keep) {
+        drop_grouping(db, room, &victim, asked, combo).await?;
+    }
+    Ok(())
+}
+
+/// Drops `victim` to make room for `combo`. Writers stop keeping it at once: its row goes
+/// while they are held back, as a build's first step holds them. Its cells stay for
+/// [`Room::cells_kept_for`], so that a question that found it built just before still reads
+/// them, then go (unless it was built again meanwhile, whose build cleared them itself).
+async fn drop_grouping(
+    db: &DatabaseConnection,
+    room: &Room,
+    victim: &Combo,
+    asked: Option<std::time::Instant>,
+    combo: &Combo,
+) -> Result<()> {
+    let name = victim.name();
+    let txn = crate::db::write_transaction(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("LOCK TABLE gap_combo IN EXCLUSIVE MODE")
+            .await
+            .map_err(db_err)?;
+    }
+    let dropped = txn
+        .execute_unprepared(&format!("DELETE FROM gap_combo WHERE combo = '{name}'"))
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+    txn.commit().await.map_err(db_err)?;
+    if dropped == 0 {
+        return Ok(());
+    }
+    room.metrics
+        .groupings_dropped
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(
+        grouping = %name,
+        for_grouping = %combo.name(),
+        asked_seconds_ago = asked.map(|a| a.elapsed().as_secs()),
+        keep = room.keep,
+        "funding-gap rollup dropped to make room: asked for least recently"
+    );
+    let (db, victim, after) = (db.clone(), victim.clone(), room.cells_kept_for);
+    tokio::spawn(async move {
+        tokio::time::sleep(after).await;
+        if let Err(e) = delete_dropped_cells(&db, &victim).await {
+            // Left for the grouping's next build, which clears them first.
+            tracing::warn!(grouping = %victim.name(), error = %e, "cells of a dropped funding-gap rollup not deleted");
+        }
+    });
+    Ok(())
+}
+
+/// Deletes the cells of `combo`, dropped, unless it has been built again since (see
+/// [`drop_grouping`]). On PostgreSQL the delete takes the grouping's own lock, which a build's
+/// first step takes too, instead of holding every writer back while it deletes (a whole-life
+/// grouping of two dimensions of several values a practice has about half a million rows).
+async fn delete_dropped_cells(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+    let txn = crate::db::write_transaction(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        lock_grouping(&txn, combo).await?;
+        txn.execute_unprepared("SET LOCAL enable_seqscan = off")
+            .await
+            .map_err(db_err)?;
+    }
+    if build_state(&txn, combo).await? == BuildState::Absent {
+        delete_cells(&txn, combo.tables(), &combo.name()).await?;
+    }
+    txn.commit().await.map_err(db_err)
+}
+
+/// The class of PostgreSQL's two-key advisory locks that a grouping's build and the deletion
+/// of its dropped cells take, the grouping's name hashed the other key ("gapr" in ASCII).
+const GROUPING_LOCK_CLASS: i32 = 1_734_439_026;
+
+async fn lock_grouping(txn: &DatabaseTransaction, combo: &Combo) -> Result<()> {
+    txn.execute_unprepared(&format!(
+        "SELECT pg_advisory_xact_lock({GROUPING_LOCK_CLASS}, hashtext('{}'))",
+        combo.name()
+    ))
+    .await
+    .map_err(db_err)
+    .map(|_| ())
+}
+
+/// The groupings an operator named (see [`Grouping`]): never dropped to make room.
+async fn named(db: &DatabaseConnection) -> Result<Vec<String>> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT combo FROM prepared_grouping",
+        ))
+        .await
+        .map_err(db_err)?;
+    rows.iter()
+        .map(|r| r.try_get_by_index(0).map_err(db_err))
+        .collect()
+}
+
+/// Remembers that an operator named `combo`; kept through bulk loads, which drop every rollup.
+async fn keep_named(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+    let at = chrono::Utc::now().to_rfc3339();
+    db.execute_unprepared(&format!(
+        "INSERT INTO prepared_grouping (combo, named_at) VALUES ('{}', '{at}') \
+         ON CONFLICT (combo) DO NOTHING",
+        combo.name()
+    ))
+    .await
+    .map_err(db_err)
+    .map(|_| ())
+}
+
 /// Held by the SQLite build under way in this process (see [`build_unless_built`]).
 static SQLITE_BUILDS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-async fn build_unless_built(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+async fn build_unless_built(
+    db: &DatabaseConnection,
+    combo: &Combo,
+    room: Option<&Arc<Room>>,
+) -> Result<()> {
     loop {
         match build_state(db, combo).await? {
             BuildState::Built => return Ok(()),
             BuildState::Building => tokio::time::sleep(BUILD_POLL).await,
             BuildState::Absent | BuildState::Abandoned => {
                 if db.get_database_backend() == DbBackend::Postgres {
+                    // A few builds at a time in the process (see [`Room::builds`]); the room
+                    // is made once a build may start, so that it counts the builds under way.
+                    let _permit = match room {
+                        Some(room) => Some(room.builds.acquire().await.map_err(|e| {
+                            Error::internal(format!("waiting to build a rollup: {e}"))
+                        })?),
+                        None => None,
+                    };
+                    if matches!(
+                        build_state(db, combo).await?,
+                        BuildState::Built | BuildState::Building
+                    ) {
+                        continue;
+                    }
+                    if let Some(room) = room {
+                        make_room(db, room, combo).await?;
+                    }
                     build_beside_writers(db, combo).await?;
                 } else {
                     // One build at a time in this process. A second question arriving during a
@@ -246,6 +496,11 @@ async fn build_unless_built(db: &DatabaseConnection, combo: &Combo) -> Result<()
                     // timeout (a build on a large base takes longer) and fail as unavailable;
                     // here it waits for the build, then finds its grouping built.
                     let _one = SQLITE_BUILDS.lock().await;
+                    if let Some(room) = room
+                        && build_state(db, combo).await? != BuildState::Built
+                    {
+                        make_room(db, room, combo).await?;
+                    }
                     build_at_once(db, combo).await?;
                 }
             }
@@ -432,6 +687,8 @@ async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<
         .await
         .map_err(db_err)?;
     let mark = crate::db::write_transaction(db).await?;
+    // After the deletion of the cells the grouping left when it was dropped, if under way.
+    lock_grouping(&mark, combo).await?;
     mark.execute_unprepared("LOCK TABLE gap_combo IN EXCLUSIVE MODE")
         .await
         .map_err(db_err)?;
