@@ -411,10 +411,15 @@ async fn delete_dropped_cells(db: &DatabaseConnection, combo: &Combo) -> Result<
             .await
             .map_err(db_err)?;
     }
-    if build_state(&txn, combo).await? == BuildState::Absent {
-        delete_cells(&txn, combo.tables(), &combo.name()).await?;
+    if build_state(&txn, combo).await? != BuildState::Absent {
+        // Built again meanwhile: its build cleared them.
+        return txn.commit().await.map_err(db_err);
     }
-    txn.commit().await.map_err(db_err)
+    let started = std::time::Instant::now();
+    delete_cells(&txn, combo.tables(), &combo.name()).await?;
+    txn.commit().await.map_err(db_err)?;
+    tracing::info!(grouping = %combo.name(), elapsed_ms = started.elapsed().as_millis() as u64, "cells of a dropped funding-gap rollup deleted");
+    Ok(())
 }
 
 /// The class of PostgreSQL's two-key advisory locks that a grouping's build and the deletion
