@@ -1930,3 +1930,80 @@ async fn a_grouping_asked_for_again_before_its_cells_go_is_built_anew() {
         "built again (left) and from the base (right)"
     );
 }
+
+/// A question that finds its grouping's build under way, started by another, waits a second of
+/// it, not the whole wait a question that starts a build is given: an expensive question (one
+/// by year) holds one of the process's few permits while it waits, and clients asking again
+/// during a long build would otherwise hold them all. Here the wait (60 s) outlasts the
+/// deadline (10 s): waiting, the question would answer TIMEOUT.
+#[tokio::test]
+async fn a_question_finding_anothers_build_under_way_is_soon_told_to_ask_again() {
+    let app = TestApp::new()
+        .configure(|s| s.database.build_wait = Some(std::time::Duration::from_secs(60)))
+        .spawn()
+        .await;
+    let db = app.database().await;
+    seed::seed_information_base(&db, &seed::parse_information_base(&base()).unwrap())
+        .await
+        .unwrap();
+    // A build of THEME x COUNTRY by year under way, as its first step marks it.
+    db.execute_unprepared(&format!(
+        "INSERT INTO gap_combo (combo, built_at) VALUES ('~THEME,COUNTRY/YEAR', '{}')",
+        chrono::Utc::now().to_rfc3339()
+    ))
+    .await
+    .expect("a build marked as under way");
+    let years = json!({ "by": ["THEME", "COUNTRY"], "f": { "fromYear": 2000, "toYear": 2010 } });
+    let answer = app.graphql(GAPS, years).await;
+    assert_eq!(error_code(&answer), "UNAVAILABLE", "{answer}");
+    assert_eq!(answer["errors"][0]["extensions"]["retryAfterSeconds"], 5);
+    db.execute_unprepared("DELETE FROM gap_combo WHERE combo = '~THEME,COUNTRY/YEAR'")
+        .await
+        .expect("the mark removed");
+}
+
+/// The same for a build a question of this process started that has not yet marked itself
+/// under way (on SQLite a build never does: it is one transaction, and its grouping shows as
+/// absent until it is done). Builds are held back here, so the first question's build waits.
+#[tokio::test]
+async fn a_question_finding_a_build_this_process_started_is_soon_told_to_ask_again() {
+    let app = TestApp::new()
+        .configure(|s| s.database.build_wait = Some(std::time::Duration::from_secs(60)))
+        .spawn()
+        .await;
+    let db = app.database().await;
+    seed::seed_information_base(&db, &seed::parse_information_base(&base()).unwrap())
+        .await
+        .unwrap();
+    let years = json!({ "by": ["THEME", "BLOC"], "f": { "fromYear": 2000, "toYear": 2010 } });
+    let hold = hold_builds(&app).await;
+    let first = {
+        let (client, address, years) = (app.client.clone(), app.address.clone(), years.clone());
+        tokio::spawn(async move {
+            client
+                .post(format!("{address}/graphql"))
+                .json(&json!({ "query": GAPS, "variables": years }))
+                .send()
+                .await
+                .expect("request sent")
+                .json::<Value>()
+                .await
+                .expect("a JSON answer")
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Another text: the response cache would have the second wait for the first's answer.
+    let second = app
+        .graphql(&format!("{GAPS} # second"), years.clone())
+        .await;
+    assert_eq!(error_code(&second), "UNAVAILABLE", "{second}");
+    assert_eq!(
+        second["errors"][0]["extensions"]["retryAfterSeconds"], 5,
+        "told to ask again, not failed: {second}"
+    );
+    drop(hold);
+    first.await.expect("the first question answered");
+    wait_until_built(&app, &["THEME,BLOC/YEAR"]).await;
+    let later = app.graphql(GAPS, years).await;
+    assert!(later["errors"].is_null(), "{later}");
+}

@@ -22,7 +22,8 @@ use crate::store::db_err;
 /// The build runs as a task of its own, so that a question abandoned at its deadline (or by its
 /// client) leaves it running to the end: dropped halfway, a build marked as running would keep
 /// every question about its grouping waiting until it counts as abandoned. A question waits for
-/// it at most `wait`, then answers [`Error::Preparing`] while the build goes on. A question that
+/// it at most `wait` (at most [`FOLLOWER_WAIT`] when another question started the build), then
+/// answers [`Error::Preparing`] while the build goes on. A question that
 /// finds another's build under way polls it itself rather than in a task: one that stops
 /// waiting then leaves nothing behind (clients told to ask again during a build of a minute
 /// would otherwise leave a poller each, every one reading the build's state twenty times a
@@ -42,18 +43,29 @@ pub(crate) async fn ensure_built(
     if state == BuildState::Built {
         return Ok(());
     }
+    // On SQLite a build is one transaction: its grouping shows as absent until it is done, and
+    // only this process knows it is under way.
+    let under_way = |state: &BuildState| {
+        *state == BuildState::Building || room.is_some_and(|r| r.under_way(combo))
+    };
+    let wait = match under_way(&state) {
+        true => wait.map(|w| w.min(FOLLOWER_WAIT)),
+        false => wait,
+    };
     let waiting = async {
         let mut state = state;
         loop {
             match state {
                 BuildState::Built => return Ok(()),
-                BuildState::Building => {
+                _ if under_way(&state) => {
                     tokio::time::sleep(BUILD_POLL).await;
                     state = build_state(db, combo).await?;
                 }
-                BuildState::Absent | BuildState::Abandoned => {
+                _ => {
+                    let started = room.map(|r| r.start(combo));
                     let (db, combo, room) = (db.clone(), combo.clone(), room.cloned());
                     return tokio::spawn(async move {
+                        let _started = started;
                         build_unless_built(&db, &combo, room.as_ref()).await
                     })
                     .await
@@ -72,6 +84,14 @@ pub(crate) async fn ensure_built(
             })?,
     }
 }
+
+/// The longest a question that finds another's build of its grouping under way waits for it,
+/// when it waits at all: what its request holds it holds meanwhile, and an expensive request
+/// (a question by year is one) holds one of the few permits of the process. Clients asking
+/// again during a build of a minute each held one for the whole wait (nine seconds of every
+/// fourteen), and nested pages waited behind them. The question that starts a build waits
+/// for it as long as it may: a build of a few seconds is answered at once.
+const FOLLOWER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// When a question that stopped waiting for its grouping's build is told to ask again: builds
 /// from the base of 200,000 practices take 2-8 s on this project's benchmark hosts (grouping by
@@ -257,7 +277,28 @@ pub(crate) struct Room {
     /// p50 at 112 ms meanwhile).
     builds: tokio::sync::Semaphore,
     asked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// The groupings whose build a question of this process started and that are not done.
+    started: std::sync::Mutex<Vec<String>>,
     metrics: Arc<crate::db::DbMetrics>,
+}
+
+/// A build a question started, under way until dropped (see [`Room::start`]).
+pub(crate) struct Started {
+    room: Arc<Room>,
+    name: String,
+}
+
+impl Drop for Started {
+    fn drop(&mut self) {
+        let mut started = self
+            .room
+            .started
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(i) = started.iter().position(|n| *n == self.name) {
+            started.swap_remove(i);
+        }
+    }
 }
 
 /// Builds that may run at once in a process on PostgreSQL (see [`Room::builds`]).
@@ -274,6 +315,7 @@ impl Room {
             cells_kept_for,
             builds: tokio::sync::Semaphore::new(BUILDS_AT_ONCE),
             asked: Default::default(),
+            started: Default::default(),
             metrics,
         }
     }
@@ -289,6 +331,27 @@ impl Room {
     fn asked(&self, combo: &Combo) {
         self.asked_at()
             .insert(combo.name(), std::time::Instant::now());
+    }
+
+    /// Notes that a question of this process starts building `combo`, until the guard drops.
+    fn start(self: &Arc<Self>, combo: &Combo) -> Started {
+        let name = combo.name();
+        self.started
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(name.clone());
+        Started {
+            room: self.clone(),
+            name,
+        }
+    }
+
+    fn under_way(&self, combo: &Combo) -> bool {
+        let name = combo.name();
+        self.started
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&name)
     }
 
     fn last_asked(&self, name: &str) -> Option<std::time::Instant> {
