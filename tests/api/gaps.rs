@@ -1711,14 +1711,7 @@ async fn the_rollups_and_what_says_they_are_built_are_lost_together_on_postgres(
 /// without it. The GraphQL answer and the CSV export's say the same.
 #[tokio::test]
 async fn a_question_that_stops_waiting_for_its_build_is_told_when_to_ask_again() {
-    let app = TestApp::new()
-        .configure(|s| s.database.build_wait = Some(std::time::Duration::ZERO))
-        .spawn()
-        .await;
-    let db = app.database().await;
-    seed::seed_information_base(&db, &seed::parse_information_base(&base()).unwrap())
-        .await
-        .unwrap();
+    let app = app_on_base(|s| s.database.build_wait = Some(std::time::Duration::ZERO)).await;
     let by = json!(["THEME", "COUNTRY"]);
 
     let first = app.graphql(GAPS, json!({ "by": by })).await;
@@ -1785,21 +1778,25 @@ async fn cells_of(app: &TestApp, name: &str) -> i64 {
     rows
 }
 
-/// An app on the small base keeping `keep` groupings asked for, the cells of a dropped one
-/// for `cells_for`, with the prepared groupings and BLOC x MANAGEMENT_FOCUS, which an operator
-/// named, built.
-async fn app_keeping(keep: usize, cells_for: std::time::Duration) -> TestApp {
-    let app = TestApp::new()
-        .configure(move |s| {
-            s.database.asked_groupings = keep;
-            s.database.dropped_cells_kept_for = cells_for;
-        })
-        .spawn()
-        .await;
+/// An app configured by `configure`, on the small base.
+async fn app_on_base(configure: impl FnOnce(&mut api::config::Settings) + 'static) -> TestApp {
+    let app = TestApp::new().configure(configure).spawn().await;
     let db = app.database().await;
     seed::seed_information_base(&db, &seed::parse_information_base(&base()).unwrap())
         .await
         .unwrap();
+    app
+}
+
+/// An app on the small base keeping `keep` groupings asked for, the cells of a dropped one
+/// for `cells_for`, with the prepared groupings and BLOC x MANAGEMENT_FOCUS, which an operator
+/// named, built.
+async fn app_keeping(keep: usize, cells_for: std::time::Duration) -> TestApp {
+    let app = app_on_base(move |s| {
+        s.database.asked_groupings = keep;
+        s.database.dropped_cells_kept_for = cells_for;
+    })
+    .await;
     let named: Vec<persistence::Grouping> = vec!["BLOC,MANAGEMENT_FOCUS".parse().unwrap()];
     app.app()
         .database()
@@ -1938,14 +1935,9 @@ async fn a_grouping_asked_for_again_before_its_cells_go_is_built_anew() {
 /// deadline (10 s): waiting, the question would answer TIMEOUT.
 #[tokio::test]
 async fn a_question_finding_anothers_build_under_way_is_soon_told_to_ask_again() {
-    let app = TestApp::new()
-        .configure(|s| s.database.build_wait = Some(std::time::Duration::from_secs(60)))
-        .spawn()
-        .await;
+    let app =
+        app_on_base(|s| s.database.build_wait = Some(std::time::Duration::from_secs(60))).await;
     let db = app.database().await;
-    seed::seed_information_base(&db, &seed::parse_information_base(&base()).unwrap())
-        .await
-        .unwrap();
     // A build of THEME x COUNTRY by year under way, as its first step marks it.
     db.execute_unprepared(&format!(
         "INSERT INTO gap_combo (combo, built_at) VALUES ('~THEME,COUNTRY/YEAR', '{}')",
@@ -1967,14 +1959,8 @@ async fn a_question_finding_anothers_build_under_way_is_soon_told_to_ask_again()
 /// absent until it is done). Builds are held back here, so the first question's build waits.
 #[tokio::test]
 async fn a_question_finding_a_build_this_process_started_is_soon_told_to_ask_again() {
-    let app = TestApp::new()
-        .configure(|s| s.database.build_wait = Some(std::time::Duration::from_secs(60)))
-        .spawn()
-        .await;
-    let db = app.database().await;
-    seed::seed_information_base(&db, &seed::parse_information_base(&base()).unwrap())
-        .await
-        .unwrap();
+    let app =
+        app_on_base(|s| s.database.build_wait = Some(std::time::Duration::from_secs(60))).await;
     let years = json!({ "by": ["THEME", "BLOC"], "f": { "fromYear": 2000, "toYear": 2010 } });
     let hold = hold_builds(&app).await;
     let first = {
