@@ -214,6 +214,14 @@ async fn metrics_have_a_latency_histogram_per_operation_and_the_pool() {
     value_of(&text, "c2c_graphql_errors_total");
     value_of(&text, "c2c_db_statement_errors_total");
     value_of(&text, "c2c_db_statement_microseconds_total");
+    // Each series is explained in one plain sentence or more: no line broken into the text.
+    for help in text.lines().filter(|l| l.starts_with("# HELP ")) {
+        assert!(
+            !help.contains("  "),
+            "a help text with a run of spaces: {help}"
+        );
+        assert!(help.ends_with('.'), "a help text cut short: {help}");
+    }
 }
 
 #[tokio::test]

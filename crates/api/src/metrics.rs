@@ -157,7 +157,8 @@ impl Metrics {
             groupings_dropped: counter(
                 &registry,
                 "c2c_rollup_groupings_dropped_total",
-                "Funding-gap groupings dropped, asked for least recently, to make room for one                  a question asked for (see --rollup-asked-groupings).",
+                "Funding-gap groupings dropped, asked for least recently, to make room for one \
+                 a question asked for (see --rollup-asked-groupings).",
             ),
             unchecked: counter(
                 &registry,

@@ -76,14 +76,62 @@ pub(crate) async fn ensure_built(
     };
     match wait {
         None => waiting.await,
-        Some(wait) => tokio::time::timeout(wait, waiting)
-            .await
-            .map_err(|_| Error::Preparing {
+        Some(wait) => match tokio::time::timeout(wait, waiting).await {
+            Ok(built) => built,
+            Err(_) => Err(Error::Preparing {
                 what: format!("the funding-gap grouping {}", combo.name()),
-                retry_after_seconds: RETRY_BUILD_AFTER.as_secs(),
-            })?,
+                retry_after_seconds: retry_after(db, combo, room).await.as_secs(),
+            }),
+        },
     }
 }
+
+/// When a question told to ask again during `combo`'s build should: see [`estimate_retry`].
+/// The build's progress is read from its mark (on PostgreSQL, where any process may be
+/// building), else from when a question of this process started it (a build on SQLite is one
+/// transaction and leaves no mark).
+async fn retry_after(
+    db: &DatabaseConnection,
+    combo: &Combo,
+    room: Option<&Arc<Room>>,
+) -> std::time::Duration {
+    let marked = building_since(db, combo).await.ok().flatten();
+    let elapsed = marked
+        .map(|since| (chrono::Utc::now() - since).to_std().unwrap_or_default())
+        .or_else(|| {
+            room.and_then(|r| r.started_at(combo))
+                .map(|at| at.elapsed())
+        });
+    estimate_retry(elapsed, room.and_then(|r| r.took(combo)))
+}
+
+/// How long until a build that has run `elapsed` is likely done, when its grouping's last build
+/// in this process took `took` (a grouping dropped to make room and asked for again is built
+/// again, see [`Room`]): what is left of that time. Builds of one grouping on one base take
+/// about as long each time, where builds of different groupings take from a second to over a
+/// minute (two dimensions a practice has several values of, by year): a client told a fixed
+/// five seconds asked a dozen times during the longest, each time holding a permit of the
+/// process for a second, and was answered up to five seconds after the build was done. A build
+/// that outlasts the last one is taken to be nearly done: a tenth of the last build's time.
+/// Without a last build, [`RETRY_BUILD_AFTER`]: waiting longer between asks (doubling, say)
+/// would answer later than the build is done by as much again as it took. Whole seconds, from
+/// 1 to [`LONGEST_RETRY`].
+fn estimate_retry(
+    elapsed: Option<std::time::Duration>,
+    took: Option<std::time::Duration>,
+) -> std::time::Duration {
+    let elapsed = elapsed.unwrap_or_default();
+    let guess = match took {
+        Some(took) if took > elapsed => took - elapsed,
+        Some(took) => took / 10,
+        None => RETRY_BUILD_AFTER,
+    };
+    let seconds = guess.as_secs() + u64::from(guess.subsec_nanos() > 0);
+    std::time::Duration::from_secs(seconds.clamp(1, LONGEST_RETRY.as_secs()))
+}
+
+/// The longest a question is told to wait before it asks again for a grouping being built.
+const LONGEST_RETRY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The longest a question that finds another's build of its grouping under way waits for it,
 /// when it waits at all: what its request holds it holds meanwhile, and an expensive request
@@ -93,9 +141,10 @@ pub(crate) async fn ensure_built(
 /// for it as long as it may: a build of a few seconds is answered at once.
 const FOLLOWER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// When a question that stopped waiting for its grouping's build is told to ask again: builds
-/// from the base of 200,000 practices take 2-8 s on this project's benchmark hosts (grouping by
-/// year longer), and a question asked during the build waits for it again.
+/// When a question that stopped waiting for the build of a grouping this process has not built
+/// is told to ask again (see [`estimate_retry`]): whole-life builds from the base of 200,000
+/// practices take 2-8 s on this project's benchmark hosts, and a question asked during the
+/// build waits for it again.
 const RETRY_BUILD_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The groupings built ahead of any question by [`prepare`]: ORIENTATION x MODALITY, and each
@@ -277,8 +326,12 @@ pub(crate) struct Room {
     /// p50 at 112 ms meanwhile).
     builds: tokio::sync::Semaphore,
     asked: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
-    /// The groupings whose build a question of this process started and that are not done.
-    started: std::sync::Mutex<Vec<String>>,
+    /// The groupings whose build a question of this process started and that are not done,
+    /// and when it started them.
+    started: std::sync::Mutex<Vec<(String, std::time::Instant)>>,
+    /// How long the last build of each grouping this process built took (see
+    /// [`estimate_retry`]).
+    took: std::sync::Mutex<std::collections::HashMap<String, std::time::Duration>>,
     metrics: Arc<crate::db::DbMetrics>,
 }
 
@@ -295,7 +348,7 @@ impl Drop for Started {
             .started
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(i) = started.iter().position(|n| *n == self.name) {
+        if let Some(i) = started.iter().position(|(n, _)| *n == self.name) {
             started.swap_remove(i);
         }
     }
@@ -316,6 +369,7 @@ impl Room {
             builds: tokio::sync::Semaphore::new(BUILDS_AT_ONCE),
             asked: Default::default(),
             started: Default::default(),
+            took: Default::default(),
             metrics,
         }
     }
@@ -339,7 +393,7 @@ impl Room {
         self.started
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(name.clone());
+            .push((name.clone(), std::time::Instant::now()));
         Started {
             room: self.clone(),
             name,
@@ -347,11 +401,33 @@ impl Room {
     }
 
     fn under_way(&self, combo: &Combo) -> bool {
+        self.started_at(combo).is_some()
+    }
+
+    fn started_at(&self, combo: &Combo) -> Option<std::time::Instant> {
         let name = combo.name();
         self.started
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .contains(&name)
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, at)| *at)
+    }
+
+    fn took_map(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, std::time::Duration>> {
+        self.took
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn took(&self, combo: &Combo) -> Option<std::time::Duration> {
+        self.took_map().get(&combo.name()).copied()
+    }
+
+    fn built(&self, combo: &Combo, took: std::time::Duration) {
+        self.took_map().insert(combo.name(), took);
     }
 
     fn last_asked(&self, name: &str) -> Option<std::time::Instant> {
@@ -557,7 +633,10 @@ async fn build_unless_built(
                     if let Some(room) = room {
                         make_room(db, room, combo).await?;
                     }
-                    build_beside_writers(db, combo).await?;
+                    let took = build_beside_writers(db, combo).await?;
+                    if let (Some(room), Some(took)) = (room, took) {
+                        room.built(combo, took);
+                    }
                 } else {
                     // One build at a time in this process. A second question arriving during a
                     // build would otherwise wait for SQLite's write lock, give up at its busy
@@ -569,7 +648,10 @@ async fn build_unless_built(
                     {
                         make_room(db, room, combo).await?;
                     }
-                    build_at_once(db, combo).await?;
+                    let took = build_at_once(db, combo).await?;
+                    if let (Some(room), Some(took)) = (room, took) {
+                        room.built(combo, took);
+                    }
                 }
             }
         }
@@ -616,6 +698,26 @@ async fn build_state<C: ConnectionTrait>(db: &C, combo: &Combo) -> Result<BuildS
     Ok(state)
 }
 
+/// When the build of `combo` under way was marked (see [`build_beside_writers`]), if it is.
+async fn building_since<C: ConnectionTrait>(
+    db: &C,
+    combo: &Combo,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            match db.get_database_backend() {
+                DbBackend::Postgres => "SELECT built_at FROM gap_combo WHERE combo = $1",
+                _ => "SELECT built_at FROM gap_combo WHERE combo = ?",
+            },
+            [combo.building().name().into()],
+        ))
+        .await
+        .map_err(db_err)?;
+    row.map(|r| r.try_get_by_index(0).map_err(db_err))
+        .transpose()
+}
+
 /// Deletes the cells stored under `name` in `tables`.
 async fn delete_cells(txn: &DatabaseTransaction, tables: &Tables, name: &str) -> Result<()> {
     for table in tables.all() {
@@ -627,8 +729,12 @@ async fn delete_cells(txn: &DatabaseTransaction, tables: &Tables, name: &str) ->
 }
 
 /// The SQLite build: the grouping computed and marked built in one write transaction.
-async fn build_at_once(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+async fn build_at_once(
+    db: &DatabaseConnection,
+    combo: &Combo,
+) -> Result<Option<std::time::Duration>> {
     let txn = crate::db::write_transaction(db).await?;
+    let mut took = None;
     if build_state(&txn, combo).await? != BuildState::Built {
         let started = std::time::Instant::now();
         let (name, building) = (combo.name(), combo.building().name());
@@ -658,8 +764,10 @@ async fn build_at_once(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
             }
         }
         tracing::info!(grouping = %name, from = %from, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built");
+        took = Some(started.elapsed());
     }
-    txn.commit().await.map_err(db_err)
+    txn.commit().await.map_err(db_err)?;
+    Ok(took)
 }
 
 /// The helper threads a SQLite build's sorts may use: one for each core but the build's own.
@@ -738,7 +846,10 @@ async fn mark_built(txn: &DatabaseTransaction, name: &str) -> Result<()> {
 ///
 /// A failed build removes its building row so that the next question starts afresh; a builder
 /// that died leaves one that [`ABANDONED_AFTER`] lets the next question take over.
-async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+async fn build_beside_writers(
+    db: &DatabaseConnection,
+    combo: &Combo,
+) -> Result<Option<std::time::Duration>> {
     let started = std::time::Instant::now();
     let name = combo.name();
     let building = combo.building().name();
@@ -765,7 +876,8 @@ async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<
         BuildState::Built | BuildState::Building
     ) {
         // Another question started the build (or finished it) meanwhile.
-        return mark.commit().await.map_err(db_err);
+        mark.commit().await.map_err(db_err)?;
+        return Ok(None);
     }
     // Leftover cells are found by the primary key, whose first column is the grouping. With
     // statistics from before the grouping was dropped (a bulk load drops them all), the planner
@@ -849,7 +961,7 @@ async fn build_beside_writers(db: &DatabaseConnection, combo: &Combo) -> Result<
     match computed {
         Ok(from) => {
             tracing::info!(grouping = %name, from = %from, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built beside the writers");
-            Ok(())
+            Ok(Some(started.elapsed()))
         }
         Err(e) => {
             tracing::warn!(grouping = %name, error = %e, "funding-gap rollup build failed");
@@ -1323,5 +1435,23 @@ mod tests {
             finer_source(&Combo::of(&[Modality, Orientation]), &built),
             None
         );
+    }
+
+    #[test]
+    fn a_question_is_told_to_ask_again_when_the_build_is_likely_done() {
+        let s = std::time::Duration::from_secs;
+        let ms = std::time::Duration::from_millis;
+        let retry = |elapsed, took| estimate_retry(elapsed, took).as_secs();
+        // Never built here: five seconds, however long the build has run.
+        assert_eq!(retry(Some(ms(300)), None), 5);
+        assert_eq!(retry(None, None), 5);
+        assert_eq!(retry(Some(s(40)), None), 5);
+        // Built before: what is left of the last build's time, in whole seconds.
+        assert_eq!(retry(Some(s(9)), Some(s(57))), 48);
+        assert_eq!(retry(Some(ms(8_500)), Some(s(10))), 2);
+        assert_eq!(retry(Some(s(1)), Some(s(600))), 60);
+        // Slower than the last build: nearly done.
+        assert_eq!(retry(Some(s(70)), Some(s(57))), 6);
+        assert_eq!(retry(Some(ms(900)), Some(ms(120))), 1);
     }
 }
