@@ -208,9 +208,7 @@ pub(crate) struct BackgroundBuilds(std::sync::Mutex<Vec<String>>);
 
 impl BackgroundBuilds {
     fn names(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        locked(&self.0)
     }
 
     /// How many builds are running.
@@ -343,11 +341,7 @@ pub(crate) struct Started {
 
 impl Drop for Started {
     fn drop(&mut self) {
-        let mut started = self
-            .room
-            .started
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut started = locked(&self.room.started);
         if let Some(i) = started.iter().position(|(n, _)| *n == self.name) {
             started.swap_remove(i);
         }
@@ -374,26 +368,14 @@ impl Room {
         }
     }
 
-    fn asked_at(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, std::time::Instant>> {
-        self.asked
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     fn asked(&self, combo: &Combo) {
-        self.asked_at()
-            .insert(combo.name(), std::time::Instant::now());
+        locked(&self.asked).insert(combo.name(), std::time::Instant::now());
     }
 
     /// Notes that a question of this process starts building `combo`, until the guard drops.
     fn start(self: &Arc<Self>, combo: &Combo) -> Started {
         let name = combo.name();
-        self.started
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push((name.clone(), std::time::Instant::now()));
+        locked(&self.started).push((name.clone(), std::time::Instant::now()));
         Started {
             room: self.clone(),
             name,
@@ -406,33 +388,32 @@ impl Room {
 
     fn started_at(&self, combo: &Combo) -> Option<std::time::Instant> {
         let name = combo.name();
-        self.started
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        locked(&self.started)
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, at)| *at)
     }
 
-    fn took_map(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, std::time::Duration>> {
-        self.took
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     fn took(&self, combo: &Combo) -> Option<std::time::Duration> {
-        self.took_map().get(&combo.name()).copied()
+        locked(&self.took).get(&combo.name()).copied()
     }
 
     fn built(&self, combo: &Combo, took: std::time::Duration) {
-        self.took_map().insert(combo.name(), took);
+        locked(&self.took).insert(combo.name(), took);
     }
 
     fn last_asked(&self, name: &str) -> Option<std::time::Instant> {
-        self.asked_at().get(name).copied()
+        locked(&self.asked).get(name).copied()
     }
+}
+
+/// A lock of the process's notes of builds and questions. Each holder changes them in one step
+/// and panics in none, so what a panicking thread leaves is as good as any: poisoned, the lock
+/// is taken all the same.
+fn locked<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Default for Room {
