@@ -34,6 +34,7 @@ mod m20261210_000000_rollups_unlogged;
 mod m20261211_000000_practice_text_version;
 mod m20261212_000000_rollup_year_confidential_covering;
 mod m20261213_000000_prepared_groupings;
+mod m20261214_000000_rollup_build_times;
 
 pub struct Migrator;
 
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261211_000000_practice_text_version::Migration),
             Box::new(m20261212_000000_rollup_year_confidential_covering::Migration),
             Box::new(m20261213_000000_prepared_groupings::Migration),
+            Box::new(m20261214_000000_rollup_build_times::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
-use crate::helpers::{Seed, TestApp, TestUser, drop_rollups, error_code, spawn_app_with};
+use crate::helpers::{Seed, TestApp, TestUser, drop_rollups, error_code, scalar, spawn_app_with};
 
 fn base() -> String {
     json!({
@@ -2027,4 +2027,96 @@ async fn a_grouping_built_before_is_asked_for_again_when_its_build_is_likely_don
     drop(hold);
     let first = first.await.expect("the first question answered");
     assert!(first["errors"].is_null(), "{first}");
+}
+
+/// The same, the grouping built before by another process on the database: each build's time
+/// is kept with the base, so a process that never built the grouping (another replica, or this
+/// one restarted) still tells its questions when the build is likely done, not five seconds.
+#[tokio::test]
+async fn a_grouping_built_by_another_process_is_asked_for_again_when_its_build_is_likely_done() {
+    let app = app_on_base(|s| {
+        s.database.asked_groupings = 1;
+        s.database.build_wait = Some(std::time::Duration::from_secs(60));
+    })
+    .await;
+    let pair = json!({ "by": ["THEME", "BLOC"] });
+    app.data(GAPS, pair.clone()).await;
+    gaps_by(&app, &["COUNTRY", "MANAGEMENT_FOCUS"]).await;
+    assert_eq!(built(&app, &["THEME,BLOC"]).await, 0, "dropped");
+
+    let other = app
+        .another_process(|s| {
+            s.database.asked_groupings = 1;
+            s.database.build_wait = Some(std::time::Duration::from_secs(60));
+        })
+        .await;
+    let hold = hold_builds(&app).await;
+    let first = ask_aside(&other, &format!("{GAPS} # again"), pair.clone());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let second = other.graphql(&format!("{GAPS} # second"), pair).await;
+    assert_eq!(error_code(&second), "UNAVAILABLE", "{second}");
+    let retry = second["errors"][0]["extensions"]["retryAfterSeconds"]
+        .as_u64()
+        .expect("told when to ask again");
+    assert!(retry < 5, "{second}");
+    drop(hold);
+    let first = first.await.expect("the first question answered");
+    assert!(first["errors"].is_null(), "{first}");
+}
+
+/// A question whose grouping's last build took far longer than the question may wait is told
+/// to ask again at once, not after waiting in vain; the build it starts goes on without it, its
+/// time is kept anew and counted on `/metrics`.
+#[tokio::test]
+async fn a_question_is_told_at_once_when_the_last_build_outlasts_its_wait() {
+    let app = app_on_base(|s| {
+        s.database.build_wait = Some(std::time::Duration::from_secs(60));
+    })
+    .await;
+    let db = app.database().await;
+    // As if THEME x BLOC had taken two minutes to build on this base, and been dropped since.
+    db.execute_unprepared(&format!(
+        "INSERT INTO rollup_build (combo, took_ms, built_at) \
+         VALUES ('THEME,BLOC', 120000, '{}')",
+        chrono::Utc::now().to_rfc3339()
+    ))
+    .await
+    .expect("a last build");
+
+    let hold = hold_builds(&app).await;
+    let pair = json!({ "by": ["THEME", "BLOC"] });
+    // Held back, the build cannot end: a question waiting for it would wait its whole minute.
+    let told = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        app.graphql(GAPS, pair.clone()),
+    )
+    .await
+    .expect("told at once, not after waiting for the build");
+    assert_eq!(error_code(&told), "UNAVAILABLE", "{told}");
+    assert_eq!(
+        told["errors"][0]["extensions"]["retryAfterSeconds"].as_u64(),
+        Some(60),
+        "what is left of two minutes, at most a minute: {told}"
+    );
+    assert!(
+        told["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("THEME,BLOC is being built; retry in 60 s")),
+        "{told}"
+    );
+    drop(hold);
+    wait_until_built(&app, &["THEME,BLOC"]).await;
+    let took = scalar(
+        &db,
+        "SELECT took_ms FROM rollup_build WHERE combo = 'THEME,BLOC'".into(),
+    )
+    .await;
+    assert!(took < 120_000, "the new build's time kept: {took} ms");
+    let answered = app.graphql(&format!("{GAPS} # built"), pair).await;
+    assert!(answered["errors"].is_null(), "{answered}");
+    assert_eq!(
+        app.metric("c2c_rollup_build_duration_seconds_count{grouping=\"THEME,BLOC\"}")
+            .await,
+        1.0
+    );
 }

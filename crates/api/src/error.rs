@@ -45,7 +45,7 @@ impl From<ApiError> for async_graphql::Error {
                 what,
                 retry_after_seconds,
             } => async_graphql::Error::new(format!(
-                "{what} is being built for its first question; retry in {retry_after_seconds} s"
+                "{what} is being built; retry in {retry_after_seconds} s"
             ))
             .extend_with(|_, e| {
                 e.set("code", "UNAVAILABLE");

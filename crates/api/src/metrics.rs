@@ -31,6 +31,7 @@ pub struct Metrics {
     /// Queries answered straight from their records (see [`crate::graphql::direct`]).
     pub direct_answers: IntCounter,
     operation_seconds: HistogramVec,
+    build_seconds: HistogramVec,
     names: Mutex<HashSet<String>>,
     db_statements: IntCounter,
     db_failed: IntCounter,
@@ -95,6 +96,25 @@ impl Metrics {
         .expect("a valid histogram");
         registry
             .register(Box::new(operation_seconds.clone()))
+            .expect("each metric registered once");
+        // Labelled by grouping: there are 82 (one to three of six dimensions, whole-life or by
+        // year), and what an operator weighs is which of them are worth building ahead
+        // (`prepare-rollups --by`). Builds take from a few milliseconds (summed from a finer
+        // grouping on a small base) to over a minute (two dimensions of several values a
+        // practice, by year, on a large one).
+        let build_seconds = HistogramVec::new(
+            HistogramOpts::from(Opts::new(
+                "c2c_rollup_build_duration_seconds",
+                "Time to build a funding-gap grouping's rollup, by grouping.",
+            ))
+            .buckets(vec![
+                0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+            ]),
+            &["grouping"],
+        )
+        .expect("a valid histogram");
+        registry
+            .register(Box::new(build_seconds.clone()))
             .expect("each metric registered once");
         Metrics {
             graphql_requests: counter(
@@ -200,6 +220,7 @@ impl Metrics {
                  read a finer grouping until the build is done, at more cost than once it is.",
             ),
             operation_seconds,
+            build_seconds,
             names: Mutex::new(HashSet::new()),
             sync: Mutex::new(()),
             registry,
@@ -256,6 +277,11 @@ impl Metrics {
                 (&self.unchecked, load(&db.unchecked)),
             ] {
                 counter.inc_by(now.saturating_sub(counter.get()));
+            }
+            for (grouping, took) in db.take_builds() {
+                self.build_seconds
+                    .with_label_values(&[grouping.as_str()])
+                    .observe(took.as_secs_f64());
             }
             let pool = database.pool_stats();
             self.pool_in_use.set(pool.in_use.into());

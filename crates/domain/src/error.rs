@@ -20,11 +20,11 @@ pub enum Error {
     /// UNAVAILABLE without it.
     #[error("service unavailable: {0}")]
     Unavailable(String),
-    /// A funding-gap grouping asked about for the first time was still being built when the
-    /// question had waited the longest it may. The build goes on; the same question asked again
-    /// once it is done is answered from it. The API answers UNAVAILABLE with this message and
+    /// A funding-gap grouping asked about was still being built when the question had waited
+    /// the longest it may, or would be by then (its last build took longer). The build goes on;
+    /// the same question asked again once it is done is answered from it. The API answers UNAVAILABLE with this message and
     /// `retryAfterSeconds`, both meant for the client.
-    #[error("{what} is being built for its first question; retry in {retry_after_seconds} s")]
+    #[error("{what} is being built; retry in {retry_after_seconds} s")]
     Preparing {
         what: String,
         retry_after_seconds: u64,

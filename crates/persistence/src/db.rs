@@ -44,8 +44,16 @@ pub struct DbMetrics {
     /// Funding-gap groupings dropped to make room for another a question asked for (see
     /// [`DbOptions::asked_groupings`]): how often the groupings asked for outgrow the room.
     pub groupings_dropped: AtomicU64,
+    /// Funding-gap builds done and not yet taken for `/metrics` (see [`DbMetrics::take_builds`]):
+    /// each grouping's name and how long its build took.
+    builds: Mutex<Vec<(String, Duration)>>,
     recording: Mutex<Option<Vec<Statement>>>,
 }
+
+/// Builds kept for `/metrics` at most between two scrapes; more are left out of it (and only
+/// logged). A build takes seconds and two run at once at most: a thousand is over an hour of
+/// builds back to back, and bounds what a process that nobody scrapes holds.
+const BUILDS_KEPT: usize = 1_000;
 
 impl DbMetrics {
     /// Counts (and while recording, keeps) one statement that ran for `elapsed`.
@@ -69,6 +77,28 @@ impl DbMetrics {
         if let Some(kept) = self.recorded().as_mut() {
             kept.push(statement.clone());
         }
+    }
+
+    /// Counts a funding-gap grouping's build (see [`DbMetrics::take_builds`]).
+    pub(crate) fn build_done(&self, grouping: &str, took: Duration) {
+        let mut builds = self
+            .builds
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if builds.len() < BUILDS_KEPT {
+            builds.push((grouping.to_owned(), took));
+        }
+    }
+
+    /// The funding-gap builds done since the last call: each grouping's name and how long its
+    /// build took, in the order they ended.
+    pub fn take_builds(&self) -> Vec<(String, Duration)> {
+        std::mem::take(
+            &mut *self
+                .builds
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
     }
 
     /// Starts keeping every statement executed from now on (dropping any kept before).

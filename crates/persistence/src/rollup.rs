@@ -1234,13 +1234,14 @@ async fn built_combos<C: ConnectionTrait>(db: &C) -> Result<Vec<Combo>> {
 }
 
 /// Drops every rollup, for loads that write around the maintained path; the next question
-/// rebuilds what it needs.
+/// rebuilds what it needs. The times of the builds go too: they were those of another base,
+/// perhaps of another size, and a question told to ask again after one would wait in vain.
 pub async fn invalidate<C: ConnectionTrait>(db: &C) -> Result<()> {
     for table in BY_YEAR_TABLES
         .all()
         .into_iter()
         .chain(WHOLE_LIFE_TABLES.all())
-        .chain(["gap_combo"])
+        .chain(["gap_combo", "rollup_build"])
     {
         db.execute_unprepared(&format!("DELETE FROM {table}"))
             .await

@@ -113,7 +113,7 @@ impl SeaStore {
             self.metrics()
                 .build_waits_given_up
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::info!(%what, "a question stopped waiting for its grouping's first build: told to ask again");
+            tracing::info!(%what, "a question told to ask again while its grouping is built");
         }
         read
     }

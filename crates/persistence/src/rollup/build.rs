@@ -23,7 +23,9 @@ use crate::store::db_err;
 /// client) leaves it running to the end: dropped halfway, a build marked as running would keep
 /// every question about its grouping waiting until it counts as abandoned. A question waits for
 /// it at most `wait` (at most [`FOLLOWER_WAIT`] when another question started the build), then
-/// answers [`Error::Preparing`] while the build goes on. A question that
+/// answers [`Error::Preparing`] while the build goes on; it answers so at once, without
+/// waiting, when the grouping's last build says this one will outlast the wait (see
+/// [`outlasts`]). A question that
 /// finds another's build under way polls it itself rather than in a task: one that stops
 /// waiting then leaves nothing behind (clients told to ask again during a build of a minute
 /// would otherwise leave a poller each, every one reading the build's state twenty times a
@@ -52,6 +54,27 @@ pub(crate) async fn ensure_built(
         true => wait.map(|w| w.min(FOLLOWER_WAIT)),
         false => wait,
     };
+    let start = || {
+        let started = room.map(|r| r.start(combo));
+        let (db, combo, room) = (db.clone(), combo.clone(), room.cloned());
+        tokio::spawn(async move {
+            let _started = started;
+            build_unless_built(&db, &combo, room.as_ref()).await
+        })
+    };
+    if let Some(wait) = wait {
+        let (elapsed, took) = build_progress(db, combo, room).await;
+        if outlasts(elapsed, took, wait) {
+            if !under_way(&state) {
+                // Runs to its end without the question (see above).
+                drop(start());
+            }
+            return Err(Error::Preparing {
+                what: format!("the funding-gap grouping {}", combo.name()),
+                retry_after_seconds: estimate_retry(elapsed, took).as_secs(),
+            });
+        }
+    }
     let waiting = async {
         let mut state = state;
         loop {
@@ -62,14 +85,9 @@ pub(crate) async fn ensure_built(
                     state = build_state(db, combo).await?;
                 }
                 _ => {
-                    let started = room.map(|r| r.start(combo));
-                    let (db, combo, room) = (db.clone(), combo.clone(), room.cloned());
-                    return tokio::spawn(async move {
-                        let _started = started;
-                        build_unless_built(&db, &combo, room.as_ref()).await
-                    })
-                    .await
-                    .map_err(|e| Error::internal(format!("building a funding-gap rollup: {e}")))?;
+                    return start().await.map_err(|e| {
+                        Error::internal(format!("building a funding-gap rollup: {e}"))
+                    })?;
                 }
             }
         }
@@ -87,14 +105,25 @@ pub(crate) async fn ensure_built(
 }
 
 /// When a question told to ask again during `combo`'s build should: see [`estimate_retry`].
-/// The build's progress is read from its mark (on PostgreSQL, where any process may be
-/// building), else from when a question of this process started it (a build on SQLite is one
-/// transaction and leaves no mark).
 async fn retry_after(
     db: &DatabaseConnection,
     combo: &Combo,
     room: Option<&Arc<Room>>,
 ) -> std::time::Duration {
+    let (elapsed, took) = build_progress(db, combo, room).await;
+    estimate_retry(elapsed, took)
+}
+
+/// How long `combo`'s build has been under way, if it is, and how long its last build took, if
+/// one is known. The progress is read from the build's mark (on PostgreSQL, where any process
+/// may be building), else from when a question of this process started it (a build on SQLite
+/// is one transaction and leaves no mark); the last build's time from [`last_build`]. Unread
+/// (the database failing), either is unknown: the question is told to ask again all the same.
+async fn build_progress(
+    db: &DatabaseConnection,
+    combo: &Combo,
+    room: Option<&Arc<Room>>,
+) -> (Option<std::time::Duration>, Option<std::time::Duration>) {
     let marked = building_since(db, combo).await.ok().flatten();
     let elapsed = marked
         .map(|since| (chrono::Utc::now() - since).to_std().unwrap_or_default())
@@ -102,12 +131,29 @@ async fn retry_after(
             room.and_then(|r| r.started_at(combo))
                 .map(|at| at.elapsed())
         });
-    estimate_retry(elapsed, room.and_then(|r| r.took(combo)))
+    (elapsed, last_build(db, combo).await.ok().flatten())
+}
+
+/// Whether a build under way for `elapsed` (or about to start) will likely outlast a question's
+/// `wait`, its grouping's last build having taken `took`: when four fifths of what is left of
+/// that time exceed the wait. Builds of one grouping on one base take about as long each time
+/// (within a fifth of each other on this project's benchmark hosts), so such a question would
+/// wait for nothing but to be told to ask again, holding what its request holds meanwhile (an
+/// expensive request's permit for nine seconds, where builds by year of two dimensions a
+/// practice has several values of take a minute). Without a last build, or past it, the
+/// question waits: the build may be done within the wait.
+fn outlasts(
+    elapsed: Option<std::time::Duration>,
+    took: Option<std::time::Duration>,
+    wait: std::time::Duration,
+) -> bool {
+    took.and_then(|took| took.checked_sub(elapsed.unwrap_or_default()))
+        .is_some_and(|left| left * 4 / 5 > wait)
 }
 
 /// How long until a build that has run `elapsed` is likely done, when its grouping's last build
-/// in this process took `took` (a grouping dropped to make room and asked for again is built
-/// again, see [`Room`]): what is left of that time. Builds of one grouping on one base take
+/// took `took` (a grouping dropped to make room and asked for again is built again, see
+/// [`Room`]; the time is kept in the database, see [`note_build`]): what is left of that time. Builds of one grouping on one base take
 /// about as long each time, where builds of different groupings take from a second to over a
 /// minute (two dimensions a practice has several values of, by year): a client told a fixed
 /// five seconds asked a dozen times during the longest, each time holding a permit of the
@@ -327,9 +373,6 @@ pub(crate) struct Room {
     /// The groupings whose build a question of this process started and that are not done,
     /// and when it started them.
     started: std::sync::Mutex<Vec<(String, std::time::Instant)>>,
-    /// How long the last build of each grouping this process built took (see
-    /// [`estimate_retry`]).
-    took: std::sync::Mutex<std::collections::HashMap<String, std::time::Duration>>,
     metrics: Arc<crate::db::DbMetrics>,
 }
 
@@ -363,7 +406,6 @@ impl Room {
             builds: tokio::sync::Semaphore::new(BUILDS_AT_ONCE),
             asked: Default::default(),
             started: Default::default(),
-            took: Default::default(),
             metrics,
         }
     }
@@ -392,14 +434,6 @@ impl Room {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, at)| *at)
-    }
-
-    fn took(&self, combo: &Combo) -> Option<std::time::Duration> {
-        locked(&self.took).get(&combo.name()).copied()
-    }
-
-    fn built(&self, combo: &Combo, took: std::time::Duration) {
-        locked(&self.took).insert(combo.name(), took);
     }
 
     fn last_asked(&self, name: &str) -> Option<std::time::Instant> {
@@ -615,9 +649,7 @@ async fn build_unless_built(
                         make_room(db, room, combo).await?;
                     }
                     let took = build_beside_writers(db, combo).await?;
-                    if let (Some(room), Some(took)) = (room, took) {
-                        room.built(combo, took);
-                    }
+                    note_build(db, combo, took, room).await;
                 } else {
                     // One build at a time in this process. A second question arriving during a
                     // build would otherwise wait for SQLite's write lock, give up at its busy
@@ -630,13 +662,65 @@ async fn build_unless_built(
                         make_room(db, room, combo).await?;
                     }
                     let took = build_at_once(db, combo).await?;
-                    if let (Some(room), Some(took)) = (room, took) {
-                        room.built(combo, took);
-                    }
+                    note_build(db, combo, took, room).await;
                 }
             }
         }
     }
+}
+
+/// Keeps how long `combo`'s build took, if it built anything (see [`last_build`]), and counts it
+/// on the process's metrics. A build is done whether or not its time is kept: a failure to keep
+/// it is logged, and the next question told to ask again during a build of `combo` is told to do
+/// so sooner.
+async fn note_build(
+    db: &DatabaseConnection,
+    combo: &Combo,
+    took: Option<std::time::Duration>,
+    room: Option<&Arc<Room>>,
+) {
+    let Some(took) = took else { return };
+    if let Some(room) = room {
+        room.metrics.build_done(&combo.name(), took);
+    }
+    let at = chrono::Utc::now().to_rfc3339();
+    let ms = i64::try_from(took.as_millis()).unwrap_or(i64::MAX);
+    let kept = db
+        .execute_unprepared(&format!(
+            "INSERT INTO rollup_build (combo, took_ms, built_at) VALUES ('{}', {ms}, '{at}') \
+             ON CONFLICT (combo) DO UPDATE SET took_ms = excluded.took_ms, \
+             built_at = excluded.built_at",
+            combo.name()
+        ))
+        .await;
+    if let Err(e) = kept {
+        tracing::warn!(grouping = %combo.name(), error = %e, "the time of a funding-gap rollup's build not kept");
+    }
+}
+
+/// How long the last build of `combo` took, in any process on this database, kept by
+/// [`note_build`]. Kept while the grouping is dropped to make room for another and built again
+/// (see [`Room`]): its next build takes about as long. A bulk load, which may change the base's
+/// size, forgets every build's (see [`invalidate`]).
+async fn last_build<C: ConnectionTrait>(
+    db: &C,
+    combo: &Combo,
+) -> Result<Option<std::time::Duration>> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!(
+                "SELECT took_ms FROM rollup_build WHERE combo = '{}'",
+                combo.name()
+            ),
+        ))
+        .await
+        .map_err(db_err)?;
+    let Some(row) = row else { return Ok(None) };
+    let ms: i64 = row.try_get_by_index(0).map_err(db_err)?;
+    Ok(Some(std::time::Duration::from_millis(
+        u64::try_from(ms).unwrap_or_default(),
+    )))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -1434,5 +1518,24 @@ mod tests {
         // Slower than the last build: nearly done.
         assert_eq!(retry(Some(s(70)), Some(s(57))), 6);
         assert_eq!(retry(Some(ms(900)), Some(ms(120))), 1);
+    }
+
+    #[test]
+    fn a_question_waits_only_for_a_build_likely_done_within_its_wait() {
+        let s = std::time::Duration::from_secs;
+        let wait = s(9);
+        // Never built: the build may be done within the wait.
+        assert!(!outlasts(None, None, wait));
+        assert!(!outlasts(Some(s(30)), None, wait));
+        // Last built in about the wait, or within a fifth over it: waited for.
+        assert!(!outlasts(None, Some(s(8)), wait));
+        assert!(!outlasts(None, Some(s(11)), wait));
+        // Last built in far longer: told at once, starting or following the build.
+        assert!(outlasts(None, Some(s(12)), wait));
+        assert!(outlasts(None, Some(s(57)), wait));
+        assert!(outlasts(Some(s(20)), Some(s(57)), s(1)));
+        // Nearly done, or past the last build's time: waited for.
+        assert!(!outlasts(Some(s(56)), Some(s(57)), s(1)));
+        assert!(!outlasts(Some(s(70)), Some(s(57)), s(1)));
     }
 }
