@@ -2003,30 +2003,9 @@ fn ask_aside(app: &TestApp, query: &str, variables: Value) -> tokio::task::JoinH
 /// length is given.
 #[tokio::test]
 async fn a_grouping_built_before_is_asked_for_again_when_its_build_is_likely_done() {
-    let app = app_on_base(|s| {
-        s.database.asked_groupings = 1;
-        s.database.build_wait = Some(std::time::Duration::from_secs(60));
-    })
-    .await;
-    let pair = json!({ "by": ["THEME", "BLOC"] });
-    app.data(GAPS, pair.clone()).await;
-    gaps_by(&app, &["COUNTRY", "MANAGEMENT_FOCUS"]).await;
-    assert_eq!(built(&app, &["THEME,BLOC"]).await, 0, "dropped");
-
-    let hold = hold_builds(&app).await;
-    // Other texts: the response cache holds the first answer, and would have the second wait
-    // for the first's.
-    let first = ask_aside(&app, &format!("{GAPS} # again"), pair.clone());
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let second = app.graphql(&format!("{GAPS} # second"), pair).await;
-    assert_eq!(error_code(&second), "UNAVAILABLE", "{second}");
-    let retry = second["errors"][0]["extensions"]["retryAfterSeconds"]
-        .as_u64()
-        .expect("told when to ask again");
-    assert!(retry < 5, "{second}");
-    drop(hold);
-    let first = first.await.expect("the first question answered");
-    assert!(first["errors"].is_null(), "{first}");
+    let app = app_keeping_one_for_a_minute().await;
+    built_and_dropped(&app).await;
+    asked_again_while_builds_are_held(&app, &app).await;
 }
 
 /// The same, the grouping built before by another process on the database: each build's time
@@ -2034,26 +2013,41 @@ async fn a_grouping_built_before_is_asked_for_again_when_its_build_is_likely_don
 /// one restarted) still tells its questions when the build is likely done, not five seconds.
 #[tokio::test]
 async fn a_grouping_built_by_another_process_is_asked_for_again_when_its_build_is_likely_done() {
-    let app = app_on_base(|s| {
-        s.database.asked_groupings = 1;
-        s.database.build_wait = Some(std::time::Duration::from_secs(60));
-    })
-    .await;
-    let pair = json!({ "by": ["THEME", "BLOC"] });
-    app.data(GAPS, pair.clone()).await;
-    gaps_by(&app, &["COUNTRY", "MANAGEMENT_FOCUS"]).await;
-    assert_eq!(built(&app, &["THEME,BLOC"]).await, 0, "dropped");
+    let app = app_keeping_one_for_a_minute().await;
+    built_and_dropped(&app).await;
+    let other = app.another_process(keep_one_for_a_minute).await;
+    asked_again_while_builds_are_held(&app, &other).await;
+}
 
-    let other = app
-        .another_process(|s| {
-            s.database.asked_groupings = 1;
-            s.database.build_wait = Some(std::time::Duration::from_secs(60));
-        })
-        .await;
-    let hold = hold_builds(&app).await;
-    let first = ask_aside(&other, &format!("{GAPS} # again"), pair.clone());
+fn keep_one_for_a_minute(s: &mut api::config::Settings) {
+    s.database.asked_groupings = 1;
+    s.database.build_wait = Some(std::time::Duration::from_secs(60));
+}
+
+/// An app on the small base keeping one grouping asked for, whose questions wait a minute for
+/// a build.
+async fn app_keeping_one_for_a_minute() -> TestApp {
+    app_on_base(keep_one_for_a_minute).await
+}
+
+/// THEME x BLOC built, then dropped to make room for COUNTRY x MANAGEMENT_FOCUS.
+async fn built_and_dropped(app: &TestApp) {
+    app.data(GAPS, json!({ "by": ["THEME", "BLOC"] })).await;
+    gaps_by(app, &["COUNTRY", "MANAGEMENT_FOCUS"]).await;
+    assert_eq!(built(app, &["THEME,BLOC"]).await, 0, "dropped");
+}
+
+/// THEME x BLOC asked for of `asked` while builds are held back on `app`'s database: a first
+/// question starts the build, a second finds it under way and is told to ask again in under
+/// five seconds; the first is answered once builds go on.
+async fn asked_again_while_builds_are_held(app: &TestApp, asked: &TestApp) {
+    let pair = json!({ "by": ["THEME", "BLOC"] });
+    let hold = hold_builds(app).await;
+    // Other texts: the response cache holds the first answer, and would have the second wait
+    // for the first's.
+    let first = ask_aside(asked, &format!("{GAPS} # again"), pair.clone());
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let second = other.graphql(&format!("{GAPS} # second"), pair).await;
+    let second = asked.graphql(&format!("{GAPS} # second"), pair).await;
     assert_eq!(error_code(&second), "UNAVAILABLE", "{second}");
     let retry = second["errors"][0]["extensions"]["retryAfterSeconds"]
         .as_u64()

@@ -80,42 +80,51 @@ fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
     gauge
 }
 
+/// A histogram of seconds with one label.
+fn histogram(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    buckets: Vec<f64>,
+    label: &str,
+) -> HistogramVec {
+    let histogram = HistogramVec::new(
+        HistogramOpts::from(Opts::new(name, help)).buckets(buckets),
+        &[label],
+    )
+    .expect("a valid histogram");
+    registry
+        .register(Box::new(histogram.clone()))
+        .expect("each metric registered once");
+    histogram
+}
+
 impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new();
-        let operation_seconds = HistogramVec::new(
-            HistogramOpts::from(Opts::new(
-                "c2c_graphql_operation_duration_seconds",
-                "Time to answer a GraphQL operation, by operation name.",
-            ))
-            .buckets(vec![
+        let operation_seconds = histogram(
+            &registry,
+            "c2c_graphql_operation_duration_seconds",
+            "Time to answer a GraphQL operation, by operation name.",
+            vec![
                 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ]),
-            &["operation"],
-        )
-        .expect("a valid histogram");
-        registry
-            .register(Box::new(operation_seconds.clone()))
-            .expect("each metric registered once");
+            ],
+            "operation",
+        );
         // Labelled by grouping: there are 82 (one to three of six dimensions, whole-life or by
         // year), and what an operator weighs is which of them are worth building ahead
         // (`prepare-rollups --by`). Builds take from a few milliseconds (summed from a finer
         // grouping on a small base) to over a minute (two dimensions of several values a
         // practice, by year, on a large one).
-        let build_seconds = HistogramVec::new(
-            HistogramOpts::from(Opts::new(
-                "c2c_rollup_build_duration_seconds",
-                "Time to build a funding-gap grouping's rollup, by grouping.",
-            ))
-            .buckets(vec![
+        let build_seconds = histogram(
+            &registry,
+            "c2c_rollup_build_duration_seconds",
+            "Time to build a funding-gap grouping's rollup, by grouping.",
+            vec![
                 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
-            ]),
-            &["grouping"],
-        )
-        .expect("a valid histogram");
-        registry
-            .register(Box::new(build_seconds.clone()))
-            .expect("each metric registered once");
+            ],
+            "grouping",
+        );
         Metrics {
             graphql_requests: counter(
                 &registry,
