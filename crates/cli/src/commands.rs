@@ -233,9 +233,9 @@ pub struct ServeArgs {
     /// PostgreSQL statement_timeout in milliseconds (0: none); rollup builds are exempt.
     #[arg(long, env = "C2C_DB_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
     pub db_statement_timeout_ms: u64,
-    /// Milliseconds a question waits for the first build of its funding-gap grouping before it
-    /// answers UNAVAILABLE with retryAfterSeconds (the build goes on); default: nine tenths of
-    /// the query deadline.
+    /// Milliseconds a question waits for the build of its funding-gap grouping before it
+    /// answers UNAVAILABLE with retryAfterSeconds (the build goes on; at once when the
+    /// grouping's last build took far longer); default: nine tenths of the query deadline.
     #[arg(long, env = "C2C_ROLLUP_BUILD_WAIT_MS")]
     pub rollup_build_wait_ms: Option<u64>,
     /// The most funding-gap groupings questions keep built besides the prepared ones and those
