@@ -1705,6 +1705,80 @@ async fn the_rollups_and_what_says_they_are_built_are_lost_together_on_postgres(
     }
 }
 
+/// On PostgreSQL a question's build vacuums its grouping's tables once done, so that the next
+/// questions read its rows from the rollups' indexes alone: every page of them is then marked
+/// visible to all, and by a VACUUM of the service's (autovacuum's are counted apart). The
+/// question itself does not wait for it.
+#[tokio::test]
+async fn a_grouping_built_by_a_question_is_vacuumed_for_reads_from_its_indexes_alone() {
+    let app = app_on_base(|_| {}).await;
+    let db = app.database().await;
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return;
+    }
+    let tables = ["gap_rollup", "gap_rollup_member", "gap_rollup_confidential"];
+    let before = vacuum_state(&db, &tables).await;
+    let answer = gaps_by(&app, &["THEME", "BLOC"]).await;
+    assert!(
+        !answer["fundingGaps"].as_array().expect("cells").is_empty(),
+        "{answer}"
+    );
+    let mut after = vacuum_state(&db, &tables).await;
+    for _ in 0..300 {
+        let done = after
+            .iter()
+            .zip(&before)
+            .all(|(a, b)| a.1 > b.1 && a.2 == a.3);
+        if done {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        after = vacuum_state(&db, &tables).await;
+    }
+    assert!(
+        after.iter().any(|(_, _, _, pages)| *pages > 0),
+        "no rows built: {after:?}"
+    );
+    for ((table, vacuums, visible, pages), (_, vacuums_before, ..)) in after.iter().zip(&before) {
+        assert!(
+            vacuums > vacuums_before,
+            "{table} not vacuumed by the service after the build: {before:?} then {after:?}"
+        );
+        assert_eq!(
+            visible, pages,
+            "{table}: pages not all visible after the build: {after:?}"
+        );
+    }
+}
+
+/// For each of `tables`: the VACUUMs run on it other than autovacuum's, and its pages marked
+/// visible to every transaction against all its pages.
+async fn vacuum_state(db: &DatabaseConnection, tables: &[&str]) -> Vec<(String, i64, i64, i64)> {
+    let mut state = Vec::new();
+    for table in tables {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!(
+                    "SELECT s.vacuum_count, c.relallvisible::bigint, \
+                       (pg_relation_size(c.oid) / current_setting('block_size')::bigint) \
+                     FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid \
+                     WHERE c.relname = '{table}'"
+                ),
+            ))
+            .await
+            .expect("the table's state read")
+            .expect("a row");
+        state.push((
+            table.to_string(),
+            row.try_get_by_index(0).expect("vacuums"),
+            row.try_get_by_index(1).expect("pages visible"),
+            row.try_get_by_index(2).expect("pages"),
+        ));
+    }
+    state
+}
+
 /// A question waits for the first build of its grouping at most the store's `build_wait` (a
 /// little less than the query deadline by default; here not at all): then it is told to ask
 /// again, with a time to retry after, rather than that it ran too long, and the build goes on

@@ -651,6 +651,18 @@ async fn build_unless_built(
                     }
                     let took = build_beside_writers(db, combo).await?;
                     note_build(db, combo, took, room).await;
+                    if took.is_some() {
+                        let tables = combo.tables().all();
+                        match room {
+                            // A question waits for no more than the build: the grouping is
+                            // answered meanwhile, its rows read from the tables as well.
+                            Some(_) => {
+                                let db = db.clone();
+                                tokio::spawn(async move { vacuum(&db, &tables).await });
+                            }
+                            None => vacuum(db, &tables).await,
+                        }
+                    }
                 } else {
                     // One build at a time in this process. A second question arriving during a
                     // build would otherwise wait for SQLite's write lock, give up at its busy
@@ -696,6 +708,45 @@ async fn note_build(
         .await;
     if let Err(e) = kept {
         tracing::warn!(grouping = %combo.name(), error = %e, "the time of a funding-gap rollup's build not kept");
+    }
+}
+
+/// Vacuums a grouping's `tables` on PostgreSQL once its build is done. A build writes its rows
+/// in one go, on pages the visibility map does not yet mark as visible to every transaction:
+/// until a VACUUM does (autovacuum waits for a fifth of a table's rows to be new), a question
+/// reading them from a rollup's index alone reads each row in the table as well (the year range
+/// of the load benchmark, theme x orientation over 2000-2010 on 200,000 practices: 1,459 rows
+/// looked up in the table by one statement, 2.9 ms against 1.6 ms vacuumed; 348-353 requests
+/// a second against 375-393 at 16 connections, three builds each). The VACUUM visits only the
+/// pages changed since the last (165-174 ms after that grouping's build, in tables of 1.5 GB).
+/// On a connection of its own, closed after, so that the statement timeout it lifts goes with
+/// it. A VACUUM that fails leaves the grouping as built: it is logged, and its questions read
+/// the tables as well until autovacuum comes.
+async fn vacuum(db: &DatabaseConnection, tables: &[&'static str]) {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let vacuumed = async {
+        let mut connection = db.get_postgres_connection_pool().acquire().await?.detach();
+        use sea_orm::sqlx::Executor as _;
+        connection.execute("SET statement_timeout = 0").await?;
+        connection
+            .execute(sea_orm::sqlx::AssertSqlSafe(format!(
+                "VACUUM {}",
+                tables.join(", ")
+            )))
+            .await?;
+        sea_orm::sqlx::Connection::close(connection).await
+    }
+    .await;
+    match vacuumed {
+        Ok(()) => {
+            tracing::info!(tables = %tables.join(", "), elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollups vacuumed after a build")
+        }
+        Err(e) => {
+            tracing::warn!(tables = %tables.join(", "), error = %e, "funding-gap rollups not vacuumed after a build")
+        }
     }
 }
 
