@@ -229,7 +229,7 @@ const KNOWN: &[Known] = &[
     },
     Known {
         case: "matches",
-        sql: ">= 0 ORDER BY words DESC",
+        sql: ") q ORDER BY words DESC",
         on: Backends::Postgres,
         settled: false,
         reason: "the practices of the signatures sharing most with the need are read whole (not \
