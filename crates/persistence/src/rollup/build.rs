@@ -711,6 +711,14 @@ async fn note_build(
     }
 }
 
+/// The pauses after a VACUUM of [`vacuum`] that left pages unmarked, before the next; the last
+/// ends its rounds.
+const VACUUM_AGAIN_AFTER: [std::time::Duration; 3] = [
+    std::time::Duration::from_secs(2),
+    std::time::Duration::from_secs(10),
+    std::time::Duration::ZERO,
+];
+
 /// Vacuums a grouping's `tables` on PostgreSQL once its build is done. A build writes its rows
 /// in one go, on pages the visibility map does not yet mark as visible to every transaction:
 /// until a VACUUM does (autovacuum waits for a fifth of a table's rows to be new), a question
@@ -722,6 +730,12 @@ async fn note_build(
 /// On a connection of its own, closed after, so that the statement timeout it lifts goes with
 /// it. A VACUUM that fails leaves the grouping as built: it is logged, and its questions read
 /// the tables as well until autovacuum comes.
+///
+/// A page is marked only once no transaction of the database may still not see its rows: one
+/// whose snapshot predates the build's end (a question read, another build, an autoanalyze)
+/// leaves the build's pages unmarked. While some page of the tables is, the VACUUM is run again
+/// after each pause of [`VACUUM_AGAIN_AFTER`] (writers unmark pages all the time, so the last
+/// round may still leave some; each round visits only the pages unmarked since the last).
 async fn vacuum(db: &DatabaseConnection, tables: &[&'static str]) {
     if db.get_database_backend() != DbBackend::Postgres {
         return;
@@ -731,18 +745,38 @@ async fn vacuum(db: &DatabaseConnection, tables: &[&'static str]) {
         let mut connection = db.get_postgres_connection_pool().acquire().await?.detach();
         use sea_orm::sqlx::Executor as _;
         connection.execute("SET statement_timeout = 0").await?;
-        connection
-            .execute(sea_orm::sqlx::AssertSqlSafe(format!(
-                "VACUUM {}",
-                tables.join(", ")
-            )))
-            .await?;
-        sea_orm::sqlx::Connection::close(connection).await
+        let vacuum = format!("VACUUM {}", tables.join(", "));
+        let listed = tables
+            .iter()
+            .map(|t| format!("'{t}'::regclass"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let visible = format!(
+            "SELECT COALESCE(bool_and(relallvisible >= relpages), true) FROM pg_class \
+             WHERE oid IN ({listed})"
+        );
+        let mut rounds = 0;
+        for pause in VACUUM_AGAIN_AFTER {
+            rounds += 1;
+            connection
+                .execute(sea_orm::sqlx::AssertSqlSafe(vacuum.clone()))
+                .await?;
+            let all: bool =
+                sea_orm::sqlx::query_scalar(sea_orm::sqlx::AssertSqlSafe(visible.clone()))
+                    .fetch_one(&mut connection)
+                    .await?;
+            if all {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+        }
+        sea_orm::sqlx::Connection::close(connection).await?;
+        Ok::<_, sea_orm::sqlx::Error>(rounds)
     }
     .await;
     match vacuumed {
-        Ok(()) => {
-            tracing::info!(tables = %tables.join(", "), elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollups vacuumed after a build")
+        Ok(rounds) => {
+            tracing::info!(tables = %tables.join(", "), rounds, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollups vacuumed after a build")
         }
         Err(e) => {
             tracing::warn!(tables = %tables.join(", "), error = %e, "funding-gap rollups not vacuumed after a build")
