@@ -711,6 +711,9 @@ async fn note_build(
     }
 }
 
+/// Held by the [`vacuum`] under way in this process.
+static VACUUMS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The pauses after a VACUUM of [`vacuum`] that left pages unmarked, before the next; the last
 /// ends its rounds.
 const VACUUM_AGAIN_AFTER: [std::time::Duration; 3] = [
@@ -740,12 +743,19 @@ async fn vacuum(db: &DatabaseConnection, tables: &[&'static str]) {
     if db.get_database_backend() != DbBackend::Postgres {
         return;
     }
+    // One at a time in the process: a question building a dozen groupings would otherwise
+    // have a dozen VACUUMs of the same tables queue for their locks, the builds' ANALYZE behind
+    // them.
+    let _one = VACUUMS.lock().await;
     let started = std::time::Instant::now();
     let vacuumed = async {
         let mut connection = db.get_postgres_connection_pool().acquire().await?.detach();
         use sea_orm::sqlx::Executor as _;
         connection.execute("SET statement_timeout = 0").await?;
-        let vacuum = format!("VACUUM {}", tables.join(", "));
+        // Never waiting for a lock (a table another holds is left for the next round), and
+        // never taking the exclusive one that giving back the empty pages at a table's end needs,
+        // which questions and writers would wait for.
+        let vacuum = format!("VACUUM (SKIP_LOCKED, TRUNCATE false) {}", tables.join(", "));
         let listed = tables
             .iter()
             .map(|t| format!("'{t}'::regclass"))
