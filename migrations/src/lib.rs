@@ -35,6 +35,7 @@ mod m20261211_000000_practice_text_version;
 mod m20261212_000000_rollup_year_confidential_covering;
 mod m20261213_000000_prepared_groupings;
 mod m20261214_000000_rollup_build_times;
+mod m20261215_000000_practice_signature_sizes;
 
 pub struct Migrator;
 
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261212_000000_rollup_year_confidential_covering::Migration),
             Box::new(m20261213_000000_prepared_groupings::Migration),
             Box::new(m20261214_000000_rollup_build_times::Migration),
+            Box::new(m20261215_000000_practice_signature_sizes::Migration),
         ]
     }
 }

@@ -649,7 +649,8 @@ async fn a_signature_new_since_the_last_question_ranks_at_once() {
 }
 
 /// PostgreSQL's word statistics only choose which practices `matches` reads, and change only
-/// when the table is analysed: the service reads them once for many questions, not once each.
+/// when the table is analysed: the service reads them once for many questions, not once each;
+/// so do SQLite's sizes of signatures, read again only every few seconds.
 #[tokio::test]
 async fn matches_read_the_word_statistics_once_for_many_questions() {
     let app = synthetic_app(300, 7).await;
@@ -667,12 +668,28 @@ async fn matches_read_the_word_statistics_once_for_many_questions() {
     for need in &needs {
         assert!(!ranked_practices(&app, need, 20).await.is_empty());
     }
-    let statistics = app
-        .recorded_statements()
+    let statements = app.recorded_statements();
+    let statistics = statements
         .iter()
         .filter(|s| s.sql.contains("pg_stats"))
         .count();
     assert_eq!(statistics, usize::from(postgres), "reads of pg_stats");
+    // SQLite's sizes of signatures likewise: read once, and no level counted.
+    let sizes = statements
+        .iter()
+        .filter(|s| s.sql.contains("practice_signature_size"))
+        .count();
+    assert_eq!(
+        sizes,
+        usize::from(!postgres),
+        "reads of the signatures' sizes"
+    );
+    assert!(
+        !statements.iter().any(|s| s
+            .sql
+            .contains("SELECT COUNT(*) FROM (SELECT 1 FROM practice")),
+        "no level is counted"
+    );
 }
 
 /// A practice's text may change under a running service, written by it or by another process
@@ -752,4 +769,116 @@ async fn matches_follow_a_practice_text_changed_by_any_process() {
     let expected = scored_in_full(&db, number_of(need), 20).await;
     assert!(!expected.iter().any(|(id, _)| *id == low));
     assert_eq!(ranked_practices(&app, need, 20).await, expected);
+}
+
+/// SQLite: `matches` chooses how to read a level of signatures by its size, the sum of its
+/// signatures' published practices, which triggers keep as practices are created, retagged,
+/// published and archived (see the migration `m20261215_000000_practice_signature_sizes`). The
+/// sizes must be the practices' own after every kind of write, and after the migration.
+#[tokio::test]
+async fn the_published_practices_of_each_signature_are_counted_as_they_are_written() {
+    if std::env::var("TEST_DATABASE_URL").is_ok() {
+        // PostgreSQL's planner weighs the levels itself: no sizes are kept.
+        return;
+    }
+    let app = synthetic_app(300, 13).await;
+    let db = app.database().await;
+    let listed = |from: &str| {
+        format!(
+            "SELECT COALESCE(group_concat(s, ' '), '') FROM (SELECT theme_bits || '/' || \
+             focus_bits || '/' || modality || '=' || n AS s FROM ({from}) WHERE n <> 0 \
+             ORDER BY theme_bits, focus_bits, modality)"
+        )
+    };
+    let kept = listed(
+        "SELECT theme_bits, focus_bits, modality, published AS n FROM practice_signature_size",
+    );
+    let counted = listed(
+        "SELECT theme_bits, focus_bits, modality, COUNT(*) AS n FROM practice \
+         WHERE status = 'PUBLISHED' GROUP BY theme_bits, focus_bits, modality",
+    );
+    let same = |when: &'static str| {
+        let (db, kept, counted) = (&db, &kept, &counted);
+        async move {
+            let sizes = crate::helpers::text_row(db, kept.clone()).await;
+            assert!(!sizes.is_empty(), "{when}: some signature has practices");
+            assert_eq!(
+                sizes,
+                crate::helpers::text_row(db, counted.clone()).await,
+                "{when}"
+            );
+        }
+    };
+    same("as seeded").await;
+
+    let admin = app.admin().await;
+    let scalar = |sql: String| crate::helpers::scalar(&db, sql);
+    let global = |n: i64| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("Practice:{n}"))
+    };
+    let published = |k: usize| {
+        format!("SELECT id FROM practice WHERE status = 'PUBLISHED' ORDER BY id LIMIT 1 OFFSET {k}")
+    };
+    let version = |id: i64| scalar(format!("SELECT version FROM practice WHERE id = {id}"));
+
+    // Retagged: its signature moves from one size to another.
+    let retagged = scalar(published(0)).await;
+    let input = json!({
+        "themes": ["HEALTH", "HOUSING", "OTHER"],
+        "managementFocus": ["INSTITUTIONAL_REFORM"],
+        "modality": "NETWORK"
+    });
+    app.data_as(
+        &admin,
+        "mutation($id: ID!, $v: Int!, $i: PracticeInput!) { updatePractice(id: $id, version: $v, input: $i) { version } }",
+        json!({ "id": global(retagged), "v": version(retagged).await, "i": input }),
+    )
+    .await;
+    same("a practice retagged").await;
+
+    // Archived: it leaves its size.
+    let archived = scalar(published(1)).await;
+    app.data_as(
+        &admin,
+        "mutation($id: ID!, $v: Int!) { archivePractice(id: $id, version: $v) { status } }",
+        json!({ "id": global(archived), "v": version(archived).await }),
+    )
+    .await;
+    same("a practice archived").await;
+
+    // Created as a draft, it counts once published.
+    let city = {
+        use base64::Engine;
+        let id = scalar("SELECT MIN(id) FROM city".into()).await;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("City:{id}"))
+    };
+    let created = app
+        .data_as(
+            &admin,
+            "mutation($i: PracticeInput!) { createPractice(input: $i) { id version status } }",
+            json!({ "i": crate::helpers::practice_input("A new practice", &city) }),
+        )
+        .await;
+    let created = &created["createPractice"];
+    same("a practice created").await;
+    if created["status"] != "PUBLISHED" {
+        app.data_as(
+            &admin,
+            "mutation($id: ID!, $v: Int!) { publishPractice(id: $id, version: $v) { status } }",
+            json!({ "id": created["id"], "v": created["version"] }),
+        )
+        .await;
+        same("a practice published").await;
+    }
+
+    // The migration counts the practices already there as the triggers do.
+    let before = crate::helpers::text_row(&db, kept.clone()).await;
+    crate::helpers::migrate_down_through(&db, "m20261215_000000_practice_signature_sizes").await;
+    {
+        use migration::MigratorTrait;
+        migration::Migrator::up(&db, None).await.unwrap();
+    }
+    assert_eq!(crate::helpers::text_row(&db, kept.clone()).await, before);
+    same("migrated down and up").await;
 }

@@ -5,7 +5,10 @@
 //! modality; `practice_signature` holds every signature that occurs, and may hold some that no
 //! longer do: rows are only ever added to it.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use domain::Result;
 use domain::analytics::GapDimension;
@@ -23,27 +26,56 @@ pub(crate) type Signature = (i64, i64, String);
 /// the number kept means they are all still there and nothing was added: each `matches` counts
 /// the rows (a few hundred microseconds in the database) instead of reading them (thousands of
 /// rows sent and decoded a question, 0.7 ms of PostgreSQL's time at 200,000 practices alone).
-/// Stores of other processes add rows too, which the count sees; it never decides the answer
-/// alone, only saves reading what has not changed.
+/// SQLite gives each row added a rowid above every other's: there the greatest rowid, one
+/// step down the table's b-tree, tells as much (the count walked its every page, 0.19 ms a
+/// question on the benchmark base). Stores of other processes add rows too, which both see;
+/// neither decides the answer alone, only saves reading what has not changed.
 #[derive(Default)]
 pub(crate) struct KnownSignatures {
-    kept: Mutex<Arc<Vec<Signature>>>,
+    /// The count (PostgreSQL) or greatest rowid (SQLite) of the rows kept, and the rows.
+    kept: Mutex<(i64, Arc<Vec<Signature>>)>,
+    sizes: Mutex<Option<(Instant, Sizes)>>,
+    reading_sizes: AtomicBool,
+}
+
+/// SQLite: the number of published practices of each signature, kept by the triggers of the
+/// migration `m20261215_000000_practice_signature_sizes`. A signature missing has none.
+pub(crate) type Sizes = Arc<HashMap<Signature, u64>>;
+
+/// How long the sizes read are used before they are read again: they only choose how `matches`
+/// reads a level's practices, never which rank, so a size a few seconds old does as well.
+/// Reading them costs about a millisecond (a row a signature).
+const SIZES_KEPT: Duration = Duration::from_secs(10);
+
+/// Lets the next request read the sizes again if the one reading them gave up (its request
+/// dropped).
+struct Reading<'a>(&'a AtomicBool);
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl KnownSignatures {
     /// Every signature that occurs (and perhaps some that no longer do).
     pub(crate) async fn all(&self, db: &DatabaseConnection) -> Result<Arc<Vec<Signature>>> {
         let backend = db.get_database_backend();
-        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        let count = db
+        let (mark, kept) = self.kept.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let sqlite = backend == sea_orm::DbBackend::Sqlite;
+        let now = db
             .query_one_raw(Statement::from_string(
                 backend,
-                "SELECT COUNT(*) FROM practice_signature",
+                if sqlite {
+                    "SELECT COALESCE(MAX(rowid), 0) FROM practice_signature"
+                } else {
+                    "SELECT COUNT(*) FROM practice_signature"
+                },
             ))
             .await
             .map_err(db_err)?
-            .ok_or_else(|| domain::Error::internal("COUNT(*) without a row"))?;
-        if integer(&count, 0)? == kept.len() as i64 {
+            .ok_or_else(|| domain::Error::internal("an aggregate without a row"))?;
+        if integer(&now, 0)? == mark {
             return Ok(kept);
         }
         // As BIGINT, which `integer` reads at its first try: read as INTEGER, each row cost two
@@ -51,19 +83,63 @@ impl KnownSignatures {
         let rows = db
             .query_all_raw(Statement::from_string(
                 backend,
-                "SELECT CAST(theme_bits AS BIGINT), CAST(focus_bits AS BIGINT), modality \
-                 FROM practice_signature",
+                format!(
+                    "SELECT CAST(theme_bits AS BIGINT), CAST(focus_bits AS BIGINT), modality, {} \
+                     FROM practice_signature",
+                    if sqlite { "rowid" } else { "CAST(0 AS BIGINT)" }
+                ),
             ))
             .await
             .map_err(db_err)?;
         let mut all = Vec::with_capacity(rows.len());
+        let mut greatest = 0;
         for row in rows {
             let modality: String = row.try_get_by_index(2).map_err(db_err)?;
             all.push((integer(&row, 0)?, integer(&row, 1)?, modality));
+            greatest = greatest.max(integer(&row, 3)?);
         }
+        let mark = if sqlite { greatest } else { all.len() as i64 };
         let all = Arc::new(all);
-        *self.kept.lock().unwrap_or_else(|e| e.into_inner()) = all.clone();
+        *self.kept.lock().unwrap_or_else(|e| e.into_inner()) = (mark, all.clone());
         Ok(all)
+    }
+
+    /// SQLite: the number of published practices of each signature, as read at most
+    /// [`SIZES_KEPT`] ago. While one request reads them again, the others use those it replaces.
+    pub(crate) async fn sizes(&self, db: &DatabaseConnection) -> Result<Sizes> {
+        let kept = self.sizes.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let reading = match kept {
+            Some((at, sizes)) if at.elapsed() < SIZES_KEPT => return Ok(sizes),
+            Some((_, sizes)) => {
+                if self.reading_sizes.swap(true, Ordering::AcqRel) {
+                    return Ok(sizes);
+                }
+                Some(Reading(&self.reading_sizes))
+            }
+            // None yet: every request reads them until one has.
+            None => None,
+        };
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT CAST(theme_bits AS BIGINT), CAST(focus_bits AS BIGINT), modality, \
+                 CAST(published AS BIGINT) FROM practice_signature_size WHERE published > 0",
+            ))
+            .await
+            .map_err(db_err)?;
+        let mut sizes = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let modality: String = row.try_get_by_index(2).map_err(db_err)?;
+            sizes.insert(
+                (integer(&row, 0)?, integer(&row, 1)?, modality),
+                integer(&row, 3)? as u64,
+            );
+        }
+        let sizes = Arc::new(sizes);
+        *self.sizes.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((Instant::now(), sizes.clone()));
+        drop(reading);
+        Ok(sizes)
     }
 }
 
