@@ -89,3 +89,14 @@ async fn on_postgres(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr
     }
     Ok(())
 }
+
+/// Runs `statements` in order on SQLite and does nothing on PostgreSQL: for what only
+/// SQLite's reads keep (triggers and the tables they write).
+async fn on_sqlite(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    if manager.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Sqlite {
+        for sql in statements {
+            manager.get_connection().execute_unprepared(sql).await?;
+        }
+    }
+    Ok(())
+}

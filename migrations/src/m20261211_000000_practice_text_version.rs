@@ -56,18 +56,15 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Sqlite {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        for sql in [
-            "DROP TRIGGER IF EXISTS practice_text_version_insert",
-            "DROP TRIGGER IF EXISTS practice_text_version_delete",
-            "DROP TRIGGER IF EXISTS practice_text_version_update",
-            "DROP TABLE IF EXISTS practice_text_version",
-        ] {
-            db.execute_unprepared(sql).await?;
-        }
-        Ok(())
+        crate::on_sqlite(
+            manager,
+            &[
+                "DROP TRIGGER IF EXISTS practice_text_version_insert",
+                "DROP TRIGGER IF EXISTS practice_text_version_delete",
+                "DROP TRIGGER IF EXISTS practice_text_version_update",
+                "DROP TABLE IF EXISTS practice_text_version",
+            ],
+        )
+        .await
     }
 }
