@@ -92,11 +92,28 @@ async fn on_postgres(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr
 
 /// Runs `statements` in order on SQLite and does nothing on PostgreSQL: for what only
 /// SQLite's reads keep (triggers and the tables they write).
-async fn on_sqlite(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+async fn on_sqlite<S: AsRef<str>>(
+    manager: &SchemaManager<'_>,
+    statements: &[S],
+) -> Result<(), DbErr> {
     if manager.get_database_backend() == sea_orm_migration::sea_orm::DbBackend::Sqlite {
         for sql in statements {
-            manager.get_connection().execute_unprepared(sql).await?;
+            manager
+                .get_connection()
+                .execute_unprepared(sql.as_ref())
+                .await?;
         }
     }
     Ok(())
+}
+
+/// Drops, on SQLite, `table` and the triggers `{table}_insert`, `{table}_delete` and
+/// `{table}_update` on `practice` that keep it.
+async fn drop_kept_by_triggers(manager: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
+    let statements: Vec<String> = ["insert", "delete", "update"]
+        .iter()
+        .map(|event| format!("DROP TRIGGER IF EXISTS {table}_{event}"))
+        .chain([format!("DROP TABLE IF EXISTS {table}")])
+        .collect();
+    on_sqlite(manager, &statements).await
 }

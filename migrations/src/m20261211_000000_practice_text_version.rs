@@ -8,7 +8,6 @@
 //! SQLite only: PostgreSQL tests the words against each practice's own vector.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 pub struct Migration;
 
@@ -27,11 +26,7 @@ const BUMP: &str = "UPDATE practice_text_version SET n = n + 1 WHERE id = 1";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Sqlite {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        for sql in [
+        let statements = [
             "CREATE TABLE practice_text_version (id INTEGER PRIMARY KEY CHECK (id = 1), \
              n INTEGER NOT NULL)"
                 .to_string(),
@@ -49,22 +44,11 @@ impl MigrationTrait for Migration {
                 "CREATE TRIGGER practice_text_version_update AFTER UPDATE OF {INDEXED} ON practice \
                  BEGIN {BUMP}; END"
             ),
-        ] {
-            db.execute_unprepared(&sql).await?;
-        }
-        Ok(())
+        ];
+        crate::on_sqlite(manager, &statements).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::on_sqlite(
-            manager,
-            &[
-                "DROP TRIGGER IF EXISTS practice_text_version_insert",
-                "DROP TRIGGER IF EXISTS practice_text_version_delete",
-                "DROP TRIGGER IF EXISTS practice_text_version_update",
-                "DROP TABLE IF EXISTS practice_text_version",
-            ],
-        )
-        .await
+        crate::drop_kept_by_triggers(manager, "practice_text_version").await
     }
 }

@@ -10,7 +10,6 @@
 //! SQLite only: PostgreSQL's planner weighs the two ways itself.
 
 use sea_orm_migration::prelude::*;
-use sea_orm_migration::sea_orm::DbBackend;
 
 pub struct Migration;
 
@@ -48,12 +47,8 @@ fn remove(row: &str, when: &str) -> String {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Sqlite {
-            return Ok(());
-        }
-        let db = manager.get_connection();
         let published = |row: &str| format!("{row}.status = 'PUBLISHED'");
-        for sql in [
+        let statements = [
             "CREATE TABLE practice_signature_size (theme_bits INTEGER NOT NULL, \
              focus_bits INTEGER NOT NULL, modality VARCHAR(16) NOT NULL, \
              published INTEGER NOT NULL, PRIMARY KEY (theme_bits, focus_bits, modality))"
@@ -78,22 +73,11 @@ impl MigrationTrait for Migration {
                 remove("OLD", &published("OLD")),
                 add("NEW", &published("NEW"))
             ),
-        ] {
-            db.execute_unprepared(&sql).await?;
-        }
-        Ok(())
+        ];
+        crate::on_sqlite(manager, &statements).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        crate::on_sqlite(
-            manager,
-            &[
-                "DROP TRIGGER IF EXISTS practice_signature_size_insert",
-                "DROP TRIGGER IF EXISTS practice_signature_size_delete",
-                "DROP TRIGGER IF EXISTS practice_signature_size_update",
-                "DROP TABLE IF EXISTS practice_signature_size",
-            ],
-        )
-        .await
+        crate::drop_kept_by_triggers(manager, "practice_signature_size").await
     }
 }
