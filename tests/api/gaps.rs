@@ -2212,3 +2212,54 @@ async fn a_question_is_told_at_once_when_the_last_build_outlasts_its_wait() {
         1.0
     );
 }
+
+/// A process that stops between dropping a grouping and deleting its cells (kept a while for
+/// the questions reading them) leaves them to the grouping's next build, as does a builder that
+/// died after writing them. That build clears them before it computes the grouping anew: on
+/// PostgreSQL a snapshot that still saw them could not write the same cells again, and the
+/// question answered an error once.
+#[tokio::test]
+async fn a_grouping_whose_cells_were_left_behind_is_built_anew() {
+    let app = app_on_base(|_| {}).await;
+    let admin = app.admin().await;
+    let whole = json!({ "by": ["THEME", "BLOC"] });
+    let years = json!({ "by": ["THEME", "BLOC"], "f": { "fromYear": 2000, "toYear": 2010 } });
+    app.data(GAPS, whole.clone()).await;
+    app.data(GAPS, years.clone()).await;
+    wait_until_built(&app, &["THEME,BLOC", "THEME,BLOC/YEAR"]).await;
+    let db = app.database().await;
+    db.execute_unprepared("DELETE FROM gap_combo WHERE combo = 'THEME,BLOC'")
+        .await
+        .expect("the grouping's row gone, its cells kept");
+    // The grouping by year as a builder that died after writing its cells leaves it.
+    let died = chrono::Utc::now() - chrono::Duration::hours(1);
+    db.execute_unprepared(&format!(
+        "UPDATE gap_combo SET combo = '~THEME,BLOC/YEAR', built_at = '{}' WHERE combo = 'THEME,BLOC/YEAR'",
+        died.to_rfc3339()
+    ))
+    .await
+    .expect("its build marked as under way an hour ago");
+    assert!(cells_of(&app, "THEME,BLOC").await > 0, "cells left behind");
+
+    // Writes no longer keep the left cells: only a build from the base counts this one.
+    let p1 = app.id_of("practices", "P1 water").await;
+    let z = app.id_of("donors", "Donor Z").await;
+    app.data_as(&admin, "mutation($p: ID!, $d: ID!) { recordFunding(input: { practiceId: $p, donorId: $d, amount: \"700\", currency: \"EUR\", year: 2002, status: COMMITTED, sourceType: GRANTS_LOANS }) { id } }", json!({ "p": p1, "d": z }))
+        .await;
+    let again = (
+        app.graphql(GAPS, whole.clone()).await,
+        app.graphql(GAPS, years.clone()).await,
+    );
+    assert!(again.0["errors"].is_null(), "{}", again.0);
+    assert!(again.1["errors"].is_null(), "{}", again.1);
+    wait_until_built(&app, &["THEME,BLOC", "THEME,BLOC/YEAR"]).await;
+
+    drop_rollups(&app, Some("THEME,BLOC")).await;
+    drop_rollups(&app, Some("THEME,BLOC/YEAR")).await;
+    let from_base = (
+        app.data(&format!("{GAPS} # from the base"), whole).await,
+        app.data(&format!("{GAPS} # from the base"), years).await,
+    );
+    assert_eq!(again.0["data"], from_base.0, "whole-life");
+    assert_eq!(again.1["data"], from_base.1, "by year");
+}

@@ -546,19 +546,27 @@ async fn drop_grouping(
     let (db, victim, after) = (db.clone(), victim.clone(), room.cells_kept_for);
     tokio::spawn(async move {
         tokio::time::sleep(after).await;
-        if let Err(e) = delete_dropped_cells(&db, &victim).await {
+        let started = std::time::Instant::now();
+        match delete_left_cells(&db, &victim).await {
+            Ok(rows) => {
+                tracing::info!(grouping = %victim.name(), rows, elapsed_ms = started.elapsed().as_millis() as u64, "cells of a dropped funding-gap rollup deleted");
+            }
             // Left for the grouping's next build, which clears them first.
-            tracing::warn!(grouping = %victim.name(), error = %e, "cells of a dropped funding-gap rollup not deleted");
+            Err(e) => {
+                tracing::warn!(grouping = %victim.name(), error = %e, "cells of a dropped funding-gap rollup not deleted");
+            }
         }
     });
     Ok(())
 }
 
-/// Deletes the cells of `combo`, dropped, unless it has been built again since (see
-/// [`drop_grouping`]). On PostgreSQL the delete takes the grouping's own lock, which a build's
-/// first step takes too, instead of holding every writer back while it deletes (a whole-life
-/// grouping of two dimensions of several values a practice has about half a million rows).
-async fn delete_dropped_cells(db: &DatabaseConnection, combo: &Combo) -> Result<()> {
+/// Deletes the cells `combo` left behind, unless it is built or being built: those of a
+/// dropped grouping (see [`drop_grouping`]; a process that stops while they are kept never
+/// deletes them), or of a builder that died after writing them. On PostgreSQL the delete takes
+/// the grouping's own lock, which a build's first step takes too, instead of holding every
+/// writer back while it deletes (a whole-life grouping of two dimensions of several values a
+/// practice has about half a million rows). Returns the rows deleted.
+async fn delete_left_cells(db: &DatabaseConnection, combo: &Combo) -> Result<u64> {
     let txn = crate::db::write_transaction(db).await?;
     if db.get_database_backend() == DbBackend::Postgres {
         lock_grouping(&txn, combo).await?;
@@ -566,15 +574,17 @@ async fn delete_dropped_cells(db: &DatabaseConnection, combo: &Combo) -> Result<
             .await
             .map_err(db_err)?;
     }
-    if build_state(&txn, combo).await? != BuildState::Absent {
-        // Built again meanwhile: its build cleared them.
-        return txn.commit().await.map_err(db_err);
+    if matches!(
+        build_state(&txn, combo).await?,
+        BuildState::Built | BuildState::Building
+    ) {
+        // Built again meanwhile, or being built: that build cleared them.
+        txn.commit().await.map_err(db_err)?;
+        return Ok(0);
     }
-    let started = std::time::Instant::now();
-    delete_cells(&txn, combo.tables(), &combo.name()).await?;
+    let deleted = delete_cells(&txn, combo.tables(), &combo.name()).await?;
     txn.commit().await.map_err(db_err)?;
-    tracing::info!(grouping = %combo.name(), elapsed_ms = started.elapsed().as_millis() as u64, "cells of a dropped funding-gap rollup deleted");
-    Ok(())
+    Ok(deleted)
 }
 
 /// The class of PostgreSQL's two-key advisory locks that a grouping's build and the deletion
@@ -880,13 +890,16 @@ async fn building_since<C: ConnectionTrait>(
 }
 
 /// Deletes the cells stored under `name` in `tables`.
-async fn delete_cells(txn: &DatabaseTransaction, tables: &Tables, name: &str) -> Result<()> {
+async fn delete_cells(txn: &DatabaseTransaction, tables: &Tables, name: &str) -> Result<u64> {
+    let mut deleted = 0;
     for table in tables.all() {
-        txn.execute_unprepared(&format!("DELETE FROM {table} WHERE combo = '{name}'"))
+        deleted += txn
+            .execute_unprepared(&format!("DELETE FROM {table} WHERE combo = '{name}'"))
             .await
-            .map_err(db_err)?;
+            .map_err(db_err)?
+            .rows_affected();
     }
-    Ok(())
+    Ok(deleted)
 }
 
 /// The SQLite build: the grouping computed and marked built in one write transaction.
@@ -1014,6 +1027,15 @@ async fn build_beside_writers(
     let started = std::time::Instant::now();
     let name = combo.name();
     let building = combo.building().name();
+
+    // Cells the grouping left behind go first, in a transaction of their own: the snapshot
+    // below is taken before `mark` commits, so it would still see any `mark` deleted, and
+    // could not then write the same cells anew (a serialization failure: the question
+    // answered UNAVAILABLE once, and the next built the grouping).
+    let left = delete_left_cells(db, combo).await?;
+    if left > 0 {
+        tracing::info!(grouping = %name, rows = left, "cells a funding-gap rollup left behind deleted before its build");
+    }
 
     // The connections are taken from the pool before the lock: writers held back by it keep
     // theirs, and the pool could stay empty until they time out. Two share the snapshot (see
