@@ -223,6 +223,107 @@ async fn two_exports_of_the_same_base_are_identical_but_for_when_they_were_gener
     assert!(first.contains("generated-datetime=\""));
 }
 
+/// The IATI export at `query` (the part after `?`), anonymous: status and body.
+async fn iati_at(app: &TestApp, query: &str) -> (u16, String) {
+    let response = app
+        .client
+        .get(format!(
+            "{}/export/iati/activities.xml?{query}",
+            app.address
+        ))
+        .send()
+        .await
+        .expect("request sent");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("a body"))
+}
+
+/// The practices' numbers of an IATI document, from their `iati-identifier`s (the reporting
+/// organisation's identifier, a hyphen, the number), in document order.
+fn activity_numbers(document: &str) -> Vec<String> {
+    document
+        .split("<iati-identifier>")
+        .skip(1)
+        .map(|rest| {
+            let identifier = &rest[..rest.find("</iati-identifier>").expect("closed")];
+            identifier.rsplit('-').next().expect("a number").to_string()
+        })
+        .collect()
+}
+
+/// The IATI export takes the practice filters of the CSV files, and selects the same practices
+/// as `practices.csv` with them; a parameter it does not take is refused rather than answered
+/// with the whole base.
+#[tokio::test]
+async fn the_iati_export_takes_the_practice_filters_of_the_csv_files() {
+    let app = TestApp::new().seeded().spawn().await;
+    let (_, _, whole) = export_as(&app, None).await;
+    assert_eq!(activity_numbers(&whole).len(), 39);
+
+    for filters in [
+        "themes=ENVIRONMENT,HOUSING&countryCode=NL",
+        "modality=ONE_ON_ONE",
+        "text=water",
+    ] {
+        let (status, rows) = csv_as(&app, None, &format!("practices.csv?{filters}")).await;
+        assert_eq!(status, 200, "{filters}");
+        let expected: Vec<String> = rows[1..].iter().map(|r| r[0].clone()).collect();
+        assert!(
+            !expected.is_empty() && expected.len() < 39,
+            "{filters} selects some practices: {expected:?}"
+        );
+        let (status, document) = iati_at(&app, filters).await;
+        assert_eq!(status, 200, "{filters}: {document}");
+        assert_eq!(activity_numbers(&document), expected, "{filters}");
+        if let Some((valid, output)) = validate(&document) {
+            assert!(valid, "{filters}: {output}");
+        }
+
+        // `c2c-forum export iati --filter` writes the same practices.
+        let filter = api::export::practice_filter(filters).expect("the filters parse");
+        let options = api::export::options("XM-DAC-00000", chrono::Utc::now());
+        let mut written = Vec::new();
+        let count = api::export::write_iati(
+            app.app().services().exchange(),
+            &domain::Actor::Anonymous,
+            filter,
+            &options,
+            &mut written,
+        )
+        .await
+        .expect("the document written");
+        let written = String::from_utf8(written).expect("UTF-8");
+        assert_eq!(activity_numbers(&written), expected, "{filters}, written");
+        assert_eq!(count as usize, expected.len());
+    }
+    assert!(matches!(
+        api::export::practice_filter("themes=ENVIRONMENT&cityid=3"),
+        Err(domain::Error::Validation { field, .. }) if field == "cityid"
+    ));
+
+    for (query, field) in [
+        ("countrycode=NL", "countrycode"),
+        ("hxl=1", "hxl"),
+        ("themes=GARDENING", "themes"),
+        ("activeInYear=soon", "activeInYear"),
+    ] {
+        let (status, body) = iati_at(&app, query).await;
+        assert_eq!(status, 400, "{query}: {body}");
+        let error: serde_json::Value = serde_json::from_str(&body).expect("a JSON error");
+        assert_eq!(
+            error["errors"][0]["extensions"]["code"], "VALIDATION",
+            "{body}"
+        );
+        assert_eq!(error["errors"][0]["extensions"]["field"], field, "{body}");
+    }
+
+    // Nothing selected: the document without activities.
+    let (status, none) = iati_at(&app, "countryCode=AQ").await;
+    assert_eq!(status, 200, "{none}");
+    assert!(activity_numbers(&none).is_empty());
+    assert!(none.trim_end().ends_with("</iati-activities>"), "{none}");
+}
+
 // ---- CSV ----
 
 /// A CSV export as `user` sees it: status and the parsed records (the header row first).

@@ -134,7 +134,8 @@ pub enum Command {
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum ExportFormat {
-    /// Every published practice as an IATI 2.03 activity (XML), confidential amounts left out.
+    /// Every published practice (or those --filter selects) as an IATI 2.03 activity (XML),
+    /// confidential amounts left out.
     Iati {
         #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
         database_url: String,
@@ -142,6 +143,10 @@ pub enum ExportFormat {
         /// every iati-identifier.
         #[arg(long = "reporting-org", env = "C2C_IATI_REPORTING_ORG", default_value = DEFAULT_IATI_REPORTING_ORG)]
         reporting_org: String,
+        /// Only the practices these filters select, written as the query string of
+        /// GET /export/iati/activities.xml (themes=ENVIRONMENT,HOUSING&countryCode=NL).
+        #[arg(long)]
+        filter: Option<String>,
     },
 }
 
@@ -554,8 +559,12 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
                 ExportFormat::Iati {
                     database_url,
                     reporting_org,
+                    filter,
                 },
         } => {
+            // Checked before the database is opened: a misspelt filter exports nothing.
+            let filter = api::export::practice_filter(filter.as_deref().unwrap_or(""))
+                .map_err(|e| e.to_string())?;
             let app = open(&database_url).await?;
             let started = Instant::now();
             let options = api::export::options(&reporting_org, chrono::Utc::now());
@@ -565,6 +574,7 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
             let written = api::export::write_iati(
                 app.services().exchange(),
                 &domain::Actor::Anonymous,
+                filter,
                 &options,
                 &mut out,
             )

@@ -32,10 +32,10 @@ enum Source {
 
 /// The query string as name → values: a parameter may be repeated or list values separated
 /// by commas.
-struct Params(BTreeMap<String, Vec<String>>);
+pub(super) struct Params(BTreeMap<String, Vec<String>>);
 
 impl Params {
-    fn parse(query: &str) -> Result<Params> {
+    pub(super) fn parse(query: &str) -> Result<Params> {
         let pairs: Vec<(String, String)> = serde_urlencoded_pairs(query)?;
         let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (key, value) in pairs {
@@ -99,22 +99,21 @@ impl Params {
         })
     }
 
-    fn hxl(&self) -> Result<bool> {
-        match self.one("hxl")? {
-            None | Some("0") | Some("false") => Ok(false),
-            Some("1") | Some("true") => Ok(true),
-            Some(_) => Err(Error::validation("hxl", "is 1 or 0")),
-        }
+    /// Whether HXL hashtags are asked for; the parameter is then no filter's.
+    fn take_hxl(&mut self) -> Result<bool> {
+        let hxl = match self.one("hxl")? {
+            None | Some("0") | Some("false") => false,
+            Some("1") | Some("true") => true,
+            Some(_) => return Err(Error::validation("hxl", "is 1 or 0")),
+        };
+        self.0.remove("hxl");
+        Ok(hxl)
     }
 
     /// Refuses parameters the list does not take, so that a misspelt filter is not silently
     /// ignored (and the whole list sent).
     fn only(&self, known: &[&str]) -> Result<()> {
-        match self
-            .0
-            .keys()
-            .find(|k| *k != "hxl" && !known.contains(&k.as_str()))
-        {
+        match self.0.keys().find(|k| !known.contains(&k.as_str())) {
             Some(unknown) => Err(Error::validation(
                 unknown,
                 format!(
@@ -126,7 +125,7 @@ impl Params {
         }
     }
 
-    fn practice_filter(&self) -> Result<PracticeFilter> {
+    pub(super) fn practice_filter(&self) -> Result<PracticeFilter> {
         self.only(&[
             "text",
             "themes",
@@ -236,11 +235,14 @@ async fn answer(
         Ok(actor) => actor,
         Err(answer) => return answer,
     };
-    let (source, hxl) =
-        match Params::parse(http.query_string()).and_then(|p| Ok((source(&p)?, p.hxl()?))) {
-            Ok(parsed) => parsed,
-            Err(e) => return error_answer(e),
-        };
+    let parsed = Params::parse(http.query_string()).and_then(|mut p| {
+        let hxl = p.take_hxl()?;
+        Ok((source(&p)?, hxl))
+    });
+    let (source, hxl) = match parsed {
+        Ok(parsed) => parsed,
+        Err(e) => return error_answer(e),
+    };
     let Some(permit) = state.permit() else {
         return error_answer(Error::RateLimited);
     };

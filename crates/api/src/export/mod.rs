@@ -12,9 +12,8 @@ use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
-use domain::entities::Id;
 use domain::exchange::iati::{self, ExportOptions};
-use domain::exchange::{EXPORT_PAGE, Exchange};
+use domain::exchange::{ActivityRecord, EXPORT_PAGE, Exchange};
 use domain::repository::PracticeFilter;
 use domain::{Actor, Error, Result};
 use futures_util::stream::{self, Stream};
@@ -157,59 +156,74 @@ fn error_answer(err: Error) -> HttpResponse {
 
 /// Where the writing of a document is.
 enum Progress {
-    Start,
-    After(Option<Id>),
+    /// The opening to write, then this page (read before the answer started).
+    Start(Vec<ActivityRecord>),
+    /// A page of activities to write (the last when empty).
+    Page(Vec<ActivityRecord>),
+    /// The page after the one written could not be read.
+    Failed(Error),
     Done,
 }
 
-/// The IATI document `actor` may read, as the chunks it is sent in: the opening, one chunk per
-/// page of activities, the closing. An error ends the stream (and so the response, unfinished).
-pub fn iati_chunks(
+/// The IATI document `actor` may read of the practices `filter` selects, as the chunks it is
+/// sent in: the opening, one chunk per page of activities (`first` the first page), the
+/// closing. An error ends the stream (and so the response, unfinished).
+fn iati_chunks(
     exchange: Exchange,
     actor: Actor,
+    filter: PracticeFilter,
     options: ExportOptions,
+    first: Vec<ActivityRecord>,
 ) -> impl Stream<Item = Result<Bytes>> {
-    stream::unfold(Progress::Start, move |progress| {
-        let exchange = exchange.clone();
-        let actor = actor.clone();
+    stream::unfold(Progress::Start(first), move |progress| {
+        let (exchange, actor, filter) = (exchange.clone(), actor.clone(), filter.clone());
         let options = options.clone();
         async move {
             match progress {
-                Progress::Start => Some((
+                Progress::Start(first) => Some((
                     Ok(Bytes::from(iati::document_start(&options))),
-                    Progress::After(None),
+                    Progress::Page(first),
                 )),
-                Progress::After(after) => {
-                    match exchange
-                        .activities(&actor, PracticeFilter::default(), after, EXPORT_PAGE)
-                        .await
-                    {
-                        Ok(records) if records.is_empty() => Some((
+                Progress::Page(records) => {
+                    let Some(last) = records.last().map(|r| r.practice.id) else {
+                        return Some((
                             Ok(Bytes::from_static(iati::document_end().as_bytes())),
                             Progress::Done,
-                        )),
-                        Ok(records) => {
-                            let last = records.last().map(|r| r.practice.id);
-                            let mut chunk = String::new();
-                            for record in &records {
-                                chunk.push_str(&iati::activity(record, &options));
-                            }
-                            Some((Ok(Bytes::from(chunk)), Progress::After(last)))
-                        }
-                        Err(e) => Some((Err(e), Progress::Done)),
+                        ));
+                    };
+                    let mut chunk = String::new();
+                    for record in &records {
+                        chunk.push_str(&iati::activity(record, &options));
                     }
+                    let next = match exchange
+                        .activities(&actor, filter, Some(last), EXPORT_PAGE)
+                        .await
+                    {
+                        Ok(next) => Progress::Page(next),
+                        Err(e) => Progress::Failed(e),
+                    };
+                    Some((Ok(Bytes::from(chunk)), next))
                 }
+                Progress::Failed(e) => Some((Err(e), Progress::Done)),
                 Progress::Done => None,
             }
         }
     })
 }
 
-/// Writes the IATI document `actor` may read to `out`, a page at a time; returns the number of
-/// activities written.
+/// The practices a query string selects (`themes=ENVIRONMENT,HOUSING&countryCode=NL`): the
+/// filters of `GET /export/practices.csv` and of the IATI export, refused (`Validation` with the
+/// parameter as its field) when a name or value is not one of theirs.
+pub fn practice_filter(query: &str) -> Result<PracticeFilter> {
+    csv::Params::parse(query)?.practice_filter()
+}
+
+/// Writes the IATI document `actor` may read of the practices `filter` selects to `out`, a page
+/// at a time; returns the number of activities written.
 pub async fn write_iati(
     exchange: &Exchange,
     actor: &Actor,
+    filter: PracticeFilter,
     options: &ExportOptions,
     out: &mut impl Write,
 ) -> Result<u64> {
@@ -220,7 +234,7 @@ pub async fn write_iati(
     let mut written = 0;
     loop {
         let records = exchange
-            .activities(actor, PracticeFilter::default(), after, EXPORT_PAGE)
+            .activities(actor, filter.clone(), after, EXPORT_PAGE)
             .await?;
         let Some(last) = records.last() else { break };
         after = Some(last.practice.id);
@@ -266,14 +280,27 @@ async fn iati_activities(state: web::Data<ExportState>, http: HttpRequest) -> Ht
         Ok(actor) => actor,
         Err(answer) => return answer,
     };
+    let filter = match practice_filter(http.query_string()) {
+        Ok(filter) => filter,
+        Err(e) => return error_answer(e),
+    };
     let Some(permit) = state.permit() else {
         return error_answer(Error::RateLimited);
     };
     let options = options(&state.reporting_org, Utc::now());
     let exchange = state.app.services().exchange().clone();
+    // The first page is read before the answer starts, so that a failure to read it is an
+    // error answer rather than a cut-off document.
+    let first = match exchange
+        .activities(&actor, filter.clone(), None, EXPORT_PAGE)
+        .await
+    {
+        Ok(first) => first,
+        Err(e) => return error_answer(e),
+    };
     streamed(
         "application/xml; charset=utf-8",
-        iati_chunks(exchange, actor, options),
+        iati_chunks(exchange, actor, filter, options, first),
         permit,
     )
 }
