@@ -150,3 +150,64 @@ async fn sqlite_readers_are_not_locked_out_by_a_long_write() {
     assert!(data["practices"]["totalCount"].as_i64().is_some(), "{data}");
     writer.rollback().await.expect("rollback");
 }
+
+/// A server that stops closes its database once it has answered its last request. On SQLite
+/// the last connection to close copies the write-ahead log into the database file and removes
+/// it: a stopped service leaves one file that holds everything, not a log as large as the
+/// writes since the last checkpoint beside it (a seeded base's was larger than the base).
+#[tokio::test]
+async fn a_stopped_server_leaves_its_sqlite_database_in_one_file() {
+    let database = EmptyDatabase::create().await;
+    let Some(file) = database
+        .url()
+        .strip_prefix("sqlite://")
+        .and_then(|rest| rest.split('?').next())
+        .map(String::from)
+    else {
+        return;
+    };
+    let mut settings = settings_on(database.url());
+    settings.seed_if_empty = true;
+    let application = Application::build(settings)
+        .await
+        .expect("the instance starts, seeded");
+    let (port, server) = (application.port(), application.handle());
+    let running = tokio::spawn(application.run_until_stopped());
+    let answer = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/graphql"))
+        .json(&serde_json::json!({ "query": "{ practices(first: 3) { totalCount } }" }))
+        .send()
+        .await
+        .expect("answered")
+        .text()
+        .await
+        .expect("a body");
+    assert!(answer.contains("totalCount"), "{answer}");
+    let log = std::path::PathBuf::from(format!("{file}-wal"));
+    assert!(log.exists(), "the write-ahead log in use");
+
+    server.stop(true).await;
+    tokio::time::timeout(std::time::Duration::from_secs(20), running)
+        .await
+        .expect("stopped within 20 s")
+        .expect("the server task")
+        .expect("stopped cleanly");
+    assert!(
+        !log.exists(),
+        "the log left beside the database: {} bytes",
+        std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0)
+    );
+    let db = Database::connect(database.url()).await.expect("connect");
+    let practices = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM practice",
+        ))
+        .await
+        .expect("count")
+        .expect("a row")
+        .try_get_by_index::<i64>(0)
+        .expect("a count");
+    assert!(practices > 0, "the seeded base is in the file");
+    db.close().await.expect("close");
+}
