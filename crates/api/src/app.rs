@@ -32,7 +32,30 @@ pub struct App {
     services: Services,
 }
 
+/// How long closing waits for the connections still in use (a rollup build in the background,
+/// say) before it leaves the database to close with the process.
+const CLOSE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl App {
+    /// Closes the database, once the server has answered its last request or a command is
+    /// done. On SQLite the last connection to close copies the write-ahead log into the
+    /// database file and removes it; connections merely dropped as the process exits leave the
+    /// log beside the file, as large as the writes since the last checkpoint (larger than a
+    /// freshly seeded base), for the next start to replay. Connections still in use are waited
+    /// for at most [`CLOSE_PATIENCE`].
+    pub async fn close(self) {
+        let database = self.database.clone();
+        drop(self);
+        match tokio::time::timeout(CLOSE_PATIENCE, database.close()).await {
+            Ok(Ok(())) => tracing::info!("database closed"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "the database did not close cleanly"),
+            Err(_) => tracing::warn!(
+                patience_ms = CLOSE_PATIENCE.as_millis() as u64,
+                "connections still in use; the database closes with the process"
+            ),
+        }
+    }
+
     /// Connects, migrates and loads the reference data (see `persistence::db::migrate`); seeds the information base into an
     /// empty database when `settings.seed_if_empty`; wires the store, the domain services, the
     /// token keys and the GraphQL schema. `settings.bind` is the server's and is not used here.

@@ -172,30 +172,8 @@ impl Application {
                 main.and(metrics)
             }
         };
-        close_database(app).await;
+        app.close().await;
         stopped
-    }
-}
-
-/// How long a stopping server waits for the connections still in use (a rollup build in the
-/// background, say) before it leaves the database to close with the process.
-const CLOSE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// Closes the pool once the server has answered its last request. On SQLite the last
-/// connection to close copies the write-ahead log into the database file and removes it;
-/// connections merely dropped as the process exits leave the log beside the file, as large as
-/// the writes since the last checkpoint (larger than a freshly seeded base), for the next start
-/// to replay.
-async fn close_database(app: App) {
-    let database = app.database().clone();
-    drop(app);
-    match tokio::time::timeout(CLOSE_PATIENCE, database.close()).await {
-        Ok(Ok(())) => tracing::info!("database closed"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "the database did not close cleanly"),
-        Err(_) => tracing::warn!(
-            patience_ms = CLOSE_PATIENCE.as_millis() as u64,
-            "connections still in use when the server stopped; the database closes with the process"
-        ),
     }
 }
 

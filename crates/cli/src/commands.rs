@@ -410,7 +410,45 @@ pub fn settings_of(args: ServeArgs) -> Result<Settings, String> {
     })
 }
 
+/// Runs the command, then closes the databases it opened, whether it succeeded or not (see
+/// [`App::close`]: on SQLite no write-ahead log is left beside the file).
 pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
+    let opened = Opened::default();
+    let result = run_command(loaded, &opened).await;
+    opened.close().await;
+    result
+}
+
+/// The databases a command opened.
+#[derive(Default)]
+struct Opened(std::sync::Mutex<Vec<App>>);
+
+impl Opened {
+    /// Opens the database at `database_url` (migrated, reference data loaded, not seeded).
+    async fn open(&self, database_url: &str) -> Result<App, String> {
+        let app = App::open_unseeded(database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.apps().push(app.clone());
+        Ok(app)
+    }
+
+    fn apps(&self) -> std::sync::MutexGuard<'_, Vec<App>> {
+        // A panic elsewhere leaves the list as it was: still worth closing.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn close(self) {
+        let apps = std::mem::take(&mut *self.apps());
+        for app in apps {
+            app.close().await;
+        }
+    }
+}
+
+async fn run_command(loaded: &crate::config_file::Loaded, opened: &Opened) -> Result<(), String> {
     match loaded.cli.command.clone() {
         Command::Serve(args) => {
             let app = Application::build(settings_of(args)?)
@@ -430,7 +468,7 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
             Ok(())
         }
         Command::Migrate { database_url } => {
-            open(&database_url).await?;
+            opened.open(&database_url).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -454,7 +492,7 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
             practices,
             seed,
         } => {
-            let app = open(&database_url).await?;
+            let app = opened.open(&database_url).await?;
             let started = Instant::now();
             let options = SyntheticOptions { practices, seed };
             let progress = Progress::new();
@@ -478,7 +516,7 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
             prepare_rollups(&app, &[]).await
         }
         Command::Seed { database_url, .. } => {
-            let app = open(&database_url).await?;
+            let app = opened.open(&database_url).await?;
             let database = app.database();
             if !database.is_empty().await.map_err(|e| e.to_string())? {
                 return Err(
@@ -502,7 +540,7 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
             prepare_rollups(&app, &[]).await
         }
         Command::PrepareRollups { database_url, by } => {
-            let app = open(&database_url).await?;
+            let app = opened.open(&database_url).await?;
             prepare_rollups(&app, &by).await
         }
         Command::User {
@@ -521,7 +559,7 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
                     "only ADMIN accounts are created here; others register and are approved".into(),
                 );
             }
-            let app = open(&database_url).await?;
+            let app = opened.open(&database_url).await?;
             let user = app
                 .services()
                 .accounts()
@@ -543,7 +581,7 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
                     database_url,
                 },
         } => {
-            let app = open(&database_url).await?;
+            let app = opened.open(&database_url).await?;
             let (token, expires) = app
                 .services()
                 .accounts()
@@ -565,7 +603,7 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
             // Checked before the database is opened: a misspelt filter exports nothing.
             let filter = api::export::practice_filter(filter.as_deref().unwrap_or(""))
                 .map_err(|e| e.to_string())?;
-            let app = open(&database_url).await?;
+            let app = opened.open(&database_url).await?;
             let started = Instant::now();
             let options = api::export::options(&reporting_org, chrono::Utc::now());
             let stdout = std::io::stdout();
@@ -591,7 +629,7 @@ pub async fn run(loaded: &crate::config_file::Loaded) -> Result<(), String> {
                     database_url,
                 },
         } => {
-            let app = open(&database_url).await?;
+            let app = opened.open(&database_url).await?;
             let actor = api::import::actor_by_email(&app, &email)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -675,12 +713,6 @@ impl<R: std::io::Read> std::io::Read for Counted<R> {
 }
 
 /// The app on `database_url`, migrated and with its reference data, seeding nothing.
-async fn open(database_url: &str) -> Result<App, String> {
-    App::open_unseeded(database_url)
-        .await
-        .map_err(|e| e.to_string())
-}
-
 /// Builds the funding-gap rollups that most groupings are summed from and the groupings `also`
 /// (see the command `prepare-rollups`), with progress on standard error.
 async fn prepare_rollups(app: &App, also: &[api::Grouping]) -> Result<(), String> {

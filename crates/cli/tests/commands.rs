@@ -1,0 +1,79 @@
+//! The commands that work on a database, run as an operator would: the real binary on a SQLite
+//! file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn forum(args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_c2c-forum"));
+    command.args(args);
+    // The settings of whoever runs the tests stay out.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("C2C_") || key == "DATABASE_URL" {
+            command.env_remove(key);
+        }
+    }
+    command.output().expect("c2c-forum runs")
+}
+
+fn log_beside(file: &Path) -> Option<u64> {
+    let mut log = file.as_os_str().to_owned();
+    log.push("-wal");
+    std::fs::metadata(log).ok().map(|m| m.len())
+}
+
+/// Each command closes the database it opened, failing or not: SQLite then copies its
+/// write-ahead log into the file and removes it, rather than leave it beside the file as large
+/// as everything the command wrote (a seeded base's held the whole base).
+#[test]
+fn commands_leave_their_sqlite_database_in_one_file() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("forum.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+
+    for args in [
+        vec!["migrate", "--database-url", &url],
+        vec!["seed", "--database-url", &url],
+        vec![
+            "prepare-rollups",
+            "--by",
+            "THEME,COUNTRY",
+            "--database-url",
+            &url,
+        ],
+        vec![
+            "export",
+            "iati",
+            "--filter",
+            "countryCode=NL",
+            "--database-url",
+            &url,
+        ],
+    ] {
+        let output = forum(&args);
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(log_beside(&file), None, "{args:?} left the log");
+    }
+
+    // Refused once the database is open.
+    let output = forum(&["seed", "--database-url", &url]);
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("already holds an information base"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(log_beside(&file), None, "a refused seed left the log");
+
+    // What the commands wrote is in the file.
+    let output = forum(&["export", "iati", "--database-url", &url]);
+    let document = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        document.matches("<iati-activity ").count() > 30,
+        "{document}"
+    );
+}
