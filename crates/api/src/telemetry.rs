@@ -9,6 +9,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::io::IsTerminal;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -83,12 +84,36 @@ pub fn init() {
     install(LogFormat::Text, std::io::stdout);
 }
 
-/// Logs in `format` on standard output and, with `otlp`, exports traces. Builds the exporter's
-/// HTTP client, which must not happen inside the async runtime: call it before starting one.
-pub fn init_with(format: LogFormat, otlp: Option<&Otlp>) -> Result<Telemetry, String> {
+/// Where the log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogLines {
+    /// Standard output: the server's, which prints nothing else.
+    Stdout,
+    /// Standard error: a command's whose standard output is its result (an IATI document, a
+    /// report, a token), which log lines would corrupt.
+    Stderr,
+}
+
+/// Logs in `format` to `lines` and, with `otlp`, exports traces. Builds the exporter's HTTP
+/// client, which must not happen inside the async runtime: call it before starting one.
+pub fn init_with(
+    format: LogFormat,
+    otlp: Option<&Otlp>,
+    lines: LogLines,
+) -> Result<Telemetry, String> {
     let provider = otlp.map(tracer_provider).transpose()?;
     let tracer = provider.as_ref().map(|p| p.tracer("c2c-forum"));
-    if subscriber(format, std::io::stdout, tracer) && provider.is_some() {
+    let installed = match lines {
+        LogLines::Stdout => {
+            let ansi = std::io::stdout().is_terminal();
+            subscriber(format, std::io::stdout, ansi, tracer)
+        }
+        LogLines::Stderr => {
+            let ansi = std::io::stderr().is_terminal();
+            subscriber(format, std::io::stderr, ansi, tracer)
+        }
+    };
+    if installed && provider.is_some() {
         EXPORTS_TRACES.store(true, Ordering::Relaxed);
     }
     Ok(Telemetry { provider })
@@ -118,12 +143,15 @@ pub fn install<W>(format: LogFormat, writer: W) -> bool
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    subscriber(format, writer, None)
+    subscriber(format, writer, false, None)
 }
 
+/// `ansi`: colours in text lines, for a terminal only (in a file or a log collector they are
+/// escape codes around every field).
 fn subscriber<W>(
     format: LogFormat,
     writer: W,
+    ansi: bool,
     tracer: Option<opentelemetry_sdk::trace::Tracer>,
 ) -> bool
 where
@@ -133,6 +161,7 @@ where
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
     let lines = tracing_subscriber::fmt::layer()
         .with_target(false)
+        .with_ansi(ansi)
         .with_writer(writer);
     let lines = match format {
         LogFormat::Text => lines.boxed(),

@@ -15,9 +15,15 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    // The server logs to standard output; every other command prints its result there, so
+    // its log lines go to standard error.
+    let lines = match loaded.cli.command {
+        commands::Command::Serve(_) => api::telemetry::LogLines::Stdout,
+        _ => api::telemetry::LogLines::Stderr,
+    };
     // Before the runtime starts: the trace exporter's HTTP client must be built outside it.
     let telemetry =
-        match api::telemetry::init_with(loaded.cli.log_format, loaded.cli.otlp().as_ref()) {
+        match api::telemetry::init_with(loaded.cli.log_format, loaded.cli.otlp().as_ref(), lines) {
             Ok(telemetry) => telemetry,
             Err(message) => {
                 eprintln!("c2c-forum: {message}");

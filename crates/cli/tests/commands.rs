@@ -57,6 +57,9 @@ fn commands_leave_their_sqlite_database_in_one_file() {
             String::from_utf8_lossy(&output.stderr)
         );
         assert_eq!(log_beside(&file), None, "{args:?} left the log");
+        // Nothing in the background takes the closed database for a failure.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("WARN"), "{args:?}: {stderr}");
     }
 
     // Refused once the database is open.
@@ -69,11 +72,22 @@ fn commands_leave_their_sqlite_database_in_one_file() {
     );
     assert_eq!(log_beside(&file), None, "a refused seed left the log");
 
-    // What the commands wrote is in the file.
+    // What the commands wrote is in the file, and the document alone on standard output (log
+    // lines, the database's closing among them, go to standard error).
     let output = forum(&["export", "iati", "--database-url", &url]);
     let document = String::from_utf8_lossy(&output.stdout);
     assert!(
         document.matches("<iati-activity ").count() > 30,
         "{document}"
+    );
+    assert!(document.starts_with("<?xml "), "{document}");
+    assert!(
+        document.trim_end().ends_with("</iati-activities>"),
+        "{document}"
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("database closed"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }

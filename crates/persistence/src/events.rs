@@ -133,10 +133,21 @@ async fn listener(db: &DatabaseConnection) -> Option<sea_orm::sqlx::postgres::Pg
     }
 }
 
+/// Whether `e` says the pool was closed: the database closing as the process stops, the
+/// follower's end rather than a failure to retry.
+fn pool_closed(e: &DbErr) -> bool {
+    matches!(
+        e,
+        DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::ConnectionClosed)
+    )
+}
+
 async fn follow(db: DatabaseConnection, weak: broadcast::WeakSender<Event>, sweep_every: Duration) {
     let mut after = loop {
         match last_seq(&db).await {
             Ok(last) => break last,
+            // A command done before the follower's first read closes the database under it.
+            Err(e) if pool_closed(&e) || weak.upgrade().is_none() => return,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the change log; retrying");
                 tokio::time::sleep(sweep_every).await;
@@ -180,6 +191,7 @@ async fn follow(db: DatabaseConnection, weak: broadcast::WeakSender<Event>, swee
         };
         match read_after(&db, after, &sender).await {
             Ok(last) => after = last,
+            Err(e) if pool_closed(&e) => return,
             Err(e) => tracing::warn!(error = %e, "reading the change log failed; retrying"),
         }
     }
