@@ -62,6 +62,24 @@ fn commands_leave_their_sqlite_database_in_one_file() {
         assert!(!stderr.contains("WARN"), "{args:?}: {stderr}");
     }
 
+    // The in-process benchmark, on a base of its own.
+    let benched = dir.path().join("bench.db");
+    let bench_url = format!("sqlite://{}?mode=rwc", benched.display());
+    let output = forum(&[
+        "bench",
+        "--practices",
+        "300",
+        "--iterations",
+        "2",
+        "--database-url",
+        &bench_url,
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("WARN"), "{stderr}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("schemeOverlaps"));
+    assert_eq!(log_beside(&benched), None, "bench left the log");
+
     // Refused once the database is open.
     let output = forum(&["seed", "--database-url", &url]);
     assert!(!output.status.success());

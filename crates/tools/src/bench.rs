@@ -25,6 +25,13 @@ pub async fn run(options: BenchOptions) -> Result<(), String> {
     let app = App::open_unseeded(&options.database_url)
         .await
         .map_err(|e| e.to_string())?;
+    let result = run_on(&app, options).await;
+    // As every command does (see `App::close`).
+    app.close().await;
+    result
+}
+
+async fn run_on(app: &App, options: BenchOptions) -> Result<(), String> {
     let present = app
         .database()
         .practice_count()
