@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use api::auth::JwtKeys;
-use api::startup::ServerHandle;
+use api::startup::{ServerHandle, Stopper};
 use api::{App, Application, Settings};
 use domain::actor::Role;
 use persistence::db::{self, Database, DbMetrics};
@@ -31,6 +31,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     app: App,
     server: ServerHandle,
+    stopper: Stopper,
+    running: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     users: Vec<(Role, TestUser)>,
     // Last: dropped after the server has been told to stop.
     _database: TestDatabase,
@@ -96,15 +98,32 @@ impl TestAppBuilder {
             client: http_client(),
             app: application.app().clone(),
             server: application.handle(),
+            stopper: application.stopper(),
+            running: None,
             users: Vec::new(),
             _database: database,
         };
-        tokio::spawn(application.run_until_stopped());
+        app.running = Some(tokio::spawn(application.run_until_stopped()));
         for role in self.roles {
             let user = app.signed_in(role).await;
             app.users.push((role, user));
         }
         app
+    }
+}
+
+impl TestApp {
+    /// Starts the server's graceful stop, as SIGTERM does.
+    pub fn stop_gracefully(&self) {
+        self.stopper.stop();
+    }
+
+    /// Whether the server finished within `within` (after a stop), without error.
+    pub async fn stopped_within(&mut self, within: std::time::Duration) -> bool {
+        match self.running.take() {
+            Some(running) => matches!(tokio::time::timeout(within, running).await, Ok(Ok(Ok(())))),
+            None => true,
+        }
     }
 }
 
@@ -621,12 +640,14 @@ impl TestApp {
         let application = Application::build(settings)
             .await
             .expect("the second application starts");
-        let app = TestApp {
+        let mut app = TestApp {
             address: format!("http://127.0.0.1:{}", application.port()),
             database_url: self.database_url.clone(),
             client: http_client(),
             app: application.app().clone(),
             server: application.handle(),
+            stopper: application.stopper(),
+            running: None,
             users: Vec::new(),
             // The database belongs to the first app, which the test keeps until the end.
             _database: TestDatabase {
@@ -635,7 +656,7 @@ impl TestApp {
                 _dir: None,
             },
         };
-        tokio::spawn(application.run_until_stopped());
+        app.running = Some(tokio::spawn(application.run_until_stopped()));
         app
     }
 

@@ -643,3 +643,37 @@ async fn an_event_keeps_the_order_of_the_subscription() {
         "{text}"
     );
 }
+
+/// A server told to stop (SIGTERM, or its stopper) closes its subscriptions with 1001 Going
+/// Away, so that clients connect again, to another instance or to this one restarted, and stops
+/// at once. A subscription never ends on its own: before, the stop waited for the connections'
+/// whole timeout (30 s), then dropped them without a close.
+#[tokio::test]
+async fn a_stopping_server_closes_its_subscriptions_and_stops() {
+    let mut app = TestApp::new().seeded().spawn().await;
+    let mut client = Client::anonymous(&app).await;
+    client.subscribe("p", PRACTICE_PUBLISHED, json!({})).await;
+    // Subscribed: nothing comes, nothing closes.
+    assert!(matches!(client.next(QUIET).await, Next::Nothing));
+
+    let asked = std::time::Instant::now();
+    app.stop_gracefully();
+    match client.next(Duration::from_secs(5)).await {
+        Next::Closed(code, reason) => {
+            assert_eq!(code, 1001, "{reason}");
+            assert!(reason.contains("stopping"), "{reason}");
+        }
+        other => panic!("expected the connection closed, got {other:?}"),
+    }
+    assert!(
+        app.stopped_within(Duration::from_secs(5)).await,
+        "the server had not stopped {:?} after it was asked to",
+        asked.elapsed()
+    );
+    let refused = app
+        .client
+        .get(format!("{}/healthz", app.address))
+        .send()
+        .await;
+    assert!(refused.is_err(), "still answering: {refused:?}");
+}

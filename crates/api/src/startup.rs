@@ -27,6 +27,17 @@ pub struct Application {
     server: Server,
     metrics: Option<(u16, Server)>,
     app: App,
+    stopping: tokio::sync::watch::Sender<bool>,
+}
+
+/// Stops the server as SIGTERM does (see [`Application::stopper`]).
+#[derive(Clone)]
+pub struct Stopper(tokio::sync::watch::Sender<bool>);
+
+impl Stopper {
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
 }
 
 struct State {
@@ -47,6 +58,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Application> {
         let cors_origins = checked_origins(&settings.cors_origins)?;
         let app = App::open(&settings).await?;
+        let (stopping, _) = tokio::sync::watch::channel(false);
         let (listener, port) = bind(&settings.bind)?;
         let state = web::Data::new(State {
             app: app.clone(),
@@ -58,7 +70,7 @@ impl Application {
             trusted_proxies: settings.trusted_proxies.clone(),
             max_upload_bytes: settings.max_upload_bytes,
             subscriptions: settings.subscriptions.clone(),
-            connections: Default::default(),
+            connections: crate::subscriptions::Connections::new(stopping.subscribe()),
         });
         let export_state = web::Data::new(crate::export::ExportState::new(
             app.clone(),
@@ -101,6 +113,7 @@ impl Application {
                     }
                 })
         })
+        .shutdown_signal(stop_signal(stopping.clone()))
         .listen(listener)
         .map_err(Error::internal)?
         .run();
@@ -128,7 +141,14 @@ impl Application {
             server,
             metrics,
             app,
+            stopping,
         })
+    }
+
+    /// Stops the server gracefully from elsewhere once it runs, as SIGTERM does: subscriptions
+    /// are closed (1001, to connect again), the requests under way answered.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.stopping.clone())
     }
 
     pub fn port(&self) -> u16 {
@@ -145,7 +165,8 @@ impl Application {
         &self.app
     }
 
-    /// Stops the server from elsewhere once it runs (the metrics server stops with it).
+    /// Stops the server from elsewhere once it runs (the metrics server stops with it); a
+    /// graceful stop this way waits for open subscriptions (see [`Self::stopper`]).
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
@@ -175,6 +196,40 @@ impl Application {
         app.close().await;
         stopped
     }
+}
+
+/// What starts the server's graceful stop: SIGTERM, SIGINT (Ctrl-C) or a [`Stopper`]. It then
+/// tells the open subscriptions, which close themselves (a stop waits for the connections under
+/// way, and a subscription's never ends on its own).
+async fn stop_signal(stopping: tokio::sync::watch::Sender<bool>) {
+    let mut asked = stopping.subscribe();
+    // A signal that cannot be listened for never comes, rather than stopping the server now.
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        #[cfg(unix)]
+        if let Ok(mut terminate) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            terminate.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await;
+    };
+    let by = tokio::select! {
+        _ = interrupt => "SIGINT",
+        _ = terminate => "SIGTERM",
+        // Never an error: this holds a sender.
+        _ = asked.wait_for(|stopping| *stopping) => "a stopper",
+    };
+    tracing::info!(
+        by,
+        "stopping: closing subscriptions, answering the requests under way"
+    );
+    stopping.send_replace(true);
 }
 
 fn bind(address: &str) -> Result<(TcpListener, u16)> {

@@ -14,6 +14,8 @@
 //!   closes the connection with 4403 within that time, not at the token's expiry.
 //! - Without `connection_init` within [`SubscriptionSettings::init_timeout`] the server closes
 //!   with 4408.
+//! - A server that stops (SIGTERM, SIGINT) closes every connection with 1001: the client
+//!   connects again.
 //! - One client address holds at most [`SubscriptionSettings::connections_per_client`]
 //!   connections (HTTP 429 beyond), and one connection at most
 //!   [`SubscriptionSettings::per_connection`] subscriptions (RATE_LIMITED beyond).
@@ -77,10 +79,11 @@ impl Default for SubscriptionSettings {
 /// than that is closed rather than buffered.
 const QUEUED_MESSAGES: usize = 64;
 
-/// The open connections per client address.
-#[derive(Clone, Default)]
+/// The open connections per client address, and whether the server is stopping.
+#[derive(Clone)]
 pub struct Connections {
     open: Arc<Mutex<HashMap<String, usize>>>,
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 /// One open connection, counted until dropped.
@@ -90,6 +93,14 @@ struct Counted {
 }
 
 impl Connections {
+    /// No connection open yet; each closes (1001, Going Away) once `stopping` turns true.
+    pub fn new(stopping: tokio::sync::watch::Receiver<bool>) -> Connections {
+        Connections {
+            open: Arc::default(),
+            stopping,
+        }
+    }
+
     fn open(&self, client: &str, limit: usize) -> Option<Counted> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let count = open.entry(client.to_string()).or_default();
@@ -187,6 +198,7 @@ pub fn upgrade(
         settings: settings.clone(),
         client,
         protocol,
+        stopping: connections.stopping.clone(),
         _counted: counted,
     };
     // The message stream borrows the request's payload, which stays on this worker's thread.
@@ -199,6 +211,7 @@ struct Connection {
     settings: SubscriptionSettings,
     client: String,
     protocol: Protocols,
+    stopping: tokio::sync::watch::Receiver<bool>,
     _counted: Counted,
 }
 
@@ -230,6 +243,8 @@ impl Connection {
         let mut token: Option<String> = None;
         let mut recheck = tokio::time::interval(self.settings.recheck);
         recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stopping = self.stopping.clone();
+        let mut watching = true;
         let close = loop {
             tokio::select! {
                 frame = messages.next() => match frame {
@@ -288,6 +303,16 @@ impl Connection {
                         CloseCode::Other(CLOSE_INIT_TIMEOUT),
                         "connection initialisation timeout",
                     ));
+                }
+                // The server stops once its connections are done, and a subscription never is:
+                // left open, it held the stop for its whole timeout and then ended without a
+                // close, which clients take for a failure rather than a cue to connect again.
+                stopped = stopping.wait_for(|stopping| *stopping), if watching => {
+                    if stopped.is_ok() {
+                        break Some(reason(CloseCode::Away, "the server is stopping; connect again"));
+                    }
+                    // The server went without saying it stops: nothing more to wait for.
+                    watching = false;
                 }
             }
         };
@@ -407,7 +432,7 @@ mod tests {
 
     #[test]
     fn a_client_holds_at_most_its_connections() {
-        let connections = Connections::default();
+        let connections = Connections::new(tokio::sync::watch::channel(false).1);
         let first = connections.open("1.2.3.4", 2);
         let second = connections.open("1.2.3.4", 2);
         assert!(first.is_some() && second.is_some());
