@@ -3,7 +3,7 @@
 use api::Application;
 use sea_orm::{ConnectionTrait, Database, Statement};
 
-use crate::helpers::{EmptyDatabase, settings_on, spawn_app};
+use crate::helpers::{EmptyDatabase, scalar, settings_on, spawn_app};
 
 #[tokio::test]
 async fn health_readiness_metrics_and_graphiql() {
@@ -198,16 +198,7 @@ async fn a_stopped_server_leaves_its_sqlite_database_in_one_file() {
         std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0)
     );
     let db = Database::connect(database.url()).await.expect("connect");
-    let practices = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) FROM practice",
-        ))
-        .await
-        .expect("count")
-        .expect("a row")
-        .try_get_by_index::<i64>(0)
-        .expect("a count");
+    let practices = scalar(&db, "SELECT COUNT(*) FROM practice".into()).await;
     assert!(practices > 0, "the seeded base is in the file");
     db.close().await.expect("close");
 }
