@@ -936,12 +936,32 @@ async fn build_at_once(
                     .await
                     .map_err(db_err)?;
             }
+            renew_planners_statistics(&txn).await?;
         }
         tracing::info!(grouping = %name, from = %from, elapsed_ms = started.elapsed().as_millis() as u64, "funding-gap rollup built");
         took = Some(started.elapsed());
     }
     txn.commit().await.map_err(db_err)?;
     Ok(took)
+}
+
+/// Has every SQLite connection on the file, in this process and in others, plan with the
+/// statistics just gathered. A connection reads them only with the schema, and `ANALYZE`
+/// leaves the schema as it was: the connections opened before a build went on planning the
+/// new grouping's questions with estimates that predate its rows. On a freshly seeded base of
+/// 200,000 practices a server that had not built theme × orientation by year answered its
+/// year range at 122 requests a second (16 connections, p95 170 ms), and at 229 (p95 95 ms)
+/// once its connections had read the schema again. A view created and dropped changes the
+/// schema's version; each connection reads the schema, and with it the statistics, at its next
+/// statement (about a millisecond), and its prepared statements are planned again.
+async fn renew_planners_statistics(txn: &DatabaseTransaction) -> Result<()> {
+    for statement in [
+        "CREATE VIEW rollup_statistics_renewed AS SELECT 1",
+        "DROP VIEW rollup_statistics_renewed",
+    ] {
+        txn.execute_unprepared(statement).await.map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// The helper threads a SQLite build's sorts may use: one for each core but the build's own.
