@@ -36,6 +36,7 @@ mod m20261212_000000_rollup_year_confidential_covering;
 mod m20261213_000000_prepared_groupings;
 mod m20261214_000000_rollup_build_times;
 mod m20261215_000000_practice_signature_sizes;
+mod m20261216_000000_practice_listing;
 
 pub struct Migrator;
 
@@ -77,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261213_000000_prepared_groupings::Migration),
             Box::new(m20261214_000000_rollup_build_times::Migration),
             Box::new(m20261215_000000_practice_signature_sizes::Migration),
+            Box::new(m20261216_000000_practice_listing::Migration),
         ]
     }
 }

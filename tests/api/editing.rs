@@ -555,3 +555,139 @@ async fn indicators_are_set_with_the_practice_and_replaced_as_a_whole() {
         .await;
     assert_eq!(bad["errors"][0]["extensions"]["field"], "indicators.name");
 }
+
+/// Every practice `viewer` finds with `filter`, walked page by page of `size`: the ids in order
+/// and the `totalCount` of each page.
+async fn walked(
+    app: &TestApp,
+    viewer: &TestUser,
+    filter: &Value,
+    size: i64,
+) -> (Vec<String>, Vec<i64>) {
+    let (mut ids, mut counts, mut after) = (Vec::new(), Vec::new(), Value::Null);
+    loop {
+        let d = app
+            .data_as(
+                viewer,
+                "query($f: PracticeFilter, $n: Int, $a: String) {
+                    practices(first: $n, after: $a, filter: $f) {
+                        totalCount pageInfo { hasNextPage endCursor } edges { node { id } } } }",
+                json!({ "f": filter, "n": size, "a": after }),
+            )
+            .await;
+        let page = &d["practices"];
+        counts.push(page["totalCount"].as_i64().unwrap());
+        for e in page["edges"].as_array().unwrap() {
+            ids.push(e["node"]["id"].as_str().unwrap().to_string());
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            return (ids, counts);
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+#[tokio::test]
+async fn a_members_pages_hold_the_published_practices_and_its_drafts_in_order() {
+    let app = spawn_app().await;
+    let w = world(&app).await;
+    let draft = own_draft(&app, &w).await;
+    let draft = draft["createPractice"]["id"].as_str().unwrap().to_string();
+    // A practice published after the draft, so that the draft lies between published ones.
+    let later = app
+        .data_as(
+            &w.admin,
+            CREATE,
+            json!({ "i": practice_input(&[&w.haarlem, &w.mutare]) }),
+        )
+        .await;
+    let later_id = later["createPractice"]["id"].as_str().unwrap().to_string();
+    app.data_as(
+        &w.admin,
+        "mutation($id: ID!, $v: Int!) { publishPractice(id: $id, version: $v) { status } }",
+        json!({ "id": later_id, "v": later["createPractice"]["version"] }),
+    )
+    .await;
+
+    let everything = json!({});
+    let (all, _) = walked(&app, &w.own, &everything, 100).await;
+    assert!(all.contains(&draft) && all.contains(&later_id), "{all:?}");
+    assert_eq!(
+        all.last(),
+        Some(&later_id),
+        "the draft lies between published practices"
+    );
+    // In the order of the secretariat's list, which reads every practice with one condition.
+    let (every, _) = walked(&app, &w.admin, &everything, 100).await;
+    let in_order: Vec<String> = every.into_iter().filter(|id| all.contains(id)).collect();
+    assert_eq!(all, in_order);
+    let (by_two, counts) = walked(&app, &w.own, &everything, 2).await;
+    assert_eq!(by_two, all, "pages of two walk the same practices");
+    assert!(counts.iter().all(|&c| c == all.len() as i64), "{counts:?}");
+    let (others, _) = walked(&app, &w.other, &everything, 3).await;
+    assert_eq!(
+        others.len(),
+        all.len() - 1,
+        "another city sees all but the draft"
+    );
+    assert!(!others.contains(&draft));
+
+    // A theme filter, read from the practices' rows, keeps those of the theme and only those.
+    let themes = app
+        .data_as(
+            &w.own,
+            "{ practices(first: 100) { pageInfo { hasNextPage } edges { node { id themes } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        themes["practices"]["pageInfo"]["hasNextPage"], false,
+        "one page holds them"
+    );
+    let of_theme: Vec<String> = themes["practices"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            let t = e["node"]["themes"].as_array().unwrap();
+            t.contains(&json!("ENVIRONMENT")) || t.contains(&json!("HOUSING"))
+        })
+        .map(|e| e["node"]["id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        of_theme.contains(&draft) && of_theme.len() < all.len(),
+        "{of_theme:?}"
+    );
+    let filter = json!({ "themes": ["ENVIRONMENT", "HOUSING"] });
+    for viewer in [&w.own, &w.admin] {
+        let (filtered, counts) = walked(&app, viewer, &filter, 2).await;
+        assert_eq!(filtered, of_theme);
+        assert!(
+            counts.iter().all(|&c| c == of_theme.len() as i64),
+            "{counts:?}"
+        );
+    }
+    let anonymous = app
+        .graphql_as(
+            None,
+            "query($f: PracticeFilter) { practices(first: 100, filter: $f) { totalCount edges { node { id } } } }",
+            json!({ "f": filter }),
+        )
+        .await;
+    let listed: Vec<&str> = anonymous["data"]["practices"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["id"].as_str().unwrap())
+        .collect();
+    let published: Vec<&str> = of_theme
+        .iter()
+        .map(String::as_str)
+        .filter(|id| *id != draft)
+        .collect();
+    assert_eq!(listed, published);
+    assert_eq!(
+        anonymous["data"]["practices"]["totalCount"],
+        published.len()
+    );
+}

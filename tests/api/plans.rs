@@ -71,8 +71,9 @@ const ROLLUPS: &str = "gap_";
 const COUNTED_ROLLUPS: [&str; 1] = ["gap_rollup_confidential"];
 
 /// Columns of a closed vocabulary: a SQLite `SEARCH` keyed by nothing else reads a whole share
-/// of the table (every published practice, every tag of a dimension).
-const CLOSED: [&str; 2] = ["status", "dimension"];
+/// of the table (every published practice, every tag of a dimension, every practice of a
+/// theme: a tag's value is one of its dimension's few).
+const CLOSED: [&str; 3] = ["status", "dimension", "value"];
 
 /// Columns of a funding-gap rollup that name a grouping, a kind of member or a side of a span,
 /// not a cell: a write's `SEARCH` of a rollup of members keyed by nothing else reads every
@@ -152,11 +153,37 @@ const KNOWN: &[Known] = &[
                  one index answers; it reads the practices it counts",
     },
     Known {
+        case: "practice page",
+        sql: "IN (SELECT \"practice\".\"id\" AS \"id\" FROM \"practice\" WHERE",
+        on: Backends::Sqlite,
+        settled: true,
+        reason: "a member's page reads its first published practices in id order through the \
+                 index of statuses, as many as the page holds and one: the subquery's LIMIT, \
+                 which the plan does not show, bounds it",
+    },
+    Known {
         case: "filtered practice page",
-        sql: "\"practice_tag\"",
+        sql: "IN (SELECT \"practice\".\"id\" AS \"id\" FROM \"practice\" WHERE",
+        on: Backends::Sqlite,
+        settled: true,
+        reason: "as for the practice page",
+    },
+    Known {
+        case: "the load benchmark's nested page",
+        sql: "IN (SELECT \"practice\".\"id\" AS \"id\" FROM \"practice\" WHERE",
+        on: Backends::Sqlite,
+        settled: true,
+        reason: "as for the practice page",
+    },
+    Known {
+        case: "filtered practice page as anonymous",
+        sql: "COUNT(*) AS num_items",
         on: Backends::Postgres,
         settled: false,
-        reason: "a theme filter joins every practice of the theme before the page is cut",
+        reason: "a count of the practices of a theme reads the index of published practices \
+                 whole: a practice's themes are bits of its row, which no index orders by one \
+                 theme (on 200,000 practices 21 ms for 9,599 of them, against 82 ms through \
+                 the tags of the theme)",
     },
     Known {
         case: "donors as practitioner",
@@ -169,6 +196,13 @@ const KNOWN: &[Known] = &[
     },
     Known {
         case: "donors as donor",
+        sql: "INNER JOIN LATERAL (SELECT \"funding\".\"id\",",
+        on: Backends::Postgres,
+        settled: false,
+        reason: "as for a practitioner",
+    },
+    Known {
+        case: "donors as anonymous",
         sql: "INNER JOIN LATERAL (SELECT \"funding\".\"id\",",
         on: Backends::Postgres,
         settled: false,
@@ -257,7 +291,7 @@ const PAGE: &str = "{ practices(first: 50) { totalCount edges { node { id title
     donors(first: 10) { edges { node { name } } } } } } }";
 
 const FILTERED_PAGE: &str =
-    "{ practices(first: 50, filter: { themes: [HEALTH], activeInYear: 2010 }) {
+    "{ practices(first: 50, filter: { themes: [HEALTH], activeInYear: 2010 }) { totalCount
     edges { node { id title cities { name } funding(first: 5) { edges { node { amount } } } } } } }";
 
 const CITIES: &str = "{ cities(first: 20) { edges { node { name country { code }
@@ -539,8 +573,13 @@ async fn every_statement_of_pages_and_questions_reads_in_proportion_to_its_answe
 /// PostgreSQL; `prepared`: with the prepared funding-gap groupings built, as a deployment's
 /// `prepare-rollups` leaves them. Answers the server and a connection of the test's own.
 async fn synthetic_app(prepared: bool) -> (TestApp, DatabaseConnection) {
+    // Without the response cache: it answers an anonymous page's second run itself, and the
+    // anonymous statements would go unchecked.
     let app = TestApp::new()
-        .configure(|s| s.batch_window = std::time::Duration::from_millis(20))
+        .configure(|s| {
+            s.batch_window = std::time::Duration::from_millis(20);
+            s.response_cache.max_bytes = 0;
+        })
         .spawn()
         .await;
     let db = persistence::db::Database::connect(&app.database_url)

@@ -21,7 +21,7 @@ use sea_orm::DbBackend;
 
 use crate::entities::practice;
 use crate::mapping;
-use crate::practice::{participants, practice_condition};
+use crate::practice::{participants, practice_page_condition};
 use crate::query::{self, Parents, funding_rows, scheme_rows};
 use crate::store::SeaStore;
 
@@ -37,7 +37,7 @@ pub(crate) async fn practice_page_along(
 ) -> Result<(Page<Practice>, Alongside)> {
     let db = store.connection();
     let backend = db.get_database_backend();
-    let cond = || practice_condition(backend, filter, vis);
+    let cond = || practice_page_condition(backend, filter, vis, page);
     let list = || {
         let (cond, id) = (cond(), practice::Column::Id);
         query::page::<practice::Entity, _>(store, cond, id, page, mapping::practice)

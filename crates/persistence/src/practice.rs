@@ -8,7 +8,7 @@ use domain::framework::*;
 use domain::page::{Page, PageRequest};
 use domain::repository::{Link, LinkRepository, PracticeFilter, PracticeRepository};
 use domain::{Result, Visibility};
-use sea_orm::sea_query::{Alias, Expr, Query};
+use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
 use sea_orm::*;
 
 use crate::entities::*;
@@ -30,8 +30,93 @@ pub(crate) fn practice_condition(
     filter: &PracticeFilter,
     vis: &Visibility,
 ) -> Condition {
+    Condition::all()
+        .add(practice_visible(vis))
+        .add(filtered(backend, filter))
+}
+
+/// The practices of one page of a list as [`query::page`] reads it (the condition it takes).
+///
+/// A member sees the published practices and its own whatever their status: one condition
+/// with an OR of the two, which no index answers in id order, had SQLite gather every published
+/// practice and sort them for each page (27 ms a page of 50 on 200,000 practices). On SQLite
+/// each side reads its first ids in order (see [`MemberSides`]) and the page is cut from the
+/// two. PostgreSQL keeps the OR: it walks the ids and tests each practice, where for the
+/// member's own side alone, a few practices or none, it walked every id to find a page.
+pub(crate) fn practice_page_condition(
+    backend: DbBackend,
+    filter: &PracticeFilter,
+    vis: &Visibility,
+    page: PageRequest,
+) -> Condition {
     use crate::entities::practice::Column as P;
-    let mut cond = Condition::all().add(practice_visible(vis));
+    let Some(MemberSides { published, mut own }) = MemberSides::of(backend, filter, vis) else {
+        return practice_condition(backend, filter, vis);
+    };
+    // The page and the extra row that tells whether there is a next one.
+    let enough = PageRequest {
+        first: page.first + 1,
+        after: page.after,
+    };
+    own.order_by((practice::Entity, P::Id), Order::Asc)
+        .limit(enough.first);
+    if let Some(after) = page.after {
+        own.and_where(Expr::col((practice::Entity, P::Id)).gt(after));
+    }
+    Condition::any()
+        .add(P::Id.in_subquery(query::page_ids::<practice::Entity>(
+            published,
+            P::Id,
+            enough,
+        )))
+        .add(P::Id.in_subquery(own))
+}
+
+/// For a member on SQLite, the practices it sees in two disjoint parts (see
+/// [`practice_page_condition`]).
+struct MemberSides {
+    /// The published practices: read in id order through the index of statuses.
+    published: Condition,
+    /// The member's own practices that are not published, as a statement of their ids: a few
+    /// a member, each looked up by id. Written as a condition on the practice, SQLite read them
+    /// through the index of a filter's orientation instead (every practice of the orientation,
+    /// 140 ms on 200,000 practices); it keeps the order of a CROSS JOIN.
+    own: SelectStatement,
+}
+
+impl MemberSides {
+    fn of(backend: DbBackend, filter: &PracticeFilter, vis: &Visibility) -> Option<Self> {
+        use crate::entities::practice::Column as P;
+        let Visibility::Member(member) = vis else {
+            return None;
+        };
+        if backend == DbBackend::Postgres {
+            return None;
+        }
+        let mine = Alias::new("mine");
+        let own = Query::select()
+            .expr_as(Expr::col((practice::Entity, P::Id)), Alias::new("id"))
+            .from_subquery(query::practices_of_member(member), mine.clone())
+            // sea-query writes no ON for a CROSS JOIN: the pairing is in the WHERE.
+            .join(JoinType::CrossJoin, practice::Entity, Condition::all())
+            .cond_where(
+                Condition::all()
+                    .add(Expr::col((practice::Entity, P::Id)).equals((mine, Alias::new("id"))))
+                    .add(query::practice_unpublished())
+                    .add(filtered(backend, filter)),
+            )
+            .to_owned();
+        Some(Self {
+            published: practice_condition(backend, filter, &Visibility::Published),
+            own,
+        })
+    }
+}
+
+/// The practices `filter` selects, whoever sees them.
+fn filtered(backend: DbBackend, filter: &PracticeFilter) -> Condition {
+    use crate::entities::practice::Column as P;
+    let mut cond = Condition::all();
     if let Some(status) = filter.status {
         cond = cond.add(crate::query::status_is(P::Status, status.as_str()));
     }
@@ -42,12 +127,19 @@ pub(crate) fn practice_condition(
         cond = cond.add(P::Modality.eq(m.as_str()));
     }
     cond = cond
-        .add(PRACTICE_TAGS.any_of(P::Id, Dimension::Theme, &filter.themes, Theme::as_str))
-        .add(PRACTICE_TAGS.any_of(
-            P::Id,
-            Dimension::ManagementFocus,
-            &filter.management_focus,
-            ManagementFocus::as_str,
+        .add(any_bit_of(
+            "theme_bits",
+            filter
+                .themes
+                .iter()
+                .map(|t| crate::signature::theme_bit(t.as_str())),
+        ))
+        .add(any_bit_of(
+            "focus_bits",
+            filter
+                .management_focus
+                .iter()
+                .map(|f| crate::signature::focus_bit(f.as_str())),
         ))
         .add(PRACTICE_TAGS.any_of(
             P::Id,
@@ -97,6 +189,20 @@ pub(crate) fn practice_condition(
     cond.add(query::search(backend, "practice", P::Id, &filter.text))
 }
 
+/// A practice holding any of the values whose `bits` are given, read from the bits its row keeps
+/// of them (see `signature`) rather than from its tags: a list filtered by theme then reads the
+/// practices it walks or counts and no others, where the tags' subquery read every practice of
+/// the theme first (75,479 of 200,000 for ENVIRONMENT, 22 ms of SQLite's 23 for a page of 50).
+/// The mask is written into the statement, as a status is (see `query::status_is`).
+fn any_bit_of(column: &str, bits: impl Iterator<Item = i64>) -> Condition {
+    match bits.fold(0, |mask, bit| mask | bit) {
+        0 => Condition::all(),
+        mask => Condition::all().add(Expr::cust(format!(
+            "(\"practice\".\"{column}\" & {mask}) <> 0"
+        ))),
+    }
+}
+
 #[async_trait]
 impl PracticeRepository for SeaStore {
     async fn practices_by_ids(&self, ids: &[Id], vis: &Visibility) -> Result<Vec<Practice>> {
@@ -113,7 +219,7 @@ impl PracticeRepository for SeaStore {
         page: PageRequest,
     ) -> Result<Page<Practice>> {
         let db = self.connection();
-        let cond = practice_condition(db.get_database_backend(), filter, vis);
+        let cond = practice_page_condition(db.get_database_backend(), filter, vis, page);
         query::page::<practice::Entity, _>(
             self,
             cond,
@@ -126,11 +232,25 @@ impl PracticeRepository for SeaStore {
 
     async fn count_practices(&self, filter: &PracticeFilter, vis: &Visibility) -> Result<i64> {
         let db = self.connection();
-        query::count::<practice::Entity>(
-            db,
-            practice_condition(db.get_database_backend(), filter, vis),
-        )
-        .await
+        let backend = db.get_database_backend();
+        // A member's count adds the two sides up, each through its own index (see
+        // `practice_page_condition`).
+        match MemberSides::of(backend, filter, vis) {
+            Some(MemberSides { published, own }) => {
+                let own = Query::select()
+                    .expr(Expr::cust("COUNT(*)"))
+                    .from_subquery(own, Alias::new("own"))
+                    .to_owned();
+                let (published, own) = tokio::try_join!(
+                    query::count::<practice::Entity>(db, published),
+                    query::scalar_count(db, own)
+                )?;
+                Ok(published + own)
+            }
+            None => {
+                query::count::<practice::Entity>(db, practice_condition(backend, filter, vis)).await
+            }
+        }
     }
 
     async fn practice_tags(&self, practice_ids: &[Id]) -> Result<Vec<(Id, Tags)>> {

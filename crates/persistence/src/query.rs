@@ -152,27 +152,73 @@ pub(crate) fn practice_visible(vis: &Visibility) -> Condition {
     match vis {
         Visibility::Everything => Condition::all(),
         Visibility::Published => Condition::all().add(status_is(P::Status, PUBLISHED)),
-        Visibility::Member(a) => {
-            let any = Condition::any()
-                .add(status_is(P::Status, PUBLISHED))
-                .add(owned_by(P::OwnerKind, P::OwnerId, a));
-            match a {
-                Affiliation::City(c) => any.add(in_select(
-                    P::Id,
-                    practice_city::Entity,
-                    practice_city::Column::PracticeId,
-                    practice_city::Column::CityId.eq(*c),
-                )),
-                Affiliation::Association(x) => any.add(in_select(
-                    P::Id,
-                    practice_association::Entity,
-                    practice_association::Column::PracticeId,
-                    practice_association::Column::AssociationId.eq(*x),
-                )),
-                Affiliation::Donor(_) => any,
-            }
-        }
+        Visibility::Member(a) => Condition::any()
+            .add(status_is(P::Status, PUBLISHED))
+            .add(practice_of_member(a)),
     }
+}
+
+/// The practices a member sees whatever their status: its organisation's, and those its city or
+/// association takes part in.
+pub(crate) fn practice_of_member(a: &Affiliation) -> Condition {
+    use crate::entities::practice::Column as P;
+    let any = Condition::any().add(owned_by(P::OwnerKind, P::OwnerId, a));
+    match a {
+        Affiliation::City(c) => any.add(in_select(
+            P::Id,
+            practice_city::Entity,
+            practice_city::Column::PracticeId,
+            practice_city::Column::CityId.eq(*c),
+        )),
+        Affiliation::Association(x) => any.add(in_select(
+            P::Id,
+            practice_association::Entity,
+            practice_association::Column::PracticeId,
+            practice_association::Column::AssociationId.eq(*x),
+        )),
+        Affiliation::Donor(_) => any,
+    }
+}
+
+/// The ids of the practices a member sees whatever their status, as a statement of one column
+/// `id`, each once (see [`practice_of_member`]).
+pub(crate) fn practices_of_member(a: &Affiliation) -> SelectStatement {
+    use crate::entities::practice::Column as P;
+    let mut owned = Query::select()
+        .expr_as(Expr::col((practice::Entity, P::Id)), Alias::new("id"))
+        .from(practice::Entity)
+        .and_where(P::OwnerKind.eq(a.kind()))
+        .and_where(P::OwnerId.eq(a.id()))
+        .to_owned();
+    let taking_part = match a {
+        Affiliation::City(c) => Query::select()
+            .expr_as(
+                Expr::col(practice_city::Column::PracticeId),
+                Alias::new("id"),
+            )
+            .from(practice_city::Entity)
+            .and_where(practice_city::Column::CityId.eq(*c))
+            .to_owned(),
+        Affiliation::Association(x) => Query::select()
+            .expr_as(
+                Expr::col(practice_association::Column::PracticeId),
+                Alias::new("id"),
+            )
+            .from(practice_association::Entity)
+            .and_where(practice_association::Column::AssociationId.eq(*x))
+            .to_owned(),
+        Affiliation::Donor(_) => return owned,
+    };
+    owned.union(UnionType::Distinct, taking_part).to_owned()
+}
+
+/// Practices not published: with [`practice_of_member`], what a member sees besides the
+/// published ones.
+pub(crate) fn practice_unpublished() -> SimpleExpr {
+    use crate::entities::practice::Column as P;
+    P::Status
+        .into_expr()
+        .ne(Expr::cust(format!("'{PUBLISHED}'")))
 }
 
 /// Schemes the viewer may see: published ones, and for a member the drafts it owns or operates.
@@ -625,6 +671,15 @@ where
 {
     let n = E::find().filter(cond).count(db).await.map_err(db_err)?;
     i64::try_from(n).map_err(Error::internal)
+}
+
+/// The count a statement of one `COUNT(*)` answers.
+pub(crate) async fn scalar_count(db: &DatabaseConnection, stmt: SelectStatement) -> Result<i64> {
+    let row = db.query_one(&stmt).await.map_err(db_err)?;
+    match row {
+        Some(row) => row.try_get_by_index::<i64>(0).map_err(db_err),
+        None => Ok(0),
+    }
 }
 
 /// `(a, b)` integer pairs a statement answers.
