@@ -145,14 +145,6 @@ impl Backends {
 
 const KNOWN: &[Known] = &[
     Known {
-        case: "practice page as practitioner",
-        sql: "COUNT(*) AS num_items",
-        on: Backends::Postgres,
-        settled: true,
-        reason: "a member's totalCount (published, its own or its city's practices) is an OR no \
-                 one index answers; it reads the practices it counts",
-    },
-    Known {
         case: "practice page",
         sql: "IN (SELECT \"practice\".\"id\" AS \"id\" FROM \"practice\" WHERE",
         on: Backends::Sqlite,
@@ -176,7 +168,7 @@ const KNOWN: &[Known] = &[
         reason: "as for the practice page",
     },
     Known {
-        case: "filtered practice page as anonymous",
+        case: "filtered practice page",
         sql: "COUNT(*) AS num_items",
         on: Backends::Postgres,
         settled: false,

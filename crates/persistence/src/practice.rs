@@ -50,7 +50,11 @@ pub(crate) fn practice_page_condition(
     page: PageRequest,
 ) -> Condition {
     use crate::entities::practice::Column as P;
-    let Some(MemberSides { published, mut own }) = MemberSides::of(backend, filter, vis) else {
+    let sides = match backend {
+        DbBackend::Postgres => None,
+        _ => MemberSides::of(backend, filter, vis),
+    };
+    let Some(MemberSides { published, mut own }) = sides else {
         return practice_condition(backend, filter, vis);
     };
     // The page and the extra row that tells whether there is a next one.
@@ -72,8 +76,10 @@ pub(crate) fn practice_page_condition(
         .add(P::Id.in_subquery(own))
 }
 
-/// For a member on SQLite, the practices it sees in two disjoint parts (see
-/// [`practice_page_condition`]).
+/// For a member, the practices it sees in two disjoint parts: a page on SQLite reads its first
+/// ids from each (see [`practice_page_condition`]), a count on both databases adds up the two
+/// counts. Counted as one OR, PostgreSQL read every practice of the base (150 ms on 200,000,
+/// against 12 ms for the two).
 struct MemberSides {
     /// The published practices: read in id order through the index of statuses.
     published: Condition,
@@ -90,9 +96,6 @@ impl MemberSides {
         let Visibility::Member(member) = vis else {
             return None;
         };
-        if backend == DbBackend::Postgres {
-            return None;
-        }
         let mine = Alias::new("mine");
         let own = Query::select()
             .expr_as(Expr::col((practice::Entity, P::Id)), Alias::new("id"))
@@ -234,7 +237,7 @@ impl PracticeRepository for SeaStore {
         let db = self.connection();
         let backend = db.get_database_backend();
         // A member's count adds the two sides up, each through its own index (see
-        // `practice_page_condition`).
+        // `MemberSides`).
         match MemberSides::of(backend, filter, vis) {
             Some(MemberSides { published, own }) => {
                 let own = Query::select()
