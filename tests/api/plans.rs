@@ -168,16 +168,6 @@ const KNOWN: &[Known] = &[
         reason: "as for the practice page",
     },
     Known {
-        case: "filtered practice page",
-        sql: "COUNT(*) AS num_items",
-        on: Backends::Postgres,
-        settled: false,
-        reason: "a count of the practices of a theme reads the index of published practices \
-                 whole: a practice's themes are bits of its row, which no index orders by one \
-                 theme (on 200,000 practices 21 ms for 9,599 of them, against 82 ms through \
-                 the tags of the theme)",
-    },
-    Known {
         case: "donors as practitioner",
         sql: "INNER JOIN LATERAL (SELECT \"funding\".\"id\",",
         on: Backends::Postgres,

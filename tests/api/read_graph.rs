@@ -142,6 +142,69 @@ async fn practice_filters_agree_with_the_seed() {
         );
     }
 
+    // Several values of a dimension select the practices holding any of them; two dimensions,
+    // those holding a value of each. The seed's own lists are the reference, not the filter.
+    let holds = |p: &Value, field: &str, values: &[&str]| {
+        p[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| values.contains(&v.as_str().unwrap()))
+    };
+    for (filter, themes, focuses) in [
+        (
+            "themes: [HEALTH, HOUSING]",
+            &["HEALTH", "HOUSING"][..],
+            &[][..],
+        ),
+        (
+            "managementFocus: [STRATEGY_FORMULATION, INSTITUTIONAL_REFORM]",
+            &[][..],
+            &["STRATEGY_FORMULATION", "INSTITUTIONAL_REFORM"][..],
+        ),
+        (
+            "themes: [ENVIRONMENT, SECURITY_DISASTER], managementFocus: [STRATEGY_IMPLEMENTATION]",
+            &["ENVIRONMENT", "SECURITY_DISASTER"][..],
+            &["STRATEGY_IMPLEMENTATION"][..],
+        ),
+    ] {
+        let selects = |p: &Value| {
+            (themes.is_empty() || holds(p, "themes", themes))
+                && (focuses.is_empty() || holds(p, "managementFocus", focuses))
+        };
+        let mut expected: Vec<String> = practices
+            .iter()
+            .filter(|p| selects(p))
+            .map(|p| p["title"].as_str().unwrap().to_owned())
+            .collect();
+        expected.sort();
+        assert!(
+            expected.len() >= 2 && expected.len() < practices.len(),
+            "{filter}: the seed has practices on both sides"
+        );
+        let data = app
+            .data(
+                &format!(
+                    "{{ practices(first: 100, filter: {{ {filter} }}) {{ totalCount edges {{ node {{ title }} }} }} }}"
+                ),
+                json!({}),
+            )
+            .await;
+        let mut titles: Vec<String> = data["practices"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["title"].as_str().unwrap().to_owned())
+            .collect();
+        titles.sort();
+        assert_eq!(titles, expected, "{filter}");
+        assert_eq!(
+            data["practices"]["totalCount"],
+            expected.len() as i64,
+            "{filter}"
+        );
+    }
+
     let data = app
         .data(
             r#"{ practices(first: 100, filter: { countryCode: "zw" }) { edges { node { cities { country { code } } } } } }"#,
