@@ -12,9 +12,9 @@
 //! condition as its index does (`(theme_bits & bit) <> 0`, one such term a theme, joined by OR),
 //! which PostgreSQL needs to see that the index holds every practice the term keeps.
 //!
-//! SQLite keeps its index led by the status (see `practice_listing`): it would use a partial
-//! index only where a statement repeats its condition word for word, and not for the terms of an
-//! OR.
+//! SQLite keeps its index led by the status (see `practice_listing`): on the same base it chose
+//! that index over such partial indexes, which it would use only where a statement repeats
+//! their condition word for word, and not for the terms of an OR.
 
 use sea_orm_migration::prelude::*;
 
