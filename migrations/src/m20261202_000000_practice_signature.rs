@@ -20,7 +20,7 @@ impl MigrationName for Migration {
     }
 }
 
-const THEMES: [&str; 9] = [
+pub(crate) const THEMES: [&str; 9] = [
     "MUNICIPAL_FINANCE",
     "ENVIRONMENT",
     "INFRASTRUCTURE_SERVICES",
@@ -32,7 +32,7 @@ const THEMES: [&str; 9] = [
     "OTHER",
 ];
 
-const FOCUSES: [&str; 4] = [
+pub(crate) const FOCUSES: [&str; 4] = [
     "TECHNICAL_EXPERTISE",
     "STRATEGY_FORMULATION",
     "STRATEGY_IMPLEMENTATION",

@@ -18,6 +18,9 @@
 
 use sea_orm_migration::prelude::*;
 
+// The bits the practices' rows keep, in that migration's order.
+use crate::m20261202_000000_practice_signature::{FOCUSES, THEMES};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -25,25 +28,6 @@ impl MigrationName for Migration {
         "m20261217_000000_practice_theme_listing"
     }
 }
-
-const THEMES: [&str; 9] = [
-    "MUNICIPAL_FINANCE",
-    "ENVIRONMENT",
-    "INFRASTRUCTURE_SERVICES",
-    "HEALTH",
-    "HOUSING",
-    "ECONOMIC_DEVELOPMENT",
-    "SECURITY_DISASTER",
-    "SOCIAL_CULTURAL",
-    "OTHER",
-];
-
-const FOCUSES: [&str; 4] = [
-    "TECHNICAL_EXPERTISE",
-    "STRATEGY_FORMULATION",
-    "STRATEGY_IMPLEMENTATION",
-    "INSTITUTIONAL_REFORM",
-];
 
 /// `(index name, bits column, bit)` of every theme and management focus.
 fn indexes() -> Vec<(String, &'static str, i64)> {
