@@ -126,6 +126,10 @@ impl Application {
                         .route("/metrics", web::get().to(metrics_text))
                 })
                 .workers(1)
+                // Stopped by the main server's stop (see `run_until_stopped`) and nothing
+                // else: with actix's own signal handling a SIGQUIT stopped it alone, leaving
+                // the service answering without its metrics.
+                .disable_signals()
                 .listen(listener)
                 .map_err(Error::internal)?
                 .run();
@@ -198,8 +202,10 @@ impl Application {
     }
 }
 
-/// What starts the server's graceful stop: SIGTERM, SIGINT (Ctrl-C) or a [`Stopper`]. It then
-/// tells the open subscriptions, which close themselves (a stop waits for the connections under
+/// What starts the server's graceful stop: SIGTERM, SIGINT (Ctrl-C), SIGQUIT or a [`Stopper`].
+/// SIGQUIT stops as SIGTERM does, so that no signal meant to end the service leaves it half
+/// running (actix's own handling stopped the metrics server alone on it). It then tells the
+/// open subscriptions, which close themselves (a stop waits for the connections under
 /// way, and a subscription's never ends on its own).
 async fn stop_signal(stopping: tokio::sync::watch::Sender<bool>) {
     let mut asked = stopping.subscribe();
@@ -209,19 +215,20 @@ async fn stop_signal(stopping: tokio::sync::watch::Sender<bool>) {
             std::future::pending::<()>().await;
         }
     };
-    let terminate = async {
-        #[cfg(unix)]
-        if let Ok(mut terminate) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            terminate.recv().await;
-            return;
-        }
-        std::future::pending::<()>().await;
+    #[cfg(unix)]
+    let (terminate, quit) = {
+        use tokio::signal::unix::SignalKind;
+        (
+            arrives(SignalKind::terminate()),
+            arrives(SignalKind::quit()),
+        )
     };
+    #[cfg(not(unix))]
+    let (terminate, quit) = (std::future::pending::<()>(), std::future::pending::<()>());
     let by = tokio::select! {
         _ = interrupt => "SIGINT",
         _ = terminate => "SIGTERM",
+        _ = quit => "SIGQUIT",
         // Never an error: this holds a sender.
         _ = asked.wait_for(|stopping| *stopping) => "a stopper",
     };
@@ -230,6 +237,17 @@ async fn stop_signal(stopping: tokio::sync::watch::Sender<bool>) {
         "stopping: closing subscriptions, answering the requests under way"
     );
     stopping.send_replace(true);
+}
+
+#[cfg(unix)]
+async fn arrives(kind: tokio::signal::unix::SignalKind) {
+    match tokio::signal::unix::signal(kind) {
+        Ok(mut signal) => {
+            signal.recv().await;
+        }
+        // As in `stop_signal`: never, rather than now.
+        Err(_) => std::future::pending().await,
+    }
 }
 
 fn bind(address: &str) -> Result<(TcpListener, u16)> {

@@ -1,11 +1,15 @@
 //! Traces over OTLP: the real binary serving a request, and a stand-in collector receiving what
 //! it exports (OTLP/HTTP, protobuf).
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+use common::{Server, free_port, http, wait_for};
 
 /// One POST the collector received: its path and body.
 type Received = (String, Vec<u8>);
@@ -67,31 +71,6 @@ fn serve_connection(stream: TcpStream, sender: mpsc::Sender<Received>) {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// An HTTP/1.0 request without a client library: the status line and the body.
-fn http(port: u16, request: &str) -> Option<String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).ok()?;
-    Some(answer)
-}
-
 fn contains(haystack: &[u8], needle: &str) -> bool {
     haystack
         .windows(needle.len())
@@ -107,12 +86,7 @@ fn a_request_is_exported_as_a_span_to_the_collector() {
         dir.path().join("forum.db").display()
     );
     let port = free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_c2c-forum"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("C2C_") || key.starts_with("OTEL_") || key == "DATABASE_URL" {
-            command.env_remove(key);
-        }
-    }
+    let mut command = common::forum();
     command
         .args(["serve", "--dev", "--no-seed", "--bind"])
         .arg(format!("127.0.0.1:{port}"))
@@ -125,14 +99,7 @@ fn a_request_is_exported_as_a_span_to_the_collector() {
         .stderr(Stdio::null());
     let _server = Server(command.spawn().expect("c2c-forum starts"));
 
-    let started = Instant::now();
-    while http(port, "GET /healthz HTTP/1.0\r\n\r\n").is_none() {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(port, "/healthz");
     let body = r#"{"query":"{ practices(first: 1) { totalCount } }"}"#;
     let answer = http(
         port,
