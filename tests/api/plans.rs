@@ -161,6 +161,13 @@ const KNOWN: &[Known] = &[
         reason: "as for the practice page",
     },
     Known {
+        case: "practice page of several themes",
+        sql: "IN (SELECT \"practice\".\"id\" AS \"id\" FROM \"practice\" WHERE",
+        on: Backends::Sqlite,
+        settled: true,
+        reason: "as for the practice page",
+    },
+    Known {
         case: "the load benchmark's nested page",
         sql: "IN (SELECT \"practice\".\"id\" AS \"id\" FROM \"practice\" WHERE",
         on: Backends::Sqlite,
@@ -276,6 +283,11 @@ const FILTERED_PAGE: &str =
     "{ practices(first: 50, filter: { themes: [HEALTH], activeInYear: 2010 }) { totalCount
     edges { node { id title cities { name } funding(first: 5) { edges { node { amount } } } } } } }";
 
+/// Counted on PostgreSQL a theme at a time (see `persistence::practice::count_published`).
+const PAGE_OF_THEMES: &str = "{ practices(first: 50, filter: { themes: [HEALTH, HOUSING],
+    managementFocus: [STRATEGY_FORMULATION, INSTITUTIONAL_REFORM] }) { totalCount
+    edges { node { id title } } } }";
+
 const CITIES: &str = "{ cities(first: 20) { edges { node { name country { code }
     practices(first: 5) { totalCount edges { node { title } } }
     participations(first: 5) { edges { node { role practice { title } } } }
@@ -325,6 +337,11 @@ fn cases() -> Vec<Case> {
         Case {
             name: "filtered practice page",
             query: FILTERED_PAGE,
+            variables: |_| json!({}),
+        },
+        Case {
+            name: "practice page of several themes",
+            query: PAGE_OF_THEMES,
             variables: |_| json!({}),
         },
         // Answered directly: on PostgreSQL its cities, schemes and funding select the page's

@@ -2,9 +2,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use domain::actor::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{seed_file, spawn_app};
+use crate::helpers::{Seed, TestApp, seed_file, spawn_app};
 
 fn practice_by_key<'a>(seed: &'a Value, key: &str) -> &'a Value {
     seed["practices"]
@@ -114,7 +115,13 @@ async fn paging_through_practices_visits_each_once() {
 
 #[tokio::test]
 async fn practice_filters_agree_with_the_seed() {
-    let app = spawn_app().await;
+    let app = TestApp::new()
+        .with_seed(Seed::Report)
+        .with_user(Role::Practitioner)
+        .spawn()
+        .await;
+    let member = app.user_of(Role::Practitioner);
+    let mut held_twice = 0;
     let seed = seed_file();
     let practices = seed["practices"].as_array().unwrap();
     let with_theme = practices
@@ -167,11 +174,34 @@ async fn practice_filters_agree_with_the_seed() {
             &["ENVIRONMENT", "SECURITY_DISASTER"][..],
             &["STRATEGY_IMPLEMENTATION"][..],
         ),
+        (
+            "themes: [SOCIAL_CULTURAL, INFRASTRUCTURE_SERVICES, ENVIRONMENT]",
+            &["SOCIAL_CULTURAL", "INFRASTRUCTURE_SERVICES", "ENVIRONMENT"][..],
+            &[][..],
+        ),
     ] {
         let selects = |p: &Value| {
             (themes.is_empty() || holds(p, "themes", themes))
                 && (focuses.is_empty() || holds(p, "managementFocus", focuses))
         };
+        // A count adding up each value's practices would count these twice.
+        let of_two_values = |p: &Value, field: &str, values: &[&str]| {
+            p[field]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|v| values.contains(&v.as_str().unwrap()))
+                .count()
+                > 1
+        };
+        held_twice += practices
+            .iter()
+            .filter(|p| {
+                selects(p)
+                    && (of_two_values(p, "themes", themes)
+                        || of_two_values(p, "managementFocus", focuses))
+            })
+            .count();
         let mut expected: Vec<String> = practices
             .iter()
             .filter(|p| selects(p))
@@ -203,7 +233,20 @@ async fn practice_filters_agree_with_the_seed() {
             expected.len() as i64,
             "{filter}"
         );
+        // A member's count adds its own unpublished practices to the published ones, counted
+        // apart (none of the seed's are unpublished).
+        let count = format!("{{ practices(filter: {{ {filter} }}) {{ totalCount }} }}");
+        let data = app.data_as(member, &count, json!({})).await;
+        assert_eq!(
+            data["practices"]["totalCount"],
+            expected.len() as i64,
+            "{filter} as a practitioner"
+        );
     }
+    assert!(
+        held_twice > 0,
+        "the filters select practices that hold two of their values"
+    );
 
     let data = app
         .data(

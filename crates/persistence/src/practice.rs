@@ -8,7 +8,7 @@ use domain::framework::*;
 use domain::page::{Page, PageRequest};
 use domain::repository::{Link, LinkRepository, PracticeFilter, PracticeRepository};
 use domain::{Result, Visibility};
-use sea_orm::sea_query::{Alias, Expr, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement, SimpleExpr};
 use sea_orm::*;
 
 use crate::entities::*;
@@ -17,6 +17,7 @@ use crate::query::{
     self, PRACTICE_TAGS, Parents, in_select, practice_visible, practice_visible_at,
 };
 use crate::rollup::{Maintenance, Touched};
+use crate::signature::{focus_bit, theme_bit};
 use crate::store::{SeaStore, db_err};
 use crate::versioned::{
     Txn, Versioned, owner_of, owner_parts, replace_rows, stored, tag_models, text, versioned_as,
@@ -132,17 +133,14 @@ fn filtered(backend: DbBackend, filter: &PracticeFilter) -> Condition {
     cond = cond
         .add(any_bit_of(
             "theme_bits",
-            filter
-                .themes
-                .iter()
-                .map(|t| crate::signature::theme_bit(t.as_str())),
+            filter.themes.iter().map(|t| theme_bit(t.as_str())),
         ))
         .add(any_bit_of(
             "focus_bits",
             filter
                 .management_focus
                 .iter()
-                .map(|f| crate::signature::focus_bit(f.as_str())),
+                .map(|f| focus_bit(f.as_str())),
         ))
         .add(PRACTICE_TAGS.any_of(
             P::Id,
@@ -201,9 +199,7 @@ fn filtered(backend: DbBackend, filter: &PracticeFilter) -> Condition {
 /// index on PostgreSQL (see the migration `practice_theme_listing`), which a count then reads
 /// alone.
 fn any_bit_of(column: &str, bits: impl Iterator<Item = i64>) -> Condition {
-    let mut bits: Vec<i64> = bits.collect();
-    bits.sort_unstable();
-    bits.dedup();
+    let bits = distinct_bits(bits);
     if bits.is_empty() {
         return Condition::all();
     }
@@ -212,6 +208,91 @@ fn any_bit_of(column: &str, bits: impl Iterator<Item = i64>) -> Condition {
             "(\"practice\".\"{column}\" & {bit}) <> 0"
         )))
     })
+}
+
+/// The published practices `filter` selects, counted (`published` is their condition).
+///
+/// On PostgreSQL a filter of several themes (or, failing that, several management focuses) is
+/// counted a value at a time, each through its own partial index (see the migration
+/// `practice_theme_listing`) and less the practices of the values before it, so that each
+/// practice is counted once without a set of ids to tell: the values' OR read the index of every
+/// published practice instead (HEALTH or HOUSING on 200,000 practices: 190,233 entries read to
+/// count 69,521, against 35,535 + 39,276 split; with `psql` 25-29 ms against 15-19, and
+/// without parallel workers, as under load, 16-18 ms against 8). A filter
+/// that also reads other tables (a country, city or scheme, words, cooperating parties) is
+/// counted whole, as each value's count would read them again; so is every filter on SQLite,
+/// which chooses no partial index.
+async fn count_published(
+    db: &DatabaseConnection,
+    filter: &PracticeFilter,
+    published: Condition,
+) -> Result<i64> {
+    let on_practice_alone = filter.country_code.is_none()
+        && filter.city_id.is_none()
+        && filter.scheme_id.is_none()
+        && filter.text.is_none()
+        && filter.cooperating_parties.is_empty();
+    let split = if db.get_database_backend() != DbBackend::Postgres || !on_practice_alone {
+        None
+    } else if filter.themes.len() > 1 {
+        let bits = filter.themes.iter().map(|t| theme_bit(t.as_str()));
+        let rest = PracticeFilter {
+            themes: vec![],
+            ..filter.clone()
+        };
+        Some(("theme_bits", distinct_bits(bits), rest))
+    } else if filter.management_focus.len() > 1 {
+        let bits = filter
+            .management_focus
+            .iter()
+            .map(|f| focus_bit(f.as_str()));
+        let rest = PracticeFilter {
+            management_focus: vec![],
+            ..filter.clone()
+        };
+        Some(("focus_bits", distinct_bits(bits), rest))
+    } else {
+        None
+    };
+    let Some((column, bits, rest)) = split.filter(|(_, bits, _)| bits.len() > 1) else {
+        return query::count::<practice::Entity>(db, published).await;
+    };
+    let rest = practice_condition(DbBackend::Postgres, &rest, &Visibility::Published);
+    // The values' counts added up, each a subquery of its own: 15-19 ms in the example above,
+    // about what a sum over a UNION ALL of them takes (13-16). One count over the values' rows
+    // together passes every row through the union: 22-26 ms.
+    let mut before = 0;
+    let mut total: Option<SimpleExpr> = None;
+    for bit in bits {
+        let mut value = rest.clone().add(any_bit_of(column, std::iter::once(bit)));
+        if before != 0 {
+            value = value.add(Expr::cust(format!(
+                "(\"practice\".\"{column}\" & {before}) = 0"
+            )));
+        }
+        before |= bit;
+        let count = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from(practice::Entity)
+            .cond_where(value)
+            .to_owned();
+        let count = SimpleExpr::SubQuery(None, Box::new(count.into()));
+        total = Some(match total {
+            None => count,
+            Some(total) => total.add(count),
+        });
+    }
+    let Some(total) = total else {
+        return query::count::<practice::Entity>(db, published).await;
+    };
+    query::scalar_count(db, Query::select().expr(total).to_owned()).await
+}
+
+fn distinct_bits(bits: impl Iterator<Item = i64>) -> Vec<i64> {
+    let mut bits: Vec<i64> = bits.collect();
+    bits.sort_unstable();
+    bits.dedup();
+    bits
 }
 
 #[async_trait]
@@ -253,10 +334,13 @@ impl PracticeRepository for SeaStore {
                     .from_subquery(own, Alias::new("own"))
                     .to_owned();
                 let (published, own) = tokio::try_join!(
-                    query::count::<practice::Entity>(db, published),
+                    count_published(db, filter, published),
                     query::scalar_count(db, own)
                 )?;
                 Ok(published + own)
+            }
+            None if *vis == Visibility::Published => {
+                count_published(db, filter, practice_condition(backend, filter, vis)).await
             }
             None => {
                 query::count::<practice::Entity>(db, practice_condition(backend, filter, vis)).await
