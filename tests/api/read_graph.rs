@@ -151,13 +151,15 @@ async fn practice_filters_agree_with_the_seed() {
 
     // Several values of a dimension select the practices holding any of them; two dimensions,
     // those holding a value of each. The seed's own lists are the reference, not the filter.
-    let holds = |p: &Value, field: &str, values: &[&str]| {
+    let held = |p: &Value, field: &str, values: &[&str]| {
         p[field]
             .as_array()
             .unwrap()
             .iter()
-            .any(|v| values.contains(&v.as_str().unwrap()))
+            .filter(|v| values.contains(&v.as_str().unwrap()))
+            .count()
     };
+    let holds = |p: &Value, field: &str, values: &[&str]| held(p, field, values) > 0;
     for (filter, themes, focuses) in [
         (
             "themes: [HEALTH, HOUSING]",
@@ -185,15 +187,7 @@ async fn practice_filters_agree_with_the_seed() {
                 && (focuses.is_empty() || holds(p, "managementFocus", focuses))
         };
         // A count adding up each value's practices would count these twice.
-        let of_two_values = |p: &Value, field: &str, values: &[&str]| {
-            p[field]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|v| values.contains(&v.as_str().unwrap()))
-                .count()
-                > 1
-        };
+        let of_two_values = |p: &Value, field: &str, values: &[&str]| held(p, field, values) > 1;
         held_twice += practices
             .iter()
             .filter(|p| {
