@@ -229,6 +229,18 @@ async fn malformed_and_oversized_requests_are_refused() {
         assert!(message(&answer).len() < SHORT);
     }
 
+    // Clients that batch (Apollo's BatchHttpLink) send an array of operations; each must learn
+    // that this server takes one operation per request, not a parser's complaint about types.
+    let batch = json!([{ "query": "{ __typename }" }, { "query": "{ __typename }" }]);
+    let r = app.client.post(&url).json(&batch).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let answer: Value = r.json().await.unwrap();
+    assert_eq!(error_code(&answer), "BAD_REQUEST", "{answer}");
+    assert!(
+        message(&answer).contains("one operation per request"),
+        "{answer}"
+    );
+
     let huge =
         json!({ "query": format!("{{ inventory {{ practiceCount }} }} #{}", "x".repeat(100_000)) });
     let r = app.client.post(&url).json(&huge).send().await.unwrap();

@@ -351,6 +351,14 @@ async fn graphql_post(
             return HttpResponse::build(status).json(error_body(BAD_REQUEST, &message));
         }
     };
+    if is_batch(&body) {
+        count_error(&state);
+        return HttpResponse::BadRequest().json(error_body(
+            BAD_REQUEST,
+            "batched requests are not accepted: send one operation per request \
+             (each is limited and costed on its own)",
+        ));
+    }
     let request: async_graphql::Request = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
@@ -362,6 +370,12 @@ async fn graphql_post(
         }
     };
     run_post(&state, &http, request).await
+}
+
+/// A JSON array is how batching clients send several operations; said apart so that they learn
+/// why, where serde would only say it expected a map.
+fn is_batch(body: &[u8]) -> bool {
+    body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[')
 }
 
 /// Answers a request that came with POST, as its caller.
