@@ -356,10 +356,26 @@ impl<R: BufRead> ActivityReader<R> {
                 Event::GeneralRef(r) => {
                     if let Some(w) = walk.as_mut() {
                         let name = r.to_string();
-                        if let Ok(Some(c)) = r.resolve_char_ref() {
-                            w.text.push(c);
-                        } else if let Some(s) = resolve_predefined_entity(&name) {
-                            w.text.push_str(s);
+                        // Entities a DOCTYPE declares are never expanded (nor fetched): that is
+                        // how a file would make the reader swell or read this machine's files.
+                        // Dropping one silently would import a text that lost a part, so the
+                        // activity is skipped saying which.
+                        match r.resolve_char_ref() {
+                            Ok(Some(c)) => w.text.push(c),
+                            Ok(None) => match resolve_predefined_entity(&name) {
+                                Some(s) => w.text.push_str(s),
+                                None => w.refuse(
+                                    line,
+                                    format!(
+                                        "the entity &{name}; is not read: only XML's five \
+                                         predefined entities and character references are"
+                                    ),
+                                ),
+                            },
+                            Err(_) => w.refuse(
+                                line,
+                                format!("&{name}; is not a character reference of XML"),
+                            ),
                         }
                     }
                 }
@@ -825,6 +841,37 @@ mod tests {
         let untitled = ONE.replace("<narrative>Water &amp; sanitation</narrative>", "");
         assert!(matches!(&read_all(&untitled).unwrap()[0],
             Read::Skipped { reason, .. } if reason.contains("<title>")));
+    }
+
+    #[test]
+    fn an_entity_a_doctype_declares_skips_its_activity_instead_of_losing_text() {
+        let declared = ONE
+            .replace(
+                "<?xml version=\"1.0\"?>",
+                "<?xml version=\"1.0\"?>\n<!DOCTYPE a [<!ENTITY lol \"lol\"><!ENTITY xxe SYSTEM \"file:///etc/hostname\">]>",
+            )
+            .replace("Clean water", "Clean &lol;&xxe; water");
+        match &read_all(&declared).unwrap()[0] {
+            Read::Skipped {
+                reason, identifier, ..
+            } => {
+                assert!(
+                    reason.contains("&lol;") && reason.contains("line 7"),
+                    "{reason}"
+                );
+                assert_eq!(identifier.as_deref(), Some("XM-1"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad_char = ONE.replace("Clean water", "Clean &#xFFFFFFFF; water");
+        assert!(matches!(&read_all(&bad_char).unwrap()[0],
+            Read::Skipped { reason, .. } if reason.contains("&#xFFFFFFFF;")));
+        // What XML itself defines still reads.
+        let own = ONE.replace("Clean water", "Clean &lt;&#233;&#x41;&apos; water");
+        let Read::Activity(a) = &read_all(&own).unwrap()[0] else {
+            panic!("refused XML's own entities")
+        };
+        assert_eq!(a.description("2"), Some("Clean <éA' water"));
     }
 
     fn fixtures(kind: &str) -> Vec<std::path::PathBuf> {
