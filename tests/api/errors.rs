@@ -210,6 +210,32 @@ async fn documents_invalid_for_the_schema_answer_a_coded_error() {
 }
 
 #[tokio::test]
+async fn unknown_paths_and_methods_answer_a_coded_json_error() {
+    let app = spawn_app_with(Seed::Nothing).await;
+    let r = app
+        .client
+        .get(format!("{}/graphq", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let answer: Value = r.json().await.expect("a JSON error");
+    assert_eq!(error_code(&answer), "NOT_FOUND", "{answer}");
+    assert!(message(&answer).contains("/graphql"), "{answer}");
+
+    let r = app
+        .client
+        .delete(format!("{}/graphql", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(r.headers()["allow"], "GET, POST");
+    let answer: Value = r.json().await.expect("a JSON error");
+    assert_eq!(error_code(&answer), "BAD_REQUEST", "{answer}");
+}
+
+#[tokio::test]
 async fn malformed_and_oversized_requests_are_refused() {
     let app = spawn_app_with(Seed::Nothing).await;
     let url = format!("{}/graphql", app.address);

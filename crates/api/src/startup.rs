@@ -100,7 +100,8 @@ impl Application {
                                 .guard(actix_web::guard::fn_guard(crate::subscriptions::is_upgrade))
                                 .to(graphql_subscriptions),
                         )
-                        .route(web::get().to(graphql_get)),
+                        .route(web::get().to(graphql_get))
+                        .default_service(web::to(method_not_allowed)),
                 )
                 .configure(crate::graphiql::routes)
                 .app_data(export_state.clone())
@@ -112,6 +113,7 @@ impl Application {
                         config.route("/metrics", web::get().to(metrics_text));
                     }
                 })
+                .default_service(web::to(not_found))
         })
         .shutdown_signal(stop_signal(stopping.clone()))
         .listen(listener)
@@ -307,6 +309,25 @@ fn count_error(state: &State) {
 
 fn error_body(code: &str, message: &str) -> serde_json::Value {
     serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
+}
+
+/// Every other answer of this server is a JSON error with a code; a wrong path or method is
+/// answered alike rather than with an empty body.
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(error_body(
+        "NOT_FOUND",
+        "nothing is served at this path: the API is at /graphql",
+    ))
+}
+
+/// Written out because actix's own answer lists each route's method, `POST, POST, GET, GET`.
+async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, POST"))
+        .json(error_body(
+            BAD_REQUEST,
+            "/graphql takes GET (queries) and POST",
+        ))
 }
 
 /// Whether the request says it carries JSON. A web page can send `text/plain`, form and
