@@ -374,7 +374,11 @@ async fn invalid_input_answers_validation_with_the_field() {
         (with("cityIds", json!(["999999"])), "cityIds"),
         (with("orientation", json!("SOUTH_SOUTH")), "orientation"),
         (with("amountRequired", json!("-5")), "amountRequired"),
-        (with("amountRequired", json!("10")), "currency"),
+        // The field is the input's own, so that a form can put the message beside it.
+        (
+            with("amountRequired", json!("10")),
+            "amountRequiredCurrency",
+        ),
         (
             {
                 let mut i = ok.clone();
@@ -382,7 +386,16 @@ async fn invalid_input_answers_validation_with_the_field() {
                 i["amountRequiredCurrency"] = json!("XQQ");
                 json!({ "i": i })
             },
-            "currency",
+            "amountRequiredCurrency",
+        ),
+        (
+            {
+                let mut i = ok.clone();
+                i["amountRequired"] = json!("10");
+                i["amountRequiredCurrency"] = json!("dollars");
+                json!({ "i": i })
+            },
+            "amountRequiredCurrency",
         ),
         (
             {
@@ -412,6 +425,38 @@ async fn invalid_input_answers_validation_with_the_field() {
         ),
         ("VALIDATION", Some("countryCode"))
     );
+    for (mutation, field) in [
+        (
+            "mutation { createSupportScheme(input: { name: \"Exchange\", budget: \"10\", budgetCurrency: \"XQQ\" }) { id } }",
+            "budgetCurrency",
+        ),
+        (
+            "mutation { createSupportScheme(input: { name: \"Exchange\", budget: \"10\" }) { id } }",
+            "budgetCurrency",
+        ),
+    ] {
+        let r = app.graphql_as(Some(&w.admin), mutation, json!({})).await;
+        assert_eq!(error_code(&r), "VALIDATION", "{r}");
+        assert_eq!(r["errors"][0]["extensions"]["field"], field, "{r}");
+    }
+    let donor = app
+        .data("{ donors(first: 1) { nodes { id version } } }", json!({}))
+        .await["donors"]["nodes"][0]
+        .clone();
+    for codes in [json!(["QQ"]), json!(["Holland"])] {
+        let r = app
+            .graphql_as(
+                Some(&w.admin),
+                "mutation($id: ID!, $v: Int!, $c: [String!]) { updateDonor(id: $id, version: $v, input: { agenda: { countryCodes: $c } }) { id } }",
+                json!({ "id": donor["id"], "v": donor["version"], "c": codes }),
+            )
+            .await;
+        assert_eq!(error_code(&r), "VALIDATION", "{r}");
+        assert_eq!(
+            r["errors"][0]["extensions"]["field"], "agenda.countryCodes",
+            "{r}"
+        );
+    }
     // The amount is exact: a malformed decimal never reaches the service.
     let r = app
         .graphql_as(Some(&w.own), CREATE, with("amountRequired", json!("12,5")))

@@ -18,12 +18,18 @@ macro_rules! iso_code {
 
         impl $name {
             pub fn parse(text: &str) -> Result<Self> {
+                Self::parse_for($field, text)
+            }
+
+            /// As `parse`, naming `field` in the error: the input's own name for the code,
+            /// where that is not the usual one.
+            pub fn parse_for(field: &str, text: &str) -> Result<Self> {
                 let code = text.trim().to_ascii_uppercase();
                 if code.len() == $len && code.bytes().all(|b| b.is_ascii_uppercase()) {
                     Ok($name(code))
                 } else {
                     Err(Error::validation(
-                        $field,
+                        field,
                         format!("{text:?} is not an {} code", $standard),
                     ))
                 }

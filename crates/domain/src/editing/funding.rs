@@ -168,7 +168,9 @@ impl Editor {
                 .or(f.amount)
                 .ok_or_else(|| Error::validation("amount", "required"))?;
             let currency = i.currency.unwrap_or_else(|| f.currency.clone());
-            let (money, rate) = self.convert("amount", amount, Some(&currency)).await?;
+            let (money, rate) = self
+                .convert(("amount", "currency"), amount, Some(&currency))
+                .await?;
             cents = Some(money.usd_cents);
             f.amount = Some(money.amount);
             f.currency = money.currency.to_string();

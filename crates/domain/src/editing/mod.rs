@@ -179,44 +179,44 @@ impl Editor {
         }
     }
 
-    /// A country code the reference data knows, normalised.
-    async fn country(&self, code: &str) -> Result<String> {
-        let code = CountryCode::parse(code)?;
+    /// A country code the reference data knows, normalised; `field` names the input in errors.
+    async fn country(&self, field: &str, code: &str) -> Result<String> {
+        let code = CountryCode::parse_for(field, code)?;
         match self.repo.country_bloc(code.as_str()).await? {
             Some(_) => Ok(code.as_str().to_string()),
-            None => Err(Error::validation(
-                "countryCode",
-                format!("unknown country {code}"),
-            )),
+            None => Err(Error::validation(field, format!("unknown country {code}"))),
         }
     }
 
-    /// An optional country: blank clears it.
+    /// An optional country (`countryCode`): blank clears it.
     async fn optional_country(&self, code: &str) -> Result<Option<String>> {
         if code.trim().is_empty() {
             Ok(None)
         } else {
-            self.country(code).await.map(Some)
+            self.country("countryCode", code).await.map(Some)
         }
     }
 
     /// An amount in a currency, converted at the currency's current USD rate (returned too, for
-    /// records that keep it).
+    /// records that keep it). The fields are the input's names of the two, for errors.
     async fn convert(
         &self,
-        amount_field: &str,
+        (amount_field, currency_field): (&str, &str),
         amount: Decimal,
         currency: Option<&str>,
     ) -> Result<(Money, CurrencyRate)> {
         let amount = values::non_negative(amount_field, amount)?;
-        let currency = CurrencyCode::parse(
-            currency.ok_or_else(|| Error::validation("currency", "required with an amount"))?,
+        let currency = CurrencyCode::parse_for(
+            currency_field,
+            currency.ok_or_else(|| Error::validation(currency_field, "required with an amount"))?,
         )?;
         let rate = self
             .repo
             .usd_rate(currency.as_str())
             .await?
-            .ok_or_else(|| Error::validation("currency", format!("no USD rate for {currency}")))?;
+            .ok_or_else(|| {
+                Error::validation(currency_field, format!("no USD rate for {currency}"))
+            })?;
         let usd_cents = values::to_usd_cents(amount, rate.usd_per_unit)
             .map_err(|_| Error::validation(amount_field, "is too large in USD"))?;
         let money = Money {
@@ -228,7 +228,8 @@ impl Editor {
     }
 
     /// Amount and currency of a record, given together or apart (the other is kept) and
-    /// converted again; named `field` in the audit entry and in validation errors of the amount.
+    /// converted again; named `field` in the audit entry and in validation errors of the amount,
+    /// `{field}Currency` (the inputs' name for it) in those of the currency.
     async fn patch_money(
         &self,
         patch: &mut Patch,
@@ -240,7 +241,11 @@ impl Editor {
             let (stored_amount, stored_currency, usd_cents) = target;
             let currency = currency.or(stored_currency.clone());
             let money = self
-                .money(field, amount.or(*stored_amount), currency.as_deref())
+                .money(
+                    (field, &format!("{field}Currency")),
+                    amount.or(*stored_amount),
+                    currency.as_deref(),
+                )
                 .await?;
             Money::store(money, stored_amount, stored_currency, usd_cents);
         }
@@ -250,13 +255,13 @@ impl Editor {
     /// An optional amount with its currency; no amount is no money.
     async fn money(
         &self,
-        amount_field: &str,
+        fields: (&str, &str),
         amount: Option<Decimal>,
         currency: Option<&str>,
     ) -> Result<Option<Money>> {
         match amount {
             Some(amount) => {
-                let (money, _) = self.convert(amount_field, amount, currency).await?;
+                let (money, _) = self.convert(fields, amount, currency).await?;
                 Ok(Some(money))
             }
             None => Ok(None),

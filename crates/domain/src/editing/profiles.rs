@@ -56,7 +56,7 @@ impl Editor {
             version: 1,
             name,
             kind: i.kind.unwrap_or(CityKind::Municipality),
-            country_code: self.country(country_code).await?,
+            country_code: self.country("countryCode", country_code).await?,
             population: None,
             latitude: None,
             longitude: None,
@@ -80,7 +80,7 @@ impl Editor {
         patch.text("name", i.name.clone(), limits::NAME, &mut city.name)?;
         patch.value("kind", i.kind, &mut city.kind);
         if let Some(code) = patch.given("countryCode", i.country_code.as_deref()) {
-            city.country_code = self.country(code).await?;
+            city.country_code = self.country("countryCode", code).await?;
         }
         patch_place(&mut patch, &mut city, &i)?;
         let audit = AuditEntry::new(actor, "UPDATE", "City", id, patch.fields());
@@ -147,7 +147,7 @@ impl Editor {
         }
         let mut list = Vec::new();
         for c in codes {
-            list.push(self.country(c).await?);
+            list.push(self.country("agenda.countryCodes", c).await?);
         }
         list.sort();
         list.dedup();
