@@ -57,9 +57,15 @@ impl Application {
     /// `settings.metrics_bind` is set; they serve once run.
     pub async fn build(settings: Settings) -> Result<Application> {
         let cors_origins = checked_origins(&settings.cors_origins)?;
+        // Bound before the database is opened: an address taken or mistyped stops the start
+        // before a base is migrated and seeded for a server that would never run.
+        let (listener, port) = bind("bind", &settings.bind)?;
+        let metrics_listener = match &settings.metrics_bind {
+            Some(address) => Some(bind("metrics_bind", address)?),
+            None => None,
+        };
         let app = App::open(&settings).await?;
         let (stopping, _) = tokio::sync::watch::channel(false);
-        let (listener, port) = bind(&settings.bind)?;
         let state = web::Data::new(State {
             app: app.clone(),
             metrics_token: settings
@@ -119,9 +125,8 @@ impl Application {
         .listen(listener)
         .map_err(Error::internal)?
         .run();
-        let metrics = match &settings.metrics_bind {
-            Some(address) => {
-                let (listener, port) = bind(address)?;
+        let metrics = match metrics_listener {
+            Some((listener, port)) => {
                 let server = HttpServer::new(move || {
                     HttpApp::new()
                         .app_data(state.clone())
@@ -252,11 +257,31 @@ async fn arrives(kind: tokio::signal::unix::SignalKind) {
     }
 }
 
-fn bind(address: &str) -> Result<(TcpListener, u16)> {
+/// Listens on `address`, the value of `setting`: a mistyped or taken address is the operator's
+/// to fix, said as such.
+fn bind(setting: &str, address: &str) -> Result<(TcpListener, u16)> {
+    checked_address(setting, address)?;
     let listener = TcpListener::bind(address)
-        .map_err(|e| Error::internal(format!("cannot bind {address}: {e}")))?;
+        .map_err(|e| Error::validation(setting, format!("cannot listen on {address}: {e}")))?;
     let port = listener.local_addr().map_err(Error::internal)?.port();
     Ok((listener, port))
+}
+
+/// Whether `address` (the value of `setting`) names somewhere to listen: `host:port`, the host
+/// an IP address or a name this machine resolves.
+pub fn checked_address(setting: &str, address: &str) -> Result<()> {
+    use std::net::ToSocketAddrs;
+    match address.to_socket_addrs().map(|mut found| found.next()) {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(Error::validation(
+            setting,
+            format!("{address:?} resolves to no address"),
+        )),
+        Err(e) => Err(Error::validation(
+            setting,
+            format!("{address:?} is not an address to listen on (host:port): {e}"),
+        )),
+    }
 }
 
 /// The allowed origins, each exactly as a browser sends it in `Origin` (`https://host[:port]`,

@@ -464,6 +464,11 @@ async fn run_command(loaded: &crate::config_file::Loaded, opened: &Opened) -> Re
             }
             let settings = settings_of(args)?;
             api::startup::checked_origins(&settings.cors_origins).map_err(|e| e.to_string())?;
+            api::startup::checked_address("bind", &settings.bind).map_err(|e| e.to_string())?;
+            if let Some(address) = &settings.metrics_bind {
+                api::startup::checked_address("metrics_bind", address)
+                    .map_err(|e| e.to_string())?;
+            }
             println!("# the configuration is valid");
             Ok(())
         }

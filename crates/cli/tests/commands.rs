@@ -109,3 +109,33 @@ fn commands_leave_their_sqlite_database_in_one_file() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// An address the service cannot listen on stops it before it touches the database: no base
+/// migrated and seeded for a server that never ran, and the message names the setting.
+#[test]
+fn serve_fails_on_an_address_it_cannot_listen_on_before_opening_the_database() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to hold");
+    let taken = taken.local_addr().expect("its address").to_string();
+    for (flag, address) in [
+        ("--bind", "nonsense"),
+        ("--bind", taken.as_str()),
+        ("--metrics-bind", taken.as_str()),
+    ] {
+        let file = dir.path().join("never.db");
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let mut args = vec!["serve", "--dev", flag, address, "--database-url", &url];
+        if flag != "--bind" {
+            args.extend(["--bind", "127.0.0.1:0"]);
+        }
+        let output = forum(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{flag} {address}: {stderr}");
+        assert!(
+            stderr.contains(&flag[2..].replace('-', "_")) && stderr.contains(address),
+            "{flag} {address}: {stderr}"
+        );
+        assert!(!stderr.contains("internal error"), "{stderr}");
+        assert!(!file.exists(), "{flag} {address}: the database was opened");
+    }
+}

@@ -68,6 +68,9 @@ fn an_invalid_value_fails_naming_it() {
         ("client_burst = \"lots\"\n", "client_burst"),
         ("cors_origins = [\"forum.example\"]\n", "corsOrigins"),
         ("jwt_secret = \"short\"\n", "jwt_secret"),
+        ("bind = \"nonsense\"\n", "bind"),
+        ("bind = \"127.0.0.1:99999\"\n", "bind"),
+        ("metrics_bind = \"localhost\"\n", "metrics_bind"),
     ] {
         let output = check(file, &[]);
         assert!(!output.status.success(), "{file}");
