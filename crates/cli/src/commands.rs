@@ -612,7 +612,10 @@ async fn run_command(loaded: &crate::config_file::Loaded, opened: &Opened) -> Re
             let started = Instant::now();
             let options = api::export::options(&reporting_org, chrono::Utc::now());
             let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::new(stdout.lock());
+            let mut out = Watched {
+                inner: std::io::BufWriter::new(stdout.lock()),
+                reader_gone: false,
+            };
             // Anonymous: what is exported for publication is the published base.
             let written = api::export::write_iati(
                 app.services().exchange(),
@@ -621,10 +624,16 @@ async fn run_command(loaded: &crate::config_file::Loaded, opened: &Opened) -> Re
                 &options,
                 &mut out,
             )
-            .await
-            .map_err(|e| e.to_string())?;
-            eprintln!("exported {written} activities in {:.1?}", started.elapsed());
-            Ok(())
+            .await;
+            match written {
+                Ok(written) => {
+                    eprintln!("exported {written} activities in {:.1?}", started.elapsed());
+                    Ok(())
+                }
+                // `export iati | head`: the reader had what it wanted.
+                Err(_) if out.reader_gone => Ok(()),
+                Err(e) => Err(e.to_string()),
+            }
         }
         Command::Import {
             format:
@@ -741,4 +750,32 @@ async fn prepare_rollups(app: &App, also: &[api::Grouping]) -> Result<(), String
         );
     }
     Ok(())
+}
+
+/// Standard output that notes when its reader has closed the pipe, so that an export piped into
+/// `head` ends as a Unix filter does, quietly, rather than as a failure.
+struct Watched<W> {
+    inner: W,
+    reader_gone: bool,
+}
+
+impl<W: std::io::Write> std::io::Write for Watched<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf);
+        self.note(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let flushed = self.inner.flush();
+        self.note(flushed)
+    }
+}
+
+impl<W> Watched<W> {
+    fn note<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            self.reader_gone |= e.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        result
+    }
 }

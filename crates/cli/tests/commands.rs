@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-fn forum(args: &[&str]) -> Output {
+fn forum_command(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_c2c-forum"));
     command.args(args);
     // The settings of whoever runs the tests stay out.
@@ -13,7 +13,11 @@ fn forum(args: &[&str]) -> Output {
             command.env_remove(key);
         }
     }
-    command.output().expect("c2c-forum runs")
+    command
+}
+
+fn forum(args: &[&str]) -> Output {
+    forum_command(args).output().expect("c2c-forum runs")
 }
 
 fn log_beside(file: &Path) -> Option<u64> {
@@ -82,13 +86,17 @@ fn commands_leave_their_sqlite_database_in_one_file() {
 
     // Refused once the database is open.
     let output = forum(&["seed", "--database-url", &url]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
     assert!(
-        String::from_utf8_lossy(&output.stderr).contains("already holds an information base"),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+        stderr.contains("already holds an information base"),
+        "{stderr}"
     );
-    assert_eq!(log_beside(&file), None, "a refused seed left the log");
+    assert_eq!(
+        log_beside(&file),
+        None,
+        "a refused seed left the log: {stderr}"
+    );
 
     // What the commands wrote is in the file, and the document alone on standard output (log
     // lines, the database's closing among them, go to standard error).
@@ -138,4 +146,27 @@ fn serve_fails_on_an_address_it_cannot_listen_on_before_opening_the_database() {
         assert!(!stderr.contains("internal error"), "{stderr}");
         assert!(!file.exists(), "{flag} {address}: the database was opened");
     }
+}
+
+/// `export iati | head`: the reader closing the pipe early ends the export quietly and
+/// successfully, as it does any Unix filter, not as an internal error.
+#[test]
+fn an_export_whose_reader_goes_away_stops_quietly() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("forum.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let seeded = forum(&["seed", "--database-url", &url]);
+    assert!(seeded.status.success());
+
+    let mut child = forum_command(&["export", "iati", "--database-url", &url])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("c2c-forum runs");
+    // Closed before the export opens its database, so its first write finds no reader.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("c2c-forum ends");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains("error"), "{stderr}");
 }
