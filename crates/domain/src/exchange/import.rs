@@ -129,10 +129,18 @@ fn year_of(date: &str) -> Option<i32> {
     (date.trim().len() >= 10 && date.trim().as_bytes()[4] == b'-').then_some(year)
 }
 
-/// Counts the lines of what the XML reader has consumed, which quick-xml does not.
+/// The most one piece of XML (a text, a tag with its attributes, a comment) may take. The reader
+/// holds a piece whole until its end: without a bound a file with no `<` in it (a binary file,
+/// `/dev/zero`) is read into memory until there is none left. No narrative of IATI comes near.
+pub const MAX_XML_PIECE_BYTES: usize = 8 << 20;
+
+/// Counts the lines of what the XML reader has consumed, which quick-xml does not, and bounds
+/// the bytes of the piece it is reading (see [`MAX_XML_PIECE_BYTES`]).
 struct Lines<R> {
     inner: R,
     newlines: u64,
+    /// Bytes consumed since the reader began its current piece.
+    piece: usize,
 }
 
 impl<R: std::io::Read> std::io::Read for Lines<R> {
@@ -143,6 +151,15 @@ impl<R: std::io::Read> std::io::Read for Lines<R> {
 
 impl<R: BufRead> BufRead for Lines<R> {
     fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        if self.piece > MAX_XML_PIECE_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a text, tag or comment of over {} MiB",
+                    MAX_XML_PIECE_BYTES >> 20
+                ),
+            ));
+        }
         self.inner.fill_buf()
     }
 
@@ -151,6 +168,7 @@ impl<R: BufRead> BufRead for Lines<R> {
             let n = amt.min(buf.len());
             self.newlines += buf[..n].iter().filter(|b| **b == b'\n').count() as u64;
         }
+        self.piece = self.piece.saturating_add(amt);
         self.inner.consume(amt)
     }
 }
@@ -235,6 +253,7 @@ impl<R: BufRead> ActivityReader<R> {
             xml: Reader::from_reader(Lines {
                 inner: input,
                 newlines: 0,
+                piece: 0,
             }),
             buf: Vec::new(),
             version: None,
@@ -242,6 +261,7 @@ impl<R: BufRead> ActivityReader<R> {
         };
         loop {
             reader.buf.clear();
+            reader.xml.get_mut().piece = 0;
             let event = reader.xml.read_event_into(&mut reader.buf);
             let line = reader.xml.get_ref().newlines + 1;
             match event {
@@ -300,6 +320,7 @@ impl<R: BufRead> ActivityReader<R> {
         let mut walk: Option<Walk> = None;
         loop {
             self.buf.clear();
+            self.xml.get_mut().piece = 0;
             let event = self.xml.read_event_into(&mut self.buf);
             let line = self.xml.get_ref().newlines + 1;
             let event = event.map_err(|e| ImportError::NotXml {
@@ -872,6 +893,30 @@ mod tests {
             panic!("refused XML's own entities")
         };
         assert_eq!(a.description("2"), Some("Clean <éA' water"));
+    }
+
+    #[test]
+    fn a_piece_of_xml_larger_than_the_bound_is_refused_before_memory_runs_out() {
+        // A text just over the bound; a binary file or `/dev/zero` is one without end.
+        let over = format!(
+            "<iati-activities version=\"2.03\"><iati-activity><iati-identifier>{}</iati-identifier></iati-activity></iati-activities>",
+            "x".repeat(MAX_XML_PIECE_BYTES + (1 << 20))
+        );
+        // Read as a file is, a buffer at a time (a slice would hand the reader all at once).
+        let mut reader = ActivityReader::new(std::io::BufReader::new(over.as_bytes())).unwrap();
+        match reader.next_activity() {
+            Err(ImportError::NotXml { message, .. }) => {
+                assert!(message.contains("MiB"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // A long text under the bound still reads.
+        let long = "y".repeat(MAX_XML_PIECE_BYTES / 2);
+        let xml = ONE.replace("Clean water", &long);
+        let Read::Activity(a) = &read_all(&xml).unwrap()[0] else {
+            panic!("refused a text under the bound")
+        };
+        assert_eq!(a.description("2").map(str::len), Some(long.len()));
     }
 
     fn fixtures(kind: &str) -> Vec<std::path::PathBuf> {
