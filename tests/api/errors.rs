@@ -40,6 +40,16 @@ async fn page_sizes_cursors_and_ids_are_validated() {
     assert_eq!(error_code(&r), "VALIDATION");
     assert_eq!(r["errors"][0]["extensions"]["field"], "countryCode");
 
+    // A year no practice can be active in is a mistyped one, as for the donors' year ranges.
+    let r = app
+        .graphql(
+            "{ practices(filter: { activeInYear: 20100 }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&r), "VALIDATION", "{r}");
+    assert_eq!(r["errors"][0]["extensions"]["field"], "activeInYear");
+
     let long = "x".repeat(201);
     let r = app
         .graphql(

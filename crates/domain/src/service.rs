@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use crate::entities::*;
 use crate::page::{Page, PageRequest};
 use crate::repository::*;
-use crate::values::CountryCode;
+use crate::values::{self, CountryCode};
 use crate::{Actor, Error, Result, Visibility};
 
 pub use crate::limits::MAX_SEARCH_TEXT;
@@ -36,6 +36,13 @@ fn check_text(text: &mut Option<String>) -> Result<()> {
         } else {
             Some(trimmed.to_string())
         };
+    }
+    Ok(())
+}
+
+fn check_active_year(year: &mut Option<i32>) -> Result<()> {
+    if let Some(y) = year {
+        values::year("activeInYear", *y)?;
     }
     Ok(())
 }
@@ -116,7 +123,7 @@ macro_rules! listing {
 }
 
 listing!(PracticeFilter => Practice, gated list_practices count_practices,
-    checks text: check_text, country_code: check_country);
+    checks text: check_text, country_code: check_country, active_in_year: check_active_year);
 listing!(CityFilter => City, public list_cities count_cities,
     checks text: check_text, country_code: check_country);
 listing!(AssociationFilter => Association, public list_associations count_associations,

@@ -213,7 +213,7 @@ pub struct PracticeFilter {
     pub city_id: Option<ID>,
     pub scheme_id: Option<ID>,
     pub status: Option<PublicationStatus>,
-    /// Practices that had started by this year and had not ended before it.
+    /// Practices that had started by this year and had not ended before it (1900 to 2100).
     pub active_in_year: Option<i32>,
     /// Practices saved (created, changed, published, archived) after this time: what a mirror
     /// reads again to catch up (see also `changes`).
