@@ -322,6 +322,28 @@ async fn parallel_updates_with_one_version_let_exactly_one_through() {
         log["auditLog"]["edges"][0]["node"]["changedFields"],
         json!(["summary"])
     );
+    // Names are taken as written in any case; one the log never holds is a mistake, said so
+    // rather than answered with an empty log.
+    let log = app
+        .data_as(&w.admin, "query($id: ID!) { auditLog(filter: { entity: \"practice\", entityId: $id, action: \"update\" }) { totalCount } }", json!({ "id": id }))
+        .await;
+    assert_eq!(log["auditLog"]["totalCount"], 1);
+    let r = app
+        .graphql_as(
+            Some(&w.admin),
+            "{ auditLog(filter: { entity: \"Practise\" }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_code(&r), "VALIDATION", "{r}");
+    assert_eq!(r["errors"][0]["extensions"]["field"], "entity");
+    assert!(
+        r["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SupportScheme"),
+        "{r}"
+    );
 }
 
 async fn futures_join_all<F: std::future::Future<Output = Value>>(

@@ -2,8 +2,21 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::Actor;
 use crate::entities::Id;
+use crate::{Actor, Error, Result};
+
+/// The kinds of record the audit trail names, as its entries spell them.
+pub const AUDITED_ENTITIES: &[&str] = &[
+    "Practice",
+    "SupportScheme",
+    "Funding",
+    "Need",
+    "City",
+    "Association",
+    "Donor",
+    "User",
+    "CurrencyRate",
+];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
@@ -26,6 +39,10 @@ impl AuditEntry {
         entity_id: Id,
         changes: Vec<String>,
     ) -> Self {
+        debug_assert!(
+            AUDITED_ENTITIES.contains(&entity),
+            "{entity} is not in AUDITED_ENTITIES"
+        );
         AuditEntry {
             id: 0,
             at: Utc::now(),
@@ -44,4 +61,30 @@ pub struct AuditFilter {
     pub entity_id: Option<Id>,
     pub actor_user_id: Option<Id>,
     pub action: Option<String>,
+}
+
+impl AuditFilter {
+    /// The entity and action as the entries spell them, whatever case they came in: an entity
+    /// the trail never names is refused, listing those it does, rather than matching nothing.
+    pub fn check(&mut self) -> Result<()> {
+        if let Some(entity) = &mut self.entity {
+            let wanted = entity.trim();
+            match AUDITED_ENTITIES
+                .iter()
+                .find(|known| known.eq_ignore_ascii_case(wanted))
+            {
+                Some(known) => *entity = known.to_string(),
+                None => {
+                    return Err(Error::validation(
+                        "entity",
+                        format!("is one of {}", AUDITED_ENTITIES.join(", ")),
+                    ));
+                }
+            }
+        }
+        if let Some(action) = &mut self.action {
+            *action = action.trim().to_ascii_uppercase();
+        }
+        Ok(())
+    }
 }

@@ -46,11 +46,14 @@ impl AuditEntry {
 
 #[derive(InputObject, Default)]
 pub struct AuditFilter {
-    /// Practice, SupportScheme, Funding, Need, City, Association, Donor or User.
+    /// Practice, SupportScheme, Funding, Need, City, Association, Donor, User or CurrencyRate
+    /// (in any case).
     pub entity: Option<String>,
     /// A record's global id (of any type) or number.
     pub entity_id: Option<ID>,
     pub actor_user_id: Option<ID>,
+    /// What the mutation did, as the entries' `action` spells it (CREATE, UPDATE, …; in any
+    /// case).
     pub action: Option<String>,
 }
 

@@ -45,10 +45,11 @@ impl Editor {
     pub async fn audit_log(
         &self,
         actor: &Actor,
-        filter: AuditFilter,
+        mut filter: AuditFilter,
         page: PageRequest,
     ) -> Result<Page<AuditEntry>> {
         policy::may_read_audit_log(actor)?;
+        filter.check()?;
         self.repo.audit_log(&filter, page).await
     }
 
@@ -67,8 +68,9 @@ impl Editor {
         Ok(found.items.into_iter().find(|e| e.id == id))
     }
 
-    pub async fn count_audit(&self, actor: &Actor, filter: AuditFilter) -> Result<i64> {
+    pub async fn count_audit(&self, actor: &Actor, mut filter: AuditFilter) -> Result<i64> {
         policy::may_read_audit_log(actor)?;
+        filter.check()?;
         self.repo.count_audit(&filter).await
     }
 }
