@@ -170,3 +170,22 @@ fn an_export_whose_reader_goes_away_stops_quietly() {
     assert!(output.status.success(), "{stderr}");
     assert!(!stderr.contains("error"), "{stderr}");
 }
+
+/// A SQLite file that cannot be opened (its directory missing or not writable by the service's
+/// user, as in a container whose working directory belongs to root) is said in those words,
+/// not only as SQLite's "unable to open database file".
+#[test]
+fn a_sqlite_file_that_cannot_be_opened_names_the_likely_cause() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("missing").join("forum.db");
+    let url = format!("sqlite://{}?mode=rwc", file.display());
+    let output = forum(&["migrate", "--database-url", &url]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("unable to open database file")
+            && stderr.contains(&dir.path().join("missing").display().to_string())
+            && stderr.contains("write"),
+        "{stderr}"
+    );
+}

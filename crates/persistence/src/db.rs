@@ -534,23 +534,52 @@ async fn open_pool(options: ConnectOptions, patience: Duration) -> Result<Databa
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             Err(e) => {
+                let hint = if code(&e).as_deref() == Some("14") {
+                    cannot_open_hint(options.get_url())
+                } else {
+                    String::new()
+                };
                 return Err(Error::unavailable(format!(
-                    "cannot connect to the database: {e}"
+                    "cannot connect to the database: {e}{hint}"
                 )));
             }
         }
     }
 }
 
+/// What SQLite's SQLITE_CANTOPEN most often means at a start: the file's directory is missing
+/// or the service's user may not write there (a container's working directory owned by root).
+fn cannot_open_hint(url: &str) -> String {
+    let path = url
+        .trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    let directory = match std::path::Path::new(path).parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.display().to_string(),
+        _ => "the current directory".to_string(),
+    };
+    format!(
+        " ({directory} must exist and the service's user must be allowed to write in it, \
+         for the file and its write-ahead log)"
+    )
+}
+
 /// SQLite's SQLITE_BUSY ("database is locked").
 fn locked(e: &sea_orm::DbErr) -> bool {
+    code(e).as_deref() == Some("5")
+}
+
+/// The database's own code of a failure to connect.
+fn code(e: &sea_orm::DbErr) -> Option<String> {
     use sea_orm::{DbErr, RuntimeErr};
     match e {
         DbErr::Conn(RuntimeErr::SqlxError(e)) => match e.as_ref() {
-            sea_orm::sqlx::Error::Database(d) => d.code().as_deref() == Some("5"),
-            _ => false,
+            sea_orm::sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
+            _ => None,
         },
-        _ => false,
+        _ => None,
     }
 }
 
