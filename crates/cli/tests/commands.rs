@@ -189,3 +189,18 @@ fn a_sqlite_file_that_cannot_be_opened_names_the_likely_cause() {
         "{stderr}"
     );
 }
+
+/// A PostgreSQL server that is not there is named as such (connection refused), not only as
+/// the pool's "timed out while waiting for an open connection".
+#[test]
+fn a_postgres_server_that_is_not_there_is_said_so() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let url = format!("postgres://forum@127.0.0.1:{port}/forum");
+    let output = forum(&["migrate", "--database-url", &url]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.to_lowercase().contains("refused"), "{stderr}");
+}

@@ -533,6 +533,24 @@ async fn open_pool(options: ConnectOptions, patience: Duration) -> Result<Databa
                 tracing::info!(error = %e, "the database is locked while connecting; trying again");
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            Err(e) if timed_out(&e) && options.get_url().starts_with("postgres") => {
+                // The pool retries a refused or failed connection until its patience ends and
+                // then says only that it timed out: one connection made directly says why.
+                let cause = match tokio::time::timeout(
+                    patience,
+                    <sea_orm::sqlx::PgConnection as sea_orm::sqlx::Connection>::connect(
+                        options.get_url(),
+                    ),
+                )
+                .await
+                {
+                    Ok(Err(direct)) => direct.to_string(),
+                    _ => e.to_string(),
+                };
+                return Err(Error::unavailable(format!(
+                    "cannot connect to the database: {cause}"
+                )));
+            }
             Err(e) => {
                 let hint = if code(&e).as_deref() == Some("14") {
                     cannot_open_hint(options.get_url())
@@ -569,6 +587,13 @@ fn cannot_open_hint(url: &str) -> String {
 /// SQLite's SQLITE_BUSY ("database is locked").
 fn locked(e: &sea_orm::DbErr) -> bool {
     code(e).as_deref() == Some("5")
+}
+
+/// The pool gave up waiting for a connection.
+fn timed_out(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    matches!(e, DbErr::Conn(RuntimeErr::SqlxError(e))
+        if matches!(e.as_ref(), sea_orm::sqlx::Error::PoolTimedOut))
 }
 
 /// The database's own code of a failure to connect.
