@@ -76,8 +76,9 @@ pub enum Command {
         database_url: String,
         #[arg(long)]
         synthetic: bool,
-        /// With --synthetic: how many practices (funding rows are about five times as many).
-        #[arg(long, default_value_t = 10_000, requires = "synthetic")]
+        /// With --synthetic: how many practices (funding rows are about five times as many), at
+        /// most 5,000,000: the data is generated in memory first, about 2 KB a practice.
+        #[arg(long, default_value_t = 10_000, requires = "synthetic", value_parser = synthetic_practices())]
         practices: usize,
         /// With --synthetic: the random seed; the same seed gives the same data.
         #[arg(long, default_value_t = 1, requires = "synthetic")]
@@ -105,11 +106,12 @@ pub enum Command {
             default_value = "sqlite://c2c-bench.db?mode=rwc"
         )]
         database_url: String,
-        #[arg(long, default_value_t = 200_000)]
+        #[arg(long, default_value_t = 200_000, value_parser = synthetic_practices())]
         practices: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
-        #[arg(long, default_value_t = 30)]
+        /// Timed runs of each question, after three that warm it up.
+        #[arg(long, default_value_t = 30, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
         iterations: usize,
     },
     /// Print the GraphQL schema (SDL); `schema.graphql` must equal it.
@@ -778,4 +780,9 @@ impl<W> Watched<W> {
         }
         result
     }
+}
+
+/// How many synthetic practices `seed --synthetic` and `bench` take.
+fn synthetic_practices() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(0..=5_000_000)
 }

@@ -204,3 +204,36 @@ fn a_postgres_server_that_is_not_there_is_said_so() {
     assert!(!output.status.success());
     assert!(stderr.to_lowercase().contains("refused"), "{stderr}");
 }
+
+/// Sizes a command cannot honour are refused before any work, not met with a panic or with
+/// memory filling for hours.
+#[test]
+fn sizes_out_of_range_are_refused_at_once() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("f.db").display());
+    for args in [
+        vec![
+            "seed",
+            "--synthetic",
+            "--practices",
+            "100000000000",
+            "--database-url",
+            &url,
+        ],
+        vec![
+            "bench",
+            "--practices",
+            "10",
+            "--iterations",
+            "0",
+            "--database-url",
+            &url,
+        ],
+    ] {
+        let output = forum(&args);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(stderr.contains("not in"), "{args:?}: {stderr}");
+    }
+}
