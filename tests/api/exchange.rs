@@ -529,3 +529,47 @@ async fn csv_lists_take_updated_since_as_the_graphql_lists_do() {
     assert_eq!(status, 200);
     assert_eq!(needs.len(), 1, "no need was saved since: the header alone");
 }
+
+/// Text that a spreadsheet would take for a formula (`=`, `+`, `-`, `@` first) is written with
+/// a leading `'`, so that opening a downloaded file runs nothing a record's author wrote;
+/// numbers, codes and other text are written as they are.
+#[tokio::test]
+async fn csv_text_that_a_spreadsheet_would_run_is_written_as_text() {
+    let app = TestApp::new().seeded().spawn().await;
+    let admin = app.admin().await;
+    let practice = first_practice(&app).await;
+    let version = app
+        .data_as(
+            &admin,
+            "query($id: ID!) { practice(id: $id) { version } }",
+            json!({ "id": practice }),
+        )
+        .await["practice"]["version"]
+        .as_i64()
+        .unwrap();
+    app.data_as(
+        &admin,
+        "mutation($id: ID!, $v: Int!) { updatePractice(id: $id, version: $v, input: { title: \"=HYPERLINK(\\\"http://x.example\\\")\", summary: \"@SUM(A1:A9)\" }) { id } }",
+        json!({ "id": practice, "v": version }),
+    )
+    .await;
+
+    let (status, rows) = csv_as(&app, None, "practices.csv").await;
+    assert_eq!(status, 200);
+    let (title, summary) = (column(&rows, "title"), column(&rows, "summary"));
+    let id = number_of(&practice).to_string();
+    let row = rows
+        .iter()
+        .find(|r| r[0] == id)
+        .expect("the practice's row");
+    assert_eq!(row[title], "'=HYPERLINK(\"http://x.example\")");
+    assert_eq!(row[summary], "'@SUM(A1:A9)");
+    // Nothing else changes: no other title gains a quote.
+    assert!(
+        rows[1..]
+            .iter()
+            .filter(|r| r[0] != id)
+            .all(|r| !r[title].starts_with('\'')),
+        "{rows:?}"
+    );
+}

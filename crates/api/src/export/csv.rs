@@ -325,6 +325,18 @@ struct Reader {
     source: Source,
 }
 
+/// Free text as a cell: a spreadsheet opening the file takes a cell that starts with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return for a formula and runs it, so such text, which any
+/// record's author can write, gets a leading `'` (OWASP's advice against CSV injection).
+/// Numbers and codes are never passed here: a negative gap stays a number.
+fn text(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    }
+}
+
 fn opt<T: ToString>(value: &Option<T>) -> String {
     value.as_ref().map(T::to_string).unwrap_or_default()
 }
@@ -442,7 +454,7 @@ impl Reader {
                             opt(&f.donor_id),
                             flow.donor
                                 .as_ref()
-                                .map(|d| d.name.clone())
+                                .map(|d| text(&d.name))
                                 .unwrap_or_default(),
                             f.source_type.to_string(),
                             f.status.to_string(),
@@ -518,9 +530,9 @@ impl Reader {
                     n.id.to_string(),
                     n.status.to_string(),
                     n.publication.to_string(),
-                    n.title.clone(),
+                    text(&n.title),
                     n.city_id.to_string(),
-                    city.map(|c| c.name.clone()).unwrap_or_default(),
+                    city.map(|c| text(&c.name)).unwrap_or_default(),
                     city.map(|c| c.country_code.clone()).unwrap_or_default(),
                     joined(themes),
                     opt(&n.modality),
@@ -556,8 +568,8 @@ fn practice_row(r: &ActivityRecord) -> Vec<String> {
     vec![
         p.id.to_string(),
         p.status.to_string(),
-        p.title.clone(),
-        p.summary.clone().unwrap_or_default(),
+        text(&p.title),
+        p.summary.as_deref().map(text).unwrap_or_default(),
         p.orientation.to_string(),
         p.modality.to_string(),
         joined(themes),
@@ -565,7 +577,7 @@ fn practice_row(r: &ActivityRecord) -> Vec<String> {
         joined(parties),
         opt(&p.start_year),
         opt(&p.end_year),
-        joined(r.participants.iter().map(|x| x.city.name.clone())),
+        text(&joined(r.participants.iter().map(|x| x.city.name.clone()))),
         joined(countries),
         opt(&p.amount_required),
         opt(&p.amount_required_currency),
