@@ -573,3 +573,44 @@ async fn csv_text_that_a_spreadsheet_would_run_is_written_as_text() {
         "{rows:?}"
     );
 }
+
+/// A signed-in caller's export holds what only they may read (drafts, confidential amounts):
+/// no shared cache may keep it, and every export says that it differs by who asks.
+#[tokio::test]
+async fn exports_say_how_they_may_be_cached() {
+    let app = TestApp::new().seeded().spawn().await;
+    let admin = app.admin().await;
+    for path in ["practices.csv", "funding.csv", "iati/activities.xml"] {
+        let url = format!("{}/export/{path}", app.address);
+        let signed_in = app
+            .client
+            .get(&url)
+            .bearer_auth(&admin.access_token)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(signed_in.status().as_u16(), 200, "{path}");
+        let headers = signed_in.headers();
+        assert_eq!(headers["cache-control"], "private, no-store", "{path}");
+        assert!(
+            headers["vary"].to_str().unwrap().contains("Authorization"),
+            "{path}: {headers:?}"
+        );
+        let anonymous = app.client.get(&url).send().await.expect("sent");
+        assert!(
+            anonymous.headers()["vary"]
+                .to_str()
+                .unwrap()
+                .contains("Authorization"),
+            "{path}"
+        );
+        assert_ne!(
+            anonymous
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
+            Some("private, no-store"),
+            "{path}"
+        );
+    }
+}

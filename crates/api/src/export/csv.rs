@@ -270,9 +270,15 @@ async fn answer(
         }
         let _ = w.flush();
     }
+    let signed_in = !matches!(reader.actor, Actor::Anonymous);
     let chunks =
         stream::once(async move { Ok::<_, Error>(Bytes::from(head)) }).chain_pages(reader, first);
-    streamed("text/csv; charset=utf-8; header=present", chunks, permit)
+    streamed(
+        "text/csv; charset=utf-8; header=present",
+        signed_in,
+        chunks,
+        permit,
+    )
 }
 
 /// A page of rows and the cursor after it; `None` when it was the last.

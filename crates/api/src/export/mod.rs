@@ -53,8 +53,11 @@ impl ExportState {
 }
 
 /// A streamed answer; `permit` is released when the stream is done or the client goes away.
+/// What a signed-in caller gets may hold what only they may read (drafts, confidential
+/// amounts): no cache keeps it, and every answer says it differs by the token.
 fn streamed(
     content_type: &'static str,
+    signed_in: bool,
     chunks: impl Stream<Item = Result<Bytes>> + 'static,
     permit: OwnedSemaphorePermit,
 ) -> HttpResponse {
@@ -65,9 +68,14 @@ fn streamed(
             actix_web::error::ErrorInternalServerError("the export stopped")
         })
     });
-    HttpResponse::Ok()
+    let mut answer = HttpResponse::Ok();
+    answer
         .content_type(content_type)
-        .streaming(logged)
+        .insert_header((header::VARY, "Authorization"));
+    if signed_in {
+        answer.insert_header((header::CACHE_CONTROL, "private, no-store"));
+    }
+    answer.streaming(logged)
 }
 
 pub fn routes(config: &mut web::ServiceConfig) {
@@ -300,6 +308,7 @@ async fn iati_activities(state: web::Data<ExportState>, http: HttpRequest) -> Ht
     };
     streamed(
         "application/xml; charset=utf-8",
+        !matches!(actor, domain::Actor::Anonymous),
         iati_chunks(exchange, actor, filter, options, first),
         permit,
     )
