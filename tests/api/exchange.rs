@@ -476,20 +476,26 @@ async fn csv_lists_apply_the_graphql_filters_and_read_rules() {
     }
 }
 
-#[tokio::test]
-async fn csv_lists_take_updated_since_as_the_graphql_lists_do() {
-    let app = TestApp::new().seeded().spawn().await;
-    let admin = app.admin().await;
-    let practice = first_practice(&app).await;
+/// The first practice and its version, as the secretariat reads it, to update it.
+async fn first_practice_and_version(app: &TestApp, admin: &TestUser) -> (String, i64) {
+    let practice = first_practice(app).await;
     let version = app
         .data_as(
-            &admin,
+            admin,
             "query($id: ID!) { practice(id: $id) { version } }",
             json!({ "id": practice }),
         )
         .await["practice"]["version"]
         .as_i64()
-        .unwrap();
+        .expect("a version");
+    (practice, version)
+}
+
+#[tokio::test]
+async fn csv_lists_take_updated_since_as_the_graphql_lists_do() {
+    let app = TestApp::new().seeded().spawn().await;
+    let admin = app.admin().await;
+    let (practice, version) = first_practice_and_version(&app, &admin).await;
 
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     let since = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
@@ -537,16 +543,7 @@ async fn csv_lists_take_updated_since_as_the_graphql_lists_do() {
 async fn csv_text_that_a_spreadsheet_would_run_is_written_as_text() {
     let app = TestApp::new().seeded().spawn().await;
     let admin = app.admin().await;
-    let practice = first_practice(&app).await;
-    let version = app
-        .data_as(
-            &admin,
-            "query($id: ID!) { practice(id: $id) { version } }",
-            json!({ "id": practice }),
-        )
-        .await["practice"]["version"]
-        .as_i64()
-        .unwrap();
+    let (practice, version) = first_practice_and_version(&app, &admin).await;
     app.data_as(
         &admin,
         "mutation($id: ID!, $v: Int!) { updatePractice(id: $id, version: $v, input: { title: \"=HYPERLINK(\\\"http://x.example\\\")\", summary: \"@SUM(A1:A9)\" }) { id } }",
