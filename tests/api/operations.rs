@@ -202,3 +202,50 @@ async fn a_stopped_server_leaves_its_sqlite_database_in_one_file() {
     assert!(practices > 0, "the seeded base is in the file");
     db.close().await.expect("close");
 }
+
+/// Connections of the pool that are in use when it closes close on their way back, each on its
+/// own thread and at once: each then finds the others still open and leaves the write-ahead log
+/// for the last, which none of them is. Closing must still leave the database in one file.
+#[tokio::test]
+async fn connections_closing_together_leave_the_sqlite_database_in_one_file() {
+    for round in 0..10 {
+        let database = EmptyDatabase::create().await;
+        let Some(file) = database
+            .url()
+            .strip_prefix("sqlite://")
+            .and_then(|rest| rest.split('?').next())
+            .map(String::from)
+        else {
+            return;
+        };
+        let db = persistence::db::Database::connect(database.url())
+            .await
+            .expect("connect");
+        // Four reads long enough to be running when closing begins.
+        let reads: Vec<_> = (0..4)
+            .map(|_| {
+                let connection = db.connection().clone();
+                tokio::spawn(async move {
+                    connection
+                        .query_one_raw(Statement::from_string(
+                            connection.get_database_backend(),
+                            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n \
+                             WHERE i < 200000) SELECT COUNT(*) FROM n",
+                        ))
+                        .await
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        db.close().await.expect("close");
+        for read in reads {
+            read.await.expect("the read's task").expect("a read");
+        }
+        let log = std::path::PathBuf::from(format!("{file}-wal"));
+        assert!(
+            !log.exists(),
+            "round {round}: the log left beside the database: {} bytes",
+            std::fs::metadata(&log).map(|m| m.len()).unwrap_or(0)
+        );
+    }
+}

@@ -377,15 +377,50 @@ impl Database {
         &self.connection
     }
 
-    /// Closes the pool; clones of this handle can no longer be used.
+    /// Closes the pool; clones of this handle can no longer be used. On a SQLite file the
+    /// write-ahead log is then copied into the file and removed (see [`fold_sqlite_log`]).
     pub async fn close(self) -> Result<()> {
         // The pool closes once every connection is back.
         self.kept.stash().clear();
         self.connection
             .close()
             .await
-            .map_err(|e| Error::internal(format!("cannot close the database: {e}")))
+            .map_err(|e| Error::internal(format!("cannot close the database: {e}")))?;
+        if self.url.starts_with("sqlite") {
+            fold_sqlite_log(&self.url).await?;
+        }
+        Ok(())
     }
+}
+
+/// Copies a SQLite file's write-ahead log into it and removes the log, once the pool's
+/// connections are closed. SQLite does that when the last connection to a file closes, but
+/// connections in use when the pool closes are closed on their way back, each on its own thread
+/// and at the same moment: each finds another still open and none is last, so the log stays
+/// beside the file (empty, or as large as the writes since the last checkpoint) for the next
+/// start to replay. A lone connection opened after them is last when it closes.
+async fn fold_sqlite_log(url: &str) -> Result<()> {
+    use sea_orm::sqlx::Connection;
+    use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode};
+    use std::str::FromStr;
+
+    let failed = |e: sea_orm::sqlx::Error| {
+        Error::internal(format!(
+            "cannot fold the write-ahead log into the database: {e}"
+        ))
+    };
+    let options = SqliteConnectOptions::from_str(url).map_err(failed)?;
+    if options.get_filename() == std::path::Path::new(":memory:") || url.contains("mode=memory") {
+        return Ok(());
+    }
+    // Opening in write-ahead mode reads the file, which opens the log; nothing is created.
+    let options = options
+        .create_if_missing(false)
+        .journal_mode(SqliteJournalMode::Wal);
+    let connection = SqliteConnection::connect_with(&options)
+        .await
+        .map_err(failed)?;
+    connection.close().await.map_err(failed)
 }
 
 /// Each SQLite connection's page cache, in KiB (SQLite's own default is about 2,000): the four
