@@ -56,6 +56,26 @@ async fn viewer_is_the_signed_in_user_and_null_for_anonymous() {
         number_of(data["viewer"]["donor"]["id"].as_str().unwrap()),
         1
     );
+
+    // The scheme's name is case-insensitive (RFC 7235); another scheme is no token.
+    for (header, status) in [
+        (format!("bearer {}", admin.access_token), 200),
+        (format!("Basic {}", admin.access_token), 401),
+    ] {
+        let r = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("Authorization", &header)
+            .json(&json!({ "query": VIEWER }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{}", &header[..6]);
+        let body: Value = r.json().await.unwrap();
+        if status == 200 {
+            assert_eq!(body["data"]["viewer"]["role"], "ADMIN", "{body}");
+        }
+    }
 }
 
 #[tokio::test]

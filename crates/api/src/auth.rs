@@ -99,6 +99,14 @@ impl JwtKeys {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header. The scheme's name is matched in any
+/// case (RFC 7235 makes it case-insensitive, and some clients send `bearer`).
+pub fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("Bearer") && !token.is_empty()).then_some(token)
+}
+
 /// The actor behind an `Authorization` header: anonymous without one; UNAUTHENTICATED for a
 /// token that does not verify, whose user no longer exists, is disabled or has changed since,
 /// or whose sign-in has been revoked. Called once a request; two point reads.
@@ -110,10 +118,7 @@ pub async fn actor_from_header(
     let Some(value) = header else {
         return Ok(Actor::Anonymous);
     };
-    let token = value
-        .strip_prefix("Bearer ")
-        .ok_or(Error::Unauthenticated)?
-        .trim();
+    let token = bearer_token(value).ok_or(Error::Unauthenticated)?;
     let claims = keys.verify(token)?;
     let id: i64 = claims.sub.parse().map_err(|_| Error::Unauthenticated)?;
     let user = accounts.user(id).await?.ok_or(Error::Unauthenticated)?;
@@ -397,6 +402,16 @@ mod tests {
         tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
         assert!(keys.verify(&tampered).is_err());
         assert!(JwtKeys::generated().verify(&token).is_err(), "another key");
+    }
+
+    #[test]
+    fn the_bearer_scheme_is_named_in_any_case_and_others_are_not_tokens() {
+        for header in ["Bearer abc", "bearer abc", "BEARER  abc ", " Bearer abc"] {
+            assert_eq!(bearer_token(header), Some("abc"), "{header:?}");
+        }
+        for header in ["Basic abc", "Bearerabc", "Bearer ", "Bearer", "abc", ""] {
+            assert_eq!(bearer_token(header), None, "{header:?}");
+        }
     }
 
     #[test]

@@ -394,7 +394,7 @@ async fn init(
         })?;
     let expires = match &header {
         Some(header) => {
-            let token = header.strip_prefix("Bearer ").unwrap_or_default().trim();
+            let token = auth::bearer_token(header).unwrap_or_default();
             let claims = services.jwt().verify(token).map_err(|_| forbidden())?;
             let left = (claims.exp - chrono::Utc::now().timestamp()).max(0) as u64;
             Some((header.clone(), Instant::now() + Duration::from_secs(left)))
