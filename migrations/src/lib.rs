@@ -38,6 +38,7 @@ mod m20261214_000000_rollup_build_times;
 mod m20261215_000000_practice_signature_sizes;
 mod m20261216_000000_practice_listing;
 mod m20261217_000000_practice_theme_listing;
+mod m20261218_000000_folded_names;
 
 pub struct Migrator;
 
@@ -81,6 +82,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000000_practice_signature_sizes::Migration),
             Box::new(m20261216_000000_practice_listing::Migration),
             Box::new(m20261217_000000_practice_theme_listing::Migration),
+            Box::new(m20261218_000000_folded_names::Migration),
         ]
     }
 }

@@ -105,6 +105,31 @@ pub fn optional_text(field: &str, text: Option<&str>, max: usize) -> Result<Opti
     }
 }
 
+/// Text as names are searched: in lower case, with accents and other marks dropped and
+/// compatibility forms (ligatures, full-width letters) spelt out, so that "evry", "EVRY" and
+/// "Évry" are one. Letters that are not a base letter and a mark (ø, ł, ß) stay as they are, as
+/// in the full-text search of practices on SQLite.
+pub fn folded(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    text.nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// The text a name search reads of a record: each of its searched fields present, [`folded`]
+/// with its line breaks and other control characters as spaces, joined by a line break (which
+/// a search reads as a space, so that no match spans two fields).
+pub fn searched_text(fields: &[Option<&str>]) -> String {
+    fields
+        .iter()
+        .flatten()
+        .map(|f| folded(f).replace(|c: char| c.is_control(), " "))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The bounds, also reachable here where the seed loader has always found them.
 pub use crate::limits;
 
@@ -221,6 +246,21 @@ pub fn cents_to_decimal(cents: i64) -> Decimal {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn folded_text_ignores_case_and_accents() {
+        for (text, expected) in [
+            ("Évry", "evry"),
+            ("ESTELÍ", "esteli"),
+            ("Poznań", "poznan"),
+            ("İzmir", "izmir"),
+            ("ﬁnance", "finance"),
+            ("Hillerød", "hillerød"),
+            ("São Paulo", "sao paulo"),
+        ] {
+            assert_eq!(folded(text), expected, "{text}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -222,11 +222,13 @@ pub mod currency_rate {
 entity! { versioned city, "city" {
     name: String, kind: String, country_code: String,
     population: Option<i64>, latitude: Option<f64>, longitude: Option<f64>,
+    search_text: String,
 }}
 
 entity! { versioned association, "association" {
     name: String, acronym: Option<String>, scope: String,
     country_code: Option<String>, description: Option<String>,
+    search_text: String,
 }}
 
 link_entity!(
@@ -245,6 +247,7 @@ link_entity!(
 entity! { versioned donor, "donor" {
     name: String, acronym: Option<String>, kind: String,
     country_code: Option<String>, description: Option<String>,
+    search_text: String,
 }}
 
 tag_entity!(donor_agenda, "donor_agenda", donor_id);

@@ -9,6 +9,7 @@ use domain::entities::*;
 use domain::framework::*;
 use domain::page::{Page, PageRequest};
 use domain::repository::*;
+use domain::values::searched_text;
 use sea_orm::*;
 
 use crate::entities::*;
@@ -32,7 +33,7 @@ fn city_condition(filter: &CityFilter) -> Condition {
             country::Column::Bloc.eq(bloc.as_str()),
         ));
     }
-    cond.add(text_condition(&[C::Name], &filter.text))
+    cond.add(text_condition(C::SearchText, &filter.text))
 }
 
 fn association_condition(filter: &AssociationFilter) -> Condition {
@@ -41,10 +42,7 @@ fn association_condition(filter: &AssociationFilter) -> Condition {
     if let Some(scope) = filter.scope {
         cond = cond.add(A::Scope.eq(scope.as_str()));
     }
-    cond.add(text_condition(
-        &[A::Name, A::Acronym, A::Description],
-        &filter.text,
-    ))
+    cond.add(text_condition(A::SearchText, &filter.text))
 }
 
 fn donor_condition(filter: &DonorFilter) -> Condition {
@@ -53,10 +51,7 @@ fn donor_condition(filter: &DonorFilter) -> Condition {
     if let Some(kind) = filter.kind {
         cond = cond.add(D::Kind.eq(kind.as_str()));
     }
-    cond.add(text_condition(
-        &[D::Name, D::Acronym, D::Description],
-        &filter.text,
-    ))
+    cond.add(text_condition(D::SearchText, &filter.text))
 }
 
 #[async_trait]
@@ -195,6 +190,7 @@ impl Versioned for City {
             population: Set(self.population),
             latitude: Set(self.latitude),
             longitude: Set(self.longitude),
+            search_text: Set(searched_text(&[Some(&self.name)])),
             ..Default::default()
         }
     }
@@ -219,6 +215,11 @@ impl Versioned for Association {
             scope: Set(self.scope.as_str().into()),
             country_code: Set(self.country_code.clone()),
             description: Set(self.description.clone()),
+            search_text: Set(searched_text(&[
+                Some(&self.name),
+                self.acronym.as_deref(),
+                self.description.as_deref(),
+            ])),
             ..Default::default()
         }
     }
@@ -246,6 +247,11 @@ impl Versioned for DonorRow<'_> {
             kind: Set(d.kind.as_str().into()),
             country_code: Set(d.country_code.clone()),
             description: Set(d.description.clone()),
+            search_text: Set(searched_text(&[
+                Some(&d.name),
+                d.acronym.as_deref(),
+                d.description.as_deref(),
+            ])),
             ..Default::default()
         }
     }

@@ -318,23 +318,25 @@ pub(crate) fn visible_scheme_ids(vis: &Visibility) -> SelectStatement {
         .to_owned()
 }
 
-/// `LIKE` pattern for a case-insensitive substring search, with the wildcards of the text escaped.
+/// `LIKE` pattern for a substring search, with the wildcards of the text escaped.
 fn like_pattern(text: &str) -> LikeExpr {
     let escaped = text
-        .to_lowercase()
         .replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_");
     LikeExpr::new(format!("%{escaped}%")).escape('\\')
 }
 
-/// Any of `columns` contains the text, ignoring case (names of cities, associations, donors).
-pub(crate) fn text_condition<C: ColumnTrait>(columns: &[C], text: &Option<String>) -> Condition {
+/// The record's searched text (its `search_text`, see the migration `folded_names`) contains
+/// the text, ignoring case and accents (names of cities, associations, donors). A line break,
+/// which joins the record's fields there, is searched as a space, so no match spans two fields.
+pub(crate) fn text_condition<C: ColumnTrait>(searched: C, text: &Option<String>) -> Condition {
     match text {
         None => Condition::all(),
-        Some(t) => columns.iter().fold(Condition::any(), |cond, col| {
-            cond.add(Expr::expr(Func::lower(Expr::col(*col))).like(like_pattern(t)))
-        }),
+        Some(t) => {
+            let folded = domain::values::folded(t).replace(|c: char| c.is_control(), " ");
+            Condition::all().add(Expr::col(searched).like(like_pattern(&folded)))
+        }
     }
 }
 
