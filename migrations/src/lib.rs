@@ -39,6 +39,9 @@ mod m20261215_000000_practice_signature_sizes;
 mod m20261216_000000_practice_listing;
 mod m20261217_000000_practice_theme_listing;
 mod m20261218_000000_folded_names;
+mod m20261219_000000_folded_search;
+
+pub use m20261219_000000_folded_search::SEARCH_CONFIGURATION;
 
 pub struct Migrator;
 
@@ -83,6 +86,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261216_000000_practice_listing::Migration),
             Box::new(m20261217_000000_practice_theme_listing::Migration),
             Box::new(m20261218_000000_folded_names::Migration),
+            Box::new(m20261219_000000_folded_search::Migration),
         ]
     }
 }

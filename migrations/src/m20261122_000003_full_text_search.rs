@@ -13,7 +13,7 @@ impl MigrationName for Migration {
 }
 
 /// The searchable tables and their text columns.
-const SEARCHED: [(&str, &[&str]); 3] = [
+pub(crate) const SEARCHED: [(&str, &[&str]); 3] = [
     (
         "practice",
         &["title", "summary", "context", "outcomes", "issues"],
@@ -56,7 +56,9 @@ fn sqlite_statements(table: &str, columns: &[&str]) -> Vec<String> {
     ]
 }
 
-fn postgres_statements(table: &str, columns: &[&str]) -> Vec<String> {
+/// The vector column of `table` made with the text search configuration `config`, and its
+/// index (`folded_search` makes them anew with another configuration).
+pub(crate) fn postgres_statements(table: &str, columns: &[&str], config: &str) -> Vec<String> {
     let document = columns
         .iter()
         .map(|c| format!("coalesce({c}, '')"))
@@ -64,7 +66,7 @@ fn postgres_statements(table: &str, columns: &[&str]) -> Vec<String> {
         .join(" || ' ' || ");
     vec![
         format!(
-            "ALTER TABLE {table} ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('simple', {document})) STORED"
+            "ALTER TABLE {table} ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('{config}', {document})) STORED"
         ),
         format!("CREATE INDEX ix_{table}_search ON {table} USING GIN (search)"),
     ]
@@ -77,7 +79,7 @@ impl MigrationTrait for Migration {
         for (table, columns) in SEARCHED {
             let statements = match manager.get_database_backend() {
                 DbBackend::Sqlite => sqlite_statements(table, columns),
-                DbBackend::Postgres => postgres_statements(table, columns),
+                DbBackend::Postgres => postgres_statements(table, columns, "simple"),
                 other => {
                     return Err(DbErr::Migration(format!(
                         "full-text search is not set up for {other:?}"

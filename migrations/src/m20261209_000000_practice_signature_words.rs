@@ -34,28 +34,31 @@ const LONG: &str = "ix_practice_signature_long";
 /// below 760 bytes of text, the report's longest practices above. (`analytics::ranking` reads
 /// the condition in the same words, so that PostgreSQL matches it to these indexes.)
 const SHORT: &str = "octet_length(CAST(search AS TEXT)) <= 1000";
+/// What the indexes are ordered by.
+const ON: &str = "practice (theme_bits, focus_bits, modality, id)";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let on = "practice (theme_bits, focus_bits, modality, id)";
-        crate::on_postgres(
-            manager,
-            &format!(
-                "CREATE INDEX {WORDS} ON {on} INCLUDE (search) \
-                 WHERE status = 'PUBLISHED' AND {SHORT}"
-            ),
-        )
-        .await?;
-        crate::on_postgres(
-            manager,
-            &format!("CREATE INDEX {LONG} ON {on} WHERE status = 'PUBLISHED' AND NOT {SHORT}"),
-        )
-        .await
+        for sql in create_statements() {
+            crate::on_postgres(manager, &sql).await?;
+        }
+        Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         crate::on_postgres(manager, &format!("DROP INDEX {LONG}")).await?;
         crate::on_postgres(manager, &format!("DROP INDEX {WORDS}")).await
     }
+}
+
+/// The statements that create both indexes, also for a migration that makes the vectors anew.
+pub(crate) fn create_statements() -> [String; 2] {
+    [
+        format!(
+            "CREATE INDEX {WORDS} ON {ON} INCLUDE (search) \
+             WHERE status = 'PUBLISHED' AND {SHORT}"
+        ),
+        format!("CREATE INDEX {LONG} ON {ON} WHERE status = 'PUBLISHED' AND NOT {SHORT}"),
+    ]
 }

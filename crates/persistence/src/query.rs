@@ -13,6 +13,7 @@ use domain::repository::{
     Along, Alongside, FundingRow, Nested, NestedRepository, NestedRows, PracticeFilter,
 };
 use domain::{Error, Result, Visibility};
+use migration::SEARCH_CONFIGURATION;
 use sea_orm::sea_query::{
     Alias, Asterisk, CommonTableExpression, Expr, Func, IntoColumnRef, IntoIden, IntoTableRef,
     LikeExpr, Query, SelectStatement, SimpleExpr, UnionType, WindowStatement, WithClause,
@@ -341,8 +342,8 @@ pub(crate) fn text_condition<C: ColumnTrait>(searched: C, text: &Option<String>)
 }
 
 /// Full-text search (see the full-text migration): every word of the text must occur, in any
-/// order; diacritics are folded on SQLite. Query syntax is never passed through: each word is
-/// quoted for FTS5, and PostgreSQL's `plainto_tsquery` takes plain text.
+/// order, accents ignored (see the migration `folded_search`). Query syntax is never passed
+/// through: each word is quoted for FTS5, and PostgreSQL's `plainto_tsquery` takes plain text.
 pub(crate) fn search<C: ColumnTrait>(
     backend: DbBackend,
     table: &str,
@@ -363,7 +364,7 @@ pub(crate) fn search<C: ColumnTrait>(
     }
     match backend {
         DbBackend::Postgres => Condition::all().add(Expr::cust_with_values(
-            format!("\"{table}\".\"search\" @@ plainto_tsquery('simple', $1)"),
+            format!("\"{table}\".\"search\" @@ plainto_tsquery('{SEARCH_CONFIGURATION}', $1)"),
             [text.clone()],
         )),
         _ => Condition::all().add(

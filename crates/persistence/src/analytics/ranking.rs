@@ -28,6 +28,7 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use super::integer;
 use crate::signature::{KnownSignatures, Signature, Sizes, focus_bit, theme_bit};
 use crate::store::db_err;
+use migration::SEARCH_CONFIGURATION;
 
 /// A practice as it ranks for a need.
 #[derive(Debug, Clone, PartialEq)]
@@ -394,7 +395,7 @@ async fn query(db: &DatabaseConnection, sql: String) -> Result<Vec<sea_orm::Quer
 /// 1 when a practice's text holds `word`, else 0, as an expression on `p` (PostgreSQL). Words
 /// are letters and digits only (see `significant_words`): safe to splice.
 fn holds(word: &str) -> String {
-    format!("CAST(p.search @@ to_tsquery('simple', '{word}') AS INTEGER)")
+    format!("CAST(p.search @@ to_tsquery('{SEARCH_CONFIGURATION}', '{word}') AS INTEGER)")
 }
 
 /// An FTS5 query holding any of `words`.
@@ -412,7 +413,10 @@ fn phrases(words: &[String]) -> String {
 /// once for every combination of the level's listed bits).
 fn holds_any(backend: DbBackend, words: &[String], walked: bool) -> String {
     match backend {
-        DbBackend::Postgres => format!("p.search @@ to_tsquery('simple', '{}')", words.join(" | ")),
+        DbBackend::Postgres => format!(
+            "p.search @@ to_tsquery('{SEARCH_CONFIGURATION}', '{}')",
+            words.join(" | ")
+        ),
         _ => format!(
             "{}p.id IN (SELECT rowid FROM practice_fts WHERE practice_fts MATCH '{}')",
             if walked { "+" } else { "" },
@@ -570,10 +574,10 @@ async fn rarest_words(
             let row = query(
                 db,
                 format!(
-                    "SELECT {} FROM practice WHERE search @@ to_tsquery('simple', '{}')",
+                    "SELECT {} FROM practice WHERE search @@ to_tsquery('{SEARCH_CONFIGURATION}', '{}')",
                     rare.iter()
                         .map(|w| format!(
-                            "COALESCE(MAX(CAST(search @@ to_tsquery('simple', '{w}') AS INTEGER)), 0)"
+                            "COALESCE(MAX(CAST(search @@ to_tsquery('{SEARCH_CONFIGURATION}', '{w}') AS INTEGER)), 0)"
                         ))
                         .collect::<Vec<_>>()
                         .join(", "),
