@@ -30,11 +30,12 @@ const STOP_WORDS: &[&str] = &[
 ];
 
 /// At most eight of the longest distinct words of a text that carry meaning: four letters or
-/// more, not a stop word, lower-cased, letters and digits only.
+/// more, not a stop word, lower-cased and without accents (as both full-text indexes hold
+/// them, so that "Estelí" and "esteli" are one word), letters and digits only.
 pub fn significant_words(text: &str) -> Vec<String> {
-    let mut words: Vec<String> = text
+    let mut words: Vec<String> = domain::values::folded(text)
         .split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
+        .map(str::to_owned)
         .filter(|w| w.chars().count() >= 4 && !STOP_WORDS.contains(&w.as_str()))
         .collect();
     words.sort_by(|a, b| b.chars().count().cmp(&a.chars().count()).then(a.cmp(b)));
@@ -285,5 +286,18 @@ impl MatchRepository for SeaStore {
             schemes,
             donors,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::significant_words;
+
+    #[test]
+    fn words_are_one_however_they_are_accented() {
+        assert_eq!(
+            significant_words("Estelí and ESTELI, Esteli\u{301}: Poznań"),
+            ["esteli", "poznan"]
+        );
     }
 }
