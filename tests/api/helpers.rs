@@ -254,6 +254,14 @@ impl EmptyDatabase {
     pub fn url(&self) -> &str {
         &self.0.url
     }
+
+    /// The path of the database's file when it is SQLite.
+    pub fn sqlite_file(&self) -> Option<String> {
+        self.url()
+            .strip_prefix("sqlite://")
+            .and_then(|rest| rest.split('?').next())
+            .map(String::from)
+    }
 }
 
 /// A fresh database: a new PostgreSQL database on the `TEST_DATABASE_URL` server, dropped with

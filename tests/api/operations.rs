@@ -158,12 +158,7 @@ async fn sqlite_readers_are_not_locked_out_by_a_long_write() {
 #[tokio::test]
 async fn a_stopped_server_leaves_its_sqlite_database_in_one_file() {
     let database = EmptyDatabase::create().await;
-    let Some(file) = database
-        .url()
-        .strip_prefix("sqlite://")
-        .and_then(|rest| rest.split('?').next())
-        .map(String::from)
-    else {
+    let Some(file) = database.sqlite_file() else {
         return;
     };
     let mut settings = settings_on(database.url());
@@ -210,12 +205,7 @@ async fn a_stopped_server_leaves_its_sqlite_database_in_one_file() {
 async fn connections_closing_together_leave_the_sqlite_database_in_one_file() {
     for round in 0..10 {
         let database = EmptyDatabase::create().await;
-        let Some(file) = database
-            .url()
-            .strip_prefix("sqlite://")
-            .and_then(|rest| rest.split('?').next())
-            .map(String::from)
-        else {
+        let Some(file) = database.sqlite_file() else {
             return;
         };
         let db = persistence::db::Database::connect(database.url())
