@@ -105,6 +105,35 @@ async fn search_syntax_in_text_is_taken_as_words() {
     assert!(both["practices"]["totalCount"].as_i64().unwrap() >= 1);
 }
 
+/// A name that shows nothing, or holds a control character (an escape sequence a terminal
+/// reading a log or an export would obey), is refused naming the field.
+#[tokio::test]
+async fn text_that_shows_nothing_or_holds_control_characters_is_refused() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let create = "mutation($n: String!) { createCity(input: { name: $n, countryCode: \"PL\", kind: MUNICIPALITY }) { name } }";
+    for (name, says) in [
+        ("\u{200B}", "must not be empty"),
+        ("\u{202E}\u{FEFF}", "must not be empty"),
+        ("Gda\u{1B}[31mnsk", "control character U+001B"),
+        ("Gda\u{7}nsk", "control character U+0007"),
+    ] {
+        let r = app
+            .graphql_as(Some(&admin), create, json!({ "n": name }))
+            .await;
+        assert_eq!(error_code(&r), "VALIDATION", "{name:?}: {r}");
+        assert_eq!(r["errors"][0]["extensions"]["field"], "name", "{r}");
+        assert!(
+            r["errors"][0]["message"].as_str().unwrap().contains(says),
+            "{name:?}: {r}"
+        );
+    }
+    let data = app
+        .data_as(&admin, create, json!({ "n": "Gdańsk\u{200C}" }))
+        .await;
+    assert_eq!(data["createCity"]["name"], "Gdańsk\u{200C}");
+}
+
 /// The full-text search of practices and schemes ignores accents on both databases, as the
 /// names' does: "Potosi" finds what "Potosí" finds (on PostgreSQL it found nothing).
 #[tokio::test]

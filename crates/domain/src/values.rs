@@ -71,11 +71,26 @@ iso_code!(
     CurrencyCode, 3, "currency", "ISO 4217"
 );
 
-/// Trimmed text between 1 and `max` characters.
+/// Trimmed text between 1 and `max` characters, with something visible in it and no control
+/// character but tab and line breaks.
 pub fn bounded_text(field: &str, text: &str, max: usize) -> Result<String> {
     let trimmed = without_nul(field, text)?.trim();
-    if trimmed.is_empty() {
+    if trimmed.chars().all(invisible) {
         return Err(Error::validation(field, "must not be empty"));
+    }
+    // An escape sequence shows in a terminal reading a log or an export as a colour, a cleared
+    // screen or a rewritten line; XML cannot hold most of them (the IATI export drops them).
+    if let Some(c) = trimmed
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        return Err(Error::validation(
+            field,
+            format!(
+                "must not contain the control character U+{:04X}",
+                u32::from(c)
+            ),
+        ));
     }
     let len = trimmed.chars().count();
     if len > max {
@@ -85,6 +100,23 @@ pub fn bounded_text(field: &str, text: &str, max: usize) -> Result<String> {
         ));
     }
     Ok(trimmed.to_string())
+}
+
+/// White space, and the characters that take no room and show nothing where they stand (zero
+/// widths, joiners, direction marks and overrides, the byte-order mark, the soft hyphen): a
+/// name of nothing else would show as nothing.
+fn invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
 }
 
 /// Refuses text holding a NUL character: PostgreSQL cannot store or compare it, and no name,
@@ -246,6 +278,23 @@ pub fn cents_to_decimal(cents: i64) -> Decimal {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn text_must_show_something_and_hold_no_control_character() {
+        for text in ["\u{200B}", " \u{FEFF}\u{200D} ", "\u{202E}", "\t\n"] {
+            assert!(bounded_text("name", text, 10).is_err(), "{text:?}");
+        }
+        for text in ["a\u{1B}[31m", "bell\u{7}", "c1\u{85}x", "del\u{7F}"] {
+            let refused = bounded_text("name", text, 10).unwrap_err().to_string();
+            assert!(
+                refused.contains("control character U+"),
+                "{text:?}: {refused}"
+            );
+        }
+        for text in ["two\nlines", "a\tb", "\u{200C}ab", "👩\u{200D}💻"] {
+            assert!(bounded_text("name", text, 10).is_ok(), "{text:?}");
+        }
+    }
+
     #[test]
     fn folded_text_ignores_case_and_accents() {
         for (text, expected) in [
