@@ -428,3 +428,50 @@ async fn only_the_secretariat_lists_accounts() {
         .await;
     assert_eq!(error_code(&too_many), "VALIDATION", "{too_many}");
 }
+
+/// A password is one however its letters are encoded: "Zürich" typed with a composed ü signs in
+/// where it was set with u and a combining diaeresis, and the other way round. An account whose
+/// hash was made of the password as typed, before passwords were compared in one form, still
+/// signs in with it.
+#[tokio::test]
+async fn a_password_is_one_in_composed_and_decomposed_letters() {
+    let app = crate::helpers::spawn_app().await;
+    let admin = app.admin().await;
+    let composed = "Z\u{FC}rich-Gda\u{144}sk";
+    let decomposed = "Zu\u{308}rich-Gdan\u{301}sk";
+    let changed = app
+        .graphql_as(
+            Some(&admin),
+            CHANGE,
+            json!({ "c": PASSWORD, "n": decomposed }),
+        )
+        .await;
+    assert!(changed["errors"].is_null(), "{changed}");
+    let signs_in = |password: &'static str| {
+        let (app, email) = (&app, admin.email.clone());
+        async move {
+            let r = app
+                .graphql(LOGIN, json!({ "e": email, "p": password }))
+                .await;
+            r["data"]["login"]["accessToken"].is_string()
+        }
+    };
+    assert!(signs_in(composed).await, "set decomposed, typed composed");
+    assert!(signs_in(decomposed).await);
+    assert!(!signs_in("Zurich-Gdansk").await, "accents still count");
+
+    // A hash of the decomposed password as it was typed, as made before.
+    let (hasher, _) = api::auth::token_services(api::auth::HashingLimits::default());
+    let typed = hasher.hash(decomposed).await.expect("a hash");
+    let db = app.database().await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        &format!(
+            "UPDATE app_user SET password_hash = '{typed}' WHERE email = '{}'",
+            admin.email
+        ),
+    )
+    .await
+    .expect("the old hash stored");
+    assert!(signs_in(decomposed).await, "the old hash, typed as set");
+}

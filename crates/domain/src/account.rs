@@ -282,6 +282,14 @@ pub struct Accounts {
     tokens: Arc<dyn TokenMaker>,
 }
 
+/// A password in Unicode's NFKC form, as it is hashed and checked (NIST SP 800-63B): "Zürich"
+/// typed with a composed ü and pasted with u and a combining diaeresis are one password, as
+/// are full-width and ordinary letters.
+fn stabilised(password: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    password.nfkc().collect()
+}
+
 impl Accounts {
     pub fn new(
         repo: Arc<dyn AccountRepository>,
@@ -293,6 +301,35 @@ impl Accounts {
             hasher,
             tokens,
         }
+    }
+
+    async fn hash_password(&self, password: &str) -> Result<String> {
+        self.hasher.hash(&stabilised(password)).await
+    }
+
+    /// Whether `password` is the one `stored` holds; with none stored (an unknown email), the
+    /// same work and `false`, so that timing does not tell. A hash made before passwords were
+    /// stabilised holds the password as it was typed, which is tried second where it differs.
+    async fn password_matches(&self, password: &str, stored: Option<&str>) -> Result<bool> {
+        let stable = stabilised(password);
+        let tries = if stable == password {
+            vec![password]
+        } else {
+            vec![stable.as_str(), password]
+        };
+        for attempt in tries {
+            let matched = match stored {
+                Some(hash) => self.hasher.verify(attempt, hash).await?,
+                None => {
+                    let _ = self.hasher.hash(attempt).await?;
+                    false
+                }
+            };
+            if matched {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// A PENDING account asking for a role and an affiliation; it cannot act until approved.
@@ -326,7 +363,7 @@ impl Accounts {
         }
         let user = NewUser {
             email,
-            password_hash: self.hasher.hash(&r.password).await?,
+            password_hash: self.hash_password(&r.password).await?,
             name,
             requested_role: r.requested_role,
             requested_affiliation: r.affiliation,
@@ -392,7 +429,7 @@ impl Accounts {
         check_affiliation(&role, &affiliation)?;
         let user = NewUser {
             email,
-            password_hash: self.hasher.hash(password).await?,
+            password_hash: self.hash_password(password).await?,
             name,
             requested_role: role,
             requested_affiliation: affiliation.clone(),
@@ -486,14 +523,7 @@ impl Accounts {
             Some(u) => self.repo.password_hash(u.id).await?,
             None => None,
         };
-        let verified = match &hash {
-            Some(h) => self.hasher.verify(password, h).await?,
-            None => {
-                // Spend the same effort on an unknown email so timing does not tell.
-                let _ = self.hasher.hash(password).await?;
-                false
-            }
-        };
+        let verified = self.password_matches(password, hash.as_deref()).await?;
         let user = match (user, verified) {
             (Some(u), true) if u.status != UserStatus::Disabled => u,
             _ => return Err(Error::Unauthenticated),
@@ -657,7 +687,7 @@ impl Accounts {
         if expires <= Utc::now() {
             return Err(invalid());
         }
-        let new_hash = self.hasher.hash(new).await?;
+        let new_hash = self.hash_password(new).await?;
         let audit = AuditEntry::new(
             &Actor::Anonymous,
             "RESET_PASSWORD",
@@ -695,14 +725,14 @@ impl Accounts {
             .password_hash(user_id)
             .await?
             .ok_or(Error::Unauthenticated)?;
-        if !self.hasher.verify(current, &hash).await? {
+        if !self.password_matches(current, Some(&hash)).await? {
             return Err(Error::validation(
                 "currentPassword",
                 "the current password is not this one",
             ));
         }
         check_password(new).map_err(|_| new_password_error())?;
-        let new_hash = self.hasher.hash(new).await?;
+        let new_hash = self.hash_password(new).await?;
         let audit = AuditEntry::new(
             actor,
             "CHANGE_PASSWORD",
