@@ -20,6 +20,14 @@ fn forum(args: &[&str]) -> Output {
     forum_command(args).output().expect("c2c-forum runs")
 }
 
+/// Whether a command's log warns of anything but its own slowness (a machine busy with other
+/// work makes a benchmark's request take more than the second past which it is logged).
+fn warned(stderr: &str) -> bool {
+    stderr
+        .lines()
+        .any(|line| line.contains("WARN") && !line.contains("slow operation"))
+}
+
 fn log_beside(file: &Path) -> Option<u64> {
     let mut log = file.as_os_str().to_owned();
     log.push("-wal");
@@ -63,7 +71,7 @@ fn commands_leave_their_sqlite_database_in_one_file() {
         assert_eq!(log_beside(&file), None, "{args:?} left the log");
         // Nothing in the background takes the closed database for a failure.
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!stderr.contains("WARN"), "{args:?}: {stderr}");
+        assert!(!warned(&stderr), "{args:?}: {stderr}");
     }
 
     // The in-process benchmark, on a base of its own.
@@ -80,7 +88,7 @@ fn commands_leave_their_sqlite_database_in_one_file() {
     ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-    assert!(!stderr.contains("WARN"), "{stderr}");
+    assert!(!warned(&stderr), "{stderr}");
     assert!(String::from_utf8_lossy(&output.stdout).contains("schemeOverlaps"));
     assert_eq!(log_beside(&benched), None, "bench left the log");
 
