@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Seed, error_code, spawn_app, spawn_app_with};
+use crate::helpers::{Seed, TestApp, error_code, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn page_sizes_cursors_and_ids_are_validated() {
@@ -134,6 +134,14 @@ async fn text_that_shows_nothing_or_holds_control_characters_is_refused() {
     assert_eq!(data["createCity"]["name"], "Gdańsk\u{200C}");
 }
 
+/// `selection` of the first five of `list` its `text` filter finds.
+async fn filtered(app: &TestApp, list: &str, text: &str, selection: &str) -> Value {
+    let query = format!(
+        "query($t: String) {{ {list}(first: 5, filter: {{ text: $t }}) {{ {selection} }} }}"
+    );
+    app.data(&query, json!({ "t": text })).await[list].clone()
+}
+
 /// The full-text search of practices and schemes ignores accents on both databases, as the
 /// names' does: "Potosi" finds what "Potosí" finds (on PostgreSQL it found nothing).
 #[tokio::test]
@@ -146,15 +154,8 @@ async fn words_are_found_without_their_accents() {
     ] {
         let mut counts = Vec::new();
         for word in words {
-            let data = app
-                .data(
-                    &format!(
-                        "query($t: String) {{ {list}(filter: {{ text: $t }}) {{ totalCount }} }}"
-                    ),
-                    json!({ "t": word }),
-                )
-                .await;
-            counts.push(data[list]["totalCount"].as_i64().unwrap());
+            let found = filtered(&app, list, word, "totalCount").await;
+            counts.push(found["totalCount"].as_i64().unwrap());
         }
         assert!(counts[0] >= 1, "{list} {words:?}: {counts:?}");
         assert!(
@@ -173,15 +174,7 @@ async fn names_are_found_in_any_case_and_without_their_accents() {
     let names = |list: &'static str, text: &'static str| {
         let app = &app;
         async move {
-            let data = app
-                .data(
-                    &format!(
-                        "query($t: String) {{ {list}(first: 5, filter: {{ text: $t }}) {{ nodes {{ name }} }} }}"
-                    ),
-                    json!({ "t": text }),
-                )
-                .await;
-            data[list]["nodes"]
+            filtered(app, list, text, "nodes { name }").await["nodes"]
                 .as_array()
                 .unwrap()
                 .iter()
