@@ -106,7 +106,8 @@ async fn search_syntax_in_text_is_taken_as_words() {
 }
 
 /// A name that shows nothing, or holds a control character (an escape sequence a terminal
-/// reading a log or an export would obey), is refused naming the field.
+/// reading a log or an export would obey), is refused naming the field; one typed with
+/// decomposed letters is kept composed.
 #[tokio::test]
 async fn text_that_shows_nothing_or_holds_control_characters_is_refused() {
     let app = spawn_app().await;
@@ -132,6 +133,11 @@ async fn text_that_shows_nothing_or_holds_control_characters_is_refused() {
         .data_as(&admin, create, json!({ "n": "Gdańsk\u{200C}" }))
         .await;
     assert_eq!(data["createCity"]["name"], "Gdańsk\u{200C}");
+    // Kept composed, however typed.
+    let data = app
+        .data_as(&admin, create, json!({ "n": "Torun\u{301}" }))
+        .await;
+    assert_eq!(data["createCity"]["name"], "Toru\u{144}");
 }
 
 /// `selection` of the first five of `list` its `text` filter finds.

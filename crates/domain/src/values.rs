@@ -72,9 +72,18 @@ iso_code!(
 );
 
 /// Trimmed text between 1 and `max` characters, with something visible in it and no control
-/// character but tab and line breaks.
+/// character but tab and line breaks, in Unicode's composed form (NFC): "Gdańsk" typed with a
+/// composed ń and pasted with n and a combining acute are kept, shown and exported alike.
 pub fn bounded_text(field: &str, text: &str, max: usize) -> Result<String> {
-    let trimmed = without_nul(field, text)?.trim();
+    use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+    let text = without_nul(field, text)?.trim();
+    let composed;
+    let trimmed = if is_nfc_quick(text.chars()) == IsNormalized::Yes {
+        text
+    } else {
+        composed = text.nfc().collect::<String>();
+        composed.as_str()
+    };
     if trimmed.chars().all(invisible) {
         return Err(Error::validation(field, "must not be empty"));
     }
@@ -293,6 +302,10 @@ mod tests {
         for text in ["two\nlines", "a\tb", "\u{200C}ab", "👩\u{200D}💻"] {
             assert!(bounded_text("name", text, 10).is_ok(), "{text:?}");
         }
+        assert_eq!(
+            bounded_text("name", " Gdan\u{301}sk ", 6).unwrap(),
+            "Gda\u{144}sk"
+        );
     }
 
     #[test]
