@@ -194,6 +194,9 @@ async fn names_are_found_in_any_case_and_without_their_accents() {
     for text in ["ESTELÍ", "esteli"] {
         assert_eq!(names("cities", text).await, ["Estelí"], "{text}");
     }
+    for text in ["Hillerød", "HILLEROD", "hillerod"] {
+        assert_eq!(names("cities", text).await, ["Hillerød"], "{text}");
+    }
     for text in ["fédération mondiale", "FEDERATION MONDIALE", "cites unies"] {
         let found = names("associations", text).await;
         assert_eq!(found.len(), 1, "{text}: {found:?}");

@@ -146,10 +146,10 @@ pub fn optional_text(field: &str, text: Option<&str>, max: usize) -> Result<Opti
     }
 }
 
-/// Text as names are searched: in lower case, with accents and other marks dropped and
-/// compatibility forms (ligatures, full-width letters) spelt out, so that "evry", "EVRY" and
-/// "Évry" are one. Letters that are not a base letter and a mark (ø, ł, ß) stay as they are, as
-/// in the full-text search of practices on SQLite.
+/// Text in lower case, with accents and other marks dropped and compatibility forms
+/// (ligatures, full-width letters) spelt out, so that "evry", "EVRY" and "Évry" are one.
+/// Letters that are not a base letter and a mark (ø, ł, ß) stay as they are, as in the
+/// full-text index of practices on SQLite, which a need's words are looked up in.
 pub fn folded(text: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     use unicode_normalization::char::is_combining_mark;
@@ -159,14 +159,33 @@ pub fn folded(text: &str) -> String {
         .collect()
 }
 
-/// The text a name search reads of a record: each of its searched fields present, [`folded`]
-/// with its line breaks and other control characters as spaces, joined by a line break (which
-/// a search reads as a space, so that no match spans two fields).
+/// The text a name search reads of a record, and the text it looks for (one field): each
+/// field present [`folded`], the letters that are not a base letter and a mark spelt as they
+/// are without it ("hillerod" finds Hillerød, as PostgreSQL's `unaccent` has it), line breaks
+/// and other control characters as spaces, the fields joined by a line break (so that no
+/// match spans two).
 pub fn searched_text(fields: &[Option<&str>]) -> String {
     fields
         .iter()
         .flatten()
-        .map(|f| folded(f).replace(|c: char| c.is_control(), " "))
+        .map(|f| {
+            folded(f)
+                .chars()
+                .map(|c| match c {
+                    'ø' => "o".into(),
+                    'ł' => "l".into(),
+                    'đ' => "d".into(),
+                    'ħ' => "h".into(),
+                    'ı' => "i".into(),
+                    'ß' => "ss".into(),
+                    'æ' => "ae".into(),
+                    'œ' => "oe".into(),
+                    'þ' => "th".into(),
+                    c if c.is_control() => " ".into(),
+                    c => String::from(c),
+                })
+                .collect::<String>()
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -309,6 +328,14 @@ mod tests {
     }
 
     #[test]
+    fn searched_text_spells_out_letters_without_a_mark() {
+        assert_eq!(
+            searched_text(&[Some("Hillerød"), None, Some("Ærø\nŁódź Straße")]),
+            "hillerod\naero lodz strasse"
+        );
+    }
+
+    #[test]
     fn folded_text_ignores_case_and_accents() {
         for (text, expected) in [
             ("Évry", "evry"),
@@ -317,6 +344,7 @@ mod tests {
             ("İzmir", "izmir"),
             ("ﬁnance", "finance"),
             ("Hillerød", "hillerød"),
+            ("Ærø Łódź Straße", "ærø łodz straße"),
             ("São Paulo", "sao paulo"),
         ] {
             assert_eq!(folded(text), expected, "{text}");

@@ -335,7 +335,7 @@ pub(crate) fn text_condition<C: ColumnTrait>(searched: C, text: &Option<String>)
     match text {
         None => Condition::all(),
         Some(t) => {
-            let folded = domain::values::folded(t).replace(|c: char| c.is_control(), " ");
+            let folded = domain::values::searched_text(&[Some(t)]);
             Condition::all().add(Expr::col(searched).like(like_pattern(&folded)))
         }
     }
