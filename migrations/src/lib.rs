@@ -40,6 +40,8 @@ mod m20261216_000000_practice_listing;
 mod m20261217_000000_practice_theme_listing;
 mod m20261218_000000_folded_names;
 mod m20261219_000000_folded_search;
+mod m20261220_000000_spelled_out_search;
+mod m20261220_010000_composed_emails;
 
 pub use m20261219_000000_folded_search::SEARCH_CONFIGURATION;
 
@@ -87,6 +89,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261217_000000_practice_theme_listing::Migration),
             Box::new(m20261218_000000_folded_names::Migration),
             Box::new(m20261219_000000_folded_search::Migration),
+            Box::new(m20261220_000000_spelled_out_search::Migration),
+            Box::new(m20261220_010000_composed_emails::Migration),
         ]
     }
 }

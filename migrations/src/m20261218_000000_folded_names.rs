@@ -26,11 +26,46 @@ const FOLDED: [(&str, &[&str]); 3] = [
     ("donor", &["name", "acronym", "description"]),
 ];
 
+/// Writes `search_text` of every row of the searched tables whose text, folded as
+/// `domain::values::searched_text` folds it now, is not what the row keeps.
+pub(crate) async fn fold_names<C: ConnectionTrait>(db: &C) -> Result<(), DbErr> {
+    for (table, columns) in FOLDED {
+        let select = Query::select()
+            .column(Alias::new("id"))
+            .column(Alias::new("search_text"))
+            .columns(columns.iter().map(|c| Alias::new(*c)))
+            .from(Alias::new(table))
+            .to_owned();
+        let rows = db.query_all(&select).await?;
+        for row in rows {
+            let id: i64 = row.try_get_by_index(0)?;
+            let kept: String = row.try_get_by_index(1)?;
+            let mut values = Vec::with_capacity(columns.len());
+            for at in 0..columns.len() {
+                values.push(row.try_get_by_index::<Option<String>>(at + 2)?);
+            }
+            let text = domain::values::searched_text(
+                &values.iter().map(Option::as_deref).collect::<Vec<_>>(),
+            );
+            if text == kept {
+                continue;
+            }
+            let update = Query::update()
+                .table(Alias::new(table))
+                .value(Alias::new("search_text"), text)
+                .and_where(Expr::col(Alias::new("id")).eq(id))
+                .to_owned();
+            db.execute(&update).await?;
+        }
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
-        for (table, columns) in FOLDED {
+        for (table, _) in FOLDED {
             manager
                 .alter_table(
                     Table::alter()
@@ -44,30 +79,8 @@ impl MigrationTrait for Migration {
                         .to_owned(),
                 )
                 .await?;
-            let select = Query::select()
-                .column(Alias::new("id"))
-                .columns(columns.iter().map(|c| Alias::new(*c)))
-                .from(Alias::new(table))
-                .to_owned();
-            let rows = db.query_all(&select).await?;
-            for row in rows {
-                let id: i64 = row.try_get_by_index(0)?;
-                let mut values = Vec::with_capacity(columns.len());
-                for at in 0..columns.len() {
-                    values.push(row.try_get_by_index::<Option<String>>(at + 1)?);
-                }
-                let text = domain::values::searched_text(
-                    &values.iter().map(Option::as_deref).collect::<Vec<_>>(),
-                );
-                let update = Query::update()
-                    .table(Alias::new(table))
-                    .value(Alias::new("search_text"), text)
-                    .and_where(Expr::col(Alias::new("id")).eq(id))
-                    .to_owned();
-                db.execute(&update).await?;
-            }
         }
-        Ok(())
+        fold_names(db).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

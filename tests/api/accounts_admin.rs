@@ -475,3 +475,61 @@ async fn a_password_is_one_in_composed_and_decomposed_letters() {
     .expect("the old hash stored");
     assert!(signs_in(decomposed).await, "the old hash, typed as set");
 }
+
+/// An email is one address however its letters are composed: an account made as "zoë" with a
+/// combining diaeresis signs in typed with a composed ë and cannot be made twice, and an
+/// address kept decomposed, as before emails were composed, is brought to the composed form by
+/// its migration.
+#[tokio::test]
+async fn an_email_is_one_in_composed_and_decomposed_letters() {
+    let app = crate::helpers::spawn_app().await;
+    let local = uuid::Uuid::new_v4().simple().to_string();
+    let composed = format!("zo\u{EB}-{local}@forum.example");
+    let decomposed = format!("Zoe\u{308}-{local}@forum.example");
+    let accounts = app.services().accounts();
+    accounts
+        .create_active(&decomposed, PASSWORD, "Zoë", Role::Admin, None)
+        .await
+        .expect("the account made");
+    let signs_in = |email: String| {
+        let app = &app;
+        async move {
+            let r = app
+                .graphql(LOGIN, json!({ "e": email, "p": PASSWORD }))
+                .await;
+            r["data"]["login"]["accessToken"].is_string()
+        }
+    };
+    assert!(
+        signs_in(composed.clone()).await,
+        "made decomposed, typed composed"
+    );
+    assert!(signs_in(decomposed.clone()).await);
+    let again = accounts
+        .create_active(&composed, PASSWORD, "Zoë", Role::Admin, None)
+        .await;
+    assert!(
+        matches!(again, Err(domain::Error::Conflict(_))),
+        "{again:?}"
+    );
+
+    let db = app.database().await;
+    let kept_decomposed = format!("zoe\u{308}-{local}@forum.example");
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        &format!("UPDATE app_user SET email = '{kept_decomposed}' WHERE email = '{composed}'"),
+    )
+    .await
+    .expect("the email kept as before");
+    assert!(
+        !signs_in(composed.clone()).await,
+        "not found as kept before"
+    );
+    crate::helpers::migrate_down_through(&db, "m20261220_010000_composed_emails").await;
+    {
+        use migration::MigratorTrait;
+        migration::Migrator::up(&db, None).await.unwrap();
+    }
+    assert!(signs_in(composed).await, "composed by the migration");
+    assert!(signs_in(decomposed).await);
+}

@@ -93,9 +93,21 @@ pub struct Registration {
     pub affiliation: Option<Affiliation>,
 }
 
-/// Lower-cased and trimmed; a plausible address, not a proof of one.
+/// An email as accounts are kept and looked up by: trimmed, lower-cased and in Unicode's
+/// composed form (NFC, as RFC 6532 asks of internationalised addresses), so that "zoë@…" typed
+/// with a composed ë or with e and a combining diaeresis is one address.
+pub fn comparable_email(email: &str) -> Result<String> {
+    use unicode_normalization::UnicodeNormalization;
+    Ok(values::without_nul("email", email)?
+        .trim()
+        .to_lowercase()
+        .nfc()
+        .collect())
+}
+
+/// [`comparable_email`], and a plausible address, not a proof of one.
 pub fn normalise_email(email: &str) -> Result<String> {
-    let e = values::without_nul("email", email)?.trim().to_lowercase();
+    let e = comparable_email(email)?;
     // A domain of two or more labels, none empty: `a@x..org` and `a@x.` are no addresses.
     let valid = e.len() <= limits::MAX_EMAIL_CHARS
         && e.split_once('@').is_some_and(|(local, domain)| {
@@ -497,7 +509,7 @@ impl Accounts {
     /// count; a success takes its attempt back (and clears the account's). The answer is the
     /// same whether or not the email exists.
     pub async fn login(&self, email: &str, password: &str, client: &str) -> Result<Session> {
-        let email = values::without_nul("email", email)?.trim().to_lowercase();
+        let email = comparable_email(email)?;
         let now = Utc::now();
         let client_key = format!("sign-in client:{client}");
         // The address first: one that is over its limit no longer adds to an account's count.
@@ -817,6 +829,14 @@ mod tests {
         assert!(normalise_email("a@x.org.").is_err());
         assert!(normalise_email("a\u{0}@x.org").is_err());
         assert!(normalise_email("ann@sub.haarlem.nl").is_ok());
+        assert_eq!(
+            normalise_email("ZOE\u{308}@Example.org").unwrap(),
+            "zo\u{eb}@example.org"
+        );
+        assert_eq!(
+            comparable_email(" Zoe\u{308}@example.org").unwrap(),
+            normalise_email("zo\u{eb}@example.org").unwrap()
+        );
     }
 
     #[test]

@@ -148,8 +148,8 @@ pub fn optional_text(field: &str, text: Option<&str>, max: usize) -> Result<Opti
 
 /// Text in lower case, with accents and other marks dropped and compatibility forms
 /// (ligatures, full-width letters) spelt out, so that "evry", "EVRY" and "Évry" are one.
-/// Letters that are not a base letter and a mark (ø, ł, ß) stay as they are, as in the
-/// full-text index of practices on SQLite, which a need's words are looked up in.
+/// Letters that are not a base letter and a mark (ø, ł, ß) stay as they are: see
+/// [`spelled_out`].
 pub fn folded(text: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     use unicode_normalization::char::is_combining_mark;
@@ -159,31 +159,74 @@ pub fn folded(text: &str) -> String {
         .collect()
 }
 
+/// Letters that are no base letter and a mark, so that neither dropping marks nor FTS5's
+/// `remove_diacritics` makes them plain, with the plain letters PostgreSQL's `unaccent`
+/// spells them as (its rules): ø as o, ł as l, ß as ss, and the letters of Hausa and Akan
+/// names (ɓ, ɗ, ƙ, ƴ, ɛ). Both cases, since SQLite's full-text index reads them from the
+/// stored text (its view `{table}_fts_text`, made from this list by the migration
+/// `spelled_out_search`: a change here wants a migration making it anew). Each spelling is
+/// letters only, so a spelt-out word stays one word.
+pub const SPELLED_OUT: &[(char, &str)] = &[
+    ('æ', "ae"),
+    ('Æ', "AE"),
+    ('ð', "d"),
+    ('Ð', "D"),
+    ('ø', "o"),
+    ('Ø', "O"),
+    ('þ', "th"),
+    ('Þ', "TH"),
+    ('ß', "ss"),
+    ('ẞ', "SS"),
+    ('đ', "d"),
+    ('Đ', "D"),
+    ('ħ', "h"),
+    ('Ħ', "H"),
+    ('ı', "i"),
+    ('ł', "l"),
+    ('Ł', "L"),
+    ('ŋ', "n"),
+    ('Ŋ', "N"),
+    ('œ', "oe"),
+    ('Œ', "OE"),
+    ('ŧ', "t"),
+    ('Ŧ', "T"),
+    ('ɓ', "b"),
+    ('Ɓ', "B"),
+    ('ɗ', "d"),
+    ('Ɗ', "D"),
+    ('ɛ', "e"),
+    ('Ɛ', "E"),
+    ('ƙ', "k"),
+    ('Ƙ', "K"),
+    ('ƴ', "y"),
+    ('Ƴ', "Y"),
+];
+
+/// The text with each letter of [`SPELLED_OUT`] spelt as it says, everything else as it is:
+/// "Hillerød" as "Hillerod", "Straße" as "Strasse".
+pub fn spelled_out(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match SPELLED_OUT.iter().find(|(letter, _)| *letter == c) {
+            Some((_, spelling)) => out.push_str(spelling),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
 /// The text a name search reads of a record, and the text it looks for (one field): each
-/// field present [`folded`], the letters that are not a base letter and a mark spelt as they
-/// are without it ("hillerod" finds Hillerød, as PostgreSQL's `unaccent` has it), line breaks
-/// and other control characters as spaces, the fields joined by a line break (so that no
-/// match spans two).
+/// field present [`folded`] and [`spelled_out`] ("hillerod" finds Hillerød, as PostgreSQL's
+/// `unaccent` has it), line breaks and other control characters as spaces, the fields joined
+/// by a line break (so that no match spans two).
 pub fn searched_text(fields: &[Option<&str>]) -> String {
     fields
         .iter()
         .flatten()
         .map(|f| {
-            folded(f)
+            spelled_out(&folded(f))
                 .chars()
-                .map(|c| match c {
-                    'ø' => "o".into(),
-                    'ł' => "l".into(),
-                    'đ' => "d".into(),
-                    'ħ' => "h".into(),
-                    'ı' => "i".into(),
-                    'ß' => "ss".into(),
-                    'æ' => "ae".into(),
-                    'œ' => "oe".into(),
-                    'þ' => "th".into(),
-                    c if c.is_control() => " ".into(),
-                    c => String::from(c),
-                })
+                .map(|c| if c.is_control() { ' ' } else { c })
                 .collect::<String>()
         })
         .collect::<Vec<_>>()
@@ -333,6 +376,33 @@ mod tests {
             searched_text(&[Some("Hillerød"), None, Some("Ærø\nŁódź Straße")]),
             "hillerod\naero lodz strasse"
         );
+        assert_eq!(
+            searched_text(&[Some("Ɓauchi Kaɗuna Ƙano ƳOLA")]),
+            "bauchi kaduna kano yola"
+        );
+    }
+
+    #[test]
+    fn spelled_out_letters_are_plain_letters_in_both_cases() {
+        assert_eq!(spelled_out("HILLERØD Straße ŁÓDŹ"), "HILLEROD Strasse LÓDŹ");
+        for (letter, spelling) in SPELLED_OUT {
+            assert!(
+                spelling.chars().all(|c| c.is_ascii_alphabetic()),
+                "{letter} is spelt {spelling}"
+            );
+            // The other case of a letter is listed too (ı has none of its own).
+            let other: String = if letter.is_lowercase() {
+                letter.to_uppercase().collect()
+            } else {
+                letter.to_lowercase().collect()
+            };
+            let other_listed = other.chars().count() != 1
+                || other
+                    .chars()
+                    .all(|o| SPELLED_OUT.iter().any(|(l, _)| *l == o))
+                || *letter == 'ı';
+            assert!(other_listed, "{letter} is listed without {other}");
+        }
     }
 
     #[test]

@@ -342,8 +342,10 @@ pub(crate) fn text_condition<C: ColumnTrait>(searched: C, text: &Option<String>)
 }
 
 /// Full-text search (see the full-text migration): every word of the text must occur, in any
-/// order, accents ignored (see the migration `folded_search`). Query syntax is never passed
-/// through: each word is quoted for FTS5, and PostgreSQL's `plainto_tsquery` takes plain text.
+/// order, accents ignored and letters such as ø spelt out (see the migrations `folded_search`
+/// and `spelled_out_search`; FTS5's index holds the text spelt out, so the words are too).
+/// Query syntax is never passed through: each word is quoted for FTS5, and PostgreSQL's
+/// `plainto_tsquery` takes plain text.
 pub(crate) fn search<C: ColumnTrait>(
     backend: DbBackend,
     table: &str,
@@ -353,7 +355,7 @@ pub(crate) fn search<C: ColumnTrait>(
     let Some(text) = text else {
         return Condition::all();
     };
-    let words: Vec<String> = text
+    let words: Vec<String> = domain::values::spelled_out(text)
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(|w| format!("\"{w}\""))

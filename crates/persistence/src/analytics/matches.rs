@@ -30,10 +30,11 @@ const STOP_WORDS: &[&str] = &[
 ];
 
 /// At most eight of the longest distinct words of a text that carry meaning: four letters or
-/// more, not a stop word, lower-cased and without accents (as both full-text indexes hold
-/// them, so that "Estelí" and "esteli" are one word), letters and digits only.
+/// more, not a stop word, lower-cased, without accents and spelt out (as both full-text
+/// indexes hold them, so that "Estelí" and "esteli" are one word, "Hillerød" and "hillerod"
+/// another), letters and digits only.
 pub fn significant_words(text: &str) -> Vec<String> {
-    let mut words: Vec<String> = domain::values::folded(text)
+    let mut words: Vec<String> = domain::values::spelled_out(&domain::values::folded(text))
         .split(|c: char| !c.is_alphanumeric())
         .map(str::to_owned)
         .filter(|w| w.chars().count() >= 4 && !STOP_WORDS.contains(&w.as_str()))
@@ -298,6 +299,10 @@ mod tests {
         assert_eq!(
             significant_words("Estelí and ESTELI, Esteli\u{301}: Poznań"),
             ["esteli", "poznan"]
+        );
+        assert_eq!(
+            significant_words("Hillerød HILLEROD Łódź"),
+            ["hillerod", "lodz"]
         );
     }
 }
