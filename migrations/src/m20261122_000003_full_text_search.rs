@@ -22,7 +22,7 @@ pub(crate) const SEARCHED: [(&str, &[&str]); 3] = [
     ("support_scheme", &["name", "description"]),
 ];
 
-fn sqlite_statements(table: &str, columns: &[&str]) -> Vec<String> {
+pub(crate) fn sqlite_statements(table: &str, columns: &[&str]) -> Vec<String> {
     let cols = columns.join(", ");
     let new_values = columns
         .iter()

@@ -16,7 +16,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::m20261122_000003_full_text_search::SEARCHED;
+use crate::m20261122_000003_full_text_search::{SEARCHED, sqlite_statements};
 
 pub struct Migration;
 
@@ -67,14 +67,9 @@ fn views(table: &str, columns: &[&str]) -> Vec<(String, String)> {
     views
 }
 
-/// The index of `table` made anew and the triggers keeping it, on SQLite: with `spell`,
-/// reading the table through its views (the triggers too, so that what a row's removal takes
-/// out of the index is what its indexing put in: the text before a change or a deletion is
-/// read before it); without, reading the table, as the migration `full_text_search` made it.
-fn index_statements(table: &str, columns: &[&str], spell: bool) -> Vec<String> {
-    let cols = columns.join(", ");
-    let views = views(table, columns);
-    let mut statements: Vec<String> = ["insert", "delete", "update", "update_before"]
+/// The statements dropping the index of `table`, its triggers and its views, on SQLite.
+fn drop_statements(table: &str, views: &[(String, String)]) -> Vec<String> {
+    ["insert", "delete", "update", "update_before"]
         .iter()
         .map(|event| format!("DROP TRIGGER IF EXISTS {table}_fts_{event}"))
         .chain([format!("DROP TABLE IF EXISTS {table}_fts")])
@@ -84,13 +79,19 @@ fn index_statements(table: &str, columns: &[&str], spell: bool) -> Vec<String> {
                 .rev()
                 .map(|(name, _)| format!("DROP VIEW IF EXISTS {name}")),
         )
-        .collect();
-    let content = if spell {
-        statements.extend(views.iter().map(|(_, sql)| sql.clone()));
-        format!("{table}_fts_text")
-    } else {
-        table.to_owned()
-    };
+        .collect()
+}
+
+/// The index of `table` made anew reading the table through its views, and the triggers
+/// keeping it reading the same views, so that what a row's removal takes out of the index is
+/// what its indexing put in (the text before a change or a deletion is read before it): the
+/// statements on SQLite.
+fn spelt_index_statements(table: &str, columns: &[&str]) -> Vec<String> {
+    let cols = columns.join(", ");
+    let views = views(table, columns);
+    let content = format!("{table}_fts_text");
+    let mut statements = drop_statements(table, &views);
+    statements.extend(views.into_iter().map(|(_, sql)| sql));
     statements.extend([
         format!(
             "CREATE VIRTUAL TABLE {table}_fts USING fts5({cols}, content='{content}', \
@@ -100,57 +101,21 @@ fn index_statements(table: &str, columns: &[&str], spell: bool) -> Vec<String> {
         // One segment, as a bulk load leaves it (see its `merge_text_indexes`).
         format!("INSERT INTO {table}_fts({table}_fts) VALUES ('optimize')"),
     ]);
-    if spell {
-        let (put, take) = (
-            format!("INSERT INTO {table}_fts(rowid, {cols}) SELECT id, {cols} FROM {content}"),
-            format!(
-                "INSERT INTO {table}_fts({table}_fts, rowid, {cols}) \
-                 SELECT 'delete', id, {cols} FROM {content}"
-            ),
-        );
-        statements.extend([
-            format!(
-                "CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN \
-                 {put} WHERE id = new.id; END"
-            ),
-            format!(
-                "CREATE TRIGGER {table}_fts_delete BEFORE DELETE ON {table} BEGIN \
-                 {take} WHERE id = old.id; END"
-            ),
-            format!(
-                "CREATE TRIGGER {table}_fts_update_before BEFORE UPDATE ON {table} BEGIN \
-                 {take} WHERE id = old.id; END"
-            ),
-            format!(
-                "CREATE TRIGGER {table}_fts_update AFTER UPDATE ON {table} BEGIN \
-                 {put} WHERE id = new.id; END"
-            ),
-        ]);
-    } else {
-        let values = |prefix: &str| {
-            columns
-                .iter()
-                .map(|c| format!("{prefix}.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let (new, old) = (values("new"), values("old"));
-        statements.extend([
-            format!(
-                "CREATE TRIGGER {table}_fts_insert AFTER INSERT ON {table} BEGIN \
-                 INSERT INTO {table}_fts(rowid, {cols}) VALUES (new.id, {new}); END"
-            ),
-            format!(
-                "CREATE TRIGGER {table}_fts_delete AFTER DELETE ON {table} BEGIN \
-                 INSERT INTO {table}_fts({table}_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); END"
-            ),
-            format!(
-                "CREATE TRIGGER {table}_fts_update AFTER UPDATE ON {table} BEGIN \
-                 INSERT INTO {table}_fts({table}_fts, rowid, {cols}) VALUES ('delete', old.id, {old}); \
-                 INSERT INTO {table}_fts(rowid, {cols}) VALUES (new.id, {new}); END"
-            ),
-        ]);
-    }
+    let put = format!("INSERT INTO {table}_fts(rowid, {cols}) SELECT id, {cols} FROM {content}");
+    let take = format!(
+        "INSERT INTO {table}_fts({table}_fts, rowid, {cols}) SELECT 'delete', id, {cols} FROM {content}"
+    );
+    let triggers = [
+        ("insert", "AFTER INSERT", &put, "new"),
+        ("delete", "BEFORE DELETE", &take, "old"),
+        ("update_before", "BEFORE UPDATE", &take, "old"),
+        ("update", "AFTER UPDATE", &put, "new"),
+    ];
+    statements.extend(triggers.iter().map(|(name, when, body, row)| {
+        format!(
+            "CREATE TRIGGER {table}_fts_{name} {when} ON {table} BEGIN {body} WHERE id = {row}.id; END"
+        )
+    }));
     statements
 }
 
@@ -158,14 +123,19 @@ fn index_statements(table: &str, columns: &[&str], spell: bool) -> Vec<String> {
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for (table, columns) in SEARCHED {
-            crate::on_sqlite(manager, &index_statements(table, columns, true)).await?;
+            crate::on_sqlite(manager, &spelt_index_statements(table, columns)).await?;
         }
         crate::m20261218_000000_folded_names::fold_names(manager.get_connection()).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for (table, columns) in SEARCHED {
-            crate::on_sqlite(manager, &index_statements(table, columns, false)).await?;
+            // The index and triggers as the migration `full_text_search` made them.
+            let statements: Vec<String> = drop_statements(table, &views(table, columns))
+                .into_iter()
+                .chain(sqlite_statements(table, columns))
+                .collect();
+            crate::on_sqlite(manager, &statements).await?;
         }
         Ok(())
     }
