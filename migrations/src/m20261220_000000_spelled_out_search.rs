@@ -12,7 +12,7 @@
 //! spells out the same list, is written again where the list now spells a letter it did not.
 //!
 //! A change of `SPELLED_OUT` wants a migration like this one, or searches and the kept index
-//! would spell a letter differently.
+//! would spell a letter differently: a test here keeps the list's digest and fails on a change.
 
 use sea_orm_migration::prelude::*;
 
@@ -144,6 +144,27 @@ impl MigrationTrait for Migration {
 #[cfg(test)]
 mod tests {
     use super::{LETTERS_A_VIEW, views};
+
+    /// FNV-1a of the list as `letter=spelling;…`: stable from one Rust release to the next.
+    fn digest(list: &[(char, &str)]) -> u64 {
+        list.iter()
+            .flat_map(|(letter, spelling)| format!("{letter}={spelling};").into_bytes())
+            .fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+            })
+    }
+
+    /// The bases this migration ran on spell out the list as it was then: a search spelling
+    /// out a letter their views do not would miss it. A change of the list wants a migration
+    /// making the views anew, and this digest replaced by the new list's.
+    #[test]
+    fn the_list_is_the_one_the_views_were_made_with() {
+        assert_eq!(
+            digest(domain::values::SPELLED_OUT),
+            9_984_409_350_488_690_995,
+            "SPELLED_OUT changed: add a migration making SQLite's views anew"
+        );
+    }
 
     #[test]
     fn every_letter_is_spelt_out_by_one_view_of_a_few() {
